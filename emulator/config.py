@@ -1,0 +1,43 @@
+"""Settings of one local endpoint instance."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_ACCOUNT_ID = "123456789012"
+
+
+def default_state_dir() -> Path:
+    """Where the endpoint keeps its SQLite state unless told otherwise."""
+    return Path(platformdirs.user_data_dir("ahi")) / "local-endpoint"
+
+
+def default_account_id() -> str:
+    """moto's rule: MOTO_ACCOUNT_ID wins, else the default account (so our ARNs agree with S3 and KMS)."""
+    return os.environ.get("MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
+
+
+@dataclass
+class EndpointConfig:
+    """Everything that shapes one endpoint run; tests build one per fixture."""
+
+    state_dir: Path = field(default_factory=default_state_dir)
+    host: str = "127.0.0.1"
+    port: int = 0
+    account_id: str = field(default_factory=default_account_id)
+    #: Seconds a new data store stays CREATING, and a deleted one DELETING.
+    datastore_transition_seconds: float = 0.5
+    #: Seconds an asynchronous image set write (update, copy, delete) stays LOCKED.
+    imageset_lock_seconds: float = 0.3
+    #: Verify SigV4 on medical-imaging requests.
+    verify_signatures: bool = False
+    #: Access key id -> secret; used when verify_signatures is on.
+    secrets: dict[str, str] = field(default_factory=dict)
+    #: One secret accepted for any access key id (tests), used when `secrets` has no entry.
+    shared_secret: str | None = None
+    #: Maximum allowed clock skew in seconds for signed requests; None disables the check.
+    max_clock_skew: float | None = None

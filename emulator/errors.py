@@ -1,0 +1,62 @@
+"""Service errors raised by handlers and the protocol layer, rendered as rest-json errors."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """An error the endpoint answers with; `code` is the x-amzn-ErrorType, the status comes from the model."""
+
+    code: str = "InternalServerException"
+    #: Only for codes the medical-imaging model does not list (e.g. InvalidSignatureException).
+    status: int | None = None
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class ValidationException(ServiceError):
+    code = "ValidationException"
+
+
+class ResourceNotFoundException(ServiceError):
+    code = "ResourceNotFoundException"
+
+
+class ConflictException(ServiceError):
+    code = "ConflictException"
+
+
+class ServiceQuotaExceededException(ServiceError):
+    code = "ServiceQuotaExceededException"
+
+
+class ThrottlingException(ServiceError):
+    code = "ThrottlingException"
+
+
+class AccessDeniedException(ServiceError):
+    code = "AccessDeniedException"
+
+
+class InternalServerException(ServiceError):
+    code = "InternalServerException"
+
+
+class BadRequestException(ServiceError):
+    code = "BadRequestException"
+
+
+class NotAcceptableException(ServiceError):
+    code = "NotAcceptableException"
+
+
+class InvalidSignatureException(ServiceError):
+    """Unmodeled in medical-imaging; AWS answers it for a bad SigV4 signature."""
+
+    code = "InvalidSignatureException"
+    status = 403
