@@ -31,6 +31,8 @@ class EndpointConfig:
     account_id: str = field(default_factory=default_account_id)
     #: Seconds a new data store stays CREATING, and a deleted one DELETING.
     datastore_transition_seconds: float = 0.5
+    #: Data stores per account and region that may be CREATING or ACTIVE at once (the service quota).
+    max_active_datastores: int = 10
     #: Seconds an asynchronous image set write (update, copy, delete) stays LOCKED.
     imageset_lock_seconds: float = 0.3
     #: Verify SigV4 on medical-imaging requests.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import time
+from typing import Callable
+
 from emulator.config import EndpointConfig
 from emulator.store.db import Store
 
@@ -11,8 +15,15 @@ class Runtime:
 
     def __init__(self, config: EndpointConfig) -> None:
         self.config = config
-        config.state_dir.mkdir(parents=True, exist_ok=True)
+        config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(config.state_dir, 0o700)
         self.store = Store(config.state_dir / "state.sqlite3")
+        #: Seconds since the epoch; timed transitions are derived from it, so tests may replace it.
+        self.clock: Callable[[], float] = time.time
+
+    def now(self) -> float:
+        """The endpoint's current time."""
+        return self.clock()
 
     def close(self) -> None:
         """Stop background work and close the store."""
