@@ -60,3 +60,41 @@ class InvalidSignatureException(ServiceError):
 
     code = "InvalidSignatureException"
     status = 403
+
+
+class SerializationException(ServiceError):
+    """A body or parameter that cannot be read as the model's type (Smithy's malformed-request code)."""
+
+    code = "SerializationException"
+    status = 400
+
+
+class UnknownOperationException(ServiceError):
+    """No operation of the model matches the method and path."""
+
+    code = "UnknownOperationException"
+    status = 404
+
+
+class MissingAuthenticationTokenException(ServiceError):
+    code = "MissingAuthenticationTokenException"
+    status = 403
+
+
+class UnrecognizedClientException(ServiceError):
+    """The access key id is not one the endpoint knows a secret for."""
+
+    code = "UnrecognizedClientException"
+    status = 403
+
+
+class IncompleteSignatureException(ServiceError):
+    code = "IncompleteSignatureException"
+    status = 403
+
+
+class NotImplementedByEndpoint(ServiceError):
+    """A modeled operation the local endpoint has no handler for yet."""
+
+    code = "NotImplemented"
+    status = 501

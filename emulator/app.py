@@ -1,0 +1,104 @@
+"""Our medical-imaging WSGI app: route -> (verify) -> parse -> validate -> handler -> serialize."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import uuid
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from emulator.context import RequestContext
+from emulator.errors import NotImplementedByEndpoint, ServiceError
+from emulator.handlers import load_handlers
+from emulator.model import error_status, service_model
+from emulator.protocol.parser import parse_request
+from emulator.protocol.router import OperationRouter, raw_path
+from emulator.protocol.serializer import error_response, serialize_response
+from emulator.protocol.sigv4 import SignedRequest, Verifier, scope_from_headers
+from emulator.protocol.validate import validate_input
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from emulator.runtime import Runtime
+
+log = logging.getLogger("emulator")
+
+DEFAULT_REGION = "us-east-1"
+#: moto's per-request account override; honoured the same way so our ARNs agree with S3 and KMS.
+ACCOUNT_HEADER = "x-moto-account-id"
+
+
+class MedicalImagingApp:
+    """The medical-imaging half of the local endpoint, driven entirely by botocore's model."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.router = OperationRouter(service_model())
+        self.handlers = load_handlers()
+        config = runtime.config
+        self.verifier = (
+            Verifier(
+                secrets=dict(config.secrets),
+                shared_secret=config.shared_secret,
+                max_skew=None if config.max_clock_skew is None else dt.timedelta(seconds=config.max_clock_skew),
+            )
+            if config.verify_signatures
+            else None
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        request_id = str(uuid.uuid4())
+        response = self.respond(request, request_id)
+        return response(environ, start_response)
+
+    def respond(self, request: Request, request_id: str) -> Response:
+        """One request to one response; every failure becomes a JSON error, never HTML."""
+        operation_name = "-"
+        try:
+            path = raw_path(request.environ)
+            operation, labels = self.router.match(request.method, path, frozenset(request.args.keys()))
+            operation_name = operation.name
+            body = request.get_data(cache=True)
+            region = self._region(request, path, body)
+            params = parse_request(operation, labels, request.args, request.headers, body)
+            validate_input(operation.input_shape, params)
+            handler = self.handlers.get(operation.name)
+            if handler is None:
+                raise NotImplementedByEndpoint(f"{operation.name} is not implemented by the local endpoint")
+            context = RequestContext(
+                operation=operation.name,
+                account_id=self._account(request),
+                region=region,
+                request_id=request_id,
+                runtime=self.runtime,
+            )
+            output: dict[str, Any] = handler(context, params)
+            return serialize_response(operation, output or {}, request_id)
+        except ServiceError as error:
+            status = error.status or error_status(error.code)
+            log.debug("%s %s -> %s %s", request_id, operation_name, status, error.code)
+            return error_response(error.code, error.message, status, request_id)
+        except Exception:
+            log.exception("unexpected failure in %s (request %s)", operation_name, request_id)
+            message = f"An internal error occurred in {operation_name}; request id {request_id}."
+            return error_response("InternalServerException", message, error_status("InternalServerException"), request_id)
+
+    def _region(self, request: Request, path: str, body: bytes) -> str:
+        """The region from the verified (or, with verification off, the claimed) credential scope."""
+        if self.verifier is not None:
+            signed = SignedRequest(request.method, path, request.query_string.decode("latin-1"), request.headers, body)
+            return self.verifier.verify(signed).region
+        scope = scope_from_headers(request.headers.get("Authorization", ""), request.query_string.decode("latin-1"))
+        return scope.region if scope else DEFAULT_REGION
+
+    def _account(self, request: Request) -> str:
+        """moto's rule: MOTO_ACCOUNT_ID, then the x-moto-account-id header, then the configured account."""
+        if "MOTO_ACCOUNT_ID" in os.environ:
+            return self.runtime.config.account_id
+        return request.headers.get(ACCOUNT_HEADER) or self.runtime.config.account_id

@@ -1,0 +1,55 @@
+"""The one WSGI app on the port: medical-imaging to our app, every other service to moto.
+
+It reads only the SigV4 credential scope from the Authorization header or a presigned query string,
+never the body, so moto and our app each get an untouched `wsgi.input`. An unsigned request (no scope,
+no X-Amz-Target) whose raw path is one of our routes comes to us too, so it gets a JSON
+MissingAuthenticationTokenException or an answer rather than moto's default-to-S3 HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from emulator.model import SERVICE_NAME, service_model
+from emulator.protocol.router import OperationRouter, raw_path
+from emulator.protocol.sigv4 import scope_from_headers
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+def moto_app() -> WSGIApplication:
+    """moto's own server app (S3, KMS, STS, IAM, ...), created lazily per backend by moto."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    return DomainDispatcherApplication(create_backend_app)
+
+
+def service_of(environ: WSGIEnvironment) -> str | None:
+    """The signing service named by the request's credential scope, if it has one."""
+    scope = scope_from_headers(str(environ.get("HTTP_AUTHORIZATION", "")), str(environ.get("QUERY_STRING", "")))
+    return scope.service if scope else None
+
+
+class Dispatcher:
+    """Top-level WSGI app: `medical-imaging` requests to ours, anything else to moto."""
+
+    def __init__(self, medical_imaging: WSGIApplication, other: WSGIApplication) -> None:
+        self.medical_imaging = medical_imaging
+        self.other = other
+        self.router = OperationRouter(service_model())
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.is_medical_imaging(environ):
+            return self.medical_imaging(environ, start_response)
+        return self.other(environ, start_response)
+
+    def is_medical_imaging(self, environ: WSGIEnvironment) -> bool:
+        """Signed for medical-imaging, or unsigned and addressed to one of its routes."""
+        service = service_of(environ)
+        if service is not None:
+            return service == SERVICE_NAME
+        if environ.get("HTTP_X_AMZ_TARGET"):
+            return False
+        return self.router.matches(str(environ.get("REQUEST_METHOD", "GET")), raw_path(environ))

@@ -1,0 +1,133 @@
+"""Shared fixtures: a real local endpoint over HTTP and boto3 clients pointed at it.
+
+- `endpoint_config`: an EndpointConfig on a fresh tmp state dir, port 0, short transition delays
+  (datastore 0.05 s, image-set lock 0.05 s). Override fields in a test before using `endpoint`.
+- `endpoint`: a started `emulator.server.LocalEndpoint` (function scope), stopped afterwards; moto's
+  in-memory S3/KMS state is reset at teardown. `endpoint.url`, `endpoint.port`, `endpoint.runtime`.
+- `restart_endpoint`: call it to stop and start the endpoint on the same state dir (and port when it is
+  free); returns the endpoint. For persistence tests; build new clients if `endpoint.url` changed.
+- `aws_env`: environment as a shell user of `ahi local` would have it: dummy credentials, region
+  us-east-1, `AWS_ENDPOINT_URL` = the endpoint, `AWS_DISABLE_HOST_PREFIX_INJECTION=true`, and no
+  profile, config or credentials file leaking in from the machine. Use it for the AWS CLI and for
+  code that builds its own clients (services/).
+- `make_client(service, **kw)`: (uses `aws_env`) a boto3 client on the endpoint with dummy credentials, host-prefix
+  injection off and one attempt (no retries; pass `config=Config(...)` to change, it is merged).
+- `mi`, `s3`, `kms`, `sts`: ready clients made by `make_client`.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from emulator.config import EndpointConfig
+from emulator.server import LocalEndpoint
+
+REGION = "us-east-1"
+ACCESS_KEY = "AKIDLOCALTEST"
+SECRET_KEY = "local-test-secret"
+ClientFactory = Callable[..., Any]
+
+
+@pytest.fixture
+def endpoint_config(tmp_path: Path) -> EndpointConfig:
+    return EndpointConfig(
+        state_dir=tmp_path / "state",
+        port=0,
+        datastore_transition_seconds=0.05,
+        imageset_lock_seconds=0.05,
+    )
+
+
+@pytest.fixture
+def endpoint(endpoint_config: EndpointConfig) -> Iterator[LocalEndpoint]:
+    server = LocalEndpoint(endpoint_config).start()
+    try:
+        yield server
+    finally:
+        if server.runtime is not None:
+            reset = urllib.request.Request(f"{server.url}/moto-api/reset", data=b"", method="POST")
+            urllib.request.urlopen(reset, timeout=10).close()
+        server.stop()
+
+
+@pytest.fixture
+def restart_endpoint(endpoint: LocalEndpoint) -> Callable[[], LocalEndpoint]:
+    return endpoint.restart
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, endpoint: LocalEndpoint) -> dict[str, str]:
+    """Set (and return) the variables `ahi local` prints; scrub the machine's own AWS settings."""
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_ENDPOINT_URL_MEDICAL_IMAGING",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_KMS",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_CA_BUNDLE",
+        "AWS_MAX_ATTEMPTS",
+        "AWS_RETRY_MODE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    values = {
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": endpoint.url,
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
+        "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+@pytest.fixture
+def make_client(endpoint: LocalEndpoint, aws_env: dict[str, str]) -> ClientFactory:
+    base = Config(inject_host_prefix=False, retries={"mode": "standard", "max_attempts": 1})
+
+    def make(service: str, **kwargs: Any) -> Any:
+        config = base.merge(kwargs.pop("config")) if "config" in kwargs else base
+        options: dict[str, Any] = {
+            "region_name": REGION,
+            "endpoint_url": endpoint.url,
+            "aws_access_key_id": ACCESS_KEY,
+            "aws_secret_access_key": SECRET_KEY,
+        }
+        options.update(kwargs)
+        return boto3.session.Session().client(service, config=config, **options)
+
+    return make
+
+
+@pytest.fixture
+def mi(make_client: ClientFactory) -> Any:
+    return make_client("medical-imaging")
+
+
+@pytest.fixture
+def s3(make_client: ClientFactory) -> Any:
+    return make_client("s3")
+
+
+@pytest.fixture
+def kms(make_client: ClientFactory) -> Any:
+    return make_client("kms")
+
+
+@pytest.fixture
+def sts(make_client: ClientFactory) -> Any:
+    return make_client("sts")
