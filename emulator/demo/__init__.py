@@ -1,0 +1,1 @@
+"""Deterministic demo data for the local endpoint: synthetic DICOM phantoms and the seeded demo world."""

@@ -1,0 +1,4 @@
+"""DICOM P10 to image sets: parsing, pixel decoding, HTJ2K storage, verification, metadata and grouping.
+
+Pure code with no HTTP and no store: the import worker feeds it object bytes and commits what it returns.
+"""

@@ -1,0 +1,28 @@
+"""The image frame resolution checksum (IFRC) clients verify, by the rule of clients.md section 3."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+
+def frame_checksum(pixels: np.ndarray) -> int:
+    """CRC-32 (zlib) of the decoded frame: row-major, pixel-interleaved, little-endian samples, unsigned result.
+
+    The samples keep the width and signedness of the stored component (1, 2 or 4 bytes), which is
+    what `zlib.crc32(numpy_array)` over pylibjpeg-openjpeg's output and openjphjs' buffer hash.
+    """
+    little = pixels.astype(pixels.dtype.newbyteorder("<"), copy=False)
+    return zlib.crc32(np.ascontiguousarray(little)) & 0xFFFFFFFF
+
+
+def checksum_entries(pixels: np.ndarray) -> list[dict[str, int]]:
+    """`PixelDataChecksumFromBaseToFullResolution` for one frame.
+
+    The current service lists only the full-resolution entry (the real fixture in clients.md 2.3 has
+    exactly one); older pages listed every level, but no public code shows how the lower ones were
+    computed and clients read only the last / widest entry, so one entry is both faithful and sufficient.
+    """
+    rows, cols = pixels.shape[:2]
+    return [{"Width": int(cols), "Height": int(rows), "Checksum": frame_checksum(pixels)}]

@@ -1,0 +1,164 @@
+"""Reading one P10 object with pydicom and rejecting what the service would reject before pixels."""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pydicom
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from emulator.dicom.failures import FileFailure, ImportCaveat
+from emulator.dicom.transfer_syntaxes import SUPPORTED_TRANSFER_SYNTAXES
+
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+_REQUIRED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+
+#: service.md 3.12.4: (keyword, limit, whether the limit is on the value rather than its length).
+LENGTH_LIMITS: tuple[tuple[str, int, bool], ...] = (
+    ("PatientID", 64, False),
+    ("PatientName", 256, False),
+    ("PatientBirthDate", 18, False),
+    ("PatientSex", 16, False),
+    ("StudyInstanceUID", 64, False),
+    ("StudyID", 16, False),
+    ("StudyDescription", 64, False),
+    ("NumberOfStudyRelatedSeries", 10000, True),
+    ("NumberOfStudyRelatedInstances", 10000, True),
+    ("AccessionNumber", 16, False),
+    ("StudyDate", 18, False),
+    ("StudyTime", 28, False),
+)
+
+#: pydicom's warnings that describe a file that still imports; shown as WARNING lines (codes are ours).
+_CAVEAT_PATTERNS: tuple[tuple[str, int, str], ...] = (
+    ("excess padding", 45331, "PixelDataPadding"),
+    ("Expected explicit VR, but found implicit VR", 45332, "TransferSyntaxMismatch"),
+    ("Expected implicit VR, but found explicit VR", 45332, "TransferSyntaxMismatch"),
+    ("Invalid value for VR", 45333, "InvalidAttributeValue"),
+)
+
+
+class CaveatCollector:
+    """Turns pydicom's warnings during one file's processing into import caveats."""
+
+    def __init__(self) -> None:
+        self.caveats: list[ImportCaveat] = []
+
+    def add(self, caveat: ImportCaveat) -> None:
+        """Record a caveat once."""
+        if caveat not in self.caveats:
+            self.caveats.append(caveat)
+
+    @contextmanager
+    def capture(self) -> Iterator[None]:
+        """Collect pydicom warnings raised inside the block (pydicom also logs them; silence that)."""
+        logger = logging.getLogger("pydicom")
+        previous = logger.level
+        logger.setLevel(logging.CRITICAL)
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                yield
+        finally:
+            logger.setLevel(previous)
+        for warning in caught:
+            if issubclass(warning.category, UserWarning):
+                self.add(_caveat_for(str(warning.message)))
+
+
+def _caveat_for(text: str) -> ImportCaveat:
+    for needle, code, kind in _CAVEAT_PATTERNS:
+        if needle in text:
+            return ImportCaveat(code, kind, f"The file was imported but {text[0].lower()}{text[1:]}")
+    return ImportCaveat(45339, "NonConformantDICOM", f"The file was imported but the DICOM reader reported: {text}")
+
+
+def read_p10(data: bytes) -> Dataset:
+    """Parse a DICOM P10 object fully, or raise a FileFailure saying what is wrong with it."""
+    if not data:
+        raise FileFailure("The file is empty; it is not a DICOM P10 file.")
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data), force=False)
+    except InvalidDicomError:
+        raise FileFailure(
+            "The file is not a DICOM P10 file: it lacks the 128-byte preamble, the 'DICM' prefix "
+            "or the File Meta Information."
+        ) from None
+    except (EOFError, OSError, struct.error) as exc:
+        raise FileFailure(f"The file is truncated: it ends inside its File Meta Information ({exc}).") from None
+    transfer_syntax = dataset.file_meta.get("TransferSyntaxUID")
+    if not transfer_syntax:
+        raise FileFailure("DICOM attribute TransferSyntaxUID does not exist")
+    if transfer_syntax not in SUPPORTED_TRANSFER_SYNTAXES:
+        raise FileFailure(
+            f"Transfer syntax {transfer_syntax} ({pydicom.uid.UID(transfer_syntax).name}) is not supported; "
+            "see the supported transfer syntaxes of the DICOM import."
+        )
+    if transfer_syntax != _DEFLATED:
+        _check_complete(dataset, len(data))
+    return dataset
+
+
+def _check_complete(dataset: Dataset, size: int) -> None:
+    """pydicom stops quietly at end of data; a file whose last element does not end the file is truncated."""
+    last = None
+    for tag in dataset._dict:
+        last = dataset._dict[tag]
+    if not isinstance(last, RawDataElement):
+        return
+    value = last.value or b""
+    if last.length == _UNDEFINED_LENGTH:
+        end = last.value_tell + len(value) + 8
+    else:
+        if len(value) < last.length:
+            raise FileFailure(
+                f"The file is truncated: element ({last.tag.group:04X},{last.tag.element:04X}) declares "
+                f"{last.length} bytes but only {len(value)} are present."
+            )
+        end = last.value_tell + last.length
+    if end < size:
+        raise FileFailure(
+            f"The file is truncated: {size - end} unreadable bytes follow the last complete element "
+            f"({last.tag.group:04X},{last.tag.element:04X})."
+        )
+
+
+def _text_of(value: object) -> str:
+    """A text value as the file holds it: multiple values joined by backslashes."""
+    if isinstance(value, (list, tuple, pydicom.multival.MultiValue)):
+        return "\\".join(str(item) for item in value)
+    return str(value)
+
+
+def check_identity(dataset: Dataset) -> None:
+    """The UIDs every instance needs, and the length limits of service.md 3.12.4."""
+    missing = [keyword for keyword in _REQUIRED_UIDS if not str(dataset.get(keyword) or "").strip()]
+    if len(missing) == 1:
+        raise FileFailure(f"DICOM attribute {missing[0]} does not exist")
+    if missing:
+        raise FileFailure(f"DICOM attributes {', '.join(missing)} do not exist")
+    for keyword, limit, is_count in LENGTH_LIMITS:
+        element = dataset.get(keyword)
+        if element is None or element == "":
+            continue
+        if is_count:
+            try:
+                count = int(element)
+            except (TypeError, ValueError):
+                raise FileFailure(f"DICOM attribute {keyword} has the invalid value {element!r}") from None
+            if count > limit:
+                raise FileFailure(f"DICOM attribute {keyword} is {count}; the import limit is 0-{limit}")
+            continue
+        length = len(_text_of(element))
+        if length > limit:
+            raise FileFailure(
+                f"DICOM attribute {keyword} is {length} characters long; the import limit is {limit}"
+            )
