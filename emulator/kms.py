@@ -66,5 +66,6 @@ def describe_key(arn: str) -> KmsKeyInfo | None:
         key_id=key.id,
         state=key.key_state,
         key_spec=key.key_spec,
-        key_usage=key.key_usage,
+        # moto keeps None when CreateKey omitted KeyUsage; KMS's default is ENCRYPT_DECRYPT.
+        key_usage=key.key_usage or "ENCRYPT_DECRYPT",
     )
