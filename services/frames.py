@@ -1,0 +1,213 @@
+"""Image frames: fetch with GetImageFrame, decode HTJ2K, verify the CRC-32, and keep a small LRU cache.
+
+The checksum rule is clients.md section 3: CRC-32 (zlib) over the decoded full-resolution samples,
+row-major and pixel-interleaved, little-endian, each sample as wide as its precision needs (1, 2 or 4
+bytes) and signed when the component is; compared with the widest entry of
+`PixelDataChecksumFromBaseToFullResolution`.
+"""
+
+from __future__ import annotations
+
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+import imagecodecs
+import numpy as np
+
+_JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
+_CODESTREAM_START = b"\xff\x4f\xff\x51"
+DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+
+
+class FrameDecodeError(ValueError):
+    """The frame bytes are not a JPEG 2000 / HTJ2K codestream or JPH/JP2 file that decodes."""
+
+
+@dataclass(frozen=True)
+class FrameKey:
+    """One frame of one image set version: the cache key."""
+
+    image_set_id: str
+    version_id: str
+    frame_id: str
+
+
+class ChecksumState(str, Enum):
+    OK = "ok"
+    MISMATCH = "mismatch"
+    ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class ChecksumCheck:
+    """The outcome of comparing the decoded frame's CRC-32 with the metadata's."""
+
+    state: ChecksumState
+    actual: int
+    expected: int | None = None
+
+    def describe(self) -> str:
+        if self.state is ChecksumState.OK:
+            return f"CRC-32 ok ({self.actual})"
+        if self.state is ChecksumState.MISMATCH:
+            return f"CRC-32 MISMATCH: metadata {self.expected}, decoded {self.actual}"
+        return f"CRC-32 not in metadata (decoded {self.actual})"
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    """Decoded samples of one frame with their checksum verdict."""
+
+    key: FrameKey
+    pixels: np.ndarray
+    checksum: ChecksumCheck
+    encoded_size: int = 0
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.pixels.nbytes)
+
+
+def is_jpeg2000(data: bytes) -> bool:
+    """True for a bare codestream (SOC then SIZ) or a JP2-family file (JP2, JPH)."""
+    return data.startswith(_CODESTREAM_START) or data.startswith(_JP2_SIGNATURE)
+
+
+def decode_frame(data: bytes) -> np.ndarray:
+    """Decode GetImageFrame bytes (bare HTJ2K codestream or JPH-wrapped) to rows x cols [x samples].
+
+    imagecodecs' OpenJPH decoder reads both forms; a Part 1 (non-HT) JPEG 2000 frame falls back to
+    its OpenJPEG decoder.
+    """
+    if not is_jpeg2000(data):
+        raise FrameDecodeError(f"frame is not JPEG 2000: starts with {data[:12].hex() or 'nothing'}")
+    try:
+        return imagecodecs.htj2k_decode(data)
+    except Exception as ht_error:
+        try:
+            return imagecodecs.jpeg2k_decode(data)
+        except Exception:
+            raise FrameDecodeError(f"frame does not decode: {ht_error}") from ht_error
+
+
+def frame_crc32(pixels: np.ndarray) -> int:
+    """CRC-32 of decoded samples by the IFRC rule (little-endian, interleaved, decoder's sample width)."""
+    little = pixels.astype(pixels.dtype.newbyteorder("<"), copy=False)
+    return zlib.crc32(np.ascontiguousarray(little)) & 0xFFFFFFFF
+
+
+def expected_checksum(frame_entry: Mapping[str, Any] | None) -> int | None:
+    """The full-resolution checksum of an ImageFrames entry: the widest of its list, None if absent."""
+    levels = (frame_entry or {}).get("PixelDataChecksumFromBaseToFullResolution") or []
+    levels = [level for level in levels if isinstance(level, Mapping) and level.get("Checksum") is not None]
+    if not levels:
+        return None
+    widest = max(levels, key=lambda level: level.get("Width") or 0)
+    return int(widest["Checksum"]) & 0xFFFFFFFF
+
+
+def verify_checksum(pixels: np.ndarray, expected: int | None) -> ChecksumCheck:
+    """Compare the decoded samples' CRC-32 with the expected one."""
+    actual = frame_crc32(pixels)
+    if expected is None:
+        return ChecksumCheck(ChecksumState.ABSENT, actual)
+    state = ChecksumState.OK if actual == expected else ChecksumState.MISMATCH
+    return ChecksumCheck(state, actual, expected)
+
+
+def decode_and_verify(key: FrameKey, data: bytes, expected: int | None) -> DecodedFrame:
+    """Decode one frame's bytes and check them against the metadata checksum."""
+    pixels = decode_frame(data)
+    return DecodedFrame(key, pixels, verify_checksum(pixels, expected), len(data))
+
+
+class FrameCache:
+    """A thread-safe LRU of decoded frames, bounded by the bytes of their pixels."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._frames: OrderedDict[FrameKey, DecodedFrame] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: FrameKey) -> DecodedFrame | None:
+        with self._lock:
+            frame = self._frames.get(key)
+            if frame is not None:
+                self._frames.move_to_end(key)
+            return frame
+
+    def put(self, frame: DecodedFrame) -> None:
+        """Keep `frame`, evicting the least recently used; a frame larger than the whole cache is not kept."""
+        with self._lock:
+            old = self._frames.pop(frame.key, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            if frame.nbytes > self.max_bytes:
+                return
+            self._frames[frame.key] = frame
+            self._bytes += frame.nbytes
+            while self._bytes > self.max_bytes:
+                _, evicted = self._frames.popitem(last=False)
+                self._bytes -= evicted.nbytes
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._frames
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._frames)
+
+    @property
+    def used_bytes(self) -> int:
+        with self._lock:
+            return self._bytes
+
+
+FrameFetcher = Callable[[FrameKey], bytes]
+
+
+@dataclass
+class FrameSource:
+    """Decoded frames on demand: the cache first, else fetch, decode and verify (blocking; run in a worker)."""
+
+    fetch: FrameFetcher
+    cache: FrameCache = field(default_factory=FrameCache)
+
+    def load(self, key: FrameKey, expected: int | None) -> DecodedFrame:
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        frame = decode_and_verify(key, self.fetch(key), expected)
+        self.cache.put(frame)
+        return frame
+
+
+def get_image_frame_bytes(client: Any, datastore_id: str, image_set_id: str, frame_id: str) -> bytes:
+    """GetImageFrame: the whole frame body as bytes (the response streams it)."""
+    response = client.get_image_frame(
+        datastoreId=datastore_id,
+        imageSetId=image_set_id,
+        imageFrameInformation={"imageFrameId": frame_id},
+    )
+    body = response["imageFrameBlob"]
+    try:
+        return b"".join(body.iter_chunks())
+    finally:
+        body.close()
+
+
+def client_fetcher(client: Any, datastore_id: str) -> FrameFetcher:
+    """A FrameFetcher calling GetImageFrame on `client` (the version does not change a frame's bytes)."""
+
+    def fetch(key: FrameKey) -> bytes:
+        return get_image_frame_bytes(client, datastore_id, key.image_set_id, key.frame_id)
+
+    return fetch
+

@@ -1,0 +1,368 @@
+"""Frame decode, checksum, windowing, resampling and half-cell rendering, on real and known pixels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+from pydicom.data import get_testdata_file
+
+from emulator.demo.phantoms import shepp_logan_hu
+from emulator.dicom.checksum import frame_checksum
+from emulator.dicom.htj2k import codestream_of, encode_frame
+from emulator.dicom.instance import process_file
+from services.frame_metadata import FrameRequest, pixel_model, series_frames
+from services.frames import (
+    ChecksumState,
+    DecodedFrame,
+    FrameCache,
+    FrameDecodeError,
+    FrameKey,
+    FrameSource,
+    decode_and_verify,
+    decode_frame,
+    expected_checksum,
+    frame_crc32,
+    verify_checksum,
+)
+from services.pixels_render import (
+    ColourMode,
+    carrier_rgb,
+    cell_colours,
+    detect_colour_mode,
+    grey_lut_256,
+    grey_palette,
+    halfcell_rows,
+    rgb_to_palette_256,
+    rich_downgrade_index,
+    rich_pixels_rows,
+    xterm_rgb,
+)
+from services.windowing import (
+    AUTO,
+    DICOM,
+    DisplaySettings,
+    PixelModel,
+    Window,
+    auto_window,
+    fit_to_cells,
+    greyscale_display,
+    next_choice,
+    parse_windows,
+    resample,
+    to_display,
+    window_to_uint8,
+)
+
+SAMPLES = ["CT_small.dcm", "MR_small.dcm", "JPEG2000.dcm", "SC_rgb_rle_2frame.dcm", "SC_rgb_small_odd.dcm"]
+
+
+def imported(name: str) -> tuple[dict[str, Any], dict[str, bytes], np.ndarray]:
+    """A pydicom sample through the import pipeline: (metadata document, frame bytes by ID, pydicom's frames)."""
+    path = get_testdata_file(name)
+    with open(path, "rb") as handle:
+        outcome = process_file(name, handle.read())
+    assert outcome.instance is not None, outcome.failure
+    instance = outcome.instance
+    document = {
+        "SchemaVersion": "1.1",
+        "DatastoreID": "d" * 32,
+        "ImageSetID": "s" * 32,
+        "Patient": {"DICOM": instance.levels["Patient"]},
+        "Study": {
+            "DICOM": instance.levels["Study"],
+            "Series": {
+                instance.series_instance_uid: {
+                    "DICOM": instance.levels["Series"],
+                    "Instances": {instance.sop_instance_uid: instance.instance},
+                }
+            },
+        },
+    }
+    dataset = pydicom.dcmread(path)
+    frames = dataset.pixel_array
+    if int(dataset.get("NumberOfFrames", 1) or 1) == 1:
+        frames = frames[np.newaxis]
+    return document, {frame.frame_id: frame.data for frame in instance.frames}, frames
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_imported_sample_frames_decode_to_pydicoms_pixels_and_verify(name: str) -> None:
+    document, stored, expected_frames = imported(name)
+    fetched: list[FrameKey] = []
+
+    def fetch(key: FrameKey) -> bytes:
+        fetched.append(key)
+        return stored[key.frame_id]
+
+    source = FrameSource(fetch)
+    requests = series_frames(document, "1")
+    assert len(requests) == len(expected_frames)
+    for request, expected in zip(requests, expected_frames):
+        decoded = source.load(request.key, request.expected_checksum)
+        np.testing.assert_array_equal(decoded.pixels, expected)
+        assert decoded.checksum.state is ChecksumState.OK
+        assert decoded.checksum.expected == decoded.checksum.actual == frame_checksum(expected)
+        # the bare codestream (what a service without the JPH wrapper would send) decodes the same
+        np.testing.assert_array_equal(decode_frame(codestream_of(stored[request.key.frame_id])), expected)
+    for request in requests:
+        source.load(request.key, request.expected_checksum)
+    assert fetched == [request.key for request in requests]
+
+
+def test_a_frame_whose_pixels_differ_from_the_metadata_checksum_is_a_mismatch_with_both_values() -> None:
+    document, stored, expected_frames = imported("CT_small.dcm")
+    request = series_frames(document, "1")[0]
+    tampered = expected_frames[0].copy()
+    tampered[10, 10] += 1
+    decoded = decode_and_verify(request.key, encode_frame(tampered), request.expected_checksum)
+    assert decoded.checksum.state is ChecksumState.MISMATCH
+    assert decoded.checksum.expected == frame_checksum(expected_frames[0])
+    assert decoded.checksum.actual == frame_checksum(tampered) != decoded.checksum.expected
+    text = decoded.checksum.describe()
+    assert str(decoded.checksum.expected) in text and str(decoded.checksum.actual) in text and "MISMATCH" in text
+
+
+def test_a_frame_without_a_metadata_checksum_is_absent_not_ok() -> None:
+    pixels = np.arange(64, dtype=np.uint16).reshape(8, 8)
+    check = verify_checksum(pixels, expected_checksum({"ID": "x", "PixelDataChecksumFromBaseToFullResolution": []}))
+    assert check.state is ChecksumState.ABSENT and check.expected is None and check.actual == frame_crc32(pixels)
+
+
+def test_the_full_resolution_checksum_is_the_widest_entry_in_any_order() -> None:
+    entry = {
+        "PixelDataChecksumFromBaseToFullResolution": [
+            {"Width": 512, "Height": 375, "Checksum": 1227709180},
+            {"Width": 128, "Height": 94, "Checksum": 1},
+            {"Width": 256, "Height": 188, "Checksum": 2598394845},
+        ]
+    }
+    assert expected_checksum(entry) == 1227709180
+    assert expected_checksum({"ID": "only"}) is None
+
+
+def test_crc32_follows_the_ifrc_rule_little_endian_signed_interleaved() -> None:
+    signed = np.array([[-1, 2], [3, -4]], dtype=">i2")
+    assert frame_crc32(signed) == frame_crc32(signed.astype("<i2"))
+    import zlib
+
+    assert frame_crc32(signed) == zlib.crc32(np.array([-1, 2, 3, -4], dtype="<i2").tobytes())
+    rgb = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    assert frame_crc32(rgb) == zlib.crc32(bytes(range(12)))
+
+
+def test_bytes_that_are_not_jpeg_2000_are_refused_with_what_they_start_with() -> None:
+    with pytest.raises(FrameDecodeError, match="not JPEG 2000: starts with 89504e47"):
+        decode_frame(b"\x89PNG\r\n\x1a\n....")
+    with pytest.raises(FrameDecodeError, match="does not decode"):
+        decode_frame(b"\xff\x4f\xff\x51" + b"\x00" * 40)
+
+
+def test_cache_evicts_least_recently_used_by_bytes() -> None:
+    def frame(name: str, size: int) -> DecodedFrame:
+        pixels = np.zeros(size, dtype=np.uint8)
+        return DecodedFrame(FrameKey("set", "1", name), pixels, verify_checksum(pixels, None))
+
+    cache = FrameCache(max_bytes=300)
+    for name in "abc":
+        cache.put(frame(name, 100))
+    assert cache.get(FrameKey("set", "1", "a")) is not None  # a is now the most recent
+    cache.put(frame("d", 100))
+    assert FrameKey("set", "1", "b") not in cache
+    assert [key in cache for key in (FrameKey("set", "1", n) for n in "acd")] == [True, True, True]
+    assert cache.used_bytes == 300
+    cache.put(frame("huge", 301))
+    assert FrameKey("set", "1", "huge") not in cache and len(cache) == 3
+    assert FrameKey("set", "2", "a") not in cache  # the version is part of the key
+
+
+# ---- windowing -------------------------------------------------------------------------------
+
+
+def test_window_256_wide_at_128_is_the_identity_on_0_to_255_and_clips_outside() -> None:
+    values = np.array([-5, 0, 1, 127, 128, 254, 255, 300])
+    assert window_to_uint8(values, Window(128, 256)).tolist() == [0, 0, 1, 127, 128, 254, 255, 255]
+
+
+def test_window_follows_the_dicom_linear_function_with_half_up_rounding() -> None:
+    # c=40, w=80: y = ((x - 39.5) / 79 + 0.5) * 255; black at or below 0, white above 79
+    values = np.array([-100, 0, 1, 20, 40, 79, 80])
+    assert window_to_uint8(values, Window(40, 80)).tolist() == [0, 0, 3, 65, 129, 255, 255]
+    assert window_to_uint8(np.array([9, 9.5, 10]), Window(10, 1)).tolist() == [0, 0, 255]
+
+
+def test_rescale_then_window_then_monochrome1_inverts() -> None:
+    stored = np.array([[0, 50], [100, 200]], dtype=np.uint16)
+    model = PixelModel(rescale_slope=2, rescale_intercept=-100)  # modality: -100, 0, 100, 300
+    window = Window(128, 256)
+    assert greyscale_display(stored, model, window, invert=False).tolist() == [[0, 0], [100, 255]]
+    mono1 = PixelModel("MONOCHROME1", 2, -100)
+    assert greyscale_display(stored, mono1, window, invert=False).tolist() == [[255, 255], [155, 0]]
+    assert greyscale_display(stored, mono1, window, invert=True).tolist() == [[0, 0], [100, 255]]
+
+
+def test_lookup_table_path_equals_the_direct_float_path() -> None:
+    rng = np.random.default_rng(7)
+    stored = rng.integers(-2000, 3000, (64, 64)).astype(np.int16)
+    model = PixelModel(rescale_slope=0.5, rescale_intercept=-24.5)
+    window = Window(40, 400)
+    via_lut = greyscale_display(stored, model, window, invert=False)
+    direct = greyscale_display(stored.astype(np.float64), model, window, invert=False)
+    np.testing.assert_array_equal(via_lut, direct)
+
+
+def test_auto_window_maps_min_to_black_and_max_to_white() -> None:
+    stored = np.array([[1000, 1500], [2000, 3000]], dtype=np.uint16)
+    model = PixelModel(rescale_intercept=-1024)
+    window = auto_window(stored, model)
+    assert (window.center, window.width, window.label) == (976.5, 2001.0, AUTO)
+    display = greyscale_display(stored, model, window, invert=False)
+    assert display[0, 0] == 0 and display[1, 1] == 255
+
+
+def test_choices_cycle_and_the_instance_window_comes_first_when_present() -> None:
+    assert parse_windows("40\\400", ["80", "2000"]) == (Window(40, 80, DICOM), Window(400, 2000, DICOM))
+    assert parse_windows(["40 ", "300"], ["400 ", "1500"])[0] == Window(40, 400, DICOM)
+    pixels = np.zeros((4, 4), dtype=np.int16)
+    model = pixel_model({"WindowCenter": ["40", "300"], "WindowWidth": ["400", "1500"], "RescaleIntercept": "-1024 "})
+    assert to_display(pixels, model, DisplaySettings())[1] == Window(40, 400, DICOM)
+    assert to_display(pixels, model, DisplaySettings("lung"))[1] == Window(-600, 1500, "lung")
+    assert next_choice(DICOM, 1, True) == "soft tissue"
+    assert next_choice("soft tissue", -1, False) == "auto 1-99%"
+    assert to_display(pixels, PixelModel(), DisplaySettings(DICOM))[1].label == AUTO  # no window: auto
+
+
+def test_colour_frames_stay_colour_and_ybr_full_converts_to_rgb() -> None:
+    rgb = np.array([[[255, 0, 0], [0, 0, 255]]], dtype=np.uint8)
+    display, window = to_display(rgb, PixelModel("RGB"), DisplaySettings())
+    assert window is None and display.tolist() == rgb.tolist()
+    ybr = np.array([[[76, 85, 255], [128, 128, 128]]], dtype=np.uint8)  # red and mid grey in YBR_FULL
+    display, _ = to_display(ybr, PixelModel("YBR_FULL"), DisplaySettings(invert=True))
+    assert display.tolist() == [[[1, 255, 255], [127, 127, 127]]]
+
+
+# ---- resampling --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("image", "cells", "aspect", "expected"),
+    [
+        ((512, 512), (120, 60), 1.0, (120, 120)),
+        ((512, 256), (120, 60), 1.0, (120, 60)),
+        ((256, 512), (120, 60), 1.0, (60, 120)),
+        ((64, 64), (120, 60), 1.0, (120, 120)),
+        ((512, 512), (120, 60), 0.5, (120, 60)),
+        ((320, 240), (80, 20), 1.0, (53, 40)),
+    ],
+)
+def test_fit_keeps_aspect_in_half_cells(image: tuple[int, int], cells: tuple[int, int], aspect: float, expected: tuple[int, int]) -> None:
+    assert fit_to_cells(*image, *cells, pixel_aspect=aspect) == expected
+
+
+def test_box_resampling_averages_blocks_exactly() -> None:
+    image = np.array(
+        [[0, 0, 100, 100], [0, 0, 100, 100], [200, 200, 50, 50], [200, 200, 50, 50]], dtype=np.uint8
+    )
+    assert resample(image, (2, 2), Image.Resampling.BOX).tolist() == [[0, 100], [200, 50]]
+    flat = np.full((512, 512), 77, dtype=np.uint8)
+    assert np.all(resample(flat, (120, 120)) == 77)
+
+
+# ---- half-cell rendering -------------------------------------------------------------------------
+
+
+def phantom_display(size: int = 128) -> np.ndarray:
+    hu = shepp_logan_hu(size, 0.0)
+    return window_to_uint8(hu, Window(40, 400))
+
+
+def test_fast_half_cells_equal_rich_pixels_cell_for_cell() -> None:
+    small = resample(phantom_display(), (60, 60))
+    assert cell_colours(halfcell_rows(small)) == cell_colours(rich_pixels_rows(small))
+    rgb = np.stack([small, small[::-1], small.T], axis=-1)
+    assert cell_colours(halfcell_rows(rgb)) == cell_colours(rich_pixels_rows(rgb))
+
+
+def test_half_cells_put_the_lower_pixel_in_front_and_merge_equal_runs() -> None:
+    image = np.array([[10, 10, 10], [20, 20, 30]], dtype=np.uint8)
+    (row,) = halfcell_rows(image)
+    assert [segment.text for segment in row] == ["▄▄", "▄"]
+    assert row[0].style.color.triplet == (20, 20, 20) and row[0].style.bgcolor.triplet == (10, 10, 10)
+
+
+def test_256_colour_grey_ramp_is_the_nearest_xterm_grey() -> None:
+    lut = grey_lut_256()
+    assert [int(lut[v]) for v in (0, 4, 5, 8, 13, 14, 128, 238, 246, 247, 255)] == [16, 16, 232, 232, 232, 233, 244, 255, 255, 231, 231]
+    assert len(grey_palette(False)) == 26 and len(grey_palette(True)) == 30
+    native = grey_lut_256(native_ansi=True)
+    assert int(native[95]) == 59 and int(native[92]) == 59 and int(lut[95]) == 241
+    for value in range(256):  # nothing is nearer than the chosen entry
+        chosen = xterm_rgb(int(lut[value]))[0] if lut[value] >= 16 else 0
+        assert all(abs(value - chosen) <= abs(value - xterm_rgb(index)[0]) for index in grey_palette(False))
+
+
+def test_every_256_colour_carrier_survives_richs_downgrade_as_its_entry() -> None:
+    for index in grey_palette(False):
+        assert rich_downgrade_index(carrier_rgb(index)) == index
+    assert all(carrier_rgb(index) is None for index in (59, 102, 145, 188))
+    usable_cube = [index for index in range(16, 232) if carrier_rgb(index) is not None]
+    assert len(usable_cube) == 212 and all(rich_downgrade_index(carrier_rgb(i)) == i for i in usable_cube)
+
+
+def test_256_colour_rows_use_the_ramp_and_the_cube_for_colour() -> None:
+    grey = np.array([[0, 128], [238, 255]], dtype=np.uint8)
+    cells = cell_colours(halfcell_rows(grey, ColourMode.COLOURS_256))
+    assert cells == [[("▄", carrier_rgb(255), carrier_rgb(16)), ("▄", carrier_rgb(231), carrier_rgb(244))]]
+    colours = np.array([[[255, 0, 0], [128, 128, 128], [0, 135, 255], [250, 10, 12]]], dtype=np.uint8)
+    assert rgb_to_palette_256(colours).tolist() == [[196, 244, 33, 196]]
+    native_cells = cell_colours(halfcell_rows(np.array([[95], [95]], dtype=np.uint8), ColourMode.COLOURS_256, native_ansi=True))
+    assert native_cells == [[("▄", 59, 59)]]
+
+
+@pytest.mark.parametrize(
+    ("environ", "mode"),
+    [
+        ({"COLORTERM": "truecolor", "TERM": "xterm-256color"}, ColourMode.TRUECOLOR),
+        ({"COLORTERM": "24bit"}, ColourMode.TRUECOLOR),
+        ({"TERM": "xterm-256color"}, ColourMode.COLOURS_256),
+        ({"TERM": "screen"}, ColourMode.COLOURS_256),
+        ({"TERM": "xterm-256color", "TEXTUAL_COLOR_SYSTEM": "truecolor"}, ColourMode.TRUECOLOR),
+        ({"COLORTERM": "truecolor", "TEXTUAL_COLOR_SYSTEM": "256"}, ColourMode.COLOURS_256),
+    ],
+)
+def test_colour_mode_follows_colorterm_like_textuals_console(environ: dict[str, str], mode: ColourMode) -> None:
+    assert detect_colour_mode(environ) is mode
+
+
+# ---- metadata ------------------------------------------------------------------------------------
+
+
+def test_series_frames_follow_instance_number_numerically_with_labels() -> None:
+    def instance(number: str | None, frames: int) -> dict[str, Any]:
+        return {
+            "DICOM": {"InstanceNumber": number, "RescaleSlope": "1 ", "RescaleIntercept": "-1024 ", "PixelSpacing": ["0.5", "0.25"]},
+            "ImageFrames": [{"ID": f"{number}-{i}", "PixelDataChecksumFromBaseToFullResolution": []} for i in range(frames)],
+        }
+
+    document = {
+        "ImageSetID": "set",
+        "Patient": {"DICOM": {"PatientName": "Doe^Jane", "PatientID": "P1"}},
+        "Study": {
+            "DICOM": {},
+            "Series": {
+                "1.2.3": {
+                    "DICOM": {"SeriesNumber": "4 ", "Modality": "CT", "SeriesDescription": "Chest"},
+                    "Instances": {"b": instance("10", 1), "a": instance("2", 2), "c": instance(None, 1)},
+                }
+            },
+        },
+    }
+    requests: list[FrameRequest] = series_frames(document, "3")
+    assert [request.key.frame_id for request in requests] == ["2-0", "2-1", "10-0", "None-0"]
+    assert requests[0].key == FrameKey("set", "3", "2-0")
+    assert requests[1].labels.instance == "Instance 2 · frame 2/2 · 2/4"
+    assert requests[0].labels.patient == "Doe^Jane (P1)" and requests[0].labels.series == "Series 4 · CT · Chest"
+    assert requests[0].model.rescale_intercept == -1024 and requests[0].model.pixel_aspect == 2.0
