@@ -14,6 +14,7 @@ as public material shows:
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from emulator import kms
@@ -41,7 +42,8 @@ LIST_PAGE_SIZE = 50
 
 
 def _timestamp(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+    """Millisecond precision, as the service sends (e.g. `1680027253.471`)."""
+    return dt.datetime.fromtimestamp(math.floor(seconds * 1000) / 1000, tz=dt.timezone.utc)
 
 
 def _summary(store: Datastore) -> dict[str, Any]:
