@@ -14,6 +14,8 @@ from emulator.dispatcher import Dispatcher, moto_app
 from emulator.runtime import Runtime
 
 JOIN_SECONDS = 5.0
+#: How often the serve loop checks for shutdown; also the worst-case latency of `stop()`.
+POLL_SECONDS = 0.05
 
 
 class LocalEndpoint:
@@ -42,7 +44,9 @@ class LocalEndpoint:
             self.runtime.close()
             self.runtime = None
             raise
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ahi-local-endpoint", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name="ahi-local-endpoint", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+from decimal import ROUND_HALF_EVEN, Decimal
 from email.utils import format_datetime, parsedate_to_datetime
 
 from botocore.model import Shape
@@ -12,6 +13,7 @@ from botocore.model import Shape
 from emulator.errors import SerializationException
 
 UTC = dt.timezone.utc
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def timestamp_format(shape: Shape, location: str | None) -> str:
@@ -34,14 +36,15 @@ def parse_timestamp(value: object, fmt: str, where: str) -> dt.datetime:
                 value = float(value)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError
-            return dt.datetime.fromtimestamp(value, tz=UTC)
+            micros = int((Decimal(repr(value)) * 1_000_000).to_integral_value(ROUND_HALF_EVEN))
+            return EPOCH + dt.timedelta(microseconds=micros)
         if not isinstance(value, str):
             raise TypeError
         if fmt == "rfc822":
             return parsedate_to_datetime(value).astimezone(UTC)
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
+    except (TypeError, ValueError, OverflowError, OSError, ArithmeticError):
         raise SerializationException(f"Value at '{where}' is not a valid {fmt} timestamp") from None
 
 
@@ -49,8 +52,8 @@ def format_timestamp(value: dt.datetime, fmt: str) -> float | int | str:
     """An output timestamp in the member's wire format (naive datetimes are taken as UTC)."""
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     if fmt == "unixTimestamp":
-        seconds = aware.timestamp()
-        return int(seconds) if seconds == int(seconds) else round(seconds, 3)
+        micros = (aware - EPOCH) // dt.timedelta(microseconds=1)
+        return micros // 1_000_000 if micros % 1_000_000 == 0 else micros / 1_000_000
     if fmt == "rfc822":
         return format_datetime(aware.astimezone(UTC), usegmt=True)
     return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")

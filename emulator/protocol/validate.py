@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from botocore.model import Shape, StructureShape
@@ -77,8 +77,8 @@ def _check_structure(shape: StructureShape, value: Mapping[str, Any], prefix: st
         if len(present) != 1:
             where = prefix.rstrip(".") or shape.name
             problems.append(
-                f"Value at '{where}' failed to satisfy constraint: Member must have exactly one member set, "
-                f"found {len(present)}"
+                f"Value at '{where}' failed to satisfy constraint: Member must have exactly one of "
+                f"[{', '.join(shape.members)}] set, found {len(present)}"
             )
     for name, member in shape.members.items():
         member_value = value.get(name)
@@ -87,35 +87,13 @@ def _check_structure(shape: StructureShape, value: Mapping[str, Any], prefix: st
 
 
 def _check(shape: Shape, value: Any, where: str, problems: list[str]) -> None:
-    """Append the violations of one value against its shape (type, length, range, enum, pattern, nested)."""
-
-    def fail(rule: str) -> None:
-        problems.append(f"{_value_phrase(shape, value)} at '{where}' failed to satisfy constraint: {rule}")
-
-    kind = shape.type_name
-    expected = _PYTHON_TYPES.get(kind)
-    if expected is not None and (not isinstance(value, expected) or (kind != "boolean" and isinstance(value, bool))):
-        fail(f"Member must be of type {kind}")
+    """Append the violations of one value (its own rules, then its members, items or entries)."""
+    own = _rules(shape, value)
+    problems.extend(f"{_value_phrase(shape, value)} at '{where}' failed to satisfy constraint: {rule}" for rule in own)
+    if own and own[0].startswith("Member must be of type"):
         return
-    meta = shape.metadata
-    if kind in ("string", "blob", "list", "map"):
-        size = len(value)
-        if "min" in meta and size < meta["min"]:
-            fail(f"Member must have length greater than or equal to {meta['min']}")
-        if "max" in meta and size > meta["max"]:
-            fail(f"Member must have length less than or equal to {meta['max']}")
-    if kind in ("integer", "long", "float", "double"):
-        if "min" in meta and value < meta["min"]:
-            fail(f"Member must have value greater than or equal to {meta['min']}")
-        if "max" in meta and value > meta["max"]:
-            fail(f"Member must have value less than or equal to {meta['max']}")
-    if kind == "string":
-        if shape.enum and value not in shape.enum:
-            fail(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
-        pattern = meta.get("pattern")
-        if pattern and not compile_pattern(pattern).fullmatch(value):
-            fail(f"Member must satisfy regular expression pattern: {pattern}")
-    elif kind == "structure" and not shape.is_document_type:
+    kind = shape.type_name
+    if kind == "structure" and not shape.is_document_type:
         _check_structure(shape, value, f"{where}.", problems)  # type: ignore[arg-type]
     elif kind == "list":
         for index, item in enumerate(value, start=1):
@@ -124,12 +102,55 @@ def _check(shape: Shape, value: Any, where: str, problems: list[str]) -> None:
             else:
                 _check(shape.member, item, f"{where}.{index}.member", problems)
     elif kind == "map":
+        _check_map(shape, value, where, problems)
+
+
+def _check_map(shape: Shape, value: Mapping[str, Any], where: str, problems: list[str]) -> None:
+    """Coral's map wording: one line for every bad key rule, one for every bad value rule."""
+    phrase = _value_phrase(shape, value)
+    key_rules = _unique(rule for key in value for rule in _rules(shape.key, key))
+    if key_rules:
+        problems.append(f"{phrase} at '{where}' failed to satisfy constraint: Map keys must satisfy constraint: [{', '.join(key_rules)}]")
+    if shape.value.type_name in ("structure", "list", "map"):
         for key, item in value.items():
-            _check(shape.key, key, f"{where}.key", problems)
-            if item is None:
-                problems.append(f"Value null at '{where}.{key}' failed to satisfy constraint: Member must not be null")
-            else:
-                _check(shape.value, item, f"{where}.{key}", problems)
+            _check(shape.value, item, f"{where}.{key}", problems)
+        return
+    value_rules = _unique(
+        rule for item in value.values() for rule in (_rules(shape.value, item) if item is not None else ["Member must not be null"])
+    )
+    if value_rules:
+        problems.append(f"{phrase} at '{where}' failed to satisfy constraint: Map value must satisfy constraint: [{', '.join(value_rules)}]")
+
+
+def _rules(shape: Shape, value: Any) -> list[str]:
+    """The constraint rules one value breaks by itself: type, length, range, enum, pattern."""
+    kind = shape.type_name
+    expected = _PYTHON_TYPES.get(kind)
+    if expected is not None and (not isinstance(value, expected) or (kind != "boolean" and isinstance(value, bool))):
+        return [f"Member must be of type {kind}"]
+    meta = shape.metadata
+    broken: list[str] = []
+    if kind in ("string", "blob", "list", "map"):
+        if "min" in meta and len(value) < meta["min"]:
+            broken.append(f"Member must have length greater than or equal to {meta['min']}")
+        if "max" in meta and len(value) > meta["max"]:
+            broken.append(f"Member must have length less than or equal to {meta['max']}")
+    if kind in ("integer", "long", "float", "double"):
+        if "min" in meta and value < meta["min"]:
+            broken.append(f"Member must have value greater than or equal to {meta['min']}")
+        if "max" in meta and value > meta["max"]:
+            broken.append(f"Member must have value less than or equal to {meta['max']}")
+    if kind == "string":
+        if shape.enum and value not in shape.enum:
+            broken.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
+        pattern = meta.get("pattern")
+        if pattern and not compile_pattern(pattern).fullmatch(value):
+            broken.append(f"Member must satisfy regular expression pattern: {pattern}")
+    return broken
+
+
+def _unique(rules: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(rules))
 
 
 _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -148,8 +169,33 @@ _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
 
 
 def _value_phrase(shape: Shape, value: Any) -> str:
-    """`Value 'x'` for plain scalars; a bare `Value` for sensitive members, blobs and containers."""
-    if shape.metadata.get("sensitive") or not isinstance(value, (str, int, float)) or isinstance(value, bool):
+    """`Value 'x'` as AWS echoes it (Java-style for lists and maps); a bare `Value` when anything in it is sensitive."""
+    if _is_sensitive(shape) or isinstance(value, (bytes, bytearray, dict)) and shape.type_name != "map":
         return "Value"
-    text = str(value)
+    text = _java_text(value)
+    if text is None:
+        return "Value"
     return f"Value '{text[:_MAX_ECHO]}{'...' if len(text) > _MAX_ECHO else ''}'"
+
+
+def _is_sensitive(shape: Shape) -> bool:
+    if shape.metadata.get("sensitive"):
+        return True
+    if shape.type_name == "list":
+        return _is_sensitive(shape.member)
+    if shape.type_name == "map":
+        return _is_sensitive(shape.key) or _is_sensitive(shape.value)
+    return False
+
+
+def _java_text(value: Any) -> str | None:
+    """How a Java service prints a scalar, list or map of scalars; None for structures and blobs."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    if isinstance(value, dict) and all(isinstance(v, (str, int, float)) for v in value.values()):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    return None

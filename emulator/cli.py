@@ -1,0 +1,156 @@
+"""`ahi local`: run the local endpoint in the foreground and print what a shell or the AWS CLI needs."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import ipaddress
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType, ModuleType
+from typing import TextIO
+
+from emulator.config import EndpointConfig, default_state_dir
+from emulator.server import LocalEndpoint
+
+DEFAULT_REGION = "us-east-1"
+DUMMY_ACCESS_KEY = "AKIDLOCALENDPOINT"
+DUMMY_SECRET_KEY = "local-endpoint-secret"
+
+#: Modules that add later flags (`--demo`, `--faults`, ...). Each may define
+#: `add_arguments(parser)`, `configure(args, config)` (before start) and `on_started(args, endpoint)`.
+#: A module that does not exist yet is skipped.
+CLI_EXTENSION_MODULES: tuple[str, ...] = ("emulator.demo.cli", "emulator.faults.cli")
+
+
+def extension_modules() -> list[ModuleType]:
+    """The extension modules that exist in this tree."""
+    found = []
+    for name in CLI_EXTENSION_MODULES:
+        try:
+            found.append(importlib.import_module(name))
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise
+    return found
+
+
+def build_parser(extensions: list[ModuleType]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ahi local",
+        description="Serve AWS HealthImaging (and S3, KMS, STS through moto) on one local port.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; loopback only "
+                        "unless --verify-signatures)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 (default) picks a free one and prints it")
+    parser.add_argument("--state-dir", type=Path, default=None, help=f"SQLite state directory (default {default_state_dir()})")
+    parser.add_argument("--region", default=DEFAULT_REGION, help="region printed for clients (default us-east-1)")
+    parser.add_argument("--verify-signatures", action="store_true", help="check SigV4 on medical-imaging requests")
+    parser.add_argument("--secret", action="append", default=[], metavar="AKID=SECRET",
+                        help="an access key id and its secret for --verify-signatures (repeatable)")
+    parser.add_argument("--shared-secret", default=None, help="one secret accepted for any access key id")
+    parser.add_argument("--max-clock-skew", type=float, default=None, metavar="SECONDS",
+                        help="reject signed requests whose X-Amz-Date is further off than this (default: no check)")
+    for module in extensions:
+        if hasattr(module, "add_arguments"):
+            module.add_arguments(parser)
+    return parser
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_secrets(pairs: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
+    secrets: dict[str, str] = {}
+    for pair in pairs:
+        akid, sep, secret = pair.partition("=")
+        if not sep or not akid or not secret:
+            parser.error(f"--secret expects AKID=SECRET, got {pair!r}")
+        secrets[akid] = secret
+    return secrets
+
+
+def environment_lines(endpoint_url: str, region: str, access_key: str, secret_key: str) -> list[str]:
+    """The `export` lines that point boto3 and the AWS CLI at the endpoint."""
+    return [
+        f"export AWS_ENDPOINT_URL={endpoint_url}",
+        "export AWS_DISABLE_HOST_PREFIX_INJECTION=true",
+        f"export AWS_DEFAULT_REGION={region}",
+        f"export AWS_REGION={region}",
+        f"export AWS_ACCESS_KEY_ID={access_key}",
+        f"export AWS_SECRET_ACCESS_KEY={secret_key}",
+    ]
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Serve until SIGINT/SIGTERM; returns the exit status."""
+    out = out or sys.stdout
+    extensions = extension_modules()
+    parser = build_parser(extensions)
+    args = parser.parse_args(argv)
+    secrets = parse_secrets(args.secret, parser)
+    if not is_loopback(args.host) and not args.verify_signatures:
+        parser.error(
+            f"refusing to bind {args.host}: it is not a loopback address, and without --verify-signatures anyone "
+            "who can reach it could read and change the endpoint's data. Add --verify-signatures with --secret or "
+            "--shared-secret, or bind 127.0.0.1."
+        )
+    if args.verify_signatures and not secrets and args.shared_secret is None:
+        parser.error("--verify-signatures needs --secret AKID=SECRET or --shared-secret")
+    config = EndpointConfig(
+        host=args.host,
+        port=args.port,
+        verify_signatures=args.verify_signatures,
+        secrets=secrets,
+        shared_secret=args.shared_secret,
+        max_clock_skew=args.max_clock_skew,
+    )
+    if args.state_dir is not None:
+        config.state_dir = args.state_dir.expanduser()
+    for module in extensions:
+        if hasattr(module, "configure"):
+            module.configure(args, config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    access_key, secret_key = next(iter(secrets.items()), (DUMMY_ACCESS_KEY, args.shared_secret or DUMMY_SECRET_KEY))
+
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        endpoint = LocalEndpoint(config).start()
+    except OSError as exc:
+        print(f"ahi local: cannot bind {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    try:
+        for module in extensions:
+            if hasattr(module, "on_started"):
+                module.on_started(args, endpoint)
+        print(f"# ahi local endpoint on {endpoint.url} (state: {config.state_dir})", file=out)
+        for line in environment_lines(endpoint.url, args.region, access_key, secret_key):
+            print(line, file=out)
+        print("# Ctrl+C or SIGTERM stops it.", file=out, flush=True)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        endpoint.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print("# ahi local endpoint stopped.", file=out, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
