@@ -1,0 +1,153 @@
+"""One data store: every property, its tags, its KMS key status and its import jobs by status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, TypeVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from screens.datastore_view import AWS_OWNED, status_text
+from services.datastores import Datastore
+from services.errors import AwsCallError
+from services.import_jobs import count_jobs_by_status
+from services.kms import KeyStatus
+from tui.screen_base import AhiScreen
+
+T = TypeVar("T")
+
+PROPERTY_LABELS = {
+    "datastoreName": "name",
+    "datastoreId": "id",
+    "datastoreArn": "ARN",
+    "datastoreStatus": "status",
+    "losslessStorageFormat": "storage format",
+    "kmsKeyArn": "KMS key ARN",
+    "lambdaAuthorizerArn": "Lambda authorizer",
+    "createdAt": "created",
+    "updatedAt": "updated",
+}
+
+
+@dataclass(frozen=True)
+class DatastoreDetail:
+    """One refresh of the detail view; each part is a value or the AwsCallError that stopped it."""
+
+    datastore: Datastore
+    tags: dict[str, str] | AwsCallError
+    key: KeyStatus | AwsCallError
+    jobs: dict[str, int] | AwsCallError
+
+
+def attempt(operation: str, call: Callable[[], T]) -> T | AwsCallError:
+    """The call's result, or its failure as a value (one failing part must not hide the others)."""
+    try:
+        return call()
+    except Exception as exc:
+        return AwsCallError.from_exception(operation, exc)
+
+
+class DatastoreDetailScreen(AhiScreen):
+    """Reached with Enter from the data store list; Esc goes back."""
+
+    CSS_PATH = "datastore_detail.tcss"
+    SCOPE = "datastore_detail"
+    FETCH_OPERATION = "GetDatastore"
+
+    def __init__(self, datastore: Datastore) -> None:
+        super().__init__()
+        self.datastore = datastore
+        self.crumb = datastore.name
+
+    def compose_body(self) -> Iterable[Widget]:
+        with VerticalScroll(id="detail"):
+            yield Static(id="properties")
+            yield Static(id="tags")
+            yield Static(id="kms")
+            yield Static(id="jobs")
+
+    def current_resource(self) -> Datastore:
+        return self.datastore
+
+    def fetch(self) -> DatastoreDetail:
+        hub = self.ahi.services
+        datastore = hub.datastores.get(self.datastore.id)
+        tags = attempt("ListTagsForResource", lambda: hub.tags.list(datastore.arn or ""))
+        key = attempt("DescribeKey", lambda: hub.kms.status(datastore.kms_key_arn))
+        jobs = attempt("ListDICOMImportJobs", lambda: count_jobs_by_status(self.ahi.aws.medical_imaging, datastore.id))
+        return DatastoreDetail(datastore, tags, key, jobs)
+
+    def show(self, result: DatastoreDetail) -> None:
+        self.datastore = result.datastore
+        self.query_one("#properties", Static).update(self._properties(result.datastore))
+        self.query_one("#tags", Static).update(self._tags(result.tags))
+        self.query_one("#kms", Static).update(self._key(result.key))
+        self.query_one("#jobs", Static).update(self._jobs(result.jobs))
+
+    def _section(self, title: str) -> Table:
+        table = Table(title=title, title_justify="left", title_style="bold", box=None, show_header=False, expand=False)
+        table.add_column(style="dim", no_wrap=True)
+        table.add_column()
+        return table
+
+    def _properties(self, store: Datastore) -> Table:
+        fmt = self.ahi.formatter
+        table = self._section("Properties")
+        for key, value in store.raw.items():
+            label = PROPERTY_LABELS.get(key, key)
+            if key == "datastoreStatus":
+                table.add_row(label, status_text(str(value)))
+            elif key in ("createdAt", "updatedAt"):
+                table.add_row(label, fmt.time(value))
+            else:
+                table.add_row(label, fmt.text(value))
+        if not store.kms_key_arn:
+            table.add_row("KMS key", AWS_OWNED)
+        return table
+
+    def _unavailable(self, title: str, error: AwsCallError) -> Group:
+        return Group(Text(title, style="bold"), Text(f"  not available: {error.operation} answered {error.code}", style="yellow"))
+
+    def _tags(self, tags: dict[str, str] | AwsCallError) -> Table | Group:
+        if isinstance(tags, AwsCallError):
+            return self._unavailable("Tags", tags)
+        table = self._section(f"Tags ({len(tags)})")
+        for key in sorted(tags):
+            table.add_row(key, tags[key])
+        if not tags:
+            table.add_row("", Text("no tags", style="dim"))
+        return table
+
+    def _key(self, key: KeyStatus | AwsCallError) -> Table | Group:
+        if isinstance(key, AwsCallError):
+            return self._unavailable("KMS key", key)
+        table = self._section("KMS key")
+        if key.aws_owned:
+            table.add_row("key", AWS_OWNED)
+            return table
+        fmt = self.ahi.formatter
+        table.add_row("key", fmt.text(key.alias or key.arn))
+        if key.error is not None:
+            table.add_row("state", Text(f"cannot describe: {key.error.code}", style="bold red"))
+            return table
+        state = Text(key.key_state or "?", style="green" if key.usable else "bold red")
+        if key.deletion_date is not None:
+            state.append(f" (deletion {fmt.time(key.deletion_date)})")
+        table.add_row("state", state)
+        table.add_row("manager", key.key_manager or "?")
+        rotation = "unknown" if key.rotation_enabled is None else "enabled" if key.rotation_enabled else "disabled"
+        table.add_row("rotation", rotation)
+        return table
+
+    def _jobs(self, jobs: dict[str, int] | AwsCallError) -> Table | Group:
+        if isinstance(jobs, AwsCallError):
+            return self._unavailable("Import jobs", jobs)
+        table = self._section("Import jobs")
+        for status, count in jobs.items():
+            table.add_row(status, str(count))
+        return table

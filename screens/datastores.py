@@ -1,0 +1,157 @@
+"""The data stores screen: every store across pages, sortable, filterable, with create and delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Iterable
+
+from textual import on
+from textual.binding import BindingType
+from textual.widget import Widget
+from textual.widgets import DataTable
+
+from screens.datastore_create import CreateDatastoreScreen
+from screens.datastore_detail import DatastoreDetailScreen
+from screens.datastore_view import kms_label, status_text
+from services.datastores import DATASTORE_STATUSES, CreateDatastoreRequest, Datastore
+from services.errors import AwsCallError
+from tui.actions import REGISTRY, Action, Confirm, mutating
+from tui.navigation import ScreenSpec, register_screen
+from tui.screen_base import AhiScreen
+from tui.widgets.resource_table import Column, ResourceTable, Row
+
+REGISTRY.register(
+    Action("datastores.open", "open", "enter", "Open details", "datastores", footer=False),
+    Action("datastores.create", "create", "n", "Create data store", "datastores", mutates=True, command="create"),
+    Action(
+        "datastores.delete", "delete", "D", "Delete data store", "datastores",
+        mutates=True, confirm=Confirm.TYPE_ID, command="delete",
+    ),
+    Action("datastores.status", "cycle_status", "f", "Status filter (server)", "datastores", command="status"),
+)
+
+COLUMNS = (
+    Column("name", "name"),
+    Column("id", "id", 32),
+    Column("status", "status", 13),
+    Column("format", "storage format", 18),
+    Column("kms", "KMS key"),
+    Column("created", "created", 19),
+    Column("updated", "updated", 19),
+)
+
+
+@dataclass(frozen=True)
+class DatastoreListing:
+    """One refresh's result: the stores and the KMS aliases to label their keys."""
+
+    datastores: list[Datastore]
+    aliases: dict[str, str]
+
+
+class DatastoresScreen(AhiScreen):
+    """Root screen of the console."""
+
+    CSS_PATH = "datastores.tcss"
+    SCOPE = "datastores"
+    FETCH_OPERATION = "ListDatastores"
+    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("datastores")
+    crumb = "Data stores"
+
+    def __init__(self, status: str | None = None) -> None:
+        super().__init__()
+        self.status_filter = status
+
+    def compose_body(self) -> Iterable[Widget]:
+        yield ResourceTable(COLUMNS, id="datastores")
+
+    def fetch(self) -> DatastoreListing:
+        hub = self.ahi.services
+        stores = hub.datastores.list_detailed(self.status_filter)
+        aliases: dict[str, str] = {}
+        if any(store.kms_key_arn for store in stores):
+            try:
+                aliases = hub.kms.aliases()
+            except AwsCallError:
+                aliases = {}
+        return DatastoreListing(stores, aliases)
+
+    def show(self, result: DatastoreListing) -> None:
+        self.query_one(ResourceTable).set_rows([self._row(store, result.aliases) for store in result.datastores])
+
+    def _row(self, store: Datastore, aliases: dict[str, str]) -> Row:
+        fmt = self.ahi.formatter
+        cells = {
+            "name": fmt.text(store.name),
+            "id": fmt.text(store.id),
+            "status": status_text(store.status),
+            "format": store.storage_format or ("…" if not store.detailed else "—"),
+            "kms": fmt.text(kms_label(store, aliases)),
+            "created": fmt.time(store.created_at),
+            "updated": fmt.time(store.updated_at),
+        }
+        sort_values = {"created": store.created_at, "updated": store.updated_at, "name": store.name.lower()}
+        return Row(key=store.id, cells=cells, resource=store, sort_values=sort_values)
+
+    def status_parts(self) -> list[str]:
+        parts = super().status_parts()
+        if self.status_filter:
+            parts.insert(1, f"status (server): {self.status_filter}")
+        return parts
+
+    def command_argument(self, argument: str | None) -> None:
+        if argument and argument.upper() in DATASTORE_STATUSES:
+            self.status_filter = argument.upper()
+            self.refresh_now()
+        else:
+            super().command_argument(argument)
+
+    def action_cycle_status(self) -> None:
+        choices: list[str | None] = [None, *DATASTORE_STATUSES]
+        self.status_filter = choices[(choices.index(self.status_filter) + 1) % len(choices)]
+        self.notify(f"status filter: {self.status_filter or 'all'}")
+        self.refresh_now()
+
+    def action_open(self) -> None:
+        store = self.current_resource()
+        if isinstance(store, Datastore):
+            self.app.push_screen(DatastoreDetailScreen(store))
+
+    @on(DataTable.RowSelected, "#datastores")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    @mutating("datastores.create")
+    def action_create(self) -> None:
+        self.app.push_screen(CreateDatastoreScreen(), self._create_answered)
+
+    def _create_answered(self, request: CreateDatastoreRequest | None) -> None:
+        if request is None:
+            return
+        hub = self.ahi.services
+        self.call_in_background("CreateDatastore", lambda: hub.datastores.create(request), self._created)
+
+    def _created(self, result: tuple[str, str]) -> None:
+        datastore_id, status = result
+        self.notify(f"{self.ahi.formatter.text(datastore_id)}: {status}", title="Data store created")
+        self.refresh_now()
+
+    @mutating("datastores.delete")
+    def action_delete(self) -> None:
+        store = self.current_resource()
+        if not isinstance(store, Datastore):
+            self.notify("Select a data store first", severity="warning")
+            return
+        hub = self.ahi.services
+
+        def proceed() -> None:
+            self.call_in_background("DeleteDatastore", lambda: hub.datastores.delete(store.id), self._deleted)
+
+        self.confirm_then("datastores.delete", f"Data store {store.name}", store.id, proceed)
+
+    def _deleted(self, status: str) -> None:
+        self.notify(f"Data store is {status}", title="Delete accepted")
+        self.refresh_now()
+
+
+register_screen(ScreenSpec("datastores", "Data stores", ("ds", "datastore", "stores"), lambda arg: DatastoresScreen(arg)))

@@ -1,0 +1,29 @@
+"""Every service object of one AWS session, created on first use (client creation costs time)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from services.datastores import DatastoreService
+from services.kms import KmsService
+from services.session import AwsSession
+from services.tags import TagService
+
+
+class ServiceHub:
+    """The console's way to AWS: one per profile/region; later screens add their services here."""
+
+    def __init__(self, aws: AwsSession) -> None:
+        self.aws = aws
+
+    @cached_property
+    def datastores(self) -> DatastoreService:
+        return DatastoreService(self.aws.medical_imaging)
+
+    @cached_property
+    def tags(self) -> TagService:
+        return TagService(self.aws.medical_imaging)
+
+    @cached_property
+    def kms(self) -> KmsService:
+        return KmsService(self.aws.kms)

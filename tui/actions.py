@@ -1,0 +1,146 @@
+"""The one action registry: every key, help line, palette entry and command comes from here.
+
+An action has an id (what the keymap in the config file remaps), default keys, a description,
+whether it changes anything in AWS, and how it is confirmed. Read-only mode hides and refuses
+every action with `mutates=True`, wherever it would be reached from.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, TypeVar
+
+from textual.binding import Binding
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Confirm(enum.Enum):
+    """How an action is confirmed before it runs."""
+
+    NONE = "none"
+    YES_NO = "yes-no"
+    TYPE_ID = "type the resource ID"
+
+
+@dataclass(frozen=True)
+class Action:
+    """One thing the user can do."""
+
+    id: str
+    #: The Textual action name (the `action_<method>` method of the class that owns `scope`).
+    method: str
+    keys: str
+    description: str
+    #: "app" for everywhere, "screen" for every resource screen, or one screen's scope name.
+    scope: str
+    mutates: bool = False
+    confirm: Confirm = Confirm.NONE
+    #: Shown in the footer (everything is always in help and the palette).
+    footer: bool = True
+    #: The word after `:` that runs it; None when the action is not a command.
+    command: str | None = None
+
+    def binding(self) -> Binding:
+        return Binding(self.keys, self.method, self.description, show=self.footer, id=self.id)
+
+
+class ActionRegistry:
+    """Actions by id, with lookups by scope and by method."""
+
+    def __init__(self) -> None:
+        self._actions: dict[str, Action] = {}
+
+    def register(self, *actions: Action) -> None:
+        for action in actions:
+            if action.id in self._actions and self._actions[action.id] != action:
+                raise ValueError(f"two actions with id {action.id}")
+            clash = [a for a in self._actions.values() if a.method == action.method and a.scope == action.scope and a.id != action.id]
+            if clash:
+                raise ValueError(f"{action.id} and {clash[0].id} share the method {action.method} in {action.scope}")
+            self._actions[action.id] = action
+
+    def __iter__(self) -> Iterable[Action]:
+        return iter(list(self._actions.values()))
+
+    def __getitem__(self, action_id: str) -> Action:
+        return self._actions[action_id]
+
+    def ids(self) -> set[str]:
+        return set(self._actions)
+
+    def in_scopes(self, scopes: Iterable[str]) -> list[Action]:
+        wanted = list(scopes)
+        return [a for scope in wanted for a in self._actions.values() if a.scope == scope]
+
+    def by_method(self, method: str, scopes: Iterable[str]) -> Action | None:
+        for action in self.in_scopes(scopes):
+            if action.method == method:
+                return action
+        return None
+
+    def bindings(self, scope: str) -> list[Binding]:
+        return [action.binding() for action in self.in_scopes([scope])]
+
+    def commands(self, scopes: Iterable[str], read_only: bool) -> dict[str, Action]:
+        return {
+            action.command: action
+            for action in self.in_scopes(scopes)
+            if action.command and not (read_only and action.mutates)
+        }
+
+
+REGISTRY = ActionRegistry()
+
+
+def visible(actions: Iterable[Action], read_only: bool) -> list[Action]:
+    """The actions a user may see: in read-only mode, none that mutates."""
+    return [action for action in actions if not (read_only and action.mutates)]
+
+
+def mutating(action_id: str) -> Callable[[F], F]:
+    """Mark an `action_*` method as the mutating action `action_id`: refused in read-only mode.
+
+    This is the last line of defence: keys, palette and command line already hide the action,
+    but anything that still calls it (a stale binding, `run_action`) is refused here.
+    """
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if self.app.refuse_if_read_only(REGISTRY[action_id]):
+                return None
+            return method(self, *args, **kwargs)
+
+        guarded.__ahi_mutating__ = action_id  # type: ignore[attr-defined]
+        return guarded  # type: ignore[return-value]
+
+    return decorate
+
+
+def key_label(keys: str, keymap: dict[str, str] | None = None, action_id: str | None = None) -> str:
+    """Human form of a key list (`ctrl+p` stays, `question_mark` becomes `?`)."""
+    if keymap and action_id in keymap:
+        keys = keymap[action_id]
+    names = {"question_mark": "?", "slash": "/", "colon": ":", "exclamation_mark": "!", "space": "space", "escape": "esc"}
+    return ", ".join(names.get(key.strip(), key.strip()) for key in keys.split(","))
+
+
+REGISTRY.register(
+    Action("app.command", "command_line", "colon", "Command line", "app", footer=True),
+    Action("app.help", "help", "question_mark", "Help", "app", command="help"),
+    Action("app.call_log", "call_log", "exclamation_mark", "Call log", "app", command="log"),
+    Action("app.quit", "quit", "ctrl+q", "Quit", "app", footer=False, command="q"),
+    Action("screen.back", "back", "escape", "Back", "screen", footer=False),
+    Action("screen.filter", "filter", "slash", "Filter", "screen"),
+    Action("screen.refresh", "refresh", "r", "Refresh", "screen", command="refresh"),
+    Action("screen.pause", "pause", "p", "Pause auto-refresh", "screen", footer=False, command="pause"),
+    Action("screen.raw", "raw_json", "y", "Raw JSON", "screen", command="json"),
+    Action("screen.copy_id", "copy_id", "c", "Copy ID", "screen", footer=False),
+    Action("screen.copy_arn", "copy_arn", "C", "Copy ARN", "screen", footer=False),
+    Action("table.mark", "mark", "space", "Mark row", "table", footer=False),
+    Action("table.sort", "sort", "s", "Sort by next column", "table", footer=False),
+    Action("table.reverse", "reverse_sort", "S", "Reverse sort", "table", footer=False),
+)

@@ -1,0 +1,45 @@
+"""The raw JSON of a resource's last API response (`y`)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+from rich.syntax import Syntax
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+
+class JsonScreen(ModalScreen[None]):
+    """Read-only, scrollable; Esc or `q` closes, `c` copies the document."""
+
+    DEFAULT_CSS = """
+    JsonScreen { align: center middle; }
+    JsonScreen > VerticalScroll { width: 90%; height: 85%; border: round $accent; background: $surface; padding: 0 1; }
+    JsonScreen Label { text-style: bold; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close"),
+        Binding("c", "copy", "Copy JSON"),
+    ]
+
+    def __init__(self, title: str, document: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.document_text = ""
+        self.document = document
+
+    def compose(self) -> ComposeResult:
+        self.document_text = self.app.formatter.json(self.document)  # type: ignore[attr-defined]
+        with VerticalScroll():
+            yield Label(self.title_text)
+            yield Static(Syntax(self.document_text, "json", theme="ansi_dark", word_wrap=True))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.document_text)
+        self.notify("JSON copied (OSC 52)")

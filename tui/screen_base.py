@@ -1,0 +1,328 @@
+"""What every console screen shares: chrome, refresh loop, workers, filter, copy and raw JSON."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static
+
+from services.errors import AwsCallError
+from tui.actions import REGISTRY, Confirm
+from tui.dialogs.confirm import ConfirmScreen
+from tui.dialogs.json_view import JsonScreen
+from tui.messages import AwsCallFailed, CallDone, Fetched
+from tui.widgets.breadcrumb import Breadcrumb
+from tui.widgets.context_header import ContextHeader
+from tui.widgets.error_panel import ErrorPanel
+from tui.widgets.prompt_bar import CommandLine, FilterBar, PromptBar
+from tui.widgets.resource_table import ResourceTable
+
+if TYPE_CHECKING:
+    from tui.app import AhiApp
+
+
+class StatusLine(Static):
+    """Counts, filter, sort and "refreshed 12 s ago" for the current screen."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; padding: 0 1; color: $text-muted; background: $panel; }"
+
+
+class AhiScreen(Screen[None]):
+    """Base of every console screen; subclasses give `compose_body`, `fetch` (thread) and `show` (UI)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("screen")
+    #: This screen's own action scope (its actions are registered under it).
+    SCOPE: ClassVar[str] = ""
+    #: The operation named when `fetch` fails with something that is not an AwsCallError.
+    FETCH_OPERATION: ClassVar[str] = "refresh"
+    #: Whether this screen reloads itself every refresh interval.
+    AUTO_REFRESH: ClassVar[bool] = True
+
+    crumb: str = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last_refreshed: float | None = None
+        self.paused = False
+        self._in_flight = False
+        self._timer: Timer | None = None
+
+    @property
+    def ahi(self) -> AhiApp:
+        return self.app  # type: ignore[return-value]
+
+    def scopes(self) -> list[str]:
+        """Action scopes active on this screen, most general first."""
+        return ["app", "screen", "table", *([self.SCOPE] if self.SCOPE else [])]
+
+    def compose(self) -> ComposeResult:
+        yield ContextHeader()
+        yield Breadcrumb()
+        yield ErrorPanel()
+        yield from self.compose_body()
+        yield FilterBar(id="filter-bar")
+        yield CommandLine(self.ahi.complete_command, id="command-line")
+        yield StatusLine(id="status-line")
+        yield Footer()
+
+    def compose_body(self) -> Iterable[Widget]:
+        return []
+
+    def on_mount(self) -> None:
+        self.set_interval(1, self.update_status)
+        self.refresh_now()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(Breadcrumb).update(self.query_one(Breadcrumb).trail())
+        self.update_status()
+
+    # --- refresh loop -------------------------------------------------------------------------
+
+    def fetch(self) -> Any:
+        """Load this screen's data; runs in a thread worker, so it must not touch widgets."""
+        return None
+
+    def show(self, result: Any) -> None:
+        """Put fetched data on screen (UI thread)."""
+
+    def refresh_now(self) -> None:
+        """Start a refresh unless one is running (refreshes never overlap)."""
+        if self._in_flight:
+            return
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._in_flight = True
+        self.update_status()
+        self._fetch_in_thread()
+
+    @work(thread=True, exit_on_error=False, group="fetch")
+    def _fetch_in_thread(self) -> None:
+        try:
+            result = self.fetch()
+        except Exception as exc:
+            self.post_message(AwsCallFailed(AwsCallError.from_exception(self.FETCH_OPERATION, exc), "refresh"))
+        else:
+            self.post_message(Fetched(result))
+
+    @on(Fetched)
+    def _fetched(self, message: Fetched) -> None:
+        message.stop()
+        self._in_flight = False
+        self.last_refreshed = self.ahi.clock.monotonic()
+        self.query_one(ErrorPanel).clear()
+        self.show(message.result)
+        self._arm()
+        self.update_status()
+
+    @on(AwsCallFailed)
+    def _failed(self, message: AwsCallFailed) -> None:
+        message.stop()
+        self.query_one(ErrorPanel).show_error(message.error, message.during)
+        if message.during == "refresh":
+            self._in_flight = False
+            self._arm()
+        else:
+            self.notify(f"{message.error.operation}: {message.error.code}", severity="error", title="AWS call failed")
+        self.update_status()
+
+    def _arm(self) -> None:
+        """Re-arm the auto-refresh; only ever after the previous refresh has ended."""
+        interval = self.ahi.refresh_s
+        if self.AUTO_REFRESH and interval > 0 and not self.paused:
+            self._timer = self.set_timer(interval, self._auto_refresh)
+
+    def _auto_refresh(self) -> None:
+        self._timer = None
+        if self.app.screen is self:
+            self.refresh_now()
+        else:
+            self._arm()
+
+    def update_status(self) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one(StatusLine).update("  ·  ".join(part for part in self.status_parts() if part))
+
+    def status_parts(self) -> list[str]:
+        parts: list[str] = []
+        table = self.table
+        if table is not None:
+            parts.append(f"{len(table.visible_rows)}/{len(table.rows_all)} rows")
+            if table.marked:
+                parts.append(f"{len(table.marked)} marked")
+            if table.filter_text:
+                parts.append(f"filter (local): {table.filter_text}")
+            if table.sort_column:
+                parts.append(f"sort: {table.column_labels[table.sort_column]} {'▼' if table.sort_reverse else '▲'}")
+        if self._in_flight:
+            parts.append("refreshing…")
+        elif self.last_refreshed is not None:
+            parts.append("refreshed " + self.ahi.formatter.ago(self.ahi.clock.monotonic() - self.last_refreshed))
+        if self.AUTO_REFRESH:
+            if self.paused:
+                parts.append("auto-refresh paused (p)")
+            elif self.ahi.refresh_s > 0:
+                parts.append(f"auto {self.ahi.refresh_s:g} s")
+            else:
+                parts.append("auto-refresh off")
+        return parts
+
+    def command_argument(self, argument: str | None) -> None:
+        """`:<this screen> ARG` while already here; by default the argument becomes the filter."""
+        if argument and self.table is not None:
+            self.table.set_filter(argument)
+            self.update_status()
+
+    def reset(self) -> None:
+        """Forget what is shown (the connection changed) and load again."""
+        if self.table is not None:
+            self.table.set_rows([])
+        self.last_refreshed = None
+        self.refresh_now()
+
+    # --- one-off calls ------------------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="call")
+    def call_in_background(self, operation: str, call: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        """Run one AWS call off the UI thread; `then(result)` runs on the UI thread when it succeeds."""
+        try:
+            result = call()
+        except Exception as exc:
+            self.post_message(AwsCallFailed(AwsCallError.from_exception(operation, exc), operation))
+        else:
+            self.post_message(CallDone(result, then))
+
+    @on(CallDone)
+    def _call_done(self, message: CallDone) -> None:
+        message.stop()
+        message.then(message.result)
+
+    def confirm_then(self, action_id: str, resource_label: str, resource_id: str, proceed: Callable[[], None]) -> None:
+        """Ask as the action's confirmation spec says, then run `proceed` if confirmed."""
+        action = REGISTRY[action_id]
+        if action.confirm is Confirm.NONE:
+            proceed()
+            return
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                proceed()
+
+        self.app.push_screen(ConfirmScreen(action, resource_label, resource_id), answered)
+
+    # --- gating ---------------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and self.table is None:
+            return False
+        return self.ahi.action_allowed(action, self.scopes())
+
+    # --- the current resource -------------------------------------------------------------------
+
+    @property
+    def table(self) -> ResourceTable | None:
+        tables = list(self.query(ResourceTable))
+        return tables[0] if tables else None
+
+    def current_resource(self) -> Any:
+        """The resource the cursor is on (rows carry it); detail screens return their own."""
+        table = self.table
+        row = table.current_row if table is not None else None
+        return row.resource if row is not None else None
+
+    def action_raw_json(self) -> None:
+        resource = self.current_resource()
+        raw = getattr(resource, "raw", None)
+        if not raw:
+            self.notify("Nothing selected", severity="warning")
+            return
+        self.app.push_screen(JsonScreen(f"{getattr(resource, 'id', '')} — last API response", raw))
+
+    def action_copy_id(self) -> None:
+        self._copy("ID", getattr(self.current_resource(), "id", None))
+
+    def action_copy_arn(self) -> None:
+        self._copy("ARN", getattr(self.current_resource(), "arn", None))
+
+    def _copy(self, what: str, value: str | None) -> None:
+        if not value:
+            self.notify(f"No {what} to copy", severity="warning")
+            return
+        self.app.copy_to_clipboard(value)
+        self.notify(f"{what} copied: {self.ahi.formatter.text(value)}", title="clipboard (OSC 52)")
+
+    # --- keys -------------------------------------------------------------------------------------
+
+    def action_refresh(self) -> None:
+        self.refresh_now()
+
+    def action_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        elif not self.paused and not self._in_flight and self._timer is None:
+            self._arm()
+        self.notify("auto-refresh paused" if self.paused else "auto-refresh resumed")
+        self.update_status()
+
+    def action_back(self) -> None:
+        table = self.table
+        if table is not None and table.filter_text:
+            table.set_filter("")
+            self.update_status()
+        elif self.query_one(ErrorPanel).showing:
+            self.query_one(ErrorPanel).clear()
+        elif len([s for s in self.app.screen_stack if isinstance(s, AhiScreen)]) > 1:
+            self.app.pop_screen()
+
+    def action_filter(self) -> None:
+        table = self.table
+        if table is None:
+            self.notify("Nothing to filter here", severity="warning")
+            return
+        self.query_one(FilterBar).open(table.filter_text)
+
+    def open_command_line(self, text: str = "") -> None:
+        self.query_one(CommandLine).open(text)
+
+    @on(Input.Changed, "#filter-bar")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        if self.table is not None:
+            self.table.set_filter(event.value)
+            self.update_status()
+
+    @on(Input.Submitted, "#filter-bar")
+    def _filter_submitted(self) -> None:
+        self.query_one(FilterBar).close()
+        self._focus_body()
+
+    @on(PromptBar.Closed)
+    def _bar_closed(self, event: PromptBar.Closed) -> None:
+        if isinstance(event.bar, FilterBar) and self.table is not None:
+            self.table.set_filter("")
+            self.update_status()
+        self._focus_body()
+
+    @on(Input.Submitted, "#command-line")
+    def _command_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(CommandLine).close()
+        self._focus_body()
+        self.ahi.run_command(event.value)
+
+    @on(ResourceTable.MarksChanged)
+    def _marks_changed(self) -> None:
+        self.update_status()
+
+    def _focus_body(self) -> None:
+        if self.table is not None:
+            self.table.focus()
+        else:
+            self.set_focus(None)

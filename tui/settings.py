@@ -1,0 +1,118 @@
+"""What the console runs with: flags over environment over config file, each value with its source."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from services.session import ConnectionSettings
+from tui.config import ConsoleConfig
+
+LOCAL_REGION = "us-east-1"
+ENDPOINT_ENV = ("AWS_ENDPOINT_URL_MEDICAL_IMAGING", "AWS_ENDPOINT_URL")
+REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+def build_parser(prog: str = "ahi") -> argparse.ArgumentParser:
+    """The console's flags (shared by `ahi` and `ahi info`)."""
+    parser = argparse.ArgumentParser(prog=prog, description="Keyboard-driven console for AWS HealthImaging.")
+    parser.add_argument("--local", action="store_true", help="start the local endpoint in-process and use it")
+    parser.add_argument("--state-dir", type=Path, help="state directory of the local endpoint (with --local)")
+    parser.add_argument("--endpoint-url", help="send requests to this endpoint instead of AWS")
+    parser.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default chain)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's region)")
+    parser.add_argument("--read-only", action="store_true", default=None, help="hide and refuse every change")
+    parser.add_argument("--refresh", type=float, metavar="SECONDS", help="auto-refresh interval, 0 turns it off")
+    return parser
+
+
+@dataclass(frozen=True)
+class ConsoleOptions:
+    """The resolved settings of one console run; `sources` says where each value came from."""
+
+    connection: ConnectionSettings
+    read_only: bool
+    production: bool
+    refresh_s: float
+    theme: str
+    keymap: Mapping[str, str]
+    local: bool = False
+    state_dir: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+def resolve(
+    args: argparse.Namespace,
+    config: ConsoleConfig,
+    env: Mapping[str, str],
+    local_endpoint_url: str | None = None,
+) -> ConsoleOptions:
+    """Combine flags, environment and config file; botocore still resolves what is left as None."""
+    sources: dict[str, str] = {}
+
+    profile = args.profile or env.get("AWS_PROFILE") or None
+    sources["profile"] = "flag --profile" if args.profile else "env AWS_PROFILE" if profile else "default credential chain"
+    profile_config = config.profile(profile)
+    profile_table = f"config [profiles.{profile or 'default'}]"
+
+    region = args.region
+    env_region = next((name for name in REGION_ENV if env.get(name)), None)
+    if region:
+        sources["region"] = "flag --region"
+    elif env_region:
+        sources["region"] = f"env {env_region}"
+    elif profile_config.region:
+        region, sources["region"] = profile_config.region, profile_table
+    elif args.local:
+        region, sources["region"] = LOCAL_REGION, "--local default"
+    else:
+        sources["region"] = "AWS shared config"
+
+    endpoint = local_endpoint_url or args.endpoint_url
+    env_endpoint = next((name for name in ENDPOINT_ENV if env.get(name)), None)
+    if local_endpoint_url:
+        sources["endpoint"] = "--local (in-process endpoint)"
+    elif args.endpoint_url:
+        sources["endpoint"] = "flag --endpoint-url"
+    elif env_endpoint:
+        sources["endpoint"] = f"env {env_endpoint}"
+    elif profile_config.endpoint_url:
+        endpoint, sources["endpoint"] = profile_config.endpoint_url, profile_table
+    else:
+        sources["endpoint"] = "AWS default for the region"
+
+    if args.read_only:
+        read_only, sources["read_only"] = True, "flag --read-only"
+    elif profile_config.read_only:
+        read_only, sources["read_only"] = True, profile_table
+    else:
+        read_only = config.read_only
+        sources["read_only"] = "config read_only" if config.read_only else "default"
+
+    if args.refresh is not None:
+        refresh, sources["refresh"] = max(0.0, args.refresh), "flag --refresh"
+    else:
+        refresh = config.refresh
+        sources["refresh"] = "config refresh" if config.path else "default"
+
+    sources["production"] = profile_table if profile_config.production else "default"
+    sources["theme"] = "config theme" if config.path else "default"
+    connection = ConnectionSettings(
+        profile=args.profile or None,
+        region=region,
+        endpoint_url=endpoint,
+        local_credentials=bool(local_endpoint_url),
+    )
+    return ConsoleOptions(
+        connection=connection,
+        read_only=read_only,
+        production=profile_config.production,
+        refresh_s=refresh,
+        theme=config.theme,
+        keymap=dict(config.keymap),
+        local=bool(args.local),
+        state_dir=args.state_dir,
+        sources=sources,
+    )

@@ -1,0 +1,54 @@
+"""An inline panel naming the failed call and its AWS error code; the screen stays usable."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from services.errors import AwsCallError
+
+#: What the operator can do about each error code.
+HINTS: dict[str, str] = {
+    "AccessDeniedException": "The credentials lack this permission: check the IAM policy of the profile.",
+    "ThrottlingException": "AWS is throttling: the console backs off; raise the refresh interval if it persists.",
+    "ResourceNotFoundException": "The resource is gone or the ID is wrong: refresh the list.",
+    "ConflictException": "The resource is in a state that does not allow this yet.",
+    "ValidationException": "The request was refused as invalid; the message names the field.",
+    "ServiceQuotaExceededException": "A service quota is reached (e.g. 10 active data stores per Region).",
+    "InternalServerException": "The service failed; retry in a moment.",
+    "EndpointConnectionError": "The endpoint cannot be reached: check the URL, network or VPN.",
+    "NoCredentialsError": "No credentials found: set AWS_PROFILE, run `aws sso login`, or pass --profile.",
+    "ExpiredTokenException": "The session expired: log in again (e.g. `aws sso login`).",
+    "UnrecognizedClientException": "The credentials are not valid for this endpoint or region.",
+}
+
+
+class ErrorPanel(Static):
+    """Hidden until `show_error`; `clear` hides it again."""
+
+    DEFAULT_CSS = """
+    ErrorPanel { display: none; height: auto; margin: 0 1; padding: 0 1; border: round $error; color: $text; }
+    ErrorPanel.-visible { display: block; }
+    """
+
+    def show_error(self, error: AwsCallError, during: str = "") -> None:
+        fmt = self.app.formatter  # type: ignore[attr-defined]
+        text = Text()
+        text.append(f"{error.operation} failed", style="bold")
+        if during:
+            text.append(f" ({during})", style="dim")
+        text.append(" — ")
+        text.append(error.code, style="bold red")
+        text.append(f"\n{fmt.text(error.message)}")
+        hint = HINTS.get(error.code)
+        if hint:
+            text.append(f"\n{hint}", style="italic")
+        self.update(text)
+        self.add_class("-visible")
+
+    def clear(self) -> None:
+        self.remove_class("-visible")
+
+    @property
+    def showing(self) -> bool:
+        return self.has_class("-visible")

@@ -1,0 +1,184 @@
+"""A DataTable of resources with in-place filter, keyboard sort, row marks and context-keeping refresh."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterable
+
+from rich.text import Text
+from textual.binding import BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+from tui.actions import REGISTRY
+from tui.filtering import parse_filter, row_matches
+
+MARK_COLUMN = "_mark"
+MARK = "●"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column; `key` is what `col:value` filters and sort refer to."""
+
+    key: str
+    label: str
+    width: int | None = None
+
+
+@dataclass
+class Row:
+    """One resource: its display cells by column key, sort values, and the resource itself."""
+
+    key: str
+    cells: dict[str, str | Text]
+    resource: Any = None
+    sort_values: dict[str, Any] = field(default_factory=dict)
+
+    def plain(self) -> dict[str, str]:
+        return {k: v.plain if isinstance(v, Text) else str(v) for k, v in self.cells.items()}
+
+
+class ResourceTable(DataTable[Any]):
+    """Rows are replaced wholesale by `set_rows`; cursor, scroll, filter, sort and marks survive it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("table")
+
+    class MarksChanged(Message):
+        """The set of marked rows changed."""
+
+        def __init__(self, table: ResourceTable, marked: frozenset[str]) -> None:
+            super().__init__()
+            self.table = table
+            self.marked = marked
+
+    def __init__(self, columns: Iterable[Column], *, id: str | None = None, markable: bool = True) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.resource_columns = list(columns)
+        self.markable = markable
+        self.rows_all: list[Row] = []
+        self.filter_text = ""
+        self.sort_column: str | None = None
+        self.sort_reverse = False
+        self.marked: set[str] = set()
+        self._visible_keys: list[str] = []
+
+    def on_mount(self) -> None:
+        self._rebuild()
+
+    @property
+    def column_labels(self) -> dict[str, str]:
+        return {c.key: c.label for c in self.resource_columns}
+
+    @property
+    def visible_rows(self) -> list[Row]:
+        by_key = {row.key: row for row in self.rows_all}
+        return [by_key[key] for key in self._visible_keys]
+
+    @property
+    def current_row(self) -> Row | None:
+        """The row under the cursor, if any."""
+        if not self._visible_keys or self.cursor_row >= len(self._visible_keys):
+            return None
+        key = self._visible_keys[self.cursor_row]
+        return next((row for row in self.rows_all if row.key == key), None)
+
+    @property
+    def marked_rows(self) -> list[Row]:
+        return [row for row in self.rows_all if row.key in self.marked]
+
+    def set_rows(self, rows: list[Row]) -> None:
+        """Replace the data; keeps the cursor on the same resource and the scroll where it was."""
+        self.rows_all = rows
+        self.marked &= {row.key for row in rows}
+        new_keys = self._compute_visible()
+        if new_keys == self._visible_keys and self.row_count == len(new_keys):
+            self._update_cells_in_place()
+        else:
+            self._rebuild()
+
+    def set_filter(self, text: str) -> None:
+        self.filter_text = text
+        self._rebuild()
+
+    def sort_by(self, column: str | None, reverse: bool = False) -> None:
+        self.sort_column, self.sort_reverse = column, reverse
+        self._rebuild()
+
+    def action_sort(self) -> None:
+        """Sort by the next column (from none, to the first, to the next ...)."""
+        keys = [c.key for c in self.resource_columns]
+        position = keys.index(self.sort_column) + 1 if self.sort_column in keys else 0
+        self.sort_by(keys[position % len(keys)], False)
+
+    def action_reverse_sort(self) -> None:
+        self.sort_by(self.sort_column or self.resource_columns[0].key, not self.sort_reverse)
+
+    def action_mark(self) -> None:
+        row = self.current_row
+        if row is None or not self.markable:
+            return
+        self.marked ^= {row.key}
+        self.update_cell(row.key, MARK_COLUMN, MARK if row.key in self.marked else "")
+        self.post_message(self.MarksChanged(self, frozenset(self.marked)))
+        if self.cursor_row < self.row_count - 1:
+            self.move_cursor(row=self.cursor_row + 1)
+
+    def _compute_visible(self) -> list[str]:
+        terms = parse_filter(self.filter_text, self.column_labels)
+        rows = [row for row in self.rows_all if row_matches(terms, row.plain())]
+        if self.sort_column:
+            rows.sort(key=self._sort_key(self.sort_column), reverse=self.sort_reverse)
+        return [row.key for row in rows]
+
+    @staticmethod
+    def _sort_key(column: str) -> Callable[[Row], Any]:
+        def key(row: Row) -> Any:
+            value = row.sort_values.get(column)
+            if value is None:
+                cell = row.cells.get(column, "")
+                value = cell.plain if isinstance(cell, Text) else str(cell)
+            return (value is None, value)
+
+        return key
+
+    def _label(self, column: Column) -> Text:
+        if column.key != self.sort_column:
+            return Text(column.label)
+        return Text(f"{column.label} {'▼' if self.sort_reverse else '▲'}", style="bold")
+
+    def _row_cells(self, row: Row) -> list[Any]:
+        cells: list[Any] = [row.cells.get(c.key, "") for c in self.resource_columns]
+        if self.markable:
+            cells.insert(0, MARK if row.key in self.marked else "")
+        return cells
+
+    def _rebuild(self) -> None:
+        if not self.is_mounted:
+            return
+        current = self.current_row
+        cursor_key = current.key if current else None
+        cursor_index, scroll_x, scroll_y = self.cursor_row, self.scroll_x, self.scroll_y
+        self._visible_keys = self._compute_visible()
+        self.clear(columns=True)
+        if self.markable:
+            self.add_column(" ", key=MARK_COLUMN, width=1)
+        for column in self.resource_columns:
+            self.add_column(self._label(column), key=column.key, width=column.width)
+        by_key = {row.key: row for row in self.rows_all}
+        for key in self._visible_keys:
+            self.add_row(*self._row_cells(by_key[key]), key=key)
+        if not self._visible_keys:
+            return
+        target = self._visible_keys.index(cursor_key) if cursor_key in self._visible_keys else min(cursor_index, len(self._visible_keys) - 1)
+        self.move_cursor(row=target, scroll=False)
+        self.scroll_to(x=scroll_x, y=scroll_y, animate=False, immediate=True)
+
+    def _update_cells_in_place(self) -> None:
+        by_key = {row.key: row for row in self.rows_all}
+        for key in self._visible_keys:
+            row = by_key[key]
+            for column in self.resource_columns:
+                value = row.cells.get(column.key, "")
+                if self.get_cell(key, column.key) != value:
+                    self.update_cell(key, column.key, value)
