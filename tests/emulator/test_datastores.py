@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from typing import Any
 
@@ -400,3 +401,22 @@ def test_an_idempotent_replay_is_not_refused_by_the_quota(endpoint_config: Endpo
     endpoint_config.max_active_datastores = 1
     first = mi.create_datastore(datastoreName="only", clientToken="once")["datastoreId"]
     assert mi.create_datastore(datastoreName="only", clientToken="once")["datastoreId"] == first
+
+
+def test_concurrent_creates_respect_the_quota_and_client_tokens(mi: Any) -> None:
+    def create(index: int) -> str:
+        try:
+            return mi.create_datastore(datastoreName=f"race{index}")["datastoreId"]
+        except ClientError as error:
+            return error.response["Error"]["Code"]
+
+    def replay(_: int) -> str:
+        return mi.create_datastore(datastoreName="same", clientToken="raced")["datastoreId"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        same = set(pool.map(replay, range(8)))
+        outcomes = list(pool.map(create, range(16)))
+    assert len(same) == 1
+    created = [outcome for outcome in outcomes if outcome != "ServiceQuotaExceededException"]
+    assert len(created) == 9 and len(set(created)) == 9
+    assert len(mi.list_datastores()["datastoreSummaries"]) == 10

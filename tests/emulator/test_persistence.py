@@ -15,17 +15,21 @@ from emulator.config import EndpointConfig
 from emulator.server import LocalEndpoint
 
 
-def _fresh_client(make_client: Any, endpoint: LocalEndpoint) -> Any:
-    return make_client("medical-imaging", endpoint_url=endpoint.url)
+Restart = Callable[[], tuple[LocalEndpoint, Any]]
 
 
-def test_data_stores_statuses_and_tags_survive_a_restart(
-    endpoint: LocalEndpoint,
-    endpoint_config: EndpointConfig,
-    mi: Any,
-    make_client: Any,
-    restart_endpoint: Callable[[], LocalEndpoint],
-) -> None:
+@pytest.fixture
+def restart(make_client: Any, restart_endpoint: Callable[[], LocalEndpoint]) -> Restart:
+    """Restart the endpoint on the same state dir; the new endpoint and a client made for it."""
+
+    def again() -> tuple[LocalEndpoint, Any]:
+        restarted = restart_endpoint()
+        return restarted, make_client("medical-imaging", endpoint_url=restarted.url)
+
+    return again
+
+
+def test_data_stores_statuses_and_tags_survive_a_restart(mi: Any, restart: Restart) -> None:
     kept = active_datastore(mi, datastoreName="kept", tags={"Deployment": "Development"})
     gone = active_datastore(mi, datastoreName="gone")
     mi.delete_datastore(datastoreId=gone["datastoreId"])
@@ -34,7 +38,7 @@ def test_data_stores_statuses_and_tags_survive_a_restart(
     mi.untag_resource(resourceArn=kept["datastoreArn"], tagKeys=["Deployment"])
     before = mi.list_datastores()["datastoreSummaries"]
 
-    client = _fresh_client(make_client, restart_endpoint())
+    _, client = restart()
 
     assert client.list_datastores()["datastoreSummaries"] == before
     assert client.get_datastore(datastoreId=kept["datastoreId"])["datastoreProperties"] == kept
@@ -44,16 +48,11 @@ def test_data_stores_statuses_and_tags_survive_a_restart(
 
 
 def test_timed_transitions_resume_after_a_restart(
-    endpoint: LocalEndpoint,
-    endpoint_config: EndpointConfig,
-    mi: Any,
-    make_client: Any,
-    restart_endpoint: Callable[[], LocalEndpoint],
+    endpoint_config: EndpointConfig, mi: Any, restart: Restart
 ) -> None:
     endpoint_config.datastore_transition_seconds = 60.0
     datastore_id = mi.create_datastore(datastoreName="slow")["datastoreId"]
-    restarted = restart_endpoint()
-    client = _fresh_client(make_client, restarted)
+    restarted, client = restart()
     assert client.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "CREATING"
     assert restarted.runtime is not None
     restarted.runtime.clock = lambda: time.time() + 61
@@ -62,19 +61,17 @@ def test_timed_transitions_resume_after_a_restart(
     assert (active["updatedAt"] - active["createdAt"]).total_seconds() == pytest.approx(60.0, abs=0.01)
 
 
-def test_client_tokens_and_page_tokens_survive_a_restart(
-    endpoint: LocalEndpoint, mi: Any, make_client: Any, restart_endpoint: Callable[[], LocalEndpoint]
-) -> None:
+def test_client_tokens_and_page_tokens_survive_a_restart(mi: Any, restart: Restart) -> None:
     first = mi.create_datastore(datastoreName="idem", clientToken="kept-token")["datastoreId"]
     mi.create_datastore(datastoreName="second")
     page = mi.list_datastores(maxResults=1)
-    client = _fresh_client(make_client, restart_endpoint())
+    _, client = restart()
     assert client.create_datastore(datastoreName="idem", clientToken="kept-token")["datastoreId"] == first
     rest = client.list_datastores(maxResults=1, nextToken=page["nextToken"])
     assert [s["datastoreName"] for s in rest["datastoreSummaries"]] == ["second"]
 
 
-def test_state_directory_is_private(endpoint: LocalEndpoint, endpoint_config: EndpointConfig, mi: Any) -> None:
+def test_state_directory_is_private(endpoint_config: EndpointConfig, mi: Any) -> None:
     mi.create_datastore(datastoreName="x")
     state = endpoint_config.state_dir
     assert stat.S_IMODE(os.stat(state).st_mode) == 0o700
