@@ -7,7 +7,9 @@ import time
 from typing import Callable
 
 from emulator.config import EndpointConfig
+from emulator.imports.service import ImportService
 from emulator.store.db import Store
+from emulator.store.frame_files import FrameFiles
 
 
 class Runtime:
@@ -20,6 +22,11 @@ class Runtime:
         self.store = Store(config.state_dir / "state.sqlite3")
         #: Seconds since the epoch; timed transitions are derived from it, so tests may replace it.
         self.clock: Callable[[], float] = time.time
+        #: Frame bytes of image sets, as files beside the database.
+        self.frames = FrameFiles(config.state_dir)
+        #: Import jobs run in the background; jobs a previous run left unfinished resume now.
+        self.imports = ImportService(self.store, self.frames, self.now)
+        self.imports.resume()
 
     def now(self) -> float:
         """The endpoint's current time."""
@@ -27,4 +34,5 @@ class Runtime:
 
     def close(self) -> None:
         """Stop background work and close the store."""
+        self.imports.stop()
         self.store.close()

@@ -17,7 +17,7 @@ def frame_checksum(pixels: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(little)) & 0xFFFFFFFF
 
 
-def checksum_entries(pixels: np.ndarray) -> list[dict[str, int]]:
+def checksum_entries(pixels: np.ndarray, checksum: int | None = None) -> list[dict[str, int]]:
     """`PixelDataChecksumFromBaseToFullResolution` for one frame.
 
     The current service lists only the full-resolution entry (the real fixture in clients.md 2.3 has
@@ -25,4 +25,5 @@ def checksum_entries(pixels: np.ndarray) -> list[dict[str, int]]:
     computed and clients read only the last / widest entry, so one entry is both faithful and sufficient.
     """
     rows, cols = pixels.shape[:2]
-    return [{"Width": int(cols), "Height": int(rows), "Checksum": frame_checksum(pixels)}]
+    full = frame_checksum(pixels) if checksum is None else checksum
+    return [{"Width": int(cols), "Height": int(rows), "Checksum": full}]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -11,6 +10,7 @@ import numpy as np
 from emulator.dicom.checksum import checksum_entries, frame_checksum
 from emulator.dicom.failures import FileFailure
 from emulator.dicom.htj2k import decode_frame, encode_frame
+from emulator.ids import new_id
 
 
 @dataclass
@@ -60,16 +60,13 @@ def store_frame(pixels: np.ndarray, number: int, times: StageTimes) -> StoredFra
     times.encode += encoded - started
     times.verify += time.perf_counter() - encoded
     entry: dict[str, object] = {
-        "ID": uuid.uuid4().hex,
-        "PixelDataChecksumFromBaseToFullResolution": checksum_entries(pixels),
-        "MinPixelValue": _json_number(pixels.min()),
-        "MaxPixelValue": _json_number(pixels.max()),
+        "ID": new_id(),
+        "PixelDataChecksumFromBaseToFullResolution": checksum_entries(pixels, original),
+        "MinPixelValue": int(pixels.min()),
+        "MaxPixelValue": int(pixels.max()),
         # The size of the stored frame as served, as in the real fixture of clients.md 2.3
         # (168371 bytes for a 640x640 16-bit frame), not the decoded size.
         "FrameSizeInBytes": len(data),
     }
     return StoredFrame(frame_id=str(entry["ID"]), data=data, entry=entry)
 
-
-def _json_number(value: np.generic) -> int:
-    return int(value)

@@ -1,0 +1,160 @@
+"""StartDICOMImportJob, GetDICOMImportJob and ListDICOMImportJobs.
+
+Choices where the guide is silent (service.md sections 3 and 12):
+- a job without `jobName` is named by its job id (the model requires a name in every response);
+- ListDICOMImportJobs lists newest first;
+- the data store must be ACTIVE: an unknown or DELETED one is ResourceNotFoundException, one that is
+  CREATING, DELETING or CREATE_FAILED is ConflictException;
+- S3 problems (missing bucket or prefix, wrong inputOwnerAccountId) are found by the job, which then
+  ends FAILED with a message naming the bucket, as the service's asynchronous job would;
+- an input URI without a trailing `/` names the folder of that name (`s3://b/dicom` reads `dicom/...`);
+- `importConfiguration` (DICOM JSON metadata mappings) is not implemented by the local endpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from emulator.context import RequestContext
+from emulator.errors import (
+    ConflictException,
+    NotImplementedByEndpoint,
+    ResourceNotFoundException,
+)
+from emulator.handlers import handler
+from emulator.handlers.datastores import load_datastore
+from emulator.ids import new_id
+from emulator.imports.outputs import job_folder
+from emulator.pagination import paginate
+from emulator.store import import_jobs, tokens
+from emulator.store.import_jobs import ImportJob
+
+LIST_PAGE_SIZE = 50
+
+
+def _timestamp(seconds: float | None) -> dt.datetime | None:
+    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
+
+
+def _summary(job: ImportJob) -> dict[str, Any]:
+    summary = {
+        "jobId": job.job_id,
+        "jobName": job.job_name,
+        "jobStatus": job.status,
+        "datastoreId": job.datastore_id,
+        "dataAccessRoleArn": job.data_access_role_arn,
+        "endedAt": _timestamp(job.ended_at),
+        "submittedAt": _timestamp(job.submitted_at),
+        "message": job.message,
+    }
+    return {name: value for name, value in summary.items() if value is not None}
+
+
+def _properties(job: ImportJob) -> dict[str, Any]:
+    properties = _summary(job)
+    properties["inputS3Uri"] = job.input_s3_uri
+    properties["outputS3Uri"] = job.output_s3_uri
+    return properties
+
+
+def _active_datastore(ctx: RequestContext, conn: Any, datastore_id: str) -> None:
+    store = load_datastore(ctx, conn, datastore_id)
+    if store.status == "DELETED":
+        raise ResourceNotFoundException(f"Data store {datastore_id} does not exist")
+    if store.status != "ACTIVE":
+        raise ConflictException(
+            f"Data store {datastore_id} is {store.status}; import jobs can only be started on an ACTIVE data store"
+        )
+
+
+@handler("StartDICOMImportJob")
+def start_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("importConfiguration"):
+        raise NotImplementedByEndpoint("importConfiguration is not implemented by the local endpoint")
+    request = {
+        name: params.get(name)
+        for name in ("jobName", "dataAccessRoleArn", "datastoreId", "inputS3Uri", "outputS3Uri", "inputOwnerAccountId")
+    }
+    fingerprint = tokens.fingerprint(request)
+    runtime = ctx.runtime
+    with runtime.store.transaction() as tx:
+        now = runtime.now()
+        earlier = tokens.find_token(tx, ctx.account_id, ctx.region, ctx.operation, params["clientToken"])
+        if earlier is not None:
+            earlier_fingerprint, job_id = earlier
+            if earlier_fingerprint != fingerprint:
+                raise ConflictException(
+                    f"clientToken {params['clientToken']} was already used by a StartDICOMImportJob request with "
+                    "different parameters; use a new clientToken"
+                )
+            existing = import_jobs.get_job(tx, job_id)
+            assert existing is not None
+            return {
+                "datastoreId": existing.datastore_id,
+                "jobId": existing.job_id,
+                "jobStatus": existing.status,
+                "submittedAt": _timestamp(existing.submitted_at),
+            }
+        _active_datastore(ctx, tx, params["datastoreId"])
+        job_id = new_id()
+        job = ImportJob(
+            seq=0,
+            job_id=job_id,
+            datastore_id=params["datastoreId"],
+            account_id=ctx.account_id,
+            region=ctx.region,
+            job_name=params.get("jobName") or job_id,
+            status="SUBMITTED",
+            data_access_role_arn=params["dataAccessRoleArn"],
+            input_s3_uri=params["inputS3Uri"],
+            output_s3_uri=job_folder(params["outputS3Uri"], params["datastoreId"], job_id),
+            input_owner_account_id=params.get("inputOwnerAccountId"),
+            submitted_at=now,
+            started_at=None,
+            ended_at=None,
+            message=None,
+        )
+        import_jobs.insert_job(tx, job)
+        tokens.record_token(
+            tx, ctx.account_id, ctx.region, ctx.operation, params["clientToken"], fingerprint, job_id, now
+        )
+    runtime.imports.start(job_id)
+    return {"datastoreId": job.datastore_id, "jobId": job_id, "jobStatus": "SUBMITTED", "submittedAt": _timestamp(now)}
+
+
+def _load_job(ctx: RequestContext, conn: Any, datastore_id: str, job_id: str) -> ImportJob:
+    load_datastore(ctx, conn, datastore_id)
+    job = import_jobs.get_job(conn, job_id)
+    if job is None or (job.account_id, job.region, job.datastore_id) != (ctx.account_id, ctx.region, datastore_id):
+        raise ResourceNotFoundException(f"Import job {job_id} does not exist in data store {datastore_id}")
+    return job
+
+
+@handler("GetDICOMImportJob")
+def get_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    with ctx.runtime.store.read() as conn:
+        job = _load_job(ctx, conn, params["datastoreId"], params["jobId"])
+    return {"jobProperties": _properties(job)}
+
+
+@handler("ListDICOMImportJobs")
+def list_dicom_import_jobs(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    datastore_id = params["datastoreId"]
+    status = params.get("jobStatus")
+    with ctx.runtime.store.read() as conn:
+        load_datastore(ctx, conn, datastore_id)
+        page, next_token = paginate(
+            ctx,
+            params,
+            filters={"datastoreId": datastore_id, "jobStatus": status},
+            fetch=lambda after, limit: import_jobs.list_jobs(
+                conn, datastore_id, status=status, before_seq=None if after is None else int(after[0]), limit=limit
+            ),
+            key=lambda job: [job.seq],
+            default_size=LIST_PAGE_SIZE,
+        )
+    output: dict[str, Any] = {"jobSummaries": [_summary(job) for job in page]}
+    if next_token is not None:
+        output["nextToken"] = next_token
+    return output

@@ -1,0 +1,234 @@
+"""One import job from SUBMITTED to COMPLETED or FAILED.
+
+The job lists the input prefix, processes the files it has not recorded yet (a resumed job skips the
+ones a previous run finished), groups the instances into image sets and commits each image set, with
+the records of its files, in one transaction. The output files are written from those records, so a
+job resumed after a restart reports every file exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+
+from emulator.dicom.failures import FileFailure
+from emulator.dicom.grouping import ImageSetDraft, build_document, group_instances
+from emulator.dicom.instance import FileOutcome, ProcessedInstance, process_file
+from emulator.ids import new_id
+from emulator.imports import s3io
+from emulator.imports.outputs import FAILURE, SUCCESS, folder_location, output_files
+from emulator.imports.s3io import InputObject, S3AccessError, S3Location
+from emulator.store import import_jobs
+from emulator.store.datastores import get_datastore
+from emulator.store.db import Store
+from emulator.store.frame_files import FrameFiles
+from emulator.store.imagesets import FrameRef, image_sets_of_job, insert_image_set
+from emulator.store.import_jobs import FileRecord, ImportJob
+
+log = logging.getLogger("emulator.imports")
+
+#: service.md section 9 ([DE] values): files per job, nested folders, bytes per job and per file.
+MAX_FILES = 5000
+MAX_FOLDERS = 10_000
+MAX_JOB_BYTES = 10 * 1024**3
+MAX_FILE_BYTES = 4 * 1024**3
+#: Failure records are written in batches of this many.
+RECORD_BATCH = 64
+_MESSAGE_FORBIDDEN = re.compile(r"[^\w \-:`!\"#$%&'()*+,./0-9]")
+
+
+class JobFailure(Exception):
+    """The whole job fails; the message (naming the bucket where one is at fault) goes to `message`."""
+
+
+class JobInterrupted(Exception):
+    """The endpoint is stopping; the job stays IN_PROGRESS and resumes at the next start."""
+
+
+def job_message(text: str) -> str:
+    """A job message the model's pattern `[\\w -:`]+` accepts (other characters become spaces)."""
+    return _MESSAGE_FORBIDDEN.sub(" ", text).strip()[:2048] or "The import job failed"
+
+
+@dataclass
+class JobRunner:
+    """Runs jobs against one store and frame directory; `stopping` interrupts them between steps."""
+
+    store: Store
+    frames: FrameFiles
+    pool: ThreadPoolExecutor
+    now: Callable[[], float]
+    stopping: threading.Event
+    workers: int
+
+    def run(self, job_id: str) -> None:
+        """Run (or resume) a job to its end; returns early, job unfinished, when interrupted."""
+        with self.store.transaction() as tx:
+            import_jobs.mark_started(tx, job_id, self.now())
+            job = import_jobs.get_job(tx, job_id)
+        assert job is not None
+        try:
+            self._run(job)
+        except JobInterrupted:
+            log.info("import job %s interrupted; it resumes at the next start", job_id)
+            return
+        except (JobFailure, S3AccessError) as failure:
+            self._end(job, "FAILED", str(failure))
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug must still end the job visibly
+            log.exception("import job %s failed unexpectedly", job_id)
+            self._end(job, "FAILED", f"The import job failed because of an internal error ({type(exc).__name__})")
+            return
+        self._end(job, "COMPLETED", None)
+
+    def _end(self, job: ImportJob, status: str, message: str | None) -> None:
+        with self.store.transaction() as tx:
+            import_jobs.mark_ended(tx, job.job_id, status, self.now(), None if message is None else job_message(message))
+            self.frames.discard_orphans(tx, job.job_id)
+
+    def _run(self, job: ImportJob) -> None:
+        objects = self._inputs(job)
+        with self.store.read() as conn:
+            done = {record.input_file for record in import_jobs.file_records(conn, job.job_id)}
+            self.frames.discard_orphans(conn, job.job_id)
+        todo = [item for item in objects if item.key not in done]
+        input_bucket = S3Location.parse(job.input_s3_uri).bucket
+        instances = self._process(job, input_bucket, todo)
+        for draft in group_instances(instances):
+            self._check_stopping()
+            self._commit(job, draft)
+        self._write_outputs(job)
+
+    def _inputs(self, job: ImportJob) -> list[InputObject]:
+        """Check both locations and list the input; anything wrong fails the job naming the bucket."""
+        source = S3Location.parse(job.input_s3_uri)
+        owner = s3io.bucket_owner(source.bucket, "input")
+        if job.input_owner_account_id and owner != job.input_owner_account_id:
+            raise JobFailure(
+                f"The input bucket {source.bucket} is not owned by account {job.input_owner_account_id} "
+                "given as inputOwnerAccountId"
+            )
+        s3io.check_writable(folder_location(job).bucket)
+        objects = s3io.list_input(source)
+        if not objects:
+            raise JobFailure(f"The input location {job.input_s3_uri} in bucket {source.bucket} holds no objects")
+        if len(objects) > MAX_FILES:
+            raise JobFailure(
+                f"The input location {job.input_s3_uri} holds {len(objects)} files, more than the {MAX_FILES} "
+                "an import job accepts"
+            )
+        folders = {item.key.rsplit("/", 1)[0] for item in objects if "/" in item.key}
+        if len(folders) > MAX_FOLDERS:
+            raise JobFailure(f"The input location {job.input_s3_uri} has more than {MAX_FOLDERS} nested folders")
+        total = sum(item.size for item in objects)
+        if total > MAX_JOB_BYTES:
+            raise JobFailure(f"The input location {job.input_s3_uri} holds {total} bytes, more than 10 GB")
+        return objects
+
+    def _process(self, job: ImportJob, bucket: str, todo: list[InputObject]) -> list[ProcessedInstance]:
+        """Process files in the pool; failures are recorded as they come, instances kept for grouping."""
+        instances: list[ProcessedInstance] = []
+        pending_records: list[FileRecord] = []
+        for outcome in self._outcomes(job, bucket, todo):
+            if outcome.instance is not None:
+                instances.append(outcome.instance)
+                continue
+            failure = outcome.failure
+            assert failure is not None
+            pending_records.append(
+                FileRecord(outcome.input_file, FAILURE, None, failure.customer, failure.to_exception())
+            )
+            if len(pending_records) >= RECORD_BATCH:
+                self._record(job, pending_records)
+        self._record(job, pending_records)
+        return instances
+
+    def _outcomes(self, job: ImportJob, bucket: str, todo: list[InputObject]) -> Iterator[FileOutcome]:
+        """Outcomes in input order, with a bounded number of files in flight (memory stays flat)."""
+        window = max(2, self.workers * 2)
+        queue: list[Future[FileOutcome]] = []
+        items = iter(todo)
+        while True:
+            while len(queue) < window:
+                item = next(items, None)
+                if item is None:
+                    break
+                queue.append(self.pool.submit(self._one_file, job.job_id, bucket, item))
+            if not queue:
+                return
+            outcome = queue.pop(0).result()
+            self._check_stopping()
+            yield outcome
+
+    def _one_file(self, job_id: str, bucket: str, item: InputObject) -> FileOutcome:
+        """Read, process and stage one file's frames (runs in the pool)."""
+        if self.stopping.is_set():
+            return FileOutcome(item.key, failure=FileFailure("interrupted", customer=False))
+        if item.size > MAX_FILE_BYTES:
+            return FileOutcome(item.key, failure=FileFailure(f"The file is {item.size} bytes, larger than 4 GB"))
+        outcome = process_file(item.key, s3io.read_object(bucket, item.key))
+        if outcome.instance is not None:
+            for frame in outcome.instance.frames:
+                self.frames.write(self.frames.job_path(job_id, frame.frame_id), frame.data)
+                frame.data = b""
+        return outcome
+
+    def _record(self, job: ImportJob, records: list[FileRecord]) -> None:
+        if records:
+            with self.store.transaction() as tx:
+                import_jobs.record_files(tx, job.job_id, records)
+            records.clear()
+
+    def _commit(self, job: ImportJob, draft: ImageSetDraft) -> None:
+        """One image set, its frames and its files' records: all visible at once, or not at all."""
+        image_set_id = new_id()
+        document = build_document(job.datastore_id, image_set_id, draft)
+        instances = draft.instances
+        frames = [
+            FrameRef(frame.frame_id, self.frames.job_path(job.job_id, frame.frame_id), int(frame.entry["FrameSizeInBytes"]))
+            for instance in instances
+            for frame in instance.frames
+        ]
+        records = [
+            FileRecord(
+                instance.input_file,
+                SUCCESS,
+                image_set_id,
+                False,
+                [caveat.to_json() for caveat in instance.caveats] or None,
+            )
+            for instance in instances
+        ]
+        with self.store.transaction() as tx:
+            now = self.now()
+            datastore = get_datastore(tx, job.account_id, job.region, job.datastore_id, now)
+            if datastore is None or datastore.status != "ACTIVE":
+                raise JobFailure(f"The data store {job.datastore_id} is no longer ACTIVE")
+            insert_image_set(
+                tx,
+                image_set_id=image_set_id,
+                datastore_id=job.datastore_id,
+                account_id=job.account_id,
+                region=job.region,
+                document=document,
+                frames=frames,
+                now=now,
+                import_job_id=job.job_id,
+            )
+            import_jobs.record_files(tx, job.job_id, records)
+
+    def _write_outputs(self, job: ImportJob) -> None:
+        with self.store.read() as conn:
+            records = import_jobs.file_records(conn, job.job_id)
+            image_sets = image_sets_of_job(conn, job.job_id)
+        folder = folder_location(job)
+        for name, body in output_files(job, records, image_sets).items():
+            s3io.write_object(folder.bucket, folder.prefix + name, body)
+
+    def _check_stopping(self) -> None:
+        if self.stopping.is_set():
+            raise JobInterrupted()

@@ -1,0 +1,82 @@
+"""The background side of import jobs: one thread per running job, a shared pool for the files.
+
+Started with the endpoint's runtime: jobs a stop or crash left SUBMITTED or IN_PROGRESS resume
+(files already recorded are skipped, committed image sets stay); stopping interrupts running jobs
+between files and waits for them, so nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from emulator.imports.runner import JobRunner
+from emulator.store import import_jobs
+from emulator.store.db import Store
+from emulator.store.frame_files import FrameFiles
+
+log = logging.getLogger("emulator.imports")
+
+#: Files processed at once across all jobs; imagecodecs releases the GIL, so threads use every core.
+FILE_WORKERS = max(2, (os.cpu_count() or 2) + 1)
+STOP_WAIT_SECONDS = 30.0
+
+
+class ImportService:
+    """Runs import jobs in the background for one endpoint runtime."""
+
+    def __init__(self, store: Store, frames: FrameFiles, now: object) -> None:
+        self._stopping = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=FILE_WORKERS, thread_name_prefix="ahi-import-file")
+        self._threads: dict[str, threading.Thread] = {}
+        self._lock = threading.Lock()
+        self.runner = JobRunner(
+            store=store,
+            frames=frames,
+            pool=self._pool,
+            now=now,  # type: ignore[arg-type]
+            stopping=self._stopping,
+            workers=FILE_WORKERS,
+        )
+        self._store = store
+
+    def resume(self) -> list[str]:
+        """Start every job a previous run left unfinished; returns their ids."""
+        with self._store.read() as conn:
+            jobs = import_jobs.unfinished_jobs(conn)
+        for job in jobs:
+            log.info("resuming import job %s", job.job_id)
+            self.start(job.job_id)
+        return [job.job_id for job in jobs]
+
+    def start(self, job_id: str) -> None:
+        """Run a job in its own thread (it is IN_PROGRESS as soon as the thread starts)."""
+        with self._lock:
+            if self._stopping.is_set() or job_id in self._threads:
+                return
+            thread = threading.Thread(target=self._run, args=(job_id,), name=f"ahi-import-{job_id[:8]}", daemon=True)
+            self._threads[job_id] = thread
+            thread.start()
+
+    def _run(self, job_id: str) -> None:
+        try:
+            self.runner.run(job_id)
+        finally:
+            with self._lock:
+                self._threads.pop(job_id, None)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for every running job to end (tests, the demo seed); False on timeout."""
+        with self._lock:
+            threads = list(self._threads.values())
+        for thread in threads:
+            thread.join(timeout)
+        return not any(thread.is_alive() for thread in threads)
+
+    def stop(self) -> None:
+        """Interrupt running jobs between steps and wait for them before the store closes."""
+        self._stopping.set()
+        self.wait(STOP_WAIT_SECONDS)
+        self._pool.shutdown(wait=True, cancel_futures=True)

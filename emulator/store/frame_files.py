@@ -1,0 +1,57 @@
+"""Frame bytes as files under the state directory; the image_frames rows say which are live.
+
+Frames can be large, so they stay out of SQLite (no WAL copy, no writer lock held while megabytes
+are written). An import writes each frame under `frames/jobs/<jobId>/` before the transaction that
+inserts its row; a frame whose row never committed is an orphan that `discard_orphans` removes
+when the job resumes or ends.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+
+class FrameFiles:
+    """The `frames/` directory of one endpoint's state."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.root = Path(state_dir) / "frames"
+
+    @staticmethod
+    def job_path(job_id: str, frame_id: str) -> str:
+        """Where an import job writes a frame (relative to the frame root)."""
+        return f"jobs/{job_id}/{frame_id}.jph"
+
+    def write(self, relative: str, data: bytes) -> None:
+        """Write a frame file completely (temp file + rename, so a reader never sees half of it)."""
+        target = self.root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_suffix(".part")
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, target)
+
+    def read(self, relative: str) -> bytes:
+        """A frame's bytes."""
+        return (self.root / relative).read_bytes()
+
+    def discard_orphans(self, conn: sqlite3.Connection, job_id: str) -> int:
+        """Remove a job's frame files that no committed image_frames row references; returns the count."""
+        folder = self.root / "jobs" / job_id
+        if not folder.is_dir():
+            return 0
+        prefix = f"jobs/{job_id}/"
+        live = {
+            row[0]
+            for row in conn.execute(
+                "SELECT path FROM image_frames WHERE path >= ? AND path < ?", (prefix, prefix + "\uffff")
+            )
+        }
+        removed = 0
+        for entry in folder.iterdir():
+            if f"{prefix}{entry.name}" not in live:
+                entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
