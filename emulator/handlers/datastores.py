@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sqlite3
 from typing import Any
 
 from emulator import kms
@@ -88,7 +89,7 @@ def _settles_as(kms_key_arn: str | None) -> str:
     return "ACTIVE"
 
 
-def load_datastore(ctx: RequestContext, conn: Any, datastore_id: str) -> Datastore:
+def load_datastore(ctx: RequestContext, conn: sqlite3.Connection, datastore_id: str) -> Datastore:
     """The caller's data store with this id, or ResourceNotFoundException."""
     store = rows.get_datastore(conn, ctx.account_id, ctx.region, datastore_id, ctx.runtime.now())
     if store is None:
