@@ -129,7 +129,7 @@ class AwsSession:
     def _create_client(self, service: str) -> Any:
         retries: dict[str, Any] = {"mode": "standard"}
         if self.settings.max_attempts is not None:
-            retries["max_attempts"] = self.settings.max_attempts
+            retries["total_max_attempts"] = self.settings.max_attempts
         endpoint = self.settings.endpoint_url
         config = Config(retries=retries, inject_host_prefix=False) if endpoint else Config(retries=retries)
         client = self.boto_session.client(service, endpoint_url=endpoint, config=config)

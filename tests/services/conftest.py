@@ -1,0 +1,34 @@
+"""Service-layer fixtures: an AwsSession on the local endpoint (one attempt, so errors surface at once)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from emulator.handlers import HANDLERS
+from emulator.server import LocalEndpoint
+from services.hub import ServiceHub
+from services.session import AwsSession, ConnectionSettings
+
+
+@pytest.fixture
+def aws(endpoint: LocalEndpoint, aws_env: dict[str, str]) -> AwsSession:
+    return AwsSession(
+        ConnectionSettings(region="us-east-1", endpoint_url=endpoint.url, local_credentials=True, max_attempts=1)
+    )
+
+
+@pytest.fixture
+def hub(aws: AwsSession) -> ServiceHub:
+    return ServiceHub(aws)
+
+
+@pytest.fixture
+def replace_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Callable[..., Any]], None]:
+    """Swap one operation's handler in the running endpoint (error injection)."""
+
+    def replace(operation: str, handler: Callable[..., Any]) -> None:
+        monkeypatch.setitem(HANDLERS, operation, handler)
+
+    return replace
