@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import traceback
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -84,8 +85,10 @@ class MedicalImagingApp:
             status = error.status or error_status(error.code)
             log.debug("%s %s -> %s %s", request_id, operation_name, status, error.code)
             return error_response(error.code, error.message, status, request_id)
-        except Exception:
-            log.exception("unexpected failure in %s (request %s)", operation_name, request_id)
+        except Exception as exc:
+            # The frames, but not the exception's text: it may quote metadata or tag values.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("unexpected %s in %s (request %s)\n%s", type(exc).__name__, operation_name, request_id, frames)
             message = f"An internal error occurred in {operation_name}; request id {request_id}."
             return error_response("InternalServerException", message, error_status("InternalServerException"), request_id)
 

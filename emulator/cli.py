@@ -11,10 +11,12 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType, ModuleType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from emulator.config import EndpointConfig, default_state_dir
-from emulator.server import LocalEndpoint
+
+if TYPE_CHECKING:
+    from emulator.server import LocalEndpoint
 
 DEFAULT_REGION = "us-east-1"
 DUMMY_ACCESS_KEY = "AKIDLOCALENDPOINT"
@@ -128,12 +130,14 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    from emulator.server import LocalEndpoint  # heavy (moto); only once the options are known to be good
+
     try:
-        endpoint = LocalEndpoint(config).start()
+        endpoint: LocalEndpoint = LocalEndpoint(config).start()
     except OSError as exc:
         print(f"ahi local: cannot bind {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         for module in extensions:
             if hasattr(module, "on_started"):

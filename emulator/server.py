@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from types import TracebackType
@@ -37,9 +38,12 @@ class LocalEndpoint:
         self.runtime = Runtime(self.config)
         try:
             app = Dispatcher(MedicalImagingApp(self.runtime), moto_app())
-            self._server = make_server(
-                self.config.host, self.config.port, app, threaded=True, request_handler=MotoRequestHandler
-            )
+            try:
+                self._server = make_server(
+                    self.config.host, self.config.port, app, threaded=True, request_handler=MotoRequestHandler
+                )
+            except SystemExit:  # Werkzeug exits the process on a busy port; an in-process server must not
+                raise OSError(errno.EADDRINUSE, f"port {self.config.port} is in use") from None
         except BaseException:
             self.runtime.close()
             self.runtime = None
