@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench bench-setup clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+bench-setup:
+	bash bench/setup.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
