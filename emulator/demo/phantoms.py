@@ -135,7 +135,11 @@ def _write(ds: Dataset, transfer_syntax: UID = ExplicitVRLittleEndian) -> bytes:
     meta.ImplementationVersionName = "AHI_PHANTOM_1"
     ds.file_meta = meta
     if transfer_syntax != ExplicitVRLittleEndian:
-        ds.compress(transfer_syntax, encoding_plugin="pylibjpeg" if transfer_syntax == JPEG2000Lossless else "")
+        ds.compress(
+            transfer_syntax,
+            encoding_plugin="pylibjpeg" if transfer_syntax == JPEG2000Lossless else "",
+            generate_instance_uid=False,
+        )
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
