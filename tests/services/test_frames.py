@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import time
+import zlib
 from typing import Any
 
 import numpy as np
@@ -22,6 +26,7 @@ from services.frames import (
     FrameDecodeError,
     FrameKey,
     FrameSource,
+    client_fetcher,
     decode_and_verify,
     decode_frame,
     expected_checksum,
@@ -147,8 +152,6 @@ def test_the_full_resolution_checksum_is_the_widest_entry_in_any_order() -> None
 def test_crc32_follows_the_ifrc_rule_little_endian_signed_interleaved() -> None:
     signed = np.array([[-1, 2], [3, -4]], dtype=">i2")
     assert frame_crc32(signed) == frame_crc32(signed.astype("<i2"))
-    import zlib
-
     assert frame_crc32(signed) == zlib.crc32(np.array([-1, 2, 3, -4], dtype="<i2").tobytes())
     rgb = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
     assert frame_crc32(rgb) == zlib.crc32(bytes(range(12)))
@@ -366,3 +369,51 @@ def test_series_frames_follow_instance_number_numerically_with_labels() -> None:
     assert requests[1].labels.instance == "Instance 2 · frame 2/2 · 2/4"
     assert requests[0].labels.patient == "Doe^Jane (P1)" and requests[0].labels.series == "Series 4 · CT · Chest"
     assert requests[0].model.rescale_intercept == -1024 and requests[0].model.pixel_aspect == 2.0
+
+
+# ---- through the local endpoint --------------------------------------------------------------------
+
+
+def _poll(read: Any, done: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not done(value := read()):
+        assert time.monotonic() < deadline, f"still {value}"
+        time.sleep(0.05)
+    return value
+
+
+def test_getimageframe_from_the_local_endpoint_decodes_to_pydicoms_pixels_and_verifies(mi: Any, s3: Any) -> None:
+    datastore = mi.create_datastore(datastoreName="frames")["datastoreId"]
+    _poll(lambda: mi.get_datastore(datastoreId=datastore)["datastoreProperties"]["datastoreStatus"], lambda s: s == "ACTIVE")
+    s3.create_bucket(Bucket="frames")
+    names = ["CT_small.dcm", "MR_small.dcm"]
+    for name in names:
+        with open(get_testdata_file(name), "rb") as handle:
+            s3.put_object(Bucket="frames", Key=f"in/{name}", Body=handle.read())
+    job = mi.start_dicom_import_job(
+        datastoreId=datastore,
+        dataAccessRoleArn="arn:aws:iam::123456789012:role/ImportJobDataAccessRole",
+        inputS3Uri="s3://frames/in/",
+        outputS3Uri="s3://frames/out/",
+    )["jobId"]
+    status = _poll(
+        lambda: mi.get_dicom_import_job(datastoreId=datastore, jobId=job)["jobProperties"]["jobStatus"],
+        lambda s: s not in ("SUBMITTED", "IN_PROGRESS"),
+    )
+    assert status == "COMPLETED"
+    keys = [item["Key"] for item in s3.list_objects_v2(Bucket="frames", Prefix="out/")["Contents"]]
+    success = next(key for key in keys if key.endswith("SUCCESS/success.ndjson"))
+    lines = s3.get_object(Bucket="frames", Key=success)["Body"].read().decode().splitlines()
+    image_sets = {json.loads(line)["importResponse"]["imageSetId"] for line in lines}
+    assert len(image_sets) == 2  # two patients, two image sets
+    datasets = [pydicom.dcmread(get_testdata_file(name)) for name in names]
+    expected = {str(dataset.SOPInstanceUID): dataset.pixel_array for dataset in datasets}
+    source = FrameSource(client_fetcher(mi, datastore))
+    for image_set in image_sets:
+        version = mi.get_image_set(datastoreId=datastore, imageSetId=image_set)["versionId"]
+        blob = mi.get_image_set_metadata(datastoreId=datastore, imageSetId=image_set)["imageSetMetadataBlob"].read()
+        document = json.loads(gzip.decompress(blob))
+        (request,) = series_frames(document, version)
+        decoded = source.load(request.key, request.expected_checksum)
+        np.testing.assert_array_equal(decoded.pixels, expected[request.sop_instance_uid])
+        assert decoded.checksum.state is ChecksumState.OK
