@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from services.backoff import Backoff
 from services.datastores import DatastoreService
 from services.kms import KmsService
 from services.session import AwsSession
@@ -13,17 +14,18 @@ from services.tags import TagService
 class ServiceHub:
     """The console's way to AWS: one per profile/region; later screens add their services here."""
 
-    def __init__(self, aws: AwsSession) -> None:
+    def __init__(self, aws: AwsSession, backoff: Backoff | None = None) -> None:
         self.aws = aws
+        self.backoff = backoff or Backoff()
 
     @cached_property
     def datastores(self) -> DatastoreService:
-        return DatastoreService(self.aws.medical_imaging)
+        return DatastoreService(self.aws.medical_imaging, self.backoff)
 
     @cached_property
     def tags(self) -> TagService:
-        return TagService(self.aws.medical_imaging)
+        return TagService(self.aws.medical_imaging, self.backoff)
 
     @cached_property
     def kms(self) -> KmsService:
-        return KmsService(self.aws.kms)
+        return KmsService(self.aws.kms, self.backoff)

@@ -12,6 +12,7 @@ from textual.app import App
 from textual.binding import BindingType
 from textual.reactive import reactive
 
+from services.backoff import Backoff
 from services.calllog import CallLog
 from services.hub import ServiceHub
 from services.session import AwsSession, ConnectionSettings
@@ -50,6 +51,7 @@ class AhiApp(App[None]):
         clock: Clock | None = None,
         formatter: Formatter | None = None,
         startup: Callable[[], None] | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         super().__init__()
         load_screens()
@@ -63,7 +65,8 @@ class AhiApp(App[None]):
         self.formatter = formatter or Formatter()
         self.call_log = CallLog(clock=self.clock.now)
         self.aws = AwsSession(options.connection, self.call_log)
-        self.services = ServiceHub(self.aws)
+        self.backoff = backoff
+        self.services = ServiceHub(self.aws, backoff)
         self._startup = startup
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -281,7 +284,7 @@ class AhiApp(App[None]):
         except Exception as exc:  # botocore refuses unknown profiles and bad config up front
             self.notify(f"Cannot switch: {exc}", severity="error")
             return
-        self.services = ServiceHub(self.aws)
+        self.services = ServiceHub(self.aws, self.backoff)
         self.header_state = self._header_state()
         self._resolve_account()
         self.refresh_bindings()

@@ -1,0 +1,46 @@
+"""Helpers for console tests: build the app, drive it with Pilot, read its notifications."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable
+
+from textual.pilot import Pilot
+
+from tui.app import AhiApp
+
+FROZEN = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
+SHOWN_URL = "http://127.0.0.1:4599"
+AppFactory = Callable[..., AhiApp]
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Let workers finish and their messages land (never a fixed sleep)."""
+    for _ in range(3):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+def drive(app: AhiApp, scenario: Callable[[Pilot[Any]], Awaitable[None]], size: tuple[int, int] = (120, 40)) -> None:
+    """Run the app headless, let the first load land, then play the scenario."""
+
+    async def main() -> None:
+        async with app.run_test(size=size, notifications=True) as pilot:
+            await settle(pilot)
+            await scenario(pilot)
+
+    asyncio.run(main())
+
+
+def notifications(app: AhiApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]  # noqa: SLF001 - Textual keeps no public list
+
+
+def widget_text(widget: Any, width: int = 160) -> str:
+    """What a Static shows, as plain text (its content rendered by Rich)."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)
+    console.print(widget.content)
+    return console.export_text()
