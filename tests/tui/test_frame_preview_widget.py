@@ -236,3 +236,22 @@ def test_snapshot_of_a_phantom_preview(snap_compare: Callable[..., bool]) -> Non
     frames, decoded = series()
     app = PreviewApp(lambda request: decoded[request.key], frames)
     assert snap_compare(app, terminal_size=(70, 30), run_before=settle)
+
+
+@pilot_test
+async def test_a_frame_that_cannot_be_loaded_is_reported_in_place_and_the_next_one_still_shows() -> None:
+    frames, decoded = series()
+
+    def loader(request: FrameRequest) -> DecodedFrame:
+        if request.key.frame_id == "frame0":
+            raise ValueError("frame is not JPEG 2000: starts with 89504e47")
+        return decoded[request.key]
+
+    app = PreviewApp(loader, frames)
+    async with app.run_test(size=(80, 20)) as pilot:
+        await settle(pilot)
+        preview = app.query_one(FramePreview)
+        assert "Cannot show frame: frame is not JPEG 2000" in line_text(preview.render_line(10))
+        await pilot.press("right")
+        await settle(pilot)
+        assert preview.error is None and "▄" in line_text(preview.render_line(10))

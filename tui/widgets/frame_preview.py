@@ -97,41 +97,37 @@ class FramePreview(Widget, can_focus=True):
     FramePreview > .frame-preview--error { color: $error; text-style: bold; }
     """
 
+    @dataclass
     class Rendered(Message):
         """A worker finished a frame (dropped on arrival if it is stale)."""
 
-        def __init__(self, generation: int, decoded: DecodedFrame, window: Window | None, strips: list[Strip]) -> None:
-            super().__init__()
-            self.generation = generation
-            self.decoded = decoded
-            self.window = window
-            self.strips = strips
+        generation: int
+        decoded: DecodedFrame
+        window: Window | None
+        strips: list[Strip]
 
+    @dataclass
     class Failed(Message):
         """A worker could not load or draw a frame."""
 
-        def __init__(self, generation: int, error: Exception) -> None:
-            super().__init__()
-            self.generation = generation
-            self.error = error
+        generation: int
+        error: Exception
 
+    @dataclass
     class FrameChanged(Message):
         """The preview moved to another frame (screens keep their selection in step)."""
 
-        def __init__(self, preview: FramePreview, index: int, request: FrameRequest) -> None:
-            super().__init__()
-            self.preview = preview
-            self.index = index
-            self.request = request
+        preview: FramePreview
+        index: int
+        request: FrameRequest
 
+    @dataclass
     class ChecksumMismatch(Message):
         """The shown frame's CRC-32 differs from the metadata's: screens should say so loudly too."""
 
-        def __init__(self, preview: FramePreview, request: FrameRequest, decoded: DecodedFrame) -> None:
-            super().__init__()
-            self.preview = preview
-            self.request = request
-            self.decoded = decoded
+        preview: FramePreview
+        request: FrameRequest
+        decoded: DecodedFrame
 
     def __init__(
         self,
@@ -423,10 +419,20 @@ class ThumbnailStrip(Widget, can_focus=True):
     """
     COMPONENT_CLASSES: ClassVar[set[str]] = {"thumbnail-strip--current", "thumbnail-strip--label"}
 
+    @dataclass
     class Selected(Message):
         """The user moved the strip's selection."""
 
-        def __init__(self, strip: ThumbnailStrip, index: int) -> None:
+        strip: ThumbnailStrip
+        index: int
+
+    @dataclass
+    class Built(Message):
+        generation: int
+        first: int
+        thumbs: list[list[Row]]
+
+    def __init__(self, strip: ThumbnailStrip, index: int) -> None:
             super().__init__()
             self.strip = strip
             self.index = index
