@@ -8,6 +8,7 @@ bytes) and signed when the component is; compared with the widest entry of
 
 from __future__ import annotations
 
+import struct
 import threading
 import zlib
 from collections import OrderedDict
@@ -22,6 +23,8 @@ import numpy as np
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _CODESTREAM_START = b"\xff\x4f\xff\x51"
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+# JP2 `colr` enumerated colour spaces (ISO/IEC 15444-1 Annex I.5.3.3).
+_ENUMERATED_COLOUR_SPACES = {16: "sRGB", 17: "greyscale", 18: "sYCC"}
 
 
 class FrameDecodeError(ValueError):
@@ -67,6 +70,7 @@ class DecodedFrame:
     pixels: np.ndarray
     checksum: ChecksumCheck
     encoded_size: int = 0
+    colour_space: str | None = None
 
     @property
     def nbytes(self) -> int:
@@ -76,6 +80,40 @@ class DecodedFrame:
 def is_jpeg2000(data: bytes) -> bool:
     """True for a bare codestream (SOC then SIZ) or a JP2-family file (JP2, JPH)."""
     return data.startswith(_CODESTREAM_START) or data.startswith(_JP2_SIGNATURE)
+
+
+def jp2_colour_space(data: bytes) -> str | None:
+    """The enumerated colour space of a JP2/JPH file's `colr` box ("sRGB", "greyscale", "sYCC"), else None."""
+    if not data.startswith(_JP2_SIGNATURE):
+        return None
+    for kind, start, end in _boxes(data, len(_JP2_SIGNATURE), len(data)):
+        if kind == b"jp2h":
+            for inner, payload, payload_end in _boxes(data, start, end):
+                if inner == b"colr" and payload_end - payload >= 7 and data[payload] == 1:
+                    (enumerated,) = struct.unpack_from(">I", data, payload + 3)
+                    return _ENUMERATED_COLOUR_SPACES.get(enumerated)
+            return None
+        if kind == b"jp2c":
+            return None
+    return None
+
+
+def _boxes(data: bytes, offset: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the boxes between offset and end."""
+    boxes = []
+    while offset + 8 <= end:
+        length, kind = struct.unpack_from(">I4s", data, offset)
+        header = 8
+        if length == 1 and offset + 16 <= end:
+            (length,) = struct.unpack_from(">Q", data, offset + 8)
+            header = 16
+        elif length == 0:
+            length = end - offset
+        if length < header:
+            break
+        boxes.append((kind, offset + header, min(offset + length, end)))
+        offset += length
+    return boxes
 
 
 def decode_frame(data: bytes) -> np.ndarray:
@@ -123,7 +161,7 @@ def verify_checksum(pixels: np.ndarray, expected: int | None) -> ChecksumCheck:
 def decode_and_verify(key: FrameKey, data: bytes, expected: int | None) -> DecodedFrame:
     """Decode one frame's bytes and check them against the metadata checksum."""
     pixels = decode_frame(data)
-    return DecodedFrame(key, pixels, verify_checksum(pixels, expected), len(data))
+    return DecodedFrame(key, pixels, verify_checksum(pixels, expected), len(data), jp2_colour_space(data))
 
 
 class FrameCache:

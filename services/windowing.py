@@ -64,6 +64,16 @@ class PixelModel:
     def is_colour(self) -> bool:
         return self.photometric in _COLOUR_PHOTOMETRICS
 
+    def for_frame(self, colour_space: str | None) -> PixelModel:
+        """This model as the decoded samples need it: a YBR instance whose frame file says sRGB holds RGB.
+
+        Importers that decode YBR_FULL_422 input (pydicom's default converts to RGB) store RGB samples
+        while the metadata keeps the original PhotometricInterpretation; the frame's `colr` box tells.
+        """
+        if colour_space == "sRGB" and self.photometric.startswith("YBR"):
+            return replace(self, photometric="RGB")
+        return self
+
 
 @dataclass(frozen=True)
 class DisplaySettings:

@@ -31,6 +31,7 @@ from services.frames import (
     decode_frame,
     expected_checksum,
     frame_crc32,
+    jp2_colour_space,
     verify_checksum,
 )
 from services.pixels_render import (
@@ -417,3 +418,16 @@ def test_getimageframe_from_the_local_endpoint_decodes_to_pydicoms_pixels_and_ve
         decoded = source.load(request.key, request.expected_checksum)
         np.testing.assert_array_equal(decoded.pixels, expected[request.sop_instance_uid])
         assert decoded.checksum.state is ChecksumState.OK
+
+
+def test_ybr_input_stored_as_rgb_frames_is_shown_as_pydicoms_rgb() -> None:
+    document, stored, expected_frames = imported("SC_ybr_full_422_uncompressed.dcm")
+    (request,) = series_frames(document, "1")
+    assert request.model.photometric == "YBR_FULL_422"  # the metadata keeps the original interpretation
+    decoded = decode_and_verify(request.key, stored[request.key.frame_id], request.expected_checksum)
+    assert decoded.colour_space == "sRGB"  # ... while the JPH colr box says what the samples are
+    display, _ = to_display(decoded.pixels, request.model.for_frame(decoded.colour_space), DisplaySettings())
+    np.testing.assert_array_equal(display, expected_frames[0])
+    assert jp2_colour_space(codestream_of(stored[request.key.frame_id])) is None
+    grey = imported("CT_small.dcm")[1]
+    assert {jp2_colour_space(data) for data in grey.values()} == {"greyscale"}

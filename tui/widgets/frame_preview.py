@@ -236,7 +236,7 @@ class FramePreview(Widget, can_focus=True):
                 return
             rendered = render_preview(
                 decoded.pixels,
-                job.request.model,
+                job.request.model.for_frame(decoded.colour_space),
                 job.settings,
                 job.size.width,
                 job.size.height,
@@ -504,8 +504,8 @@ class ThumbnailStrip(Widget, can_focus=True):
             if worker.is_cancelled:
                 return
             try:
-                pixels = self._loader(request).pixels
-                display, _ = to_display(pixels, request.model, DisplaySettings())
+                decoded = self._loader(request)
+                display, _ = to_display(decoded.pixels, request.model.for_frame(decoded.colour_space), DisplaySettings())
                 thumbs.append(halfcell_rows(resample_to_cells(display, self.thumb_cols, rows, request.model.pixel_aspect), mode))
             except Exception:  # one unreadable frame leaves a blank slot, not a broken strip
                 thumbs.append([])
