@@ -1,0 +1,118 @@
+"""Import bench: 512x512 16-bit CT slices per second through the whole pipeline, and where the time goes.
+
+Three measurements on the same synthetic CT slices (`emulator.demo.phantoms.ct_series`):
+1. the whole job on a local endpoint: objects in (moto) S3, StartDICOMImportJob over HTTP, frames
+   encoded, verified and staged, image sets committed, the manifest and ndjson files written, until
+   GetDICOMImportJob says COMPLETED (goal: >= 40 slices per second on a 2-core machine);
+2. the per-file pipeline (parse, decode, HTJ2K encode, verify) on one thread, the alternative;
+3. the same on the import's thread pool (imagecodecs releases the GIL), with the ratio to (2).
+The stage shares come from the per-file timings (CPU time summed over the files).
+
+    .venv/bin/python bench/import.py [--slices 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from emulator.config import EndpointConfig  # noqa: E402
+from emulator.demo.phantoms import PhantomFile, ct_series  # noqa: E402
+from emulator.dicom.frames import StageTimes  # noqa: E402
+from emulator.dicom.instance import process_file  # noqa: E402
+from emulator.imports.service import FILE_WORKERS  # noqa: E402
+from emulator.server import LocalEndpoint  # noqa: E402
+
+ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
+
+
+def whole_job(files: list[PhantomFile]) -> tuple[float, dict]:
+    """Seconds from StartDICOMImportJob to COMPLETED, and the job's manifest summary."""
+    import json
+
+    with tempfile.TemporaryDirectory() as state, LocalEndpoint(
+        EndpointConfig(state_dir=Path(state), datastore_transition_seconds=0.0)
+    ) as endpoint:
+        options = dict(
+            region_name="us-east-1",
+            endpoint_url=endpoint.url,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
+        )
+        mi, s3 = boto3.client("medical-imaging", **options), boto3.client("s3", **options)
+        s3.create_bucket(Bucket="bench-input")
+        s3.create_bucket(Bucket="bench-output")
+        for name, data in files:
+            s3.put_object(Bucket="bench-input", Key=f"ct/{name}", Body=data)
+        datastore_id = mi.create_datastore(datastoreName="bench")["datastoreId"]
+        while mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] != "ACTIVE":
+            time.sleep(0.01)
+        started = time.perf_counter()
+        job = mi.start_dicom_import_job(
+            datastoreId=datastore_id,
+            dataAccessRoleArn=ROLE,
+            inputS3Uri="s3://bench-input/ct/",
+            outputS3Uri="s3://bench-output/out/",
+        )
+        while True:
+            properties = mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job["jobId"])["jobProperties"]
+            if properties["jobStatus"] in ("COMPLETED", "FAILED"):
+                break
+            time.sleep(0.02)
+        elapsed = time.perf_counter() - started
+        if properties["jobStatus"] != "COMPLETED":
+            raise SystemExit(f"the bench job failed: {properties.get('message')}")
+        folder = properties["outputS3Uri"].removeprefix("s3://bench-output/")
+        manifest = json.loads(s3.get_object(Bucket="bench-output", Key=folder + "job-output-manifest.json")["Body"].read())
+        return elapsed, manifest["jobSummary"]
+
+
+def pipeline(files: list[PhantomFile], workers: int) -> tuple[float, StageTimes]:
+    """Seconds to process every file with `workers` threads, and the summed stage times."""
+    totals = StageTimes()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for outcome in pool.map(lambda item: process_file(*item), files):
+            assert outcome.instance is not None, outcome.failure
+            totals.add(outcome.times)
+    return time.perf_counter() - started, totals
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slices", type=int, default=120)
+    args = parser.parse_args()
+    files = ct_series(args.slices, 512)
+    process_file(*files[0])  # warm imports and codec tables
+    print(f"{args.slices} CT slices, 512x512 16-bit signed, {sum(len(d) for _, d in files) / 1e6:.1f} MB of P10")
+
+    serial_seconds, totals = pipeline(files, 1)
+    pooled_seconds, _ = pipeline(files, FILE_WORKERS)
+    job_seconds, summary = whole_job(files)
+    assert summary["numberOfImportedFiles"] == args.slices, summary
+
+    stage_sum = totals.parse + totals.decode + totals.encode + totals.verify
+    print(f"whole import job (S3 in, image sets committed, outputs written): {args.slices / job_seconds:7.1f} slices/s"
+          f"  ({job_seconds:.2f} s; goal >= 40)")
+    print(f"pipeline, 1 thread (alternative):                              {args.slices / serial_seconds:7.1f} slices/s")
+    print(f"pipeline, {FILE_WORKERS} threads (as the import runs it):                  "
+          f"{args.slices / pooled_seconds:7.1f} slices/s  ({serial_seconds / pooled_seconds:.2f}x the 1-thread run)")
+    print("share of per-file time:", ", ".join(
+        f"{name} {100 * value / stage_sum:.0f}%"
+        for name, value in (("parse", totals.parse), ("decode", totals.decode), ("encode", totals.encode),
+                            ("verify", totals.verify))
+    ))
+
+
+if __name__ == "__main__":
+    main()
