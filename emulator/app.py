@@ -66,7 +66,7 @@ class MedicalImagingApp:
             operation, labels = self.router.match(request.method, path, frozenset(request.args.keys()))
             operation_name = operation.name
             body = request.get_data(cache=True)
-            region = self._region(request, path, body)
+            region = self._authenticate(request, path, body)
             params = parse_request(operation, labels, request.args, request.headers, body)
             validate_input(operation.input_shape, params)
             handler = self.handlers.get(operation.name)
@@ -92,8 +92,8 @@ class MedicalImagingApp:
             message = f"An internal error occurred in {operation_name}; request id {request_id}."
             return error_response("InternalServerException", message, error_status("InternalServerException"), request_id)
 
-    def _region(self, request: Request, path: str, body: bytes) -> str:
-        """The region from the verified (or, with verification off, the claimed) credential scope."""
+    def _authenticate(self, request: Request, path: str, body: bytes) -> str:
+        """Verify the signature when configured; the region of the (verified or claimed) credential scope."""
         if self.verifier is not None:
             signed = SignedRequest(request.method, path, request.query_string.decode("latin-1"), request.headers, body)
             return self.verifier.verify(signed).region

@@ -17,7 +17,6 @@ from werkzeug.routing import Map, Rule
 
 from emulator.errors import UnknownOperationException
 
-_ANY_QUERY: frozenset[str] = frozenset({"*"})
 _LABEL = re.compile(r"\{([^}]+?)(\+)?\}")
 
 
@@ -67,23 +66,28 @@ class OperationRouter:
     def matches(self, method: str, path: str) -> bool:
         """Whether some operation has this method and path (query-string tie-breaks aside)."""
         try:
-            self.match(method, path, _ANY_QUERY)
+            self.match(method, path, query_keys=None)
         except UnknownOperationException:
             return False
         return True
 
-    def match(self, method: str, path: str, query_keys: frozenset[str] = frozenset()) -> tuple[OperationModel, dict[str, str]]:
-        """The operation and its unquoted URI labels; an unknown route is UnknownOperationException (404)."""
-        trimmed = path.rstrip("/") or "/"
+    def match(
+        self, method: str, path: str, query_keys: frozenset[str] | None = frozenset()
+    ) -> tuple[OperationModel, dict[str, str]]:
+        """The operation and its unquoted URI labels; an unknown route is UnknownOperationException (404).
+
+        `query_keys` breaks ties between operations sharing a path and method; None skips that check.
+        """
+        verb = method.upper()
+        unknown = UnknownOperationException(f"No operation matches {verb} {path}")
         adapter = self._map.bind("local", url_scheme="http")
         try:
-            (key, values) = adapter.match(trimmed, method=method.upper())
+            key, values = adapter.match(path.rstrip("/") or "/", method=verb)
         except (NotFound, MethodNotAllowed):
-            raise UnknownOperationException(f"No operation matches {method.upper()} {path}") from None
+            raise unknown from None
+        if key[1] != verb:  # Werkzeug lets HEAD match a GET rule; the model has no HEAD operations
+            raise unknown
         for required, name in self._candidates[key]:
-            if self._model.operation_model(name).http["method"] != method.upper():
-                continue
-            if required <= query_keys or query_keys is _ANY_QUERY:
-                labels = {label: unquote(value) for label, value in values.items()}
-                return self._model.operation_model(name), labels
-        raise UnknownOperationException(f"No operation matches {method.upper()} {path}")
+            if query_keys is None or required <= query_keys:
+                return self._model.operation_model(name), {label: unquote(v) for label, v in values.items()}
+        raise unknown

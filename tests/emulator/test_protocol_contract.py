@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,7 +36,15 @@ ROUTER = OperationRouter(MODEL)
 ENDPOINT = "http://127.0.0.1:4599"
 #: Keeps generated lists, maps and free text small; limits are still honoured.
 SMALL = 3
-SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def every_operation(test: Callable[..., None]) -> Callable[..., None]:
+    """Run a property test for each operation, once with every member set and once sparse."""
+    test = given(data=st.data())(test)
+    test = SETTINGS(test)
+    test = pytest.mark.parametrize("name", OPERATIONS)(test)
+    return pytest.mark.parametrize("full", [True, False], ids=["every-member", "sparse"])(test)
 
 
 def shape_strategy(shape: Shape, full: bool, location: str | None = None) -> st.SearchStrategy[Any]:
@@ -105,10 +114,7 @@ def send_through_botocore(params: dict[str, Any], operation: OperationModel) -> 
     return prepared.method, prepared.url, Headers(list(prepared.headers.items())), body if isinstance(body, bytes) else body.encode()
 
 
-@pytest.mark.parametrize("full", [True, False], ids=["every-member", "sparse"])
-@pytest.mark.parametrize("name", OPERATIONS)
-@SETTINGS
-@given(data=st.data())
+@every_operation
 def test_botocore_request_is_recovered_by_our_router_and_parser(name: str, full: bool, data: st.DataObject) -> None:
     operation = MODEL.operation_model(name)
     params = data.draw(shape_strategy(operation.input_shape, full), label="input")
@@ -125,10 +131,7 @@ def test_botocore_request_is_recovered_by_our_router_and_parser(name: str, full:
     validate_input(operation.input_shape, params)
 
 
-@pytest.mark.parametrize("full", [True, False], ids=["every-member", "sparse"])
-@pytest.mark.parametrize("name", OPERATIONS)
-@SETTINGS
-@given(data=st.data())
+@every_operation
 def test_our_response_is_read_back_by_botocore(name: str, full: bool, data: st.DataObject) -> None:
     operation = MODEL.operation_model(name)
     output = data.draw(shape_strategy(operation.output_shape, full), label="output")

@@ -5,6 +5,7 @@ boto3 validates client-side, so these send with `parameter_validation=False` or 
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,9 @@ from typing import Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from emulator.handlers import HANDLERS
+from emulator.protocol.serializer import BlobStream
 
 DATASTORE_ID = "0" * 32
 IMAGE_SET_ID = "1" * 32
@@ -175,3 +179,32 @@ def test_unknown_body_members_are_ignored(mi: Any, raw_request: Callable[..., An
     response = raw_request("POST", "/datastore", json.dumps({"clientToken": "t-extra", "surprise": 1}).encode())
     assert response.status == 200
     assert mi.get_datastore(datastoreId=response.json["datastoreId"])["datastoreProperties"]["datastoreId"]
+
+
+def test_streaming_payloads_reach_boto3_intact(mi: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gzip metadata with an exact Content-Length from a BlobStream, and a chunked frame of unknown length."""
+    document = json.dumps({"SchemaVersion": "1.1", "Study": {}}).encode()
+    compressed = gzip.compress(document)
+    frame = bytes(range(256)) * 4096  # 1 MiB
+    seen: dict[str, Any] = {}
+
+    def metadata(context: Any, params: dict[str, Any]) -> dict[str, Any]:
+        seen.update(params)
+        chunks = [compressed[:10], compressed[10:]]
+        return {"imageSetMetadataBlob": BlobStream(chunks, len(compressed)), "contentType": "application/json", "contentEncoding": "gzip"}
+
+    def image_frame(context: Any, params: dict[str, Any]) -> dict[str, Any]:
+        seen.update(params)
+        return {"imageFrameBlob": BlobStream(frame[i : i + 65536] for i in range(0, len(frame), 65536)), "contentType": "application/octet-stream"}
+
+    monkeypatch.setitem(HANDLERS, "GetImageSetMetadata", metadata)
+    monkeypatch.setitem(HANDLERS, "GetImageFrame", image_frame)
+    got = mi.get_image_set_metadata(datastoreId=DATASTORE_ID, imageSetId=IMAGE_SET_ID, versionId="3")
+    assert seen["versionId"] == "3"
+    assert (got["contentType"], got["contentEncoding"]) == ("application/json", "gzip")
+    assert got["ResponseMetadata"]["HTTPHeaders"]["content-length"] == str(len(compressed))
+    assert gzip.decompress(got["imageSetMetadataBlob"].read()) == document
+    pixels = mi.get_image_frame(datastoreId=DATASTORE_ID, imageSetId=IMAGE_SET_ID, imageFrameInformation={"imageFrameId": "2" * 32})
+    assert seen["imageFrameInformation"] == {"imageFrameId": "2" * 32}
+    assert pixels["contentType"] == "application/octet-stream"
+    assert pixels["imageFrameBlob"].read() == frame
