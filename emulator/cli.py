@@ -56,6 +56,9 @@ def build_parser(extensions: list[ModuleType]) -> argparse.ArgumentParser:
     parser.add_argument("--shared-secret", default=None, help="one secret accepted for any access key id")
     parser.add_argument("--max-clock-skew", type=float, default=None, metavar="SECONDS",
                         help="reject signed requests whose X-Amz-Date is further off than this (default: no check)")
+    parser.add_argument("--imageset-lock-seconds", type=float, default=None, metavar="SECONDS",
+                        help="how long an image set update, copy or delete stays LOCKED (default "
+                        f"{EndpointConfig.imageset_lock_seconds})")
     for module in extensions:
         if hasattr(module, "add_arguments"):
             module.add_arguments(parser)
@@ -119,6 +122,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     )
     if args.state_dir is not None:
         config.state_dir = args.state_dir.expanduser()
+    if args.imageset_lock_seconds is not None:
+        if args.imageset_lock_seconds < 0:
+            parser.error("--imageset-lock-seconds must be 0 or more")
+        config.imageset_lock_seconds = args.imageset_lock_seconds
     for module in extensions:
         if hasattr(module, "configure"):
             module.configure(args, config)

@@ -7,6 +7,8 @@ import time
 from typing import Callable
 
 from emulator.config import EndpointConfig
+from emulator.demo.restore import restore_demo_world
+from emulator.imagesets.locks import ImageSetLocks
 from emulator.imports.service import ImportService
 from emulator.store.db import Store
 from emulator.store.frame_files import FrameFiles
@@ -24,9 +26,14 @@ class Runtime:
         self.clock: Callable[[], float] = time.time
         #: Frame bytes of image sets, as files beside the database.
         self.frames = FrameFiles(config.state_dir)
+        #: moto's S3/KMS state is in memory: put back what the demo world needs before jobs resume.
+        restore_demo_world(self.store)
         #: Import jobs run in the background; jobs a previous run left unfinished resume now.
         self.imports = ImportService(self.store, self.frames, self.now)
         self.imports.resume()
+        #: Update, copy and delete unlock image sets in the background; writes a previous run left LOCKED settle now.
+        self.image_set_locks = ImageSetLocks(self.store, self.frames, self.now)
+        self.image_set_locks.start()
 
     def now(self) -> float:
         """The endpoint's current time."""
@@ -35,4 +42,5 @@ class Runtime:
     def close(self) -> None:
         """Stop background work and close the store."""
         self.imports.stop()
+        self.image_set_locks.stop()
         self.store.close()

@@ -7,7 +7,7 @@ CREATE TABLE image_set_locks (
     image_set_id TEXT NOT NULL REFERENCES image_sets (image_set_id),
     version INTEGER NOT NULL,
     datastore_id TEXT NOT NULL,
-    -- UpdateImageSetMetadata, CopyImageSet or DeleteImageSet: what holds the lock (per-data-store quotas).
+    -- What holds the lock (UpdateImageSetMetadata, CopyImageSet, CopyImageSetSource, DeleteImageSet); quotas count it.
     operation TEXT NOT NULL,
     settle_at REAL NOT NULL,
     -- The version's state, workflow status and message once settled.
