@@ -10,7 +10,7 @@ from services.job_output import FailureLine
 
 #: Quoted values may hold spaces, so they are replaced before the message is cut into words.
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`")
-#: One pass per word; at each position the first alternative that matches wins (URIs before paths before numbers).
+#: For words mixing text and variable parts: at each position the first alternative that matches wins.
 _VARIABLE = re.compile(
     r"""(?P<uri>\b[a-z][a-z0-9+.-]*://\S+)
     |(?P<path>(?<![\w<])(?:[\w.-]*/)+[\w.-]+(?![\w>]))
@@ -27,14 +27,40 @@ def _placeholder(match: re.Match[str]) -> str:
     return f"<{match.lastgroup}>"
 
 
+#: A whole word (punctuation around it stripped) that is one variable part: one anchored match, no scanning.
+_WHOLE_WORD = re.compile(
+    r"""(?P<uri>[a-z][a-z0-9+.-]*://\S+)
+    |(?P<path>(?:[\w.-]*/)+[\w.-]*)
+    |(?P<uid>\d+(?:\.\d+){2,})
+    |(?P<id>[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9a-f]{16,})
+    |(?P<hex>0x[0-9a-f]+|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,})
+    |(?P<n>[-+]?\d+(?:\.\d+)?)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_EDGE_PUNCTUATION = "()[]{},;:!?"
+
+
+def _normalize_word(word: str) -> str:
+    """A word with its variable part replaced; most take one anchored match, odd mixtures a scan."""
+    core = word.strip(_EDGE_PUNCTUATION)
+    if not core or core.isalpha():
+        return word
+    whole = _WHOLE_WORD.fullmatch(core)
+    if whole is None:
+        return _VARIABLE.sub(_placeholder, word)
+    start = word.index(core)
+    return f"{word[:start]}<{whole.lastgroup}>{word[start + len(core):]}"
+
+
 def normalize_message(message: str) -> str:
     """The message with numbers, UIDs, paths, hex ids and quoted values replaced by placeholders.
 
-    Word by word, and plain words skip the regular expression: 50,000 distinct messages take well under a second.
+    Word by word with plain words skipped inline: the fastest of the variants measured on 50,000 distinct
+    messages (a single alternation over the whole message took twice as long).
     """
     if "'" in message or '"' in message or "`" in message:
         message = _QUOTED.sub("<value>", message)
-    return " ".join(word if word.isalpha() else _VARIABLE.sub(_placeholder, word) for word in message.split())
+    return " ".join([word if word.isalpha() else _normalize_word(word) for word in message.split()])
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +95,8 @@ class FailureGrouper:
     """Accumulates failures into groups as they stream in; `groups()` is ready at any moment."""
 
     def __init__(self) -> None:
-        self._groups: dict[ReasonKey, FailureGroup] = {}
+        #: Keyed by a plain tuple: hashing a dataclass key per line would cost more than the grouping itself.
+        self._groups: dict[tuple[str, str], FailureGroup] = {}
         #: Messages repeat a lot; normalizing each distinct message once keeps 50,000 lines cheap.
         self._pattern_cache: dict[str, str] = {}
         self.total = 0
@@ -81,10 +108,9 @@ class FailureGrouper:
             pattern = normalize_message(failure.message)
             if len(self._pattern_cache) < 100_000:
                 self._pattern_cache[failure.message] = pattern
-        key = ReasonKey(failure.exception_type, pattern)
-        group = self._groups.get(key)
+        group = self._groups.get((failure.exception_type, pattern))
         if group is None:
-            group = self._groups[key] = FailureGroup(key)
+            group = self._groups[(failure.exception_type, pattern)] = FailureGroup(ReasonKey(failure.exception_type, pattern))
         group.members.append(failure)
         self.total += 1
         return group

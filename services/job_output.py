@@ -30,8 +30,9 @@ def _no_extras() -> Any:
 
 def _extras(obj: Mapping[str, Any], known: frozenset[str]) -> Mapping[str, Any]:
     """The members of `obj` not in `known`, or the shared empty mapping."""
-    unknown = {k: v for k, v in obj.items() if k not in known}
-    return MappingProxyType(unknown) if unknown else NO_EXTRAS
+    if obj.keys() <= known:
+        return NO_EXTRAS
+    return MappingProxyType({k: v for k, v in obj.items() if k not in known})
 
 
 def _object(value: Any, what: str) -> Mapping[str, Any]:
