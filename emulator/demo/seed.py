@@ -1,0 +1,121 @@
+"""Seed the demo world into a running endpoint, through the public API only (boto3: S3, KMS, medical-imaging).
+
+Deterministic content: the same files, keys, data stores, jobs and tags every time (the service's
+own identifiers are random, as on AWS). Waits until every job has ended, so the world is settled.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from emulator.demo import world
+
+REGION = "us-east-1"
+WAIT_SECONDS = 300.0
+
+
+def _clients(endpoint_url: str) -> tuple[Any, Any, Any]:
+    options: dict[str, Any] = {
+        "region_name": REGION,
+        "endpoint_url": endpoint_url,
+        "aws_access_key_id": "AKIDLOCALDEMO",
+        "aws_secret_access_key": "local-demo-secret",
+        "config": Config(inject_host_prefix=False, retries={"mode": "standard", "max_attempts": 3}),
+    }
+    session = boto3.session.Session()
+    return session.client("medical-imaging", **options), session.client("s3", **options), session.client("kms", **options)
+
+
+def already_seeded(mi: Any) -> bool:
+    """Whether a demo data store exists (seeding twice would duplicate the world)."""
+    for page in mi.get_paginator("list_datastores").paginate():
+        for store in page["datastoreSummaries"]:
+            if store["datastoreStatus"] == "DELETED":
+                continue
+            tags = mi.list_tags_for_resource(resourceArn=store["datastoreArn"])["tags"]
+            if tags.get(world.DEMO_TAG) == world.DEMO_TAG_VALUE:
+                return True
+    return False
+
+
+def _wait(poll: Any, done: Any, what: str) -> Any:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while True:
+        value = poll()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"demo seed: {what} did not settle")
+        time.sleep(0.1)
+
+
+def _create_key(kms: Any, key: world.DemoKey) -> str:
+    metadata = kms.create_key(Description=key.description, KeyUsage="ENCRYPT_DECRYPT", KeySpec="SYMMETRIC_DEFAULT")
+    key_id = metadata["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=key.alias, TargetKeyId=key_id)
+    if not key.enabled:
+        kms.disable_key(KeyId=key_id)
+    return str(metadata["KeyMetadata"]["Arn"])
+
+
+def seed_demo(endpoint_url: str) -> bool:
+    """Create the demo world at `endpoint_url`; False (and nothing done) when it is already there."""
+    mi, s3, kms = _clients(endpoint_url)
+    if already_seeded(mi):
+        return False
+    for bucket in (world.INPUT_BUCKET, world.OUTPUT_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    for folder in world.INPUT_FOLDERS:
+        for name, data in folder.files():
+            s3.put_object(Bucket=world.INPUT_BUCKET, Key=folder.prefix + name, Body=data)
+    key_arns = {key: _create_key(kms, key) for key in (world.CUSTOMER_KEY, world.DISABLED_KEY)}
+
+    datastore_ids: dict[str, str] = {}
+    for store in world.DATASTORES:
+        request: dict[str, Any] = {"datastoreName": store.name, "tags": {world.DEMO_TAG: world.DEMO_TAG_VALUE, **store.tags}}
+        if store.key is not None:
+            request["kmsKeyArn"] = key_arns[store.key]
+        datastore_ids[store.name] = mi.create_datastore(**request)["datastoreId"]
+    for name, datastore_id in datastore_ids.items():
+        _wait(
+            lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"],
+            lambda status: status not in ("CREATING",),
+            f"data store {name}",
+        )
+
+    jobs: list[tuple[str, str]] = []
+    for job in world.JOBS:
+        datastore_id = datastore_ids[job.datastore]
+        started = mi.start_dicom_import_job(
+            jobName=job.name,
+            datastoreId=datastore_id,
+            dataAccessRoleArn=world.ROLE_ARN,
+            inputS3Uri=job.input_uri,
+            outputS3Uri=world.OUTPUT_URI,
+        )
+        jobs.append((datastore_id, started["jobId"]))
+    for datastore_id, job_id in jobs:
+        _wait(
+            lambda: mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"],
+            lambda status: status in ("COMPLETED", "FAILED"),
+            f"import job {job_id}",
+        )
+    _tag_first_image_set(mi, s3, *jobs[0])
+    return True
+
+
+def _tag_first_image_set(mi: Any, s3: Any, datastore_id: str, job_id: str) -> None:
+    """Tag the clean job's first image set, so image set tags have something to show."""
+    import json
+
+    properties = mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]
+    bucket, _, folder = properties["outputS3Uri"].removeprefix("s3://").partition("/")
+    manifest = json.loads(s3.get_object(Bucket=bucket, Key=folder + "job-output-manifest.json")["Body"].read())
+    summaries = manifest["jobSummary"]["imageSetsSummary"]
+    if summaries:
+        image_set = mi.get_image_set(datastoreId=datastore_id, imageSetId=summaries[0]["imageSetId"])
+        mi.tag_resource(resourceArn=image_set["imageSetArn"], tags={"Review": "pending", "Source": "phantom"})
