@@ -8,7 +8,6 @@ from typing import Callable
 
 from emulator.config import EndpointConfig
 from emulator.demo.restore import restore_demo_world
-from emulator.demo.restore import restore_demo_world
 from emulator.imagesets.locks import ImageSetLocks
 from emulator.imports.service import ImportService
 from emulator.store.db import Store
@@ -27,8 +26,6 @@ class Runtime:
         self.clock: Callable[[], float] = time.time
         #: Frame bytes of image sets, as files beside the database.
         self.frames = FrameFiles(config.state_dir)
-        #: moto's S3/KMS state is in memory: put back what the demo world needs before jobs resume.
-        restore_demo_world(self.store)
         #: moto's S3/KMS state is in memory: put back what the demo world needs before jobs resume.
         restore_demo_world(self.store)
         #: Import jobs run in the background; jobs a previous run left unfinished resume now.
