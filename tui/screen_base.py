@@ -8,7 +8,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
@@ -51,7 +50,8 @@ class AhiScreen(Screen[None]):
         self.last_refreshed: float | None = None
         self.paused = False
         self._in_flight = False
-        self._timer: Timer | None = None
+        #: When the next automatic refresh is due (app clock, monotonic); None when none is armed.
+        self.refresh_due: float | None = None
 
     @property
     def ahi(self) -> AhiApp:
@@ -75,8 +75,15 @@ class AhiScreen(Screen[None]):
         return []
 
     def on_mount(self) -> None:
-        self.set_interval(1, self.update_status)
+        self.set_interval(1, self.tick)
         self.refresh_now()
+
+    def tick(self) -> None:
+        """Once a second: update "refreshed N s ago", and start a refresh that has come due."""
+        due = self.refresh_due
+        if due is not None and self.ahi.clock.monotonic() >= due and self.app.screen is self:
+            self.refresh_now()
+        self.update_status()
 
     def on_screen_resume(self) -> None:
         self.query_one(Breadcrumb).update(self.query_one(Breadcrumb).trail())
@@ -95,9 +102,7 @@ class AhiScreen(Screen[None]):
         """Start a refresh unless one is running (refreshes never overlap)."""
         if self._in_flight:
             return
-        if self._timer is not None:
-            self._timer.stop()
-            self._timer = None
+        self.refresh_due = None
         self._in_flight = True
         self.update_status()
         self._fetch_in_thread()
@@ -136,14 +141,9 @@ class AhiScreen(Screen[None]):
         """Re-arm the auto-refresh; only ever after the previous refresh has ended."""
         interval = self.ahi.refresh_s
         if self.AUTO_REFRESH and interval > 0 and not self.paused:
-            self._timer = self.set_timer(interval, self._auto_refresh)
-
-    def _auto_refresh(self) -> None:
-        self._timer = None
-        if self.app.screen is self:
-            self.refresh_now()
+            self.refresh_due = self.ahi.clock.monotonic() + interval
         else:
-            self._arm()
+            self.refresh_due = None
 
     def update_status(self) -> None:
         if not self.is_mounted:
@@ -265,10 +265,9 @@ class AhiScreen(Screen[None]):
 
     def action_pause(self) -> None:
         self.paused = not self.paused
-        if self.paused and self._timer is not None:
-            self._timer.stop()
-            self._timer = None
-        elif not self.paused and not self._in_flight and self._timer is None:
+        if self.paused:
+            self.refresh_due = None
+        elif not self._in_flight:
             self._arm()
         self.notify("auto-refresh paused" if self.paused else "auto-refresh resumed")
         self.update_status()
