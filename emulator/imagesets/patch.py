@@ -16,6 +16,8 @@ version UPDATE_FAILED with a `message`, as the guide tells callers to look there
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 from dataclasses import dataclass, field
@@ -145,6 +147,11 @@ def _load(blob: bytes, member: str) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise ValidationException(f"{member} must be UTF-8 JSON text") from None
     except json.JSONDecodeError as error:
+        if _is_base64_json(blob):
+            raise ValidationException(
+                f"{member} is base64 text of JSON, so it was base64-encoded twice: the SDKs and AWS CLI v1 encode "
+                "blob members themselves, so give them the JSON text (AWS CLI v2 takes base64 by default)"
+            ) from None
         raise ValidationException(
             f"{member} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
@@ -156,6 +163,14 @@ def _load(blob: bytes, member: str) -> dict[str, Any]:
             f"{member} must carry \"SchemaVersion\": \"1.1\" (or 1.1); got {json.dumps(version)}"
         )
     return document
+
+
+def _is_base64_json(blob: bytes) -> bool:
+    try:
+        json.loads(base64.b64decode(blob.strip(), validate=True))
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 class _Walker:
