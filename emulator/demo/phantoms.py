@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -145,22 +145,30 @@ def _write(ds: Dataset, transfer_syntax: UID = ExplicitVRLittleEndian) -> bytes:
     return buffer.getvalue()
 
 
+def _axial_slices(
+    subject: Subject, series_key: str, modality: str, sop_class: str, slices: int, extent: float
+) -> Iterator[tuple[int, float, Dataset]]:
+    """(index, z in -extent..extent, dataset with identity and InstanceNumber) for each slice of a series."""
+    series_uid = uid("series", subject.study_uid, series_key)
+    for index in range(slices):
+        z = -extent + 2 * extent * index / max(slices - 1, 1)
+        ds = _base(subject, sop_class, uid(modality.lower(), series_uid, index), series_uid, modality)
+        ds.InstanceNumber = index + 1
+        yield index, z, ds
+
+
 def ct_series(
     slices: int = 8, size: int = 512, *, subject: Subject = Subject(), series_key: str = "ct", seed: int = 1
 ) -> list[PhantomFile]:
     """Axial CT of a Shepp-Logan head: 16-bit signed, slope 1 / intercept -1024, brain window."""
-    series_uid = uid("series", subject.study_uid, series_key)
     rng = np.random.default_rng(seed)
     files = []
-    for index in range(slices):
-        z = -0.6 + 1.2 * index / max(slices - 1, 1)
+    for index, z, ds in _axial_slices(subject, series_key, "CT", _CT_IMAGE, slices, 0.6):
         hu = shepp_logan_hu(size, z) + rng.normal(0.0, 6.0, (size, size)).astype(np.float32)
         stored = np.clip(np.rint(hu + 1024.0), -2048, 4095).astype(np.int16)
-        ds = _base(subject, _CT_IMAGE, uid("ct", series_uid, index), series_uid, "CT")
         ds.SeriesNumber = 2
         ds.SeriesDescription = "Head axial 5mm"
         ds.BodyPartExamined = "HEAD"
-        ds.InstanceNumber = index + 1
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]
         ds.SliceThickness = "5"
         ds.PixelSpacing = ["0.5", "0.5"]
@@ -180,18 +188,14 @@ def mr_series(
     slices: int = 6, size: int = 256, *, subject: Subject = Subject(), series_key: str = "mr", seed: int = 2
 ) -> list[PhantomFile]:
     """T1-like MR of the same head: 12 bits stored in 16, unsigned, JPEG 2000 lossless."""
-    series_uid = uid("series", subject.study_uid, series_key)
     rng = np.random.default_rng(seed)
     files = []
-    for index in range(slices):
-        z = -0.5 + 1.0 * index / max(slices - 1, 1)
+    for index, z, ds in _axial_slices(subject, series_key, "MR", _MR_IMAGE, slices, 0.5):
         hu = shepp_logan_hu(size, z)
         signal = np.interp(hu, [-1000, 0, 40, 800], [0, 900, 1800, 400]) + rng.normal(0, 20, hu.shape)
         stored = np.clip(np.rint(signal), 0, 4095).astype(np.uint16)
-        ds = _base(subject, _MR_IMAGE, uid("mr", series_uid, index), series_uid, "MR")
         ds.SeriesNumber = 3
         ds.SeriesDescription = "T1 axial"
-        ds.InstanceNumber = index + 1
         ds.ImageType = ["ORIGINAL", "PRIMARY", "M"]
         ds.ScanningSequence = "SE"
         ds.MagneticFieldStrength = "1.5"
