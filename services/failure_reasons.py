@@ -30,7 +30,7 @@ def _placeholder(match: re.Match[str]) -> str:
 #: A whole word (punctuation around it stripped) that is one variable part: one anchored match, no scanning.
 _WHOLE_WORD = re.compile(
     r"""(?P<uri>[a-z][a-z0-9+.-]*://\S+)
-    |(?P<path>(?:[\w.-]*/)+[\w.-]*)
+    |(?P<path>(?=[\w./-]*\w)(?:[\w.-]*/)+[\w.-]*)
     |(?P<uid>\d+(?:\.\d+){2,})
     |(?P<id>[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9a-f]{16,})
     |(?P<hex>0x[0-9a-f]+|(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,})

@@ -106,17 +106,30 @@ class ManifestOutcome:
     manifest: Manifest | None = None
     problem: S3Problem | None = None
     invalid: str | None = None
+    #: The job's status when it was read, if known: a missing manifest means different things per status.
+    job_status: str | None = None
+    job_message: str | None = None
 
     @property
-    def not_yet_written(self) -> bool:
-        """The manifest is missing: it can appear shortly after the job reaches COMPLETED, so retry later."""
+    def missing(self) -> bool:
         return self.problem is not None and self.problem.kind is S3ProblemKind.MISSING
 
     @property
+    def not_yet_written(self) -> bool:
+        """Missing but still expected: it can appear shortly after COMPLETED (or the job is still running); retry."""
+        return self.missing and self.job_status != "FAILED"
+
+    @property
     def message(self) -> str:
+        """One sentence for the panel; empty when the manifest was read."""
         if self.manifest is not None:
             return ""
-        if self.not_yet_written:
+        if self.missing and self.job_status == "FAILED":
+            reason = f": {self.job_message}" if self.job_message else "."
+            return f"The job FAILED, so no manifest was written{reason}"
+        if self.missing and self.job_status in ("SUBMITTED", "IN_PROGRESS"):
+            return f"The job is {self.job_status}; its manifest is written when it ends."
+        if self.missing:
             return f"The manifest {self.uri} is not written yet (it can appear shortly after COMPLETED); retry."
         if self.problem is not None:
             return self.problem.message
@@ -272,6 +285,7 @@ class JobReport:
         """Something failed or could not be read: never show such a job as clean."""
         return bool(
             self.failed_files
+            or self.manifest.job_status == "FAILED"
             or self.manifest.manifest is None
             or self.failures.tally.malformed
             or (self.failures.problem and not self.failures.absent)
@@ -281,13 +295,24 @@ class JobReport:
 class JobFolderReader:
     """Reads a job folder step by step, so a screen can show each part as soon as it is ready."""
 
-    def __init__(self, s3: Any, folder: JobFolder) -> None:
+    def __init__(
+        self, s3: Any, folder: JobFolder, job_status: str | None = None, job_message: str | None = None
+    ) -> None:
         self.s3 = s3
         self.folder = folder
+        self.job_status = job_status
+        self.job_message = job_message
         self.manifest: ManifestOutcome | None = None
+
+    @classmethod
+    def for_job(cls, s3: Any, job_properties: Mapping[str, Any]) -> JobFolderReader:
+        """A reader of the folder of a job given its GetDICOMImportJob `jobProperties`."""
+        folder = JobFolder.for_job(job_properties["outputS3Uri"], job_properties["datastoreId"], job_properties["jobId"])
+        return cls(s3, folder, job_properties.get("jobStatus"), job_properties.get("message"))
 
     def read_manifest(self) -> ManifestOutcome:
         uri = self.folder.manifest_uri
+        status = {"job_status": self.job_status, "job_message": self.job_message}
         try:
             body = self.s3.get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
             try:
@@ -297,12 +322,12 @@ class JobFolderReader:
         except Exception as exc:  # noqa: BLE001
             if not is_s3_failure(exc):
                 raise
-            self.manifest = ManifestOutcome(uri, problem=S3Problem.from_exception(exc, str(uri)))
+            self.manifest = ManifestOutcome(uri, problem=S3Problem.from_exception(exc, str(uri)), **status)
             return self.manifest
         try:
-            self.manifest = ManifestOutcome(uri, manifest=Manifest.from_bytes(data))
+            self.manifest = ManifestOutcome(uri, manifest=Manifest.from_bytes(data), **status)
         except RecordError as exc:
-            self.manifest = ManifestOutcome(uri, invalid=str(exc))
+            self.manifest = ManifestOutcome(uri, invalid=str(exc), **status)
         return self.manifest
 
     def section_uri(self, section: Section) -> S3Uri:
@@ -348,8 +373,7 @@ def read_job_report(
     s3: Any, job_properties: Mapping[str, Any], on_progress: ProgressCallback | None = None
 ) -> JobReport:
     """The whole report of a job given its GetDICOMImportJob `jobProperties`."""
-    folder = JobFolder.for_job(job_properties["outputS3Uri"], job_properties["datastoreId"], job_properties["jobId"])
-    return JobFolderReader(s3, folder).read_all(on_progress)
+    return JobFolderReader.for_job(s3, job_properties).read_all(on_progress)
 
 
 def fetch_raw_line(s3: Any, uri: S3Uri, span: LineSpan) -> str | S3Problem:

@@ -9,58 +9,10 @@ from typing import Any
 
 import pytest
 
+from triage_helpers import FOLDER, INPUT_BUCKET, OUTPUT_BUCKET, PutFolder
+
 from emulator.server import LocalEndpoint
 from services.imports import JobFolder
-from services.s3_location import S3Uri
-
-OUTPUT_BUCKET = "triage-output"
-INPUT_BUCKET = "triage-input"
-DATASTORE_ID = "d" * 32
-JOB_ID = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
-
-#: `jobProperties` as GetDICOMImportJob returns them for the hand-made job (outputS3Uri is the job folder).
-JOB_PROPERTIES = {
-    "jobId": JOB_ID,
-    "jobName": "nightly-ct",
-    "jobStatus": "COMPLETED",
-    "datastoreId": DATASTORE_ID,
-    "dataAccessRoleArn": "arn:aws:iam::123456789012:role/ImportJobDataAccessRole",
-    "inputS3Uri": f"s3://{INPUT_BUCKET}/dicom/batch-7/",
-    "outputS3Uri": f"s3://{OUTPUT_BUCKET}/job_output/{DATASTORE_ID}-DicomImport-{JOB_ID}/",
-}
-FOLDER = JobFolder(S3Uri.parse(JOB_PROPERTIES["outputS3Uri"]))
-
-
-def failure_line(input_file: str, message: str, exception_type: str = "ValidationException", **extra: Any) -> str:
-    return json.dumps(
-        {"inputFile": input_file, "exception": {"exceptionType": exception_type, "message": message}, **extra}
-    )
-
-
-def manifest_document(**overrides: Any) -> dict[str, Any]:
-    folder = JOB_PROPERTIES["outputS3Uri"]
-    summary = {
-        "jobId": JOB_ID,
-        "datastoreId": DATASTORE_ID,
-        "inputS3Uri": JOB_PROPERTIES["inputS3Uri"],
-        "outputS3Uri": folder,
-        "successOutputS3Uri": folder + "SUCCESS/",
-        "failureOutputS3Uri": folder + "FAILURE/",
-        "warningsOutputS3Uri": folder + "WARNING/",
-        "numberOfScannedFiles": 4,
-        "numberOfImportedFiles": 2,
-        "numberOfFilesWithCustomerError": 2,
-        "numberOfFilesWithServerError": 0,
-        "numberOfGeneratedImageSets": 1,
-        "imageSetsSummary": [{"imageSetId": "f" * 32, "imageSetVersion": 1, "isPrimary": True,
-                              "numberOfMatchedSOPInstances": 2}],
-    }  # fmt: skip
-    summary.update(overrides)
-    return {"jobSummary": summary}
-
-
-PutFolder = Callable[..., JobFolder]
-
 
 @pytest.fixture
 def buckets(s3: Any) -> Any:

@@ -24,6 +24,8 @@ from services.job_output import FailureLine, LineSpan
         ("digest 9f86d081884c7d65 mismatch at 1a2b3c4d", "digest <id> mismatch at <hex>"),
         ("Could not read s3://bucket/key/x.dcm", "Could not read <uri>"),
         ("  two   spaces\tand a tab ", "two spaces and a tab"),
+        ("Transfer syntax 1.2.840.10008.1.2.4.100 (MPEG2 Main Profile / Main Level) is not supported",
+         "Transfer syntax <uid> (MPEG2 Main Profile / Main Level) is not supported"),
     ],
 )  # fmt: skip
 def test_normalize_message(message: str, pattern: str) -> None:

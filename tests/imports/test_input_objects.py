@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tests.imports.conftest import INPUT_BUCKET
+from triage_helpers import INPUT_BUCKET
 
 from services.input_objects import InputObjects, ObjectInfo, candidate_keys, input_key
 from services.s3_location import S3Problem, S3ProblemKind, S3Uri

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.imports.conftest import (
+from triage_helpers import (
     FOLDER,
     JOB_PROPERTIES,
     OUTPUT_BUCKET,
