@@ -40,9 +40,10 @@ def whole_job(files: list[PhantomFile]) -> tuple[float, dict]:
     """Seconds from StartDICOMImportJob to COMPLETED, and the job's manifest summary."""
     import json
 
-    with tempfile.TemporaryDirectory() as state, LocalEndpoint(
-        EndpointConfig(state_dir=Path(state), datastore_transition_seconds=0.0)
-    ) as endpoint:
+    with (
+        tempfile.TemporaryDirectory() as state,
+        LocalEndpoint(EndpointConfig(state_dir=Path(state), datastore_transition_seconds=0.0)) as endpoint,
+    ):
         options = dict(
             region_name="us-east-1",
             endpoint_url=endpoint.url,
@@ -74,7 +75,9 @@ def whole_job(files: list[PhantomFile]) -> tuple[float, dict]:
         if properties["jobStatus"] != "COMPLETED":
             raise SystemExit(f"the bench job failed: {properties.get('message')}")
         folder = properties["outputS3Uri"].removeprefix("s3://bench-output/")
-        manifest = json.loads(s3.get_object(Bucket="bench-output", Key=folder + "job-output-manifest.json")["Body"].read())
+        manifest = json.loads(
+            s3.get_object(Bucket="bench-output", Key=folder + "job-output-manifest.json")["Body"].read()
+        )
         return elapsed, manifest["jobSummary"]
 
 
@@ -104,16 +107,29 @@ def main() -> None:
     assert summary["numberOfImportedFiles"] == args.slices, summary
 
     stage_sum = totals.parse + totals.decode + totals.encode + totals.verify
-    print(f"whole import job (S3 in, image sets committed, outputs written): {args.slices / job_seconds:7.1f} slices/s"
-          f"  ({job_seconds:.2f} s; goal >= 40)")
-    print(f"pipeline, 1 thread (alternative):                              {args.slices / serial_seconds:7.1f} slices/s")
-    print(f"pipeline, {FILE_WORKERS} threads (as the import runs it):                  "
-          f"{args.slices / pooled_seconds:7.1f} slices/s  ({serial_seconds / pooled_seconds:.2f}x the 1-thread run)")
-    print("share of per-file time:", ", ".join(
-        f"{name} {100 * value / stage_sum:.0f}%"
-        for name, value in (("parse", totals.parse), ("decode", totals.decode), ("encode", totals.encode),
-                            ("verify", totals.verify))
-    ))
+    print(
+        f"whole import job (S3 in, image sets committed, outputs written): {args.slices / job_seconds:7.1f} slices/s"
+        f"  ({job_seconds:.2f} s; goal >= 40)"
+    )
+    print(
+        f"pipeline, 1 thread (alternative):                              {args.slices / serial_seconds:7.1f} slices/s"
+    )
+    print(
+        f"pipeline, {FILE_WORKERS} threads (as the import runs it):                  "
+        f"{args.slices / pooled_seconds:7.1f} slices/s  ({serial_seconds / pooled_seconds:.2f}x the 1-thread run)"
+    )
+    print(
+        "share of per-file time:",
+        ", ".join(
+            f"{name} {100 * value / stage_sum:.0f}%"
+            for name, value in (
+                ("parse", totals.parse),
+                ("decode", totals.decode),
+                ("encode", totals.encode),
+                ("verify", totals.verify),
+            )
+        ),
+    )
 
 
 if __name__ == "__main__":

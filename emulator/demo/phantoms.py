@@ -16,10 +16,10 @@ import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.encaps import encapsulate
 from pydicom.uid import (
+    UID,
     ExplicitVRLittleEndian,
     JPEG2000Lossless,
     RLELossless,
-    UID,
 )
 
 PhantomFile = tuple[str, bytes]

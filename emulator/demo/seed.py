@@ -6,7 +6,10 @@ own identifiers are random, as on AWS). Waits until every job has ended, so the 
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import boto3
@@ -27,7 +30,11 @@ def _clients(endpoint_url: str) -> tuple[Any, Any, Any]:
         "config": Config(inject_host_prefix=False, retries={"mode": "standard", "max_attempts": 3}),
     }
     session = boto3.session.Session()
-    return session.client("medical-imaging", **options), session.client("s3", **options), session.client("kms", **options)
+    return (
+        session.client("medical-imaging", **options),
+        session.client("s3", **options),
+        session.client("kms", **options),
+    )
 
 
 def already_seeded(mi: Any) -> bool:
@@ -42,15 +49,23 @@ def already_seeded(mi: Any) -> bool:
     return False
 
 
-def _wait(poll: Any, done: Any, what: str) -> Any:
+def _wait(poll: Callable[[], str], settled: Callable[[str], bool], what: str) -> str:
     deadline = time.monotonic() + WAIT_SECONDS
     while True:
         value = poll()
-        if done(value):
+        if settled(value):
             return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"demo seed: {what} did not settle")
         time.sleep(0.1)
+
+
+def _datastore_status(mi: Any, datastore_id: str) -> str:
+    return str(mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"])
+
+
+def _job_status(mi: Any, datastore_id: str, job_id: str) -> str:
+    return str(mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"])
 
 
 def _create_key(kms: Any, key: world.DemoKey) -> str:
@@ -76,16 +91,15 @@ def seed_demo(endpoint_url: str) -> bool:
 
     datastore_ids: dict[str, str] = {}
     for store in world.DATASTORES:
-        request: dict[str, Any] = {"datastoreName": store.name, "tags": {world.DEMO_TAG: world.DEMO_TAG_VALUE, **store.tags}}
+        request: dict[str, Any] = {
+            "datastoreName": store.name,
+            "tags": {world.DEMO_TAG: world.DEMO_TAG_VALUE, **store.tags},
+        }
         if store.key is not None:
             request["kmsKeyArn"] = key_arns[store.key]
         datastore_ids[store.name] = mi.create_datastore(**request)["datastoreId"]
     for name, datastore_id in datastore_ids.items():
-        _wait(
-            lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"],
-            lambda status: status not in ("CREATING",),
-            f"data store {name}",
-        )
+        _wait(partial(_datastore_status, mi, datastore_id), lambda status: status != "CREATING", f"data store {name}")
 
     jobs: list[tuple[str, str]] = []
     for job in world.JOBS:
@@ -100,7 +114,7 @@ def seed_demo(endpoint_url: str) -> bool:
         jobs.append((datastore_id, started["jobId"]))
     for datastore_id, job_id in jobs:
         _wait(
-            lambda: mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"],
+            partial(_job_status, mi, datastore_id, job_id),
             lambda status: status in ("COMPLETED", "FAILED"),
             f"import job {job_id}",
         )
@@ -110,8 +124,6 @@ def seed_demo(endpoint_url: str) -> bool:
 
 def _tag_first_image_set(mi: Any, s3: Any, datastore_id: str, job_id: str) -> None:
     """Tag the clean job's first image set, so image set tags have something to show."""
-    import json
-
     properties = mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]
     bucket, _, folder = properties["outputS3Uri"].removeprefix("s3://").partition("/")
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=folder + "job-output-manifest.json")["Body"].read())

@@ -70,4 +70,3 @@ def store_frame(pixels: np.ndarray, number: int, times: StageTimes) -> StoredFra
         "FrameSizeInBytes": len(data),
     }
     return StoredFrame(frame_id=str(entry["ID"]), data=data, entry=entry)
-

@@ -159,6 +159,4 @@ def check_identity(dataset: Dataset) -> None:
             continue
         length = len(_text_of(element))
         if length > limit:
-            raise FileFailure(
-                f"DICOM attribute {keyword} is {length} characters long; the import limit is {limit}"
-            )
+            raise FileFailure(f"DICOM attribute {keyword} is {length} characters long; the import limit is {limit}")

@@ -40,7 +40,9 @@ def search_fields(document: dict[str, Any]) -> dict[str, Any]:
         "Study": study.get("DICOM", {}),
         "Series": series_blocks[0].get("DICOM", {}) if series_blocks else {},
     }
-    fields: dict[str, Any] = {column: _text(blocks[level].get(keyword)) for column, (level, keyword) in SEARCH_FIELDS.items()}
+    fields: dict[str, Any] = {
+        column: _text(blocks[level].get(keyword)) for column, (level, keyword) in SEARCH_FIELDS.items()
+    }
     fields["number_of_study_related_series"] = len(series_blocks)
     fields["number_of_study_related_instances"] = sum(len(block.get("Instances", {})) for block in series_blocks)
     return fields

@@ -28,7 +28,9 @@ def _lines(objects: list[dict[str, Any]]) -> bytes:
     return "".join(json.dumps(item, separators=(",", ":")) + "\n" for item in objects).encode("utf-8")
 
 
-def output_files(job: ImportJob, records: list[FileRecord], image_sets: list[tuple[str, int, bool]]) -> dict[str, bytes]:
+def output_files(
+    job: ImportJob, records: list[FileRecord], image_sets: list[tuple[str, int, bool]]
+) -> dict[str, bytes]:
     """Object key (relative to the job folder) -> body, for a job whose every file is recorded."""
     primary = {image_set_id: is_primary for image_set_id, _, is_primary in image_sets}
     successes = [record for record in records if record.outcome == SUCCESS]

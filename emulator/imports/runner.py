@@ -87,7 +87,9 @@ class JobRunner:
 
     def _end(self, job: ImportJob, status: str, message: str | None) -> None:
         with self.store.transaction() as tx:
-            import_jobs.mark_ended(tx, job.job_id, status, self.now(), None if message is None else job_message(message))
+            import_jobs.mark_ended(
+                tx, job.job_id, status, self.now(), None if message is None else job_message(message)
+            )
             self.frames.discard_orphans(tx, job.job_id)
 
     def _run(self, job: ImportJob) -> None:
@@ -189,7 +191,9 @@ class JobRunner:
         document = build_document(job.datastore_id, image_set_id, draft)
         instances = draft.instances
         frames = [
-            FrameRef(frame.frame_id, self.frames.job_path(job.job_id, frame.frame_id), int(frame.entry["FrameSizeInBytes"]))
+            FrameRef(
+                frame.frame_id, self.frames.job_path(job.job_id, frame.frame_id), int(frame.entry["FrameSizeInBytes"])
+            )
             for instance in instances
             for frame in instance.frames
         ]

@@ -136,7 +136,9 @@ def get_version(
     return None if row is None else ImageSetVersion.from_row(row)
 
 
-def image_set_known(conn: sqlite3.Connection, account_id: str, region: str, datastore_id: str, image_set_id: str) -> bool:
+def image_set_known(
+    conn: sqlite3.Connection, account_id: str, region: str, datastore_id: str, image_set_id: str
+) -> bool:
     """Whether the caller has an image set with this id in this data store (any version, any state)."""
     row = conn.execute(
         "SELECT 1 FROM image_sets WHERE image_set_id = ? AND datastore_id = ? AND account_id = ? AND region = ?",

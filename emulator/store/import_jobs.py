@@ -87,9 +87,7 @@ def list_jobs(
 
 def unfinished_jobs(conn: sqlite3.Connection) -> list[ImportJob]:
     """Jobs a restart interrupted, oldest first."""
-    rows = conn.execute(
-        "SELECT * FROM import_jobs WHERE status IN (?, ?) ORDER BY seq", UNFINISHED
-    ).fetchall()
+    rows = conn.execute("SELECT * FROM import_jobs WHERE status IN (?, ?) ORDER BY seq", UNFINISHED).fetchall()
     return [ImportJob.from_row(row) for row in rows]
 
 

@@ -43,7 +43,10 @@ def test_seed_builds_the_whole_demo_world_once(endpoint: Any, mi: Any, s3: Any, 
     }
     imaging = mi.get_datastore(datastoreId=stores["demo-imaging"]["datastoreId"])["datastoreProperties"]
     assert kms.describe_key(KeyId=imaging["kmsKeyArn"])["KeyMetadata"]["KeyState"] == "Enabled"
-    assert "kmsKeyArn" not in mi.get_datastore(datastoreId=stores["demo-aws-owned-key"]["datastoreId"])["datastoreProperties"]
+    assert (
+        "kmsKeyArn"
+        not in mi.get_datastore(datastoreId=stores["demo-aws-owned-key"]["datastoreId"])["datastoreProperties"]
+    )
     aliases = {alias["AliasName"]: alias.get("TargetKeyId") for alias in kms.list_aliases()["Aliases"]}
     disabled = kms.describe_key(KeyId=aliases[world.DISABLED_KEY.alias])["KeyMetadata"]
     assert disabled["KeyState"] == "Disabled"
@@ -60,10 +63,17 @@ def test_seed_builds_the_whole_demo_world_once(endpoint: Any, mi: Any, s3: Any, 
 
     clean, clean_failures = job_outputs(s3, jobs["demo-clean-studies"])
     assert clean_failures == []
-    assert (clean["numberOfScannedFiles"], clean["numberOfImportedFiles"], clean["numberOfGeneratedImageSets"]) == (38, 38, 4)
+    assert (clean["numberOfScannedFiles"], clean["numberOfImportedFiles"], clean["numberOfGeneratedImageSets"]) == (
+        38,
+        38,
+        4,
+    )
     first = clean["imageSetsSummary"][0]["imageSetId"]
     image_set = mi.get_image_set(datastoreId=imaging["datastoreId"], imageSetId=first)
-    assert mi.list_tags_for_resource(resourceArn=image_set["imageSetArn"])["tags"] == {"Review": "pending", "Source": "phantom"}
+    assert mi.list_tags_for_resource(resourceArn=image_set["imageSetArn"])["tags"] == {
+        "Review": "pending",
+        "Source": "phantom",
+    }
 
     mixed, mixed_failures = job_outputs(s3, jobs["demo-mixed-batch"])
     assert mixed["numberOfFilesWithCustomerError"] == len(mixed_failures) > 6
@@ -78,7 +88,10 @@ def test_restart_without_moto_state_restores_the_demo_buckets_and_keys(
 ) -> None:
     seed_demo(endpoint.url)
     kms, s3 = make_client("kms"), make_client("s3")
-    keys = sorted((key["KeyId"], kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]) for key in kms.list_keys()["Keys"])
+    keys = sorted(
+        (key["KeyId"], kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"])
+        for key in kms.list_keys()["Keys"]
+    )
     outputs = {item["Key"]: item["Size"] for item in s3.list_objects_v2(Bucket=world.OUTPUT_BUCKET)["Contents"]}
     inputs = s3.list_objects_v2(Bucket=world.INPUT_BUCKET)["KeyCount"]
 
@@ -88,11 +101,19 @@ def test_restart_without_moto_state_restores_the_demo_buckets_and_keys(
     restart_endpoint()
 
     kms, s3, mi = make_client("kms"), make_client("s3"), make_client("medical-imaging")
-    assert sorted((key["KeyId"], kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]) for key in kms.list_keys()["Keys"]) == keys
+    assert (
+        sorted(
+            (key["KeyId"], kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"])
+            for key in kms.list_keys()["Keys"]
+        )
+        == keys
+    )
     assert {item["Key"]: item["Size"] for item in s3.list_objects_v2(Bucket=world.OUTPUT_BUCKET)["Contents"]} == outputs
     assert s3.list_objects_v2(Bucket=world.INPUT_BUCKET)["KeyCount"] == inputs
     assert world.MISSING_BUCKET not in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
-    imaging = next(store for store in mi.list_datastores()["datastoreSummaries"] if store["datastoreName"] == "demo-imaging")
+    imaging = next(
+        store for store in mi.list_datastores()["datastoreSummaries"] if store["datastoreName"] == "demo-imaging"
+    )
     key_arn = mi.get_datastore(datastoreId=imaging["datastoreId"])["datastoreProperties"]["kmsKeyArn"]
     assert kms.describe_key(KeyId=key_arn)["KeyMetadata"]["Arn"] == key_arn
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence

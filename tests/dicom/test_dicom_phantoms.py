@@ -39,7 +39,9 @@ def test_mr_ultrasound_and_cine() -> None:
 
 
 def test_every_phantom_imports() -> None:
-    files = phantoms.ct_series(2, 64) + phantoms.mr_series(2, 64) + phantoms.ultrasound_rgb() + phantoms.multiframe_cine()
+    files = (
+        phantoms.ct_series(2, 64) + phantoms.mr_series(2, 64) + phantoms.ultrasound_rgb() + phantoms.multiframe_cine()
+    )
     for name, data in files:
         outcome = process_file(name, data)
         assert outcome.instance is not None, (name, outcome.failure)

@@ -57,12 +57,16 @@ def test_file_is_imported_or_fails_with_a_reason(path: str) -> None:
     if not instance.frames or reference is None:
         return
     assert len(instance.frames) == len(reference)
-    for frame, expected in zip(instance.frames, reference):
+    for frame, expected in zip(instance.frames, reference, strict=True):
         decoded = decode_frame(frame.data)
         assert decoded.dtype == expected.dtype
         np.testing.assert_array_equal(decoded, expected)
         full = frame.entry["PixelDataChecksumFromBaseToFullResolution"][-1]
-        assert full == {"Width": expected.shape[1], "Height": expected.shape[0], "Checksum": zlib.crc32(np.ascontiguousarray(expected))}
+        assert full == {
+            "Width": expected.shape[1],
+            "Height": expected.shape[0],
+            "Checksum": zlib.crc32(np.ascontiguousarray(expected)),
+        }
         assert frame.entry["MinPixelValue"] == expected.min()
         assert frame.entry["MaxPixelValue"] == expected.max()
         assert frame.entry["FrameSizeInBytes"] == len(frame.data)

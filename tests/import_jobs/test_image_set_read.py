@@ -42,7 +42,10 @@ def test_get_image_set(mi: Any, imported: dict[str, Any]) -> None:
     got = mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
     assert got["versionId"] == "1"
     assert (got["imageSetState"], got["imageSetWorkflowStatus"]) == ("ACTIVE", "CREATED")
-    assert got["imageSetArn"] == f"arn:aws:medical-imaging:us-east-1:123456789012:datastore/{datastore_id}/imageset/{image_set_id}"
+    assert (
+        got["imageSetArn"]
+        == f"arn:aws:medical-imaging:us-east-1:123456789012:datastore/{datastore_id}/imageset/{image_set_id}"
+    )
     assert got["createdAt"] == got["updatedAt"]
     assert got["isPrimary"] is True
     assert mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id, versionId="1")["versionId"] == "1"
@@ -75,7 +78,11 @@ def test_metadata_document_and_headers(mi: Any, imported: dict[str, Any], endpoi
     headers = response["ResponseMetadata"]["HTTPHeaders"]
     assert int(headers["content-length"]) == len(body), "Content-Length is the compressed size"
     document = json.loads(gzip.decompress(body))
-    assert (document["SchemaVersion"], document["DatastoreID"], document["ImageSetID"]) == ("1.1", datastore_id, image_set_id)
+    assert (document["SchemaVersion"], document["DatastoreID"], document["ImageSetID"]) == (
+        "1.1",
+        datastore_id,
+        image_set_id,
+    )
     assert document["Patient"]["DICOM"]["PatientID"] == "AHI-DEMO-001"
     assert document["Study"]["DICOM"]["AccessionNumber"] == "ACC0001"
     instances = instances_of(document)
@@ -95,7 +102,7 @@ def test_frames_decode_exactly_and_match_their_checksums(mi: Any, imported: dict
             expected = expected[None]
         instance = instances_of(metadata(mi, datastore_id, image_set_id))[str(source.SOPInstanceUID)]
         assert len(instance["ImageFrames"]) == len(expected)
-        for entry, pixels in zip(instance["ImageFrames"], expected):
+        for entry, pixels in zip(instance["ImageFrames"], expected, strict=True):
             response = mi.get_image_frame(
                 datastoreId=datastore_id, imageSetId=image_set_id, imageFrameInformation={"imageFrameId": entry["ID"]}
             )
@@ -112,7 +119,9 @@ def test_unknown_frame_is_not_found(mi: Any, imported: dict[str, Any]) -> None:
     image_set_id = imported["by_file"]["in/ct/ct-0001.dcm"]
     with pytest.raises(ClientError) as exc_info:
         mi.get_image_frame(
-            datastoreId=imported["datastore_id"], imageSetId=image_set_id, imageFrameInformation={"imageFrameId": "a" * 32}
+            datastoreId=imported["datastore_id"],
+            imageSetId=image_set_id,
+            imageFrameInformation={"imageFrameId": "a" * 32},
         )
     assert error_of(exc_info) == ("ResourceNotFoundException", 404)
 

@@ -39,11 +39,16 @@ def test_cli_import_metadata_and_frame(aws_env: dict[str, str], mi: Any, s3: Any
     datastore_id = active_datastore(mi)
     started = aws(
         "start-dicom-import-job",
-        "--job-name", "cli-import",
-        "--datastore-id", datastore_id,
-        "--data-access-role-arn", ROLE,
-        "--input-s3-uri", f"s3://{INPUT_BUCKET}/in/",
-        "--output-s3-uri", f"s3://{OUTPUT_BUCKET}/out/",
+        "--job-name",
+        "cli-import",
+        "--datastore-id",
+        datastore_id,
+        "--data-access-role-arn",
+        ROLE,
+        "--input-s3-uri",
+        f"s3://{INPUT_BUCKET}/in/",
+        "--output-s3-uri",
+        f"s3://{OUTPUT_BUCKET}/out/",
     )
     assert started["jobStatus"] == "SUBMITTED" and started["datastoreId"] == datastore_id
     deadline = time.monotonic() + 60
@@ -58,7 +63,9 @@ def test_cli_import_metadata_and_frame(aws_env: dict[str, str], mi: Any, s3: Any
     image_set_id = read_output(s3, job).manifest["imageSetsSummary"][0]["imageSetId"]
 
     metadata_file = tmp_path / "studymetadata.json.gz"
-    printed = aws("get-image-set-metadata", "--datastore-id", datastore_id, "--image-set-id", image_set_id, str(metadata_file))
+    printed = aws(
+        "get-image-set-metadata", "--datastore-id", datastore_id, "--image-set-id", image_set_id, str(metadata_file)
+    )
     assert printed == {"contentType": "application/json", "contentEncoding": "gzip"}
     document = json.loads(gzip.decompress(metadata_file.read_bytes()))
     assert document["ImageSetID"] == image_set_id
@@ -68,9 +75,12 @@ def test_cli_import_metadata_and_frame(aws_env: dict[str, str], mi: Any, s3: Any
     frame_file = tmp_path / "imageframe.jph"
     aws(
         "get-image-frame",
-        "--datastore-id", datastore_id,
-        "--image-set-id", image_set_id,
-        "--image-frame-information", f"imageFrameId={entry['ID']}",
+        "--datastore-id",
+        datastore_id,
+        "--image-set-id",
+        image_set_id,
+        "--image-frame-information",
+        f"imageFrameId={entry['ID']}",
         str(frame_file),
     )
     decoded = openjpeg_decode(frame_file, 2)

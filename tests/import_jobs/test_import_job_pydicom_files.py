@@ -90,7 +90,7 @@ def test_pydicom_files_import_over_http(mi: Any, s3: Any) -> None:
         if expected is None:
             continue
         assert len(instance["ImageFrames"]) == len(expected)
-        for entry, pixels in zip(instance["ImageFrames"], expected):
+        for entry, pixels in zip(instance["ImageFrames"], expected, strict=True):
             response = mi.get_image_frame(
                 datastoreId=datastore_id, imageSetId=image_set_id, imageFrameInformation={"imageFrameId": entry["ID"]}
             )
@@ -101,14 +101,20 @@ def test_pydicom_files_import_over_http(mi: Any, s3: Any) -> None:
             if decoded is not None:  # OpenJPEG (AWS's Python sample) cannot read 32-bit components
                 np.testing.assert_array_equal(decoded, pixels)
                 assert zlib.crc32(decoded) == entry["PixelDataChecksumFromBaseToFullResolution"][-1]["Checksum"]
-            assert zlib.crc32(np.ascontiguousarray(pixels)) == entry["PixelDataChecksumFromBaseToFullResolution"][-1]["Checksum"]
+            assert (
+                zlib.crc32(np.ascontiguousarray(pixels))
+                == entry["PixelDataChecksumFromBaseToFullResolution"][-1]["Checksum"]
+            )
             checked_frames += 1
     assert checked_frames > 100
 
     split = [
-        entry for entry in summary["imageSetsSummary"]
-        if any(line["inputFile"].startswith("in/ct/split") and line["importResponse"]["imageSetId"] == entry["imageSetId"]
-               for line in output.success)
+        entry
+        for entry in summary["imageSetsSummary"]
+        if any(
+            line["inputFile"].startswith("in/ct/split") and line["importResponse"]["imageSetId"] == entry["imageSetId"]
+            for line in output.success
+        )
     ]
     assert [entry["numberOfMatchedSOPInstances"] for entry in split] == [2, 2], "PatientName splits the series"
     assert INPUT_BUCKET in properties["inputS3Uri"]

@@ -69,7 +69,11 @@ def test_restart_mid_job_loses_nothing_reported_done(
 
 
 def test_a_resumed_job_whose_input_is_gone_fails_with_a_message(
-    mi: Any, s3: Any, endpoint: Any, restart_endpoint: Callable[[], Any], make_client: Callable[..., Any],
+    mi: Any,
+    s3: Any,
+    endpoint: Any,
+    restart_endpoint: Callable[[], Any],
+    make_client: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """After a real process restart moto's buckets are gone: the resumed job ends FAILED naming the bucket."""
