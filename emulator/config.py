@@ -43,3 +43,7 @@ class EndpointConfig:
     shared_secret: str | None = None
     #: Maximum allowed clock skew in seconds for signed requests; None disables the check.
     max_clock_skew: float | None = None
+    #: Fault injection for medical-imaging requests (grammar in emulator/faults/spec.py); None injects none.
+    faults: str | None = None
+    #: Seed of the fault draws; None picks one at start (logged, and kept on `LocalEndpoint.faults`).
+    faults_seed: int | None = None

@@ -6,13 +6,19 @@ import errno
 import logging
 import threading
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from emulator.app import MedicalImagingApp
+from emulator.cli import is_loopback
 from emulator.config import EndpointConfig
 from emulator.dispatcher import Dispatcher, moto_app
+from emulator.faults import FaultInjector, parse_spec
 from emulator.runtime import Runtime
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 JOIN_SECONDS = 5.0
 #: How often the serve loop checks for shutdown; also the worst-case latency of `stop()`.
@@ -27,6 +33,8 @@ class LocalEndpoint:
         self.runtime: Runtime | None = None
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        #: The fault injector in front of medical-imaging when `config.faults` is set (its seed, what it injected).
+        self.faults: FaultInjector | None = None
 
     def start(self) -> LocalEndpoint:
         """Open the state, bind the port and start serving; returns self for chaining."""
@@ -35,9 +43,16 @@ class LocalEndpoint:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        if not is_loopback(self.config.host) and not self.config.verify_signatures:
+            raise ValueError(f"refusing to bind {self.config.host} without signature verification: it is not loopback")
+        fault_spec = parse_spec(self.config.faults) if self.config.faults else None
         self.runtime = Runtime(self.config)
         try:
-            app = Dispatcher(MedicalImagingApp(self.runtime), moto_app())
+            medical_imaging: WSGIApplication = MedicalImagingApp(self.runtime)
+            if fault_spec is not None:
+                self.faults = FaultInjector(medical_imaging, fault_spec, self.config.faults_seed)
+                medical_imaging = self.faults
+            app = Dispatcher(medical_imaging, moto_app())
             try:
                 self._server = make_server(
                     self.config.host, self.config.port, app, threaded=True, request_handler=MotoRequestHandler

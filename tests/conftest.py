@@ -2,6 +2,7 @@
 
 - `endpoint_config`: an EndpointConfig on a fresh tmp state dir, port 0, short transition delays
   (datastore 0.05 s, image-set lock 0.05 s). Override fields in a test before using `endpoint`.
+  `@pytest.mark.faults("SPEC", seed=N)` turns on fault injection (emulator/faults/spec.py; seed 0 by default).
 - `endpoint`: a started `emulator.server.LocalEndpoint` (function scope), stopped afterwards; moto's
   in-memory S3/KMS state is reset at teardown. `endpoint.url`, `endpoint.port`, `endpoint.runtime`.
 - `restart_endpoint`: call it to stop and start the endpoint on the same state dir (and port when it is
@@ -46,12 +47,15 @@ ClientFactory = Callable[..., Any]
 
 
 @pytest.fixture
-def endpoint_config(tmp_path: Path) -> EndpointConfig:
+def endpoint_config(tmp_path: Path, request: pytest.FixtureRequest) -> EndpointConfig:
+    faults = request.node.get_closest_marker("faults")
     return EndpointConfig(
         state_dir=tmp_path / "state",
         port=0,
         datastore_transition_seconds=0.05,
         imageset_lock_seconds=0.05,
+        faults=faults.args[0] if faults else None,
+        faults_seed=faults.kwargs.get("seed", 0) if faults else None,
     )
 
 
