@@ -17,7 +17,7 @@ Handler = Callable[[RequestContext, dict[str, Any]], dict[str, Any]]
 HANDLERS: dict[str, Handler] = {}
 
 #: Modules under emulator.handlers that register operations; imported once by `load_handlers`.
-HANDLER_MODULES: tuple[str, ...] = ("datastores", "tags", "jobs", "imagesets_read", "imagesets_write")
+HANDLER_MODULES: tuple[str, ...] = ("datastores", "tags", "jobs", "imagesets_read", "imagesets_write", "search")
 
 
 def handler(operation: str) -> Callable[[Handler], Handler]:

@@ -1,0 +1,441 @@
+"""SearchImageSets over HTTP with boto3: every filter key and operator, sort, pages, summaries and errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from datastore_waits import active_datastore, error_of, wait_for_status
+from search_seed import ACCOUNT, REGION, UTC, Seed, document, mark_deleted, search_all, seed_image_sets, shown, touch
+
+from emulator.ids import new_id
+from emulator.store.imagesets import insert_image_set
+
+T0 = 1_700_000_000.0
+
+
+def equal(key: str, value: Any) -> dict[str, Any]:
+    return {"operator": "EQUAL", "values": [{key: value}]}
+
+
+def between(key: str, low: Any, high: Any) -> dict[str, Any]:
+    return {"operator": "BETWEEN", "values": [{key: low}, {key: high}]}
+
+
+def study(date: str, time: str | None = None) -> dict[str, str]:
+    return {"DICOMStudyDate": date} if time is None else {"DICOMStudyDate": date, "DICOMStudyTime": time}
+
+
+def wait_state(mi: Any, datastore_id: str, image_set_id: str, state: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)["imageSetState"] != state:
+        assert time.monotonic() < deadline, f"{image_set_id} never became {state}"
+        time.sleep(0.01)
+
+
+def ids_of(summaries: list[dict[str, Any]]) -> list[str]:
+    return [summary["imageSetId"] for summary in summaries]
+
+
+@pytest.fixture
+def datastore_id(mi: Any) -> str:
+    return str(active_datastore(mi, datastoreName="search")["datastoreId"])
+
+
+@pytest.fixture
+def seeded(endpoint: Any, datastore_id: str) -> Any:
+    """seed(list of Seed) -> their image set ids, written straight into the endpoint's store."""
+    return lambda seeds: seed_image_sets(endpoint.runtime.store, datastore_id, seeds)
+
+
+def test_empty_criteria_list_everything_newest_update_first(mi: Any, datastore_id: str, seeded: Any) -> None:
+    ids = seeded([Seed(created_at=T0 + n, updated_at=T0 + 100 - n * 10) for n in range(4)])
+    seeded([Seed(created_at=T0 + 9, deleted=True)])
+    newest_first = ids  # updatedAt falls as n rises
+    for kwargs in ({}, {"searchCriteria": {}}, {"searchCriteria": {"sort": {"sortField": "updatedAt", "sortOrder": "DESC"}}}):
+        response = mi.search_image_sets(datastoreId=datastore_id, **kwargs)
+        assert ids_of(response["imageSetsMetadataSummaries"]) == newest_first
+        assert response["sort"] == {"sortField": "updatedAt", "sortOrder": "DESC"}
+        assert "nextToken" not in response
+
+
+def test_summary_carries_version_times_tags_and_primary_flag(mi: Any, datastore_id: str, seeded: Any) -> None:
+    full, bare = seeded(
+        [
+            Seed(
+                created_at=T0 + 0.1239,
+                updated_at=T0 + 60.5,
+                patient_id="SUBJECT08701",
+                patient_name="Melissa844 Huel628",
+                accession_number="ACC-1",
+                study_id="2011201407",
+                study_instance_uid="1.2.840.99999999.84710745.943275268089",
+                series_instance_uid="1.2.840.99999999.1.2",
+                study_date="19991122",
+                study_time="140728.000000",
+                series_number=" 7 ",
+                instances=3,
+                is_primary=False,
+            ),
+            Seed(created_at=T0 + 1, modality=None, series_number="not-a-number"),
+        ]
+    )
+    summaries = {item["imageSetId"]: item for item in search_all(mi, datastore_id)}
+    assert summaries[full] == {
+        "imageSetId": full,
+        "version": 1,
+        "createdAt": shown(T0 + 0.1239),
+        "updatedAt": shown(T0 + 60.5),
+        "isPrimary": False,
+        "DICOMTags": {
+            "DICOMPatientId": "SUBJECT08701",
+            "DICOMPatientName": "Melissa844 Huel628",
+            "DICOMPatientSex": "O",
+            "DICOMStudyInstanceUID": "1.2.840.99999999.84710745.943275268089",
+            "DICOMStudyId": "2011201407",
+            "DICOMStudyDescription": "SEARCH TEST",
+            "DICOMNumberOfStudyRelatedSeries": 1,
+            "DICOMNumberOfStudyRelatedInstances": 3,
+            "DICOMAccessionNumber": "ACC-1",
+            "DICOMSeriesInstanceUID": "1.2.840.99999999.1.2",
+            "DICOMSeriesModality": "CT",
+            "DICOMSeriesBodyPart": "CHEST",
+            "DICOMSeriesNumber": 7,
+            "DICOMStudyDate": "19991122",
+            "DICOMStudyTime": "140728.000000",
+        },
+    }
+    assert summaries[full]["createdAt"].microsecond == 123000, "milliseconds, as the service sends"
+    bare_tags = summaries[bare]["DICOMTags"]
+    assert summaries[bare]["isPrimary"] is True and summaries[bare]["version"] == 1
+    for absent in ("DICOMPatientId", "DICOMAccessionNumber", "DICOMStudyDate", "DICOMSeriesModality", "DICOMSeriesNumber"):
+        assert absent not in bare_tags, f"{absent} has no value, so it is left out"
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "value", "other"),
+    [
+        ("DICOMPatientId", "patient_id", "SUBJECT08701", "SUBJECT08702"),
+        ("DICOMAccessionNumber", "accession_number", "ACC-7", "acc-7"),
+        ("DICOMStudyId", "study_id", "2011201407", "2011201408"),
+        ("DICOMStudyInstanceUID", "study_instance_uid", "1.2.840.1.5", "1.2.840.1.50"),
+        ("DICOMSeriesInstanceUID", "series_instance_uid", "1.2.840.99999999.84710745.943275268089", "1.2.840.9"),
+    ],
+)
+def test_equal_on_each_id_key_matches_exactly(
+    mi: Any, datastore_id: str, seeded: Any, key: str, field: str, value: str, other: str
+) -> None:
+    ids = seeded([Seed(created_at=T0 + n, **{field: value if n % 2 == 0 else other}) for n in range(5)] + [Seed(created_at=T0 + 9)])
+    found = search_all(mi, datastore_id, searchCriteria={"filters": [equal(key, value)]})
+    assert ids_of(found) == [ids[4], ids[2], ids[0]]
+    assert all(summary["DICOMTags"][key] == value for summary in found)
+    if key in ("DICOMPatientId", "DICOMAccessionNumber", "DICOMStudyId"):
+        assert ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [equal(key, "")]})) == [ids[5]], (
+            "an empty id finds the image sets that have none"
+        )
+
+
+def test_equal_on_is_primary(mi: Any, datastore_id: str, seeded: Any) -> None:
+    ids = seeded([Seed(created_at=T0 + n, is_primary=n != 1) for n in range(3)])
+    assert ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [equal("isPrimary", False)]})) == [ids[1]]
+    assert ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [equal("isPrimary", True)]})) == [ids[2], ids[0]]
+
+
+@pytest.mark.parametrize("key", ["createdAt", "updatedAt"])
+def test_between_timestamps_is_inclusive_at_the_milliseconds_shown(mi: Any, datastore_id: str, seeded: Any, key: str) -> None:
+    times = [T0 + 0.0004, T0 + 1.2345678, T0 + 2.5, T0 + 3.999]
+    ids = seeded([Seed(created_at=at, updated_at=at) for at in times])
+    listed = {item["imageSetId"]: item for item in search_all(mi, datastore_id)}
+
+    def found(low: dt.datetime, high: dt.datetime) -> list[str]:
+        return ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [between(key, low, high)]}))
+
+    second = listed[ids[1]][key]
+    assert second == shown(T0 + 1.2345678)
+    assert found(second, second) == [ids[1]], "a value a search returned finds its image set again"
+    assert found(second + dt.timedelta(microseconds=1), second + dt.timedelta(microseconds=999)) == []
+    assert found(shown(T0), shown(T0 + 2.5)) == [ids[2], ids[1], ids[0]]
+    assert found(dt.datetime(1985, 4, 12, 23, 20, 50, 520000, tzinfo=UTC), dt.datetime.now(UTC)) == ids[::-1]
+    with_offset = dt.timezone(dt.timedelta(hours=-7))
+    assert found(shown(T0 + 2.5).astimezone(with_offset), shown(T0 + 3.999).astimezone(with_offset)) == [ids[3], ids[2]]
+
+
+def test_between_study_date_and_time(mi: Any, datastore_id: str, seeded: Any) -> None:
+    day_start, noon, day_end, next_day, no_date, before = seeded(
+        [
+            Seed(created_at=T0 + 1, study_date="20200101"),
+            Seed(created_at=T0 + 2, study_date="20200101", study_time="1200"),
+            Seed(created_at=T0 + 3, study_date="20200101", study_time="235959.999"),
+            Seed(created_at=T0 + 4, study_date="20200102", study_time="000000"),
+            Seed(created_at=T0 + 5, study_time="101010"),
+            Seed(created_at=T0 + 6, study_date="19991231", study_time="235959"),
+        ]
+    )
+
+    def found(low: dict[str, str], high: dict[str, str], order: str = "ASC") -> list[str]:
+        criteria = {
+            "filters": [between("DICOMStudyDateAndTime", low, high)],
+            "sort": {"sortField": "DICOMStudyDateAndTime", "sortOrder": order},
+        }
+        return ids_of(search_all(mi, datastore_id, searchCriteria=criteria))
+
+    assert found(study("20200101"), study("20200102")) == [day_start, noon, day_end, next_day], "date only: 00:00, bounds inclusive"
+    assert found(study("20200101"), study("20200101")) == [day_start], "an upper date without a time is the start of that day"
+    assert found(study("20200101", "120000"), study("20200101", "235959.999000")) == [noon, day_end]
+    assert found(study("20200101", "12"), study("20200101", "235959.998")) == [noon], "short TM forms and fractions"
+    assert found(study("19900101", "000000.000"), study("20230101", "000000.000"), "DESC") == [next_day, day_end, noon, day_start, before]
+    assert no_date not in found(study("00010101"), study("99991231"))
+
+
+@pytest.mark.parametrize("order", ["ASC", "DESC"])
+@pytest.mark.parametrize("field", ["updatedAt", "createdAt", "DICOMStudyDateAndTime"])
+def test_sort_on_every_field_with_ties_in_creation_order(mi: Any, datastore_id: str, seeded: Any, field: str, order: str) -> None:
+    # Pairs of equal keys in every field, in an order unrelated to insertion.
+    layout = [(3, 1, "20200301"), (1, 3, "20200101"), (2, 2, None), (1, 3, "20200101"), (3, 1, "20200301"), (2, 2, None)]
+    ids = seeded(
+        [Seed(created_at=T0 + c, updated_at=T0 + 10 + u, study_date=date, study_time="083000" if date else None) for c, u, date in layout]
+    )
+    position = {"createdAt": 0, "updatedAt": 1, "DICOMStudyDateAndTime": 2}[field]
+    rows = [(layout[n][position] or "", n) for n in range(len(layout))]
+    expected = [ids[n] for _, n in sorted(rows, reverse=order == "DESC")]
+    sort = {"sortField": field, "sortOrder": order}
+    for page_size in (1, 4, 50):
+        summaries = search_all(mi, datastore_id, searchCriteria={"sort": sort}, PaginationConfig={"PageSize": page_size})
+        assert ids_of(summaries) == expected
+
+
+def test_two_filters_must_both_hold(mi: Any, datastore_id: str, seeded: Any) -> None:
+    ids = seeded(
+        [
+            Seed(created_at=T0 + 1, series_instance_uid="1.2.3.1", study_date="20240101"),
+            Seed(created_at=T0 + 2, series_instance_uid="1.2.3.1", study_date="20230101"),
+            Seed(created_at=T0 + 3, series_instance_uid="1.2.3.2", study_date="20240101"),
+        ]
+    )
+    criteria = {
+        "filters": [
+            equal("DICOMSeriesInstanceUID", "1.2.3.1"),
+            between("updatedAt", dt.datetime(2023, 1, 1, tzinfo=UTC), dt.datetime.now(UTC)),
+        ],
+        "sort": {"sortOrder": "ASC", "sortField": "updatedAt"},
+    }
+    assert ids_of(search_all(mi, datastore_id, searchCriteria=criteria)) == [ids[0], ids[1]]
+    criteria["filters"][1] = between("DICOMStudyDateAndTime", study("20231231"), study("20241231"))
+    assert ids_of(search_all(mi, datastore_id, searchCriteria=criteria)) == [ids[0]]
+
+
+def test_pages_follow_max_results_and_tokens_belong_to_their_search(mi: Any, datastore_id: str, seeded: Any) -> None:
+    ids = seeded([Seed(created_at=T0 + n, patient_id="P") for n in range(120)])
+    first = mi.search_image_sets(datastoreId=datastore_id)
+    assert len(first["imageSetsMetadataSummaries"]) == 50, "maxResults defaults to the model's 50"
+    pages = list(mi.get_paginator("search_image_sets").paginate(datastoreId=datastore_id, PaginationConfig={"PageSize": 7}))
+    assert [len(page["imageSetsMetadataSummaries"]) for page in pages] == [7] * 17 + [1]
+    assert "nextToken" not in pages[-1]
+    assert [item for page in pages for item in ids_of(page["imageSetsMetadataSummaries"])] == ids[::-1]
+
+    token = first["nextToken"]
+    with pytest.raises(ClientError) as other_search:
+        mi.search_image_sets(datastoreId=datastore_id, nextToken=token, searchCriteria={"filters": [equal("DICOMPatientId", "P")]})
+    assert error_of(other_search)[:2] == ("ValidationException", 400)
+    with pytest.raises(ClientError) as altered:
+        mi.search_image_sets(datastoreId=datastore_id, nextToken=token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
+    assert error_of(altered)[:2] == ("ValidationException", 400)
+
+
+def test_max_results_above_the_model_limit_is_refused(raw_request: Any, datastore_id: str) -> None:
+    for size in ("0", "51"):
+        response = raw_request("POST", f"/datastore/{datastore_id}/searchImageSets?maxResults={size}", b"{}")
+        assert (response.status, response.error_type) == (400, "ValidationException")
+        assert "maxResults" in response.json["message"]
+
+
+def test_deleted_image_sets_vanish_and_updates_show(mi: Any, datastore_id: str, seeded: Any) -> None:
+    kept, removed = seeded([Seed(created_at=T0 + 1, patient_id="P"), Seed(created_at=T0 + 2, patient_id="P")])
+    mi.delete_image_set(datastoreId=datastore_id, imageSetId=removed)
+    wait_state(mi, datastore_id, removed, "DELETED")
+    assert ids_of(search_all(mi, datastore_id)) == [kept]
+    assert ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [equal("DICOMPatientId", "P")]})) == [kept]
+
+    patch = {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "UPDATED"}}}
+    mi.update_image_set_metadata(
+        datastoreId=datastore_id,
+        imageSetId=kept,
+        latestVersionId="1",
+        updateImageSetMetadataUpdates={"DICOMUpdates": {"updatableAttributes": json.dumps(patch).encode()}},
+    )
+    wait_state(mi, datastore_id, kept, "ACTIVE")
+    (summary,) = search_all(mi, datastore_id)
+    assert summary["version"] == 2 and summary["DICOMTags"]["DICOMStudyDescription"] == "UPDATED"
+    assert summary["updatedAt"] > shown(T0 + 1)
+
+
+@pytest.mark.parametrize("order", ["DESC", "ASC"])
+def test_pages_of_one_search_stay_stable_while_rows_change(endpoint: Any, mi: Any, datastore_id: str, seeded: Any, order: str) -> None:
+    store = endpoint.runtime.store
+    initial = seeded([Seed(created_at=T0 + n, patient_id="P") for n in range(200)])
+    changed: set[str] = set()
+    inserted: list[str] = []
+    go, done = threading.Semaphore(0), threading.Semaphore(0)
+    stop = threading.Event()
+
+    def writer() -> None:
+        """One round of writes between every two pages: two updates, one new image set, sometimes a delete."""
+        step = 0
+        while go.acquire() and not stop.is_set():
+            step += 1
+            victims = [initial[(step * 37) % 200], initial[(step * 91 + 5) % 200]]
+            with store.transaction() as tx:
+                for image_set_id in victims:
+                    touch(tx, image_set_id, T0 + 1000 + step)  # to the top (DESC) or the end (ASC)
+                fresh = new_id()
+                insert_image_set(
+                    tx,
+                    image_set_id=fresh,
+                    datastore_id=datastore_id,
+                    account_id=ACCOUNT,
+                    region=REGION,
+                    document=document(Seed(created_at=T0), datastore_id, fresh),
+                    frames=[],
+                    now=T0 + 500 + step,
+                )
+                if step % 5 == 0:
+                    victims.append(initial[(step * 13 + 1) % 200])
+                    mark_deleted(tx, victims[-1], T0 + 2000)
+            changed.update(victims)
+            inserted.append(fresh)
+            done.release()
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    served: list[str] = []
+    try:
+        kwargs: dict[str, Any] = {"searchCriteria": {"sort": {"sortField": "updatedAt", "sortOrder": order}}, "maxResults": 9}
+        while True:
+            response = mi.search_image_sets(datastoreId=datastore_id, **kwargs)
+            served += ids_of(response["imageSetsMetadataSummaries"])
+            if "nextToken" not in response:
+                break
+            kwargs["nextToken"] = response["nextToken"]
+            go.release()
+            assert done.acquire(timeout=10), "the writer thread stalled"
+    finally:
+        stop.set()
+        go.release()
+        thread.join(timeout=10)
+    assert len(served) == len(set(served)), "no image set is served twice"
+    unchanged = [image_set_id for image_set_id in initial if image_set_id not in changed]
+    assert len(unchanged) > 100 and len(changed) > 20
+    assert set(unchanged) <= set(served), "no image set that stayed unchanged is skipped"
+    assert not set(served) & set(inserted), "image sets created after the first page are not part of the search"
+
+
+# --- errors -----------------------------------------------------------------------------------------------
+
+
+def search_error(mi: Any, datastore_id: str, criteria: dict[str, Any]) -> str:
+    with pytest.raises(ClientError) as failure:
+        mi.search_image_sets(datastoreId=datastore_id, searchCriteria=criteria)
+    code, status, message = error_of(failure)
+    assert (code, status) == ("ValidationException", 400)
+    return message
+
+
+NOW = dt.datetime(2024, 3, 11, 15, 0, 5, 74000, tzinfo=UTC)
+EARLIER = NOW - dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    ("bad", "fragment"),
+    [
+        (equal("createdAt", NOW), "operator EQUAL is not supported for createdAt (use BETWEEN"),
+        (equal("updatedAt", NOW), "operator EQUAL is not supported for updatedAt"),
+        (equal("DICOMStudyDateAndTime", study("20200101")), "operator EQUAL is not supported for DICOMStudyDateAndTime"),
+        (between("DICOMPatientId", "A", "B"), "operator BETWEEN is not supported for DICOMPatientId (use EQUAL"),
+        (between("isPrimary", False, True), "operator BETWEEN is not supported for isPrimary"),
+        ({"operator": "EQUAL", "values": [{"DICOMPatientId": "A"}, {"DICOMPatientId": "B"}]}, "EQUAL takes exactly 1 value, found 2"),
+        ({"operator": "BETWEEN", "values": [{"createdAt": NOW}]}, "BETWEEN takes exactly 2 values (lower bound, then upper bound), found 1"),
+        ({"operator": "BETWEEN", "values": [{"createdAt": EARLIER}, {"updatedAt": NOW}]}, "must name the same attribute, found createdAt and updatedAt"),
+        (between("createdAt", NOW, EARLIER), "the lower bound (values.1) of createdAt is after the upper bound (values.2)"),
+        (between("updatedAt", NOW, EARLIER), "lower bound (values.1) of updatedAt is after"),
+        (between("DICOMStudyDateAndTime", study("20200101", "01"), study("20200101")), "of DICOMStudyDateAndTime is after"),
+        (between("DICOMStudyDateAndTime", study("2020-01-01"), study("20200102")), "values.1.member.DICOMStudyDateAndTime.DICOMStudyDate must be a date as YYYYMMDD"),
+        (between("DICOMStudyDateAndTime", study("20200101"), study("20200230")), "values.2.member.DICOMStudyDateAndTime.DICOMStudyDate must be a date"),
+        (between("DICOMStudyDateAndTime", study("20200101", "24"), study("20200102")), "DICOMStudyTime must be a time as HHMMSS"),
+        (between("DICOMStudyDateAndTime", study("20200101", "1260"), study("20200102")), "DICOMStudyTime must be a time"),
+        (between("DICOMStudyDateAndTime", study("20200101", "120000.1234567"), study("20200102")), "DICOMStudyTime must be a time"),
+        (between("DICOMStudyDateAndTime", study("20200101", "12:00:00"), study("20200102")), "DICOMStudyTime must be a time"),
+        (equal("DICOMSeriesInstanceUID", "1..2"), "values.1.member.DICOMSeriesInstanceUID is not a valid UID"),
+        (equal("DICOMStudyInstanceUID", ".1.2"), "DICOMStudyInstanceUID is not a valid UID"),
+        (equal("DICOMStudyInstanceUID", "1.2."), "is not a valid UID"),
+        (equal("DICOMSeriesInstanceUID", "12345"), "is not a valid UID"),
+    ],
+)
+def test_a_bad_filter_is_a_validation_error_naming_it(mi: Any, datastore_id: str, bad: dict[str, Any], fragment: str) -> None:
+    message = search_error(mi, datastore_id, {"filters": [equal("DICOMPatientId", "P"), bad]})
+    assert message.startswith("1 validation error detected: searchCriteria.filters.2.member")
+    assert fragment in message
+    assert "filters.1.member" not in message
+
+
+def test_every_bad_filter_is_reported(mi: Any, datastore_id: str) -> None:
+    message = search_error(mi, datastore_id, {"filters": [equal("createdAt", NOW), between("DICOMStudyId", "1", "2")]})
+    assert message.startswith("2 validation errors detected: searchCriteria.filters.1.member: operator EQUAL")
+    assert "searchCriteria.filters.2.member: operator BETWEEN is not supported for DICOMStudyId" in message
+
+
+@pytest.mark.parametrize(
+    ("criteria", "fragment"),
+    [
+        ({"filters": []}, "'searchCriteria.filters' failed to satisfy constraint: Member must have length greater than or equal to 1"),
+        ({"filters": [equal("DICOMPatientId", "A")] * 3}, "Member must have length less than or equal to 2"),
+        (
+            {"filters": [{"operator": "BETWEEN", "values": [{"createdAt": 1}, {"createdAt": 2}, {"createdAt": 3}]}]},
+            "'searchCriteria.filters.1.member.values' failed to satisfy constraint: Member must have length less than or equal to 2",
+        ),
+        ({"filters": [{"operator": "LIKE", "values": [{"DICOMPatientId": "A"}]}]}, "Member must satisfy enum value set: [EQUAL, BETWEEN]"),
+        ({"filters": [{"operator": "EQUAL", "values": [{"DICOMModality": "CT"}]}]}, "Member must have exactly one of"),
+        ({"filters": [{"operator": "EQUAL", "values": [{"DICOMPatientId": "A", "DICOMStudyId": "B"}]}]}, "found 2"),
+        ({"filters": [equal("DICOMSeriesInstanceUID", "1.2.x")]}, "Member must satisfy regular expression pattern: [0-9.]+"),
+        ({"sort": {"sortField": "DICOMPatientId", "sortOrder": "ASC"}}, "[updatedAt, createdAt, DICOMStudyDateAndTime]"),
+        ({"sort": {"sortField": "updatedAt"}}, "'searchCriteria.sort.sortOrder' failed to satisfy constraint: Member must not be null"),
+    ],
+)
+def test_model_limits_are_enforced_for_raw_requests(raw_request: Any, datastore_id: str, criteria: dict[str, Any], fragment: str) -> None:
+    response = raw_request("POST", f"/datastore/{datastore_id}/searchImageSets", json.dumps(criteria).encode())
+    assert (response.status, response.error_type) == (400, "ValidationException"), response.body
+    assert fragment in response.json["message"]
+
+
+def test_data_store_must_exist_and_be_active(endpoint: Any, mi: Any) -> None:
+    with pytest.raises(ClientError) as unknown:
+        mi.search_image_sets(datastoreId="0" * 32)
+    assert error_of(unknown)[:2] == ("ResourceNotFoundException", 404)
+
+    runtime = endpoint.runtime
+    clock, frozen = runtime.clock, runtime.now()
+    runtime.clock = lambda: frozen
+    try:
+        creating = mi.create_datastore(datastoreName="still-creating")["datastoreId"]
+        with pytest.raises(ClientError) as not_active:
+            mi.search_image_sets(datastoreId=creating)
+        code, status, message = error_of(not_active)
+        assert (code, status) == ("ConflictException", 409) and "CREATING" in message
+    finally:
+        runtime.clock = clock
+
+    gone = active_datastore(mi, datastoreName="to-delete")["datastoreId"]
+    mi.delete_datastore(datastoreId=gone)
+    wait_for_status(mi, gone, "DELETED")
+    with pytest.raises(ClientError) as deleted:
+        mi.search_image_sets(datastoreId=gone)
+    assert error_of(deleted)[:2] == ("ResourceNotFoundException", 404)
+
+
+def test_an_empty_data_store_finds_nothing(mi: Any, datastore_id: str) -> None:
+    response = mi.search_image_sets(datastoreId=datastore_id, searchCriteria={"filters": [equal("DICOMPatientId", "P")]})
+    assert response["imageSetsMetadataSummaries"] == [] and "nextToken" not in response
