@@ -21,6 +21,7 @@ from emulator.errors import (
     ConflictException,
     NotImplementedByEndpoint,
     ResourceNotFoundException,
+    ServiceQuotaExceededException,
 )
 from emulator.handlers import handler
 from emulator.handlers.datastores import load_datastore
@@ -31,6 +32,8 @@ from emulator.store import import_jobs, tokens
 from emulator.store.import_jobs import ImportJob
 
 LIST_PAGE_SIZE = 50
+#: service.md section 9: concurrent import jobs per data store (ap-southeast-2 has 20; we serve one quota).
+MAX_CONCURRENT_JOBS = 100
 
 
 def _timestamp(seconds: float | None) -> dt.datetime | None:
@@ -97,6 +100,12 @@ def start_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[
                 "submittedAt": _timestamp(existing.submitted_at),
             }
         _active_datastore(ctx, tx, params["datastoreId"])
+        running = import_jobs.count_unfinished(tx, params["datastoreId"])
+        if running >= MAX_CONCURRENT_JOBS:
+            raise ServiceQuotaExceededException(
+                f"Data store {params['datastoreId']} already runs {running} import jobs, the quota of concurrent "
+                "import jobs per data store; wait for one to end"
+            )
         job_id = new_id()
         job = ImportJob(
             seq=0,

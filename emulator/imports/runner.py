@@ -172,7 +172,11 @@ class JobRunner:
             return FileOutcome(item.key, failure=FileFailure("interrupted", customer=False))
         if item.size > MAX_FILE_BYTES:
             return FileOutcome(item.key, failure=FileFailure(f"The file is {item.size} bytes, larger than 4 GB"))
-        outcome = process_file(item.key, s3io.read_object(bucket, item.key))
+        try:
+            data = s3io.read_object(bucket, item.key)
+        except S3AccessError as error:
+            return FileOutcome(item.key, failure=FileFailure(str(error)))
+        outcome = process_file(item.key, data)
         if outcome.instance is not None:
             for frame in outcome.instance.frames:
                 self.frames.write(self.frames.job_path(job_id, frame.frame_id), frame.data)

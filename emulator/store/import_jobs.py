@@ -91,6 +91,14 @@ def unfinished_jobs(conn: sqlite3.Connection) -> list[ImportJob]:
     return [ImportJob.from_row(row) for row in rows]
 
 
+def count_unfinished(conn: sqlite3.Connection, datastore_id: str) -> int:
+    """How many of a data store's jobs are SUBMITTED or IN_PROGRESS."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM import_jobs WHERE datastore_id = ? AND status IN (?, ?)", (datastore_id, *UNFINISHED)
+    ).fetchone()
+    return int(row[0])
+
+
 def mark_started(tx: sqlite3.Connection, job_id: str, now: float) -> None:
     """SUBMITTED -> IN_PROGRESS (a resumed job keeps its first start time)."""
     tx.execute(
