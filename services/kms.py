@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterable, Mapping
 
 from services.backoff import Backoff
 from services.errors import AwsCallError
@@ -33,13 +33,18 @@ class KeyStatus:
 
     key_ref: str | None
     arn: str | None = None
+    key_id: str | None = None
     alias: str | None = None
     key_state: str | None = None
     key_manager: str | None = None
     deletion_date: datetime | None = None
     rotation_enabled: bool | None = None
+    #: Why GetKeyRotationStatus gave no answer (e.g. AccessDeniedException), when it failed.
+    rotation_error: str | None = None
     describable: bool = True
     error: AwsCallError | None = None
+    #: The DescribeKey answer it came from (the console's raw JSON view shows it).
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def aws_owned(self) -> bool:
@@ -88,30 +93,52 @@ class KmsService:
             keys.append(KmsKey(meta["KeyId"], meta["Arn"], aliases.get(meta["KeyId"]), meta.get("Description", "")))
         return sorted(keys, key=lambda key: (key.alias is None, key.label))
 
+    def aliases_or_empty(self) -> dict[str, str]:
+        """`aliases()`, or nothing when ListAliases is refused: aliases only label keys."""
+        try:
+            return self.aliases()
+        except AwsCallError:
+            return {}
+
+    def statuses(self, key_refs: Iterable[str | None]) -> dict[str | None, KeyStatus]:
+        """The status of each distinct key (None = AWS owned), listing aliases once for all of them."""
+        distinct = list(dict.fromkeys(key_refs))
+        aliases = self.aliases_or_empty() if any(ref is not None for ref in distinct) else {}
+        return {ref: self.status(ref, aliases) for ref in distinct}
+
     def status(self, key_ref: str | None, aliases: dict[str, str] | None = None) -> KeyStatus:
-        """DescribeKey and GetKeyRotationStatus for a data store's key; None means AWS owned."""
+        """DescribeKey and GetKeyRotationStatus for a data store's key; None means AWS owned.
+
+        A refused or failed DescribeKey is part of the answer (`error`), not an exception: the
+        console's credentials may lack kms:DescribeKey while HealthImaging's grants still work.
+        """
         if key_ref is None:
             return KeyStatus(None, key_state="Enabled", key_manager="AWS")
         try:
-            meta = self.backoff.call("DescribeKey", lambda: self.client.describe_key(KeyId=key_ref))["KeyMetadata"]
+            response = self.backoff.call("DescribeKey", lambda: self.client.describe_key(KeyId=key_ref))
         except AwsCallError as error:
             return KeyStatus(key_ref, arn=key_ref, describable=error.code != "AccessDeniedException", error=error)
-        rotation: bool | None
+        meta = response["KeyMetadata"]
+        rotation: bool | None = None
+        rotation_error: str | None = None
         try:
             rotation = bool(
                 self.backoff.call(
                     "GetKeyRotationStatus", lambda: self.client.get_key_rotation_status(KeyId=meta["KeyId"])
                 ).get("KeyRotationEnabled")
             )
-        except AwsCallError:
-            rotation = None
-        alias = (aliases if aliases is not None else self.aliases()).get(meta["KeyId"])
+        except AwsCallError as error:
+            rotation_error = error.code
+        alias = (aliases if aliases is not None else self.aliases_or_empty()).get(meta["KeyId"])
         return KeyStatus(
             key_ref,
             arn=meta.get("Arn"),
+            key_id=meta.get("KeyId"),
             alias=alias,
             key_state=meta.get("KeyState"),
             key_manager=meta.get("KeyManager"),
             deletion_date=meta.get("DeletionDate"),
             rotation_enabled=rotation,
+            rotation_error=rotation_error,
+            raw={key: value for key, value in response.items() if key != "ResponseMetadata"},
         )
