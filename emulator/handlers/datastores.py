@@ -97,6 +97,19 @@ def load_datastore(ctx: RequestContext, conn: sqlite3.Connection, datastore_id: 
     return store
 
 
+def load_active_datastore(ctx: RequestContext, conn: sqlite3.Connection, datastore_id: str, rule: str) -> Datastore:
+    """The caller's ACTIVE data store: ResourceNotFoundException when unknown or DELETED, else ConflictException.
+
+    `rule` ends the conflict message, e.g. "only an ACTIVE data store can be searched".
+    """
+    store = load_datastore(ctx, conn, datastore_id)
+    if store.status == "DELETED":
+        raise ResourceNotFoundException(f"Data store {datastore_id} does not exist")
+    if store.status != "ACTIVE":
+        raise ConflictException(f"Data store {datastore_id} is {store.status}; {rule}")
+    return store
+
+
 @handler("CreateDatastore")
 def create_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     request = {

@@ -24,7 +24,7 @@ from emulator.errors import (
     ServiceQuotaExceededException,
 )
 from emulator.handlers import handler
-from emulator.handlers.datastores import load_datastore
+from emulator.handlers.datastores import load_active_datastore, load_datastore
 from emulator.ids import new_id
 from emulator.imports.outputs import job_folder
 from emulator.pagination import paginate
@@ -62,13 +62,7 @@ def _properties(job: ImportJob) -> dict[str, Any]:
 
 
 def _active_datastore(ctx: RequestContext, conn: Any, datastore_id: str) -> None:
-    store = load_datastore(ctx, conn, datastore_id)
-    if store.status == "DELETED":
-        raise ResourceNotFoundException(f"Data store {datastore_id} does not exist")
-    if store.status != "ACTIVE":
-        raise ConflictException(
-            f"Data store {datastore_id} is {store.status}; import jobs can only be started on an ACTIVE data store"
-        )
+    load_active_datastore(ctx, conn, datastore_id, "import jobs can only be started on an ACTIVE data store")
 
 
 @handler("StartDICOMImportJob")

@@ -39,9 +39,9 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.context import RequestContext
-from emulator.errors import ConflictException, ResourceNotFoundException, ValidationException
+from emulator.errors import ValidationException
 from emulator.handlers import handler
-from emulator.handlers.datastores import load_datastore
+from emulator.handlers.datastores import load_active_datastore
 from emulator.pagination import paginate
 from emulator.store.search import (
     Between,
@@ -106,7 +106,7 @@ def search_image_sets(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
         descending=sort["sortOrder"] == "DESC",
     )
     with ctx.runtime.store.read() as conn:
-        _searchable_datastore(ctx, conn, datastore_id)
+        load_active_datastore(ctx, conn, datastore_id, "only an ACTIVE data store can be searched")
         fetch, key = _pager(conn, query)
         page, next_token = paginate(
             ctx,
@@ -123,14 +123,6 @@ def search_image_sets(ctx: RequestContext, params: dict[str, Any]) -> dict[str, 
     if next_token is not None:
         output["nextToken"] = next_token
     return output
-
-
-def _searchable_datastore(ctx: RequestContext, conn: sqlite3.Connection, datastore_id: str) -> None:
-    store = load_datastore(ctx, conn, datastore_id)
-    if store.status == "DELETED":
-        raise ResourceNotFoundException(f"Data store {datastore_id} does not exist")
-    if store.status != "ACTIVE":
-        raise ConflictException(f"Data store {datastore_id} is {store.status}; only an ACTIVE data store can be searched")
 
 
 def _pager(
@@ -183,14 +175,18 @@ def _parse_filter(item: dict[str, Any], where: str) -> Filter:
         raise ValueError(f"{where}: every value of one filter must name the same attribute, found {' and '.join(keys)}")
     if operator == "EQUAL":
         if key not in EQUAL_KEYS:
-            raise ValueError(f"{where}: operator EQUAL is not supported for {key} (use BETWEEN with a lower and an upper bound)")
+            raise ValueError(
+                f"{where}: operator EQUAL is not supported for {key} (use BETWEEN with a lower and an upper bound)"
+            )
         if len(values) != 1:
             raise ValueError(f"{where}: operator EQUAL takes exactly 1 value, found {len(values)}")
         return Equal(key, _equal_value(key, values[0][key], f"{where}.values.1.member.{key}"))
     if key not in BETWEEN_KEYS:
         raise ValueError(f"{where}: operator BETWEEN is not supported for {key} (use EQUAL with one value)")
     if len(values) != 2:
-        raise ValueError(f"{where}: operator BETWEEN takes exactly 2 values (lower bound, then upper bound), found {len(values)}")
+        raise ValueError(
+            f"{where}: operator BETWEEN takes exactly 2 values (lower bound, then upper bound), found {len(values)}"
+        )
     given = [value[key] for value in values]
     low = _bound(key, given[0], f"{where}.values.1.member.{key}", lower=True)
     high = _bound(key, given[1], f"{where}.values.2.member.{key}", lower=False)
@@ -226,7 +222,9 @@ def study_key(value: dict[str, str], where: str) -> str:
         raise ValueError(f"{where}.DICOMStudyDate must be a date as YYYYMMDD, e.g. 19991122")
     match = STUDY_TIME.fullmatch(time) if time else None
     if time and match is None:
-        raise ValueError(f"{where}.DICOMStudyTime must be a time as HHMMSS, optionally with up to 6 fraction digits (HHMMSS.FFFFFF)")
+        raise ValueError(
+            f"{where}.DICOMStudyTime must be a time as HHMMSS, optionally with up to 6 fraction digits (HHMMSS.FFFFFF)"
+        )
     hours, minutes, seconds, fraction = match.groups() if match else ("00", None, None, None)
     return f"{date}{hours}{minutes or '00'}{seconds or '00'}{(fraction or '').ljust(6, '0')}"
 

@@ -39,6 +39,7 @@ EQUAL_KEYS: dict[str, tuple[str, str]] = {
     "DICOMSeriesInstanceUID": ("series_instance_uid", "image_sets_search_series_uid"),
     "isPrimary": ("is_primary", "image_sets_search_primary"),
 }
+ACCESS_PATHS = {**SORT_KEYS, **EQUAL_KEYS}
 #: Keys whose EQUAL matches few rows, so their index always drives.
 SELECTIVE_KEYS = frozenset(EQUAL_KEYS) - {"isPrimary"}
 #: A driving filter's rows are read and sorted when fewer than this many match it.
@@ -70,20 +71,26 @@ SUMMARY_COLUMNS = (
 )
 
 
+class _OnKey:
+    """A filter on one search key: the column it tests and the index that reaches it."""
+
+    key: str
+
+    @property
+    def column(self) -> str:
+        return ACCESS_PATHS[self.key][0]
+
+    @property
+    def index(self) -> str:
+        return ACCESS_PATHS[self.key][1]
+
+
 @dataclass(frozen=True)
-class Equal:
+class Equal(_OnKey):
     """`key` equals `value`; None matches image sets without the attribute."""
 
     key: str
     value: str | bool | None
-
-    @property
-    def column(self) -> str:
-        return EQUAL_KEYS[self.key][0]
-
-    @property
-    def index(self) -> str:
-        return EQUAL_KEYS[self.key][1]
 
     def sql(self, name: str) -> tuple[str, dict[str, Any]]:
         if self.value is None:
@@ -93,23 +100,16 @@ class Equal:
 
 
 @dataclass(frozen=True)
-class Between:
+class Between(_OnKey):
     """`key` (a sort field) lies in [low, high], both inclusive, in the column's own units."""
 
     key: str
     low: SortValue
     high: SortValue
 
-    @property
-    def column(self) -> str:
-        return SORT_KEYS[self.key][0]
-
-    @property
-    def index(self) -> str:
-        return SORT_KEYS[self.key][1]
-
     def sql(self, name: str) -> tuple[str, dict[str, Any]]:
-        return f"s.{self.column} BETWEEN :{name}_low AND :{name}_high", {f"{name}_low": self.low, f"{name}_high": self.high}
+        sql = f"s.{self.column} BETWEEN :{name}_low AND :{name}_high"
+        return sql, {f"{name}_low": self.low, f"{name}_high": self.high}
 
 
 Filter = Union[Equal, Between]
@@ -167,18 +167,21 @@ def take_snapshot(conn: sqlite3.Connection) -> Snapshot:
 
 def search_page(conn: sqlite3.Connection, query: SearchQuery, cursor: Cursor | None, limit: int) -> list[SummaryRow]:
     """Up to `limit` live image sets matching `query`, in its order, after `cursor`."""
-    sql, params = _page_sql(conn, query, cursor, limit)
+    sql, params = page_sql(conn, query, cursor, limit)
     rows = conn.execute(sql, params).fetchall()
     return [SummaryRow({name: row[name] for name in SUMMARY_COLUMNS}, row["sort_value"]) for row in rows]
 
 
 def query_plan(conn: sqlite3.Connection, query: SearchQuery, cursor: Cursor | None = None) -> list[str]:
     """The EXPLAIN QUERY PLAN lines of one page (for the benchmark and tests)."""
-    sql, params = _page_sql(conn, query, cursor, 1)
+    sql, params = page_sql(conn, query, cursor, 1)
     return [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
 
 
-def _page_sql(conn: sqlite3.Connection, query: SearchQuery, cursor: Cursor | None, limit: int) -> tuple[str, dict[str, Any]]:
+def page_sql(
+    conn: sqlite3.Connection, query: SearchQuery, cursor: Cursor | None, limit: int
+) -> tuple[str, dict[str, Any]]:
+    """The statement and parameters of one page, through the index `driving_index` picks."""
     conditions = ["s.datastore_id = :datastore"]
     params: dict[str, Any] = {"datastore": query.datastore_id, "limit": limit}
     for number, item in enumerate(query.filters):

@@ -48,7 +48,8 @@ def document(seed: Seed, datastore_id: str, image_set_id: str) -> dict[str, Any]
         return {key: value for key, value in values.items() if value is not None}
 
     series_uid = seed.series_instance_uid or f"2.25.{int(image_set_id, 16)}"
-    instances = {f"{series_uid}.{n}": {"DICOM": {"SOPInstanceUID": f"{series_uid}.{n}"}} for n in range(1, seed.instances + 1)}
+    instance_uids = [f"{series_uid}.{n}" for n in range(1, seed.instances + 1)]
+    instances = {uid: {"DICOM": {"SOPInstanceUID": uid}} for uid in instance_uids}
     return {
         "SchemaVersion": "1.1",
         "DatastoreID": datastore_id,
@@ -116,7 +117,8 @@ def touch(tx: Any, image_set_id: str, updated_at: float) -> None:
 def mark_deleted(tx: Any, image_set_id: str, at: float) -> None:
     """What a settled DeleteImageSet leaves behind (emulator/imagesets/versions.py)."""
     tx.execute(
-        "UPDATE image_set_versions SET state = 'DELETED', workflow_status = 'DELETED', deleted_at = ? WHERE image_set_id = ?",
+        "UPDATE image_set_versions SET state = 'DELETED', workflow_status = 'DELETED', deleted_at = ?"
+        " WHERE image_set_id = ?",
         (at, image_set_id),
     )
     tx.execute("UPDATE image_sets SET deleted_at = ? WHERE image_set_id = ?", (at, image_set_id))

@@ -14,9 +14,11 @@ from datastore_waits import active_datastore, error_of, wait_for_status
 from search_seed import ACCOUNT, REGION, UTC, Seed, document, mark_deleted, search_all, seed_image_sets, shown, touch
 
 from emulator.ids import new_id
+from emulator.store import search as store_search
 from emulator.store.imagesets import insert_image_set
 
 T0 = 1_700_000_000.0
+DEFAULT_SORT = {"sortField": "updatedAt", "sortOrder": "DESC"}
 
 
 def equal(key: str, value: Any) -> dict[str, Any]:
@@ -31,15 +33,27 @@ def study(date: str, time: str | None = None) -> dict[str, str]:
     return {"DICOMStudyDate": date} if time is None else {"DICOMStudyDate": date, "DICOMStudyTime": time}
 
 
+def ordered(field: str, order: str) -> dict[str, str]:
+    return {"sortField": field, "sortOrder": order}
+
+
+def ids_of(summaries: list[dict[str, Any]]) -> list[str]:
+    return [summary["imageSetId"] for summary in summaries]
+
+
+def found(mi: Any, datastore_id: str, *filters: dict[str, Any], sort: dict[str, str] | None = None) -> list[str]:
+    """Image set ids of every page of a search with these filters (and sort)."""
+    criteria: dict[str, Any] = {"filters": list(filters)} if filters else {}
+    if sort is not None:
+        criteria["sort"] = sort
+    return ids_of(search_all(mi, datastore_id, searchCriteria=criteria))
+
+
 def wait_state(mi: Any, datastore_id: str, image_set_id: str, state: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)["imageSetState"] != state:
         assert time.monotonic() < deadline, f"{image_set_id} never became {state}"
         time.sleep(0.01)
-
-
-def ids_of(summaries: list[dict[str, Any]]) -> list[str]:
-    return [summary["imageSetId"] for summary in summaries]
 
 
 @pytest.fixture
@@ -56,11 +70,10 @@ def seeded(endpoint: Any, datastore_id: str) -> Any:
 def test_empty_criteria_list_everything_newest_update_first(mi: Any, datastore_id: str, seeded: Any) -> None:
     ids = seeded([Seed(created_at=T0 + n, updated_at=T0 + 100 - n * 10) for n in range(4)])
     seeded([Seed(created_at=T0 + 9, deleted=True)])
-    newest_first = ids  # updatedAt falls as n rises
-    for kwargs in ({}, {"searchCriteria": {}}, {"searchCriteria": {"sort": {"sortField": "updatedAt", "sortOrder": "DESC"}}}):
+    for kwargs in ({}, {"searchCriteria": {}}, {"searchCriteria": {"sort": DEFAULT_SORT}}):
         response = mi.search_image_sets(datastoreId=datastore_id, **kwargs)
-        assert ids_of(response["imageSetsMetadataSummaries"]) == newest_first
-        assert response["sort"] == {"sortField": "updatedAt", "sortOrder": "DESC"}
+        assert ids_of(response["imageSetsMetadataSummaries"]) == ids, "updatedAt falls as n rises"
+        assert response["sort"] == DEFAULT_SORT
         assert "nextToken" not in response
 
 
@@ -111,10 +124,9 @@ def test_summary_carries_version_times_tags_and_primary_flag(mi: Any, datastore_
         },
     }
     assert summaries[full]["createdAt"].microsecond == 123000, "milliseconds, as the service sends"
-    bare_tags = summaries[bare]["DICOMTags"]
     assert summaries[bare]["isPrimary"] is True and summaries[bare]["version"] == 1
-    for absent in ("DICOMPatientId", "DICOMAccessionNumber", "DICOMStudyDate", "DICOMSeriesModality", "DICOMSeriesNumber"):
-        assert absent not in bare_tags, f"{absent} has no value, so it is left out"
+    missing = {"DICOMPatientId", "DICOMAccessionNumber", "DICOMStudyDate", "DICOMSeriesModality", "DICOMSeriesNumber"}
+    assert not missing & set(summaries[bare]["DICOMTags"]), "keys without a value are left out"
 
 
 @pytest.mark.parametrize(
@@ -130,39 +142,38 @@ def test_summary_carries_version_times_tags_and_primary_flag(mi: Any, datastore_
 def test_equal_on_each_id_key_matches_exactly(
     mi: Any, datastore_id: str, seeded: Any, key: str, field: str, value: str, other: str
 ) -> None:
-    ids = seeded([Seed(created_at=T0 + n, **{field: value if n % 2 == 0 else other}) for n in range(5)] + [Seed(created_at=T0 + 9)])
-    found = search_all(mi, datastore_id, searchCriteria={"filters": [equal(key, value)]})
-    assert ids_of(found) == [ids[4], ids[2], ids[0]]
-    assert all(summary["DICOMTags"][key] == value for summary in found)
-    if key in ("DICOMPatientId", "DICOMAccessionNumber", "DICOMStudyId"):
-        assert ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [equal(key, "")]})) == [ids[5]], (
-            "an empty id finds the image sets that have none"
-        )
+    seeds = [Seed(created_at=T0 + n, **{field: value if n % 2 == 0 else other}) for n in range(5)]
+    ids = seeded([*seeds, Seed(created_at=T0 + 9)])
+    summaries = search_all(mi, datastore_id, searchCriteria={"filters": [equal(key, value)]})
+    assert ids_of(summaries) == [ids[4], ids[2], ids[0]]
+    assert all(summary["DICOMTags"][key] == value for summary in summaries)
+    if "UID" not in key:
+        assert found(mi, datastore_id, equal(key, "")) == [ids[5]], "an empty id finds the image sets without one"
 
 
 def test_equal_on_is_primary(mi: Any, datastore_id: str, seeded: Any) -> None:
     ids = seeded([Seed(created_at=T0 + n, is_primary=n != 1) for n in range(3)])
-    assert ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [equal("isPrimary", False)]})) == [ids[1]]
-    assert ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [equal("isPrimary", True)]})) == [ids[2], ids[0]]
+    assert found(mi, datastore_id, equal("isPrimary", False)) == [ids[1]]
+    assert found(mi, datastore_id, equal("isPrimary", True)) == [ids[2], ids[0]]
 
 
 @pytest.mark.parametrize("key", ["createdAt", "updatedAt"])
-def test_between_timestamps_is_inclusive_at_the_milliseconds_shown(mi: Any, datastore_id: str, seeded: Any, key: str) -> None:
-    times = [T0 + 0.0004, T0 + 1.2345678, T0 + 2.5, T0 + 3.999]
-    ids = seeded([Seed(created_at=at, updated_at=at) for at in times])
-    listed = {item["imageSetId"]: item for item in search_all(mi, datastore_id)}
-
-    def found(low: dt.datetime, high: dt.datetime) -> list[str]:
-        return ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [between(key, low, high)]}))
-
-    second = listed[ids[1]][key]
+def test_between_timestamps_is_inclusive_at_the_milliseconds_shown(
+    mi: Any, datastore_id: str, seeded: Any, key: str
+) -> None:
+    ids = seeded([Seed(created_at=at, updated_at=at) for at in (T0 + 0.0004, T0 + 1.2345678, T0 + 2.5, T0 + 3.999)])
+    second = {item["imageSetId"]: item for item in search_all(mi, datastore_id)}[ids[1]][key]
     assert second == shown(T0 + 1.2345678)
-    assert found(second, second) == [ids[1]], "a value a search returned finds its image set again"
-    assert found(second + dt.timedelta(microseconds=1), second + dt.timedelta(microseconds=999)) == []
-    assert found(shown(T0), shown(T0 + 2.5)) == [ids[2], ids[1], ids[0]]
-    assert found(dt.datetime(1985, 4, 12, 23, 20, 50, 520000, tzinfo=UTC), dt.datetime.now(UTC)) == ids[::-1]
-    with_offset = dt.timezone(dt.timedelta(hours=-7))
-    assert found(shown(T0 + 2.5).astimezone(with_offset), shown(T0 + 3.999).astimezone(with_offset)) == [ids[3], ids[2]]
+
+    def within(low: dt.datetime, high: dt.datetime) -> list[str]:
+        return found(mi, datastore_id, between(key, low, high))
+
+    assert within(second, second) == [ids[1]], "a value a search returned finds its image set again"
+    assert within(second + dt.timedelta(microseconds=1), second + dt.timedelta(microseconds=999)) == []
+    assert within(shown(T0), shown(T0 + 2.5)) == [ids[2], ids[1], ids[0]]
+    assert within(dt.datetime(1985, 4, 12, 23, 20, 50, 520000, tzinfo=UTC), dt.datetime.now(UTC)) == ids[::-1]
+    offset = dt.timezone(dt.timedelta(hours=-7))
+    assert within(shown(T0 + 2.5).astimezone(offset), shown(T0 + 3.999).astimezone(offset)) == [ids[3], ids[2]]
 
 
 def test_between_study_date_and_time(mi: Any, datastore_id: str, seeded: Any) -> None:
@@ -177,35 +188,34 @@ def test_between_study_date_and_time(mi: Any, datastore_id: str, seeded: Any) ->
         ]
     )
 
-    def found(low: dict[str, str], high: dict[str, str], order: str = "ASC") -> list[str]:
-        criteria = {
-            "filters": [between("DICOMStudyDateAndTime", low, high)],
-            "sort": {"sortField": "DICOMStudyDateAndTime", "sortOrder": order},
-        }
-        return ids_of(search_all(mi, datastore_id, searchCriteria=criteria))
+    def within(low: dict[str, str], high: dict[str, str], order: str = "ASC") -> list[str]:
+        by_study = ordered("DICOMStudyDateAndTime", order)
+        return found(mi, datastore_id, between("DICOMStudyDateAndTime", low, high), sort=by_study)
 
-    assert found(study("20200101"), study("20200102")) == [day_start, noon, day_end, next_day], "date only: 00:00, bounds inclusive"
-    assert found(study("20200101"), study("20200101")) == [day_start], "an upper date without a time is the start of that day"
-    assert found(study("20200101", "120000"), study("20200101", "235959.999000")) == [noon, day_end]
-    assert found(study("20200101", "12"), study("20200101", "235959.998")) == [noon], "short TM forms and fractions"
-    assert found(study("19900101", "000000.000"), study("20230101", "000000.000"), "DESC") == [next_day, day_end, noon, day_start, before]
-    assert no_date not in found(study("00010101"), study("99991231"))
+    assert within(study("20200101"), study("20200102")) == [day_start, noon, day_end, next_day], "00:00, inclusive"
+    assert within(study("20200101"), study("20200101")) == [day_start], "an upper date alone is the start of its day"
+    assert within(study("20200101", "120000"), study("20200101", "235959.999000")) == [noon, day_end]
+    assert within(study("20200101", "12"), study("20200101", "235959.998")) == [noon], "short TM forms, fractions"
+    everything = [next_day, day_end, noon, day_start, before]
+    assert within(study("19900101", "000000.000"), study("20230101", "000000.000"), "DESC") == everything
+    assert no_date not in within(study("00010101"), study("99991231"))
 
 
 @pytest.mark.parametrize("order", ["ASC", "DESC"])
 @pytest.mark.parametrize("field", ["updatedAt", "createdAt", "DICOMStudyDateAndTime"])
-def test_sort_on_every_field_with_ties_in_creation_order(mi: Any, datastore_id: str, seeded: Any, field: str, order: str) -> None:
-    # Pairs of equal keys in every field, in an order unrelated to insertion.
-    layout = [(3, 1, "20200301"), (1, 3, "20200101"), (2, 2, None), (1, 3, "20200101"), (3, 1, "20200301"), (2, 2, None)]
-    ids = seeded(
-        [Seed(created_at=T0 + c, updated_at=T0 + 10 + u, study_date=date, study_time="083000" if date else None) for c, u, date in layout]
-    )
+def test_sort_on_every_field_with_ties_in_creation_order(
+    mi: Any, datastore_id: str, seeded: Any, field: str, order: str
+) -> None:
+    # (created, updated, study date): pairs of equal keys in every field, in an order unlike insertion.
+    layout = [(3, 1, "20200301"), (1, 3, "20200101"), (2, 2, None)] * 2
+    seeds = [Seed(created_at=T0 + c, updated_at=T0 + 10 + u, study_date=day, study_time="0830") for c, u, day in layout]
+    ids = seeded(seeds)
     position = {"createdAt": 0, "updatedAt": 1, "DICOMStudyDateAndTime": 2}[field]
-    rows = [(layout[n][position] or "", n) for n in range(len(layout))]
-    expected = [ids[n] for _, n in sorted(rows, reverse=order == "DESC")]
-    sort = {"sortField": field, "sortOrder": order}
+    keyed = sorted(((row[position] or "", n) for n, row in enumerate(layout)), reverse=order == "DESC")
+    expected = [ids[n] for _, n in keyed]
     for page_size in (1, 4, 50):
-        summaries = search_all(mi, datastore_id, searchCriteria={"sort": sort}, PaginationConfig={"PageSize": page_size})
+        criteria = {"sort": ordered(field, order)}
+        summaries = search_all(mi, datastore_id, searchCriteria=criteria, PaginationConfig={"PageSize": page_size})
         assert ids_of(summaries) == expected
 
 
@@ -217,49 +227,39 @@ def test_two_filters_must_both_hold(mi: Any, datastore_id: str, seeded: Any) -> 
             Seed(created_at=T0 + 3, series_instance_uid="1.2.3.2", study_date="20240101"),
         ]
     )
-    criteria = {
-        "filters": [
-            equal("DICOMSeriesInstanceUID", "1.2.3.1"),
-            between("updatedAt", dt.datetime(2023, 1, 1, tzinfo=UTC), dt.datetime.now(UTC)),
-        ],
-        "sort": {"sortOrder": "ASC", "sortField": "updatedAt"},
-    }
-    assert ids_of(search_all(mi, datastore_id, searchCriteria=criteria)) == [ids[0], ids[1]]
-    criteria["filters"][1] = between("DICOMStudyDateAndTime", study("20231231"), study("20241231"))
-    assert ids_of(search_all(mi, datastore_id, searchCriteria=criteria)) == [ids[0]]
+    series = equal("DICOMSeriesInstanceUID", "1.2.3.1")
+    since_2023 = between("updatedAt", dt.datetime(2023, 1, 1, tzinfo=UTC), dt.datetime.now(UTC))
+    assert found(mi, datastore_id, series, since_2023, sort=ordered("updatedAt", "ASC")) == [ids[0], ids[1]]
+    studied = between("DICOMStudyDateAndTime", study("20231231"), study("20241231"))
+    assert found(mi, datastore_id, series, studied) == [ids[0]]
+    assert found(mi, datastore_id, equal("isPrimary", True), studied) == [ids[2], ids[0]]
 
 
 def test_pages_follow_max_results_and_tokens_belong_to_their_search(mi: Any, datastore_id: str, seeded: Any) -> None:
     ids = seeded([Seed(created_at=T0 + n, patient_id="P") for n in range(120)])
     first = mi.search_image_sets(datastoreId=datastore_id)
     assert len(first["imageSetsMetadataSummaries"]) == 50, "maxResults defaults to the model's 50"
-    pages = list(mi.get_paginator("search_image_sets").paginate(datastoreId=datastore_id, PaginationConfig={"PageSize": 7}))
+    paginator = mi.get_paginator("search_image_sets")
+    pages = list(paginator.paginate(datastoreId=datastore_id, PaginationConfig={"PageSize": 7}))
     assert [len(page["imageSetsMetadataSummaries"]) for page in pages] == [7] * 17 + [1]
     assert "nextToken" not in pages[-1]
     assert [item for page in pages for item in ids_of(page["imageSetsMetadataSummaries"])] == ids[::-1]
 
     token = first["nextToken"]
-    with pytest.raises(ClientError) as other_search:
-        mi.search_image_sets(datastoreId=datastore_id, nextToken=token, searchCriteria={"filters": [equal("DICOMPatientId", "P")]})
-    assert error_of(other_search)[:2] == ("ValidationException", 400)
-    with pytest.raises(ClientError) as altered:
-        mi.search_image_sets(datastoreId=datastore_id, nextToken=token[:-2] + ("AA" if token[-2:] != "AA" else "BB"))
-    assert error_of(altered)[:2] == ("ValidationException", 400)
-
-
-def test_max_results_above_the_model_limit_is_refused(raw_request: Any, datastore_id: str) -> None:
-    for size in ("0", "51"):
-        response = raw_request("POST", f"/datastore/{datastore_id}/searchImageSets?maxResults={size}", b"{}")
-        assert (response.status, response.error_type) == (400, "ValidationException")
-        assert "maxResults" in response.json["message"]
+    other_search = {"filters": [equal("DICOMPatientId", "P")]}
+    altered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    for kwargs in ({"nextToken": token, "searchCriteria": other_search}, {"nextToken": altered}):
+        with pytest.raises(ClientError) as refused:
+            mi.search_image_sets(datastoreId=datastore_id, **kwargs)
+        assert error_of(refused)[:2] == ("ValidationException", 400)
 
 
 def test_deleted_image_sets_vanish_and_updates_show(mi: Any, datastore_id: str, seeded: Any) -> None:
     kept, removed = seeded([Seed(created_at=T0 + 1, patient_id="P"), Seed(created_at=T0 + 2, patient_id="P")])
     mi.delete_image_set(datastoreId=datastore_id, imageSetId=removed)
     wait_state(mi, datastore_id, removed, "DELETED")
-    assert ids_of(search_all(mi, datastore_id)) == [kept]
-    assert ids_of(search_all(mi, datastore_id, searchCriteria={"filters": [equal("DICOMPatientId", "P")]})) == [kept]
+    assert found(mi, datastore_id) == [kept]
+    assert found(mi, datastore_id, equal("DICOMPatientId", "P")) == [kept]
 
     patch = {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "UPDATED"}}}
     mi.update_image_set_metadata(
@@ -275,7 +275,9 @@ def test_deleted_image_sets_vanish_and_updates_show(mi: Any, datastore_id: str, 
 
 
 @pytest.mark.parametrize("order", ["DESC", "ASC"])
-def test_pages_of_one_search_stay_stable_while_rows_change(endpoint: Any, mi: Any, datastore_id: str, seeded: Any, order: str) -> None:
+def test_pages_of_one_search_stay_stable_while_rows_change(
+    endpoint: Any, mi: Any, datastore_id: str, seeded: Any, order: str
+) -> None:
     store = endpoint.runtime.store
     initial = seeded([Seed(created_at=T0 + n, patient_id="P") for n in range(200)])
     changed: set[str] = set()
@@ -314,13 +316,13 @@ def test_pages_of_one_search_stay_stable_while_rows_change(endpoint: Any, mi: An
     thread.start()
     served: list[str] = []
     try:
-        kwargs: dict[str, Any] = {"searchCriteria": {"sort": {"sortField": "updatedAt", "sortOrder": order}}, "maxResults": 9}
+        request: dict[str, Any] = {"searchCriteria": {"sort": ordered("updatedAt", order)}, "maxResults": 9}
         while True:
-            response = mi.search_image_sets(datastoreId=datastore_id, **kwargs)
+            response = mi.search_image_sets(datastoreId=datastore_id, **request)
             served += ids_of(response["imageSetsMetadataSummaries"])
             if "nextToken" not in response:
                 break
-            kwargs["nextToken"] = response["nextToken"]
+            request["nextToken"] = response["nextToken"]
             go.release()
             assert done.acquire(timeout=10), "the writer thread stalled"
     finally:
@@ -334,81 +336,107 @@ def test_pages_of_one_search_stay_stable_while_rows_change(endpoint: Any, mi: An
     assert not set(served) & set(inserted), "image sets created after the first page are not part of the search"
 
 
+def test_every_search_reads_through_an_index(
+    endpoint: Any, datastore_id: str, seeded: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seeded([Seed(created_at=T0 + n, patient_id="P", study_date="20200101") for n in range(3)])
+    ranges = [
+        store_search.Between("createdAt", 0, 2**42),
+        store_search.Between("updatedAt", 0, 2**42),
+        store_search.Between("DICOMStudyDateAndTime", "19000101", "21000101"),
+    ]
+    equals = [store_search.Equal(key, "1.2") for key in store_search.SELECTIVE_KEYS]
+    equals.append(store_search.Equal("isPrimary", True))
+    filter_sets: list[tuple[store_search.Filter, ...]] = [(), *((item,) for item in ranges + equals)]
+    filter_sets.append((ranges[0], equals[-1]))
+    snapshot = store_search.Snapshot(max_seq=10, revision=10)
+    with endpoint.runtime.store.read() as conn:
+        for field in store_search.SORT_KEYS:
+            after = store_search.Cursor("20200101" if field == "DICOMStudyDateAndTime" else 0, 1, snapshot)
+            for filters in filter_sets:
+                for probe_limit in (1, 500):  # both plans: the sort index, or a filter's index and a sort
+                    monkeypatch.setattr(store_search, "PROBE_LIMIT", probe_limit)
+                    query = store_search.SearchQuery(datastore_id, filters, field, True)
+                    plans = store_search.query_plan(conn, query) + store_search.query_plan(conn, query, after)
+                    assert all(step.startswith(("SEARCH s USING INDEX", "USE TEMP B-TREE")) for step in plans), plans
+
+
 # --- errors -----------------------------------------------------------------------------------------------
-
-
-def search_error(mi: Any, datastore_id: str, criteria: dict[str, Any]) -> str:
-    with pytest.raises(ClientError) as failure:
-        mi.search_image_sets(datastoreId=datastore_id, searchCriteria=criteria)
-    code, status, message = error_of(failure)
-    assert (code, status) == ("ValidationException", 400)
-    return message
-
 
 NOW = dt.datetime(2024, 3, 11, 15, 0, 5, 74000, tzinfo=UTC)
 EARLIER = NOW - dt.timedelta(days=1)
+DAY_ONE, DAY_TWO = study("20200101"), study("20200102")
+#: (bad filter, a fragment of the message naming what is wrong with it)
+BAD_FILTERS: list[tuple[dict[str, Any], str]] = [
+    (equal("createdAt", NOW), "operator EQUAL is not supported for createdAt (use BETWEEN"),
+    (equal("updatedAt", NOW), "operator EQUAL is not supported for updatedAt"),
+    (equal("DICOMStudyDateAndTime", DAY_ONE), "operator EQUAL is not supported for DICOMStudyDateAndTime"),
+    (between("DICOMPatientId", "A", "B"), "operator BETWEEN is not supported for DICOMPatientId (use EQUAL"),
+    (between("isPrimary", False, True), "operator BETWEEN is not supported for isPrimary"),
+    ({"operator": "EQUAL", "values": [{"DICOMPatientId": "A"}, {"DICOMPatientId": "B"}]}, "EQUAL takes exactly 1"),
+    ({"operator": "BETWEEN", "values": [{"createdAt": NOW}]}, "BETWEEN takes exactly 2 values (lower bound, then"),
+    ({"operator": "BETWEEN", "values": [{"createdAt": EARLIER}, {"updatedAt": NOW}]}, "found createdAt and updatedAt"),
+    (between("createdAt", NOW, EARLIER), "the lower bound (values.1) of createdAt is after the upper bound (values.2)"),
+    (between("updatedAt", NOW, EARLIER), "lower bound (values.1) of updatedAt is after"),
+    (between("DICOMStudyDateAndTime", study("20200101", "01"), DAY_ONE), "of DICOMStudyDateAndTime is after"),
+    (between("DICOMStudyDateAndTime", study("2020-01-01"), DAY_TWO), "values.1.member.DICOMStudyDateAndTime.DICOM"),
+    (between("DICOMStudyDateAndTime", DAY_ONE, study("20200230")), "values.2.member.DICOMStudyDateAndTime.DICOM"),
+    (between("DICOMStudyDateAndTime", study("20200101", "24"), DAY_TWO), "DICOMStudyTime must be a time as HHMMSS"),
+    (between("DICOMStudyDateAndTime", study("20200101", "1260"), DAY_TWO), "DICOMStudyTime must be a time"),
+    (between("DICOMStudyDateAndTime", study("20200101", "120000.1234567"), DAY_TWO), "DICOMStudyTime must be a time"),
+    (between("DICOMStudyDateAndTime", study("20200101", "12:00:00"), DAY_TWO), "DICOMStudyTime must be a time"),
+    (equal("DICOMSeriesInstanceUID", "1..2"), "values.1.member.DICOMSeriesInstanceUID is not a valid UID"),
+    (equal("DICOMStudyInstanceUID", ".1.2"), "DICOMStudyInstanceUID is not a valid UID"),
+    (equal("DICOMStudyInstanceUID", "1.2."), "is not a valid UID"),
+    (equal("DICOMSeriesInstanceUID", "12345"), "is not a valid UID"),
+]
+#: (criteria boto3 would refuse to send, the model rule the endpoint reports)
+MODEL_BREAKS: list[tuple[dict[str, Any], str]] = [
+    ({"filters": []}, "'searchCriteria.filters' failed to satisfy constraint: Member must have length greater than"),
+    ({"filters": [equal("DICOMPatientId", "A")] * 3}, "Member must have length less than or equal to 2"),
+    (
+        {"filters": [{"operator": "BETWEEN", "values": [{"createdAt": 1}, {"createdAt": 2}, {"createdAt": 3}]}]},
+        "'searchCriteria.filters.1.member.values' failed to satisfy constraint: Member must have length less than",
+    ),
+    ({"filters": [{"operator": "LIKE", "values": [{"DICOMPatientId": "A"}]}]}, "enum value set: [EQUAL, BETWEEN]"),
+    ({"filters": [equal("DICOMModality", "CT")]}, "Member must have exactly one of"),
+    ({"filters": [{"operator": "EQUAL", "values": [{"DICOMPatientId": "A", "DICOMStudyId": "B"}]}]}, "found 2"),
+    ({"filters": [equal("DICOMSeriesInstanceUID", "1.2.x")]}, "Member must satisfy regular expression pattern: [0-9.]"),
+    ({"sort": ordered("DICOMPatientId", "ASC")}, "[updatedAt, createdAt, DICOMStudyDateAndTime]"),
+    ({"sort": {"sortField": "updatedAt"}}, "Value null at 'searchCriteria.sort.sortOrder' failed to satisfy constraint"),
+]
 
 
-@pytest.mark.parametrize(
-    ("bad", "fragment"),
-    [
-        (equal("createdAt", NOW), "operator EQUAL is not supported for createdAt (use BETWEEN"),
-        (equal("updatedAt", NOW), "operator EQUAL is not supported for updatedAt"),
-        (equal("DICOMStudyDateAndTime", study("20200101")), "operator EQUAL is not supported for DICOMStudyDateAndTime"),
-        (between("DICOMPatientId", "A", "B"), "operator BETWEEN is not supported for DICOMPatientId (use EQUAL"),
-        (between("isPrimary", False, True), "operator BETWEEN is not supported for isPrimary"),
-        ({"operator": "EQUAL", "values": [{"DICOMPatientId": "A"}, {"DICOMPatientId": "B"}]}, "EQUAL takes exactly 1 value, found 2"),
-        ({"operator": "BETWEEN", "values": [{"createdAt": NOW}]}, "BETWEEN takes exactly 2 values (lower bound, then upper bound), found 1"),
-        ({"operator": "BETWEEN", "values": [{"createdAt": EARLIER}, {"updatedAt": NOW}]}, "must name the same attribute, found createdAt and updatedAt"),
-        (between("createdAt", NOW, EARLIER), "the lower bound (values.1) of createdAt is after the upper bound (values.2)"),
-        (between("updatedAt", NOW, EARLIER), "lower bound (values.1) of updatedAt is after"),
-        (between("DICOMStudyDateAndTime", study("20200101", "01"), study("20200101")), "of DICOMStudyDateAndTime is after"),
-        (between("DICOMStudyDateAndTime", study("2020-01-01"), study("20200102")), "values.1.member.DICOMStudyDateAndTime.DICOMStudyDate must be a date as YYYYMMDD"),
-        (between("DICOMStudyDateAndTime", study("20200101"), study("20200230")), "values.2.member.DICOMStudyDateAndTime.DICOMStudyDate must be a date"),
-        (between("DICOMStudyDateAndTime", study("20200101", "24"), study("20200102")), "DICOMStudyTime must be a time as HHMMSS"),
-        (between("DICOMStudyDateAndTime", study("20200101", "1260"), study("20200102")), "DICOMStudyTime must be a time"),
-        (between("DICOMStudyDateAndTime", study("20200101", "120000.1234567"), study("20200102")), "DICOMStudyTime must be a time"),
-        (between("DICOMStudyDateAndTime", study("20200101", "12:00:00"), study("20200102")), "DICOMStudyTime must be a time"),
-        (equal("DICOMSeriesInstanceUID", "1..2"), "values.1.member.DICOMSeriesInstanceUID is not a valid UID"),
-        (equal("DICOMStudyInstanceUID", ".1.2"), "DICOMStudyInstanceUID is not a valid UID"),
-        (equal("DICOMStudyInstanceUID", "1.2."), "is not a valid UID"),
-        (equal("DICOMSeriesInstanceUID", "12345"), "is not a valid UID"),
-    ],
-)
-def test_a_bad_filter_is_a_validation_error_naming_it(mi: Any, datastore_id: str, bad: dict[str, Any], fragment: str) -> None:
-    message = search_error(mi, datastore_id, {"filters": [equal("DICOMPatientId", "P"), bad]})
-    assert message.startswith("1 validation error detected: searchCriteria.filters.2.member")
-    assert fragment in message
-    assert "filters.1.member" not in message
+def test_a_bad_filter_is_a_validation_error_naming_it(mi: Any, datastore_id: str) -> None:
+    for bad, fragment in BAD_FILTERS:
+        with pytest.raises(ClientError) as refused:
+            criteria = {"filters": [equal("isPrimary", True), bad]}
+            mi.search_image_sets(datastoreId=datastore_id, searchCriteria=criteria)
+        code, status, message = error_of(refused)
+        assert (code, status) == ("ValidationException", 400), bad
+        assert message.startswith("1 validation error detected: searchCriteria.filters.2.member"), message
+        assert fragment in message, (fragment, message)
 
 
 def test_every_bad_filter_is_reported(mi: Any, datastore_id: str) -> None:
-    message = search_error(mi, datastore_id, {"filters": [equal("createdAt", NOW), between("DICOMStudyId", "1", "2")]})
+    with pytest.raises(ClientError) as refused:
+        bad = [equal("createdAt", NOW), between("DICOMStudyId", "1", "2")]
+        mi.search_image_sets(datastoreId=datastore_id, searchCriteria={"filters": bad})
+    message = error_of(refused)[2]
     assert message.startswith("2 validation errors detected: searchCriteria.filters.1.member: operator EQUAL")
     assert "searchCriteria.filters.2.member: operator BETWEEN is not supported for DICOMStudyId" in message
 
 
-@pytest.mark.parametrize(
-    ("criteria", "fragment"),
-    [
-        ({"filters": []}, "'searchCriteria.filters' failed to satisfy constraint: Member must have length greater than or equal to 1"),
-        ({"filters": [equal("DICOMPatientId", "A")] * 3}, "Member must have length less than or equal to 2"),
-        (
-            {"filters": [{"operator": "BETWEEN", "values": [{"createdAt": 1}, {"createdAt": 2}, {"createdAt": 3}]}]},
-            "'searchCriteria.filters.1.member.values' failed to satisfy constraint: Member must have length less than or equal to 2",
-        ),
-        ({"filters": [{"operator": "LIKE", "values": [{"DICOMPatientId": "A"}]}]}, "Member must satisfy enum value set: [EQUAL, BETWEEN]"),
-        ({"filters": [{"operator": "EQUAL", "values": [{"DICOMModality": "CT"}]}]}, "Member must have exactly one of"),
-        ({"filters": [{"operator": "EQUAL", "values": [{"DICOMPatientId": "A", "DICOMStudyId": "B"}]}]}, "found 2"),
-        ({"filters": [equal("DICOMSeriesInstanceUID", "1.2.x")]}, "Member must satisfy regular expression pattern: [0-9.]+"),
-        ({"sort": {"sortField": "DICOMPatientId", "sortOrder": "ASC"}}, "[updatedAt, createdAt, DICOMStudyDateAndTime]"),
-        ({"sort": {"sortField": "updatedAt"}}, "'searchCriteria.sort.sortOrder' failed to satisfy constraint: Member must not be null"),
-    ],
-)
-def test_model_limits_are_enforced_for_raw_requests(raw_request: Any, datastore_id: str, criteria: dict[str, Any], fragment: str) -> None:
-    response = raw_request("POST", f"/datastore/{datastore_id}/searchImageSets", json.dumps(criteria).encode())
-    assert (response.status, response.error_type) == (400, "ValidationException"), response.body
-    assert fragment in response.json["message"]
+def test_model_limits_are_enforced_for_raw_requests(raw_request: Any, datastore_id: str) -> None:
+    path = f"/datastore/{datastore_id}/searchImageSets"
+    for criteria, fragment in MODEL_BREAKS:
+        response = raw_request("POST", path, json.dumps(criteria).encode())
+        assert (response.status, response.error_type) == (400, "ValidationException"), response.body
+        assert fragment in response.json["message"], (fragment, response.json["message"])
+    for size in ("0", "51"):
+        response = raw_request("POST", f"{path}?maxResults={size}", b"{}")
+        assert (response.status, response.error_type) == (400, "ValidationException")
+        assert "'maxResults' failed to satisfy constraint" in response.json["message"]
 
 
 def test_data_store_must_exist_and_be_active(endpoint: Any, mi: Any) -> None:
@@ -437,5 +465,6 @@ def test_data_store_must_exist_and_be_active(endpoint: Any, mi: Any) -> None:
 
 
 def test_an_empty_data_store_finds_nothing(mi: Any, datastore_id: str) -> None:
-    response = mi.search_image_sets(datastoreId=datastore_id, searchCriteria={"filters": [equal("DICOMPatientId", "P")]})
+    criteria = {"filters": [equal("DICOMPatientId", "P")]}
+    response = mi.search_image_sets(datastoreId=datastore_id, searchCriteria=criteria)
     assert response["imageSetsMetadataSummaries"] == [] and "nextToken" not in response
