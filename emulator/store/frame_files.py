@@ -25,13 +25,27 @@ class FrameFiles:
         return f"jobs/{job_id}/{frame_id}.jph"
 
     def write(self, relative: str, data: bytes) -> None:
-        """Write a frame file completely (temp file + rename, so a reader never sees half of it)."""
+        """Write a frame file completely (temp file + rename, so a reader never sees half of it).
+
+        Folders are 0700 and files 0600 whatever the umask, like the rest of the state directory.
+        """
         target = self.root / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._private_folders(target.parent)
         temporary = target.with_suffix(".part")
-        with open(temporary, "wb") as handle:
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
             handle.write(data)
         os.replace(temporary, target)
+
+    def _private_folders(self, folder: Path) -> None:
+        """Create `folder` and any missing parent up to the state directory, each 0700."""
+        if folder.is_dir():
+            return
+        self._private_folders(folder.parent)
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            return
+        os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
 
     def read(self, relative: str) -> bytes:
         """A frame's bytes."""

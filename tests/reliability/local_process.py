@@ -63,6 +63,20 @@ def refuse_truncated_body(response_dict: dict[str, Any], **_: Any) -> None:
         raise ConnectionClosedError(endpoint_url=f"(response cut at {len(body)} of {length} bytes)")
 
 
+def with_umask(mask: int, then: Callable[[], None] | None = None) -> None:
+    """A `before` hook: set the child's umask (then run `then`), to show permissions do not rely on it."""
+    os.umask(mask)
+    if then is not None:
+        then()
+
+
+def with_debug_logging() -> None:
+    """A `before` hook: our own loggers at DEBUG (`ahi local` itself logs INFO), to see every line we could write."""
+    import logging
+
+    logging.getLogger("emulator").setLevel(logging.DEBUG)
+
+
 @dataclass
 class LocalProcess:
     """One `ahi local` child, with the exports it printed."""
