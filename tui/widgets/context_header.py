@@ -24,7 +24,7 @@ class HeaderState:
 
 
 class ContextHeader(Static):
-    """One line: `ahi │ profile │ account │ region │ endpoint │ badges`."""
+    """One line: `ahi │ badges │ profile │ account │ region │ endpoint` (badges first: narrow terminals cut the end)."""
 
     DEFAULT_CSS = """
     ContextHeader { dock: top; height: 1; background: $panel; color: $foreground; padding: 0 1; }
@@ -41,15 +41,15 @@ class ContextHeader(Static):
     def render_state(self, state: HeaderState) -> Text:
         fmt = self.app.formatter  # type: ignore[attr-defined]
         parts: list[Text] = [Text("ahi", style="bold")]
+        if state.read_only:
+            parts.append(Text(" READ-ONLY ", style="bold reverse"))
+        if state.production:
+            parts.append(Text(" PRODUCTION ", style="bold reverse"))
+        if state.alerts:
+            parts.append(Text(f" {state.alerts} key alert{'s' if state.alerts > 1 else ''} ", style="bold white on red"))
         parts.append(Text.assemble(("profile ", "dim"), state.profile))
         parts.append(Text.assemble(("account ", "dim"), state.account or "?"))
         parts.append(Text.assemble(("region ", "dim"), state.region or "?"))
         where = "local" if state.local else "AWS"
         parts.append(Text.assemble(("endpoint ", "dim"), (where, "bold"), " ", fmt.text(state.endpoint)))
-        if state.production:
-            parts.append(Text(" PRODUCTION ", style="bold reverse"))
-        if state.read_only:
-            parts.append(Text(" READ-ONLY ", style="bold reverse"))
-        if state.alerts:
-            parts.append(Text(f" {state.alerts} key alert{'s' if state.alerts > 1 else ''} ", style="bold white on red"))
         return Text(" │ ").join(parts)

@@ -17,6 +17,7 @@ class PromptBar(Input):
 
     DEFAULT_CSS = """
     PromptBar { display: none; border: none; height: 1; padding: 0 1; background: $boost; }
+    PromptBar:focus { border: none; background: $boost; }
     PromptBar.-open { display: block; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", show=False)]
@@ -30,7 +31,8 @@ class PromptBar(Input):
         self.value = value
         self.cursor_position = len(value)
         self.add_class("-open")
-        self.focus()
+        # Focus now, not later: keys typed right after `:` (e.g. `:q` in one burst) must land here.
+        self.screen.set_focus(self)
 
     def close(self) -> None:
         self.remove_class("-open")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import BindingType
 from textual.message import Message
@@ -15,6 +16,8 @@ from tui.filtering import parse_filter, row_matches
 
 MARK_COLUMN = "_mark"
 MARK = "●"
+#: Widest an automatically sized column grows; longer cells are cut (the detail view shows them whole).
+MAX_AUTO_WIDTH = 48
 
 
 @dataclass(frozen=True)
@@ -163,9 +166,10 @@ class ResourceTable(DataTable[Any]):
         self.clear(columns=True)
         if self.markable:
             self.add_column(" ", key=MARK_COLUMN, width=1)
-        for column in self.resource_columns:
-            self.add_column(self._label(column), key=column.key, width=column.width)
         by_key = {row.key: row for row in self.rows_all}
+        visible = [by_key[key] for key in self._visible_keys]
+        for column in self.resource_columns:
+            self.add_column(self._label(column), key=column.key, width=column.width or self._fit(column, visible))
         for key in self._visible_keys:
             self.add_row(*self._row_cells(by_key[key]), key=key)
         if not self._visible_keys:
@@ -174,6 +178,11 @@ class ResourceTable(DataTable[Any]):
         self.move_cursor(row=target, scroll=False)
         self.scroll_to(x=scroll_x, y=scroll_y, animate=False, immediate=True)
 
+    def _fit(self, column: Column, rows: list[Row]) -> int:
+        """Width that shows the column's widest cell (measured now, not on the next idle)."""
+        widest = max((cell_len(row.plain().get(column.key, "")) for row in rows), default=0)
+        return min(MAX_AUTO_WIDTH, max(cell_len(self._label(column).plain), widest))
+
     def _update_cells_in_place(self) -> None:
         by_key = {row.key: row for row in self.rows_all}
         for key in self._visible_keys:
@@ -181,4 +190,4 @@ class ResourceTable(DataTable[Any]):
             for column in self.resource_columns:
                 value = row.cells.get(column.key, "")
                 if self.get_cell(key, column.key) != value:
-                    self.update_cell(key, column.key, value)
+                    self.update_cell(key, column.key, value, update_width=True)
