@@ -1,0 +1,178 @@
+"""Console start-up and table memory, measured (goals: table on screen < 1.5 s; 10,000 rows < 200 MB RSS).
+
+1. Launch to data store table, real process in a real terminal (tmux): `ahi --local` on a state
+   directory holding data stores, timed until the rows are on screen. Alternative measured in the
+   same run: the AWS CLI listing the same data stores (`aws medical-imaging list-datastores`).
+2. The same inside one process (headless Pilot), without interpreter start-up.
+3. Resident memory of the console with 10,000 data store rows in its table, against a bare Textual
+   DataTable holding the same 10,000 rows.
+
+Usage: .venv/bin/python bench/startup.py [--stores N] [--rows N] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from emulator.config import EndpointConfig
+from emulator.server import LocalEndpoint
+
+BIN = Path(sys.executable).parent
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_state(state_dir: Path, stores: int) -> None:
+    with LocalEndpoint(EndpointConfig(state_dir=state_dir, datastore_transition_seconds=0)) as endpoint:
+        client = boto3.client(
+            "medical-imaging", endpoint_url=endpoint.url, region_name="us-east-1",
+            aws_access_key_id="bench", aws_secret_access_key="bench", config=Config(inject_host_prefix=False),
+        )
+        for index in range(stores):
+            client.create_datastore(datastoreName=f"bench-store-{index:02d}", clientToken=f"bench-{index}")
+
+
+def launch_in_tmux(state_dir: Path, stores: int) -> float:
+    """Seconds from starting `ahi --local` in a terminal to every row on screen."""
+    socket = f"ahi-bench-{uuid.uuid4().hex[:8]}"
+    home = Path(tempfile.mkdtemp())
+    tmux = ["tmux", "-L", socket]
+    command = (f"env HOME={home} AHI_CONFIG={home}/none.toml AWS_CONFIG_FILE={home}/none "
+               f"{BIN / 'ahi'} --local --state-dir {state_dir}")
+    start = time.perf_counter()
+    subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "160", "-y", "50", command], check=True)
+    try:
+        last = f"bench-store-{stores - 1:02d}"
+        while time.perf_counter() - start < 60:
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "b"], capture_output=True, text=True).stdout
+            if last in screen and f"{stores}/{stores} rows" in screen:
+                return time.perf_counter() - start
+            time.sleep(0.01)
+        raise RuntimeError("the table never appeared")
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def aws_cli_listing(state_dir: Path) -> float:
+    with LocalEndpoint(EndpointConfig(state_dir=state_dir)) as endpoint:
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+               "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint.url}
+        start = time.perf_counter()
+        subprocess.run([str(BIN / "aws"), "medical-imaging", "list-datastores"], env=env, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def in_process(state_dir: Path, stores: int) -> float:
+    from tui.app import AhiApp
+    from tui.config import ConsoleConfig
+    from tui.settings import build_parser, resolve
+    from tui.widgets.resource_table import ResourceTable
+
+    with LocalEndpoint(EndpointConfig(state_dir=state_dir)) as endpoint:
+        start = time.perf_counter()
+        options = resolve(build_parser().parse_args(["--local"]), ConsoleConfig(), {}, endpoint.url)
+        app = AhiApp(options)
+
+        async def run() -> float:
+            async with app.run_test(size=(160, 50)) as pilot:
+                while True:
+                    tables = list(app.screen.query(ResourceTable))
+                    if tables and tables[0].row_count == stores:
+                        await pilot.pause()
+                        return time.perf_counter() - start
+                    await pilot.pause(0.005)
+
+        return asyncio.run(run())
+
+
+def table_memory(rows: int) -> tuple[float, float, float]:
+    """(baseline RSS, console table RSS, bare DataTable RSS) in MB for `rows` data stores."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable
+
+    from screens.datastores import DatastoreListing, DatastoresScreen
+    from services.datastores import Datastore
+    from tui.app import AhiApp
+    from tui.config import ConsoleConfig
+    from tui.settings import build_parser, resolve
+
+    now = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    stores = [
+        Datastore(id=f"{i:032x}", name=f"store-{i:05d}", status="ACTIVE", arn=f"arn:aws:medical-imaging:us-east-1:123456789012:datastore/{i:032x}",
+                  created_at=now, updated_at=now, storage_format="HTJ2K", detailed=True, raw={"datastoreId": f"{i:032x}"})
+        for i in range(rows)
+    ]
+    baseline = rss_mb()
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield DataTable()
+
+    async def bare() -> float:
+        async with Bare().run_test(size=(160, 50)) as pilot:
+            table = pilot.app.query_one(DataTable)
+            table.add_columns("name", "id", "status", "format", "kms", "created", "updated")
+            table.add_rows([(s.name, s.id, s.status, "HTJ2K", "AWS owned", str(s.created_at), str(s.updated_at)) for s in stores])
+            await pilot.pause(0.2)
+            return rss_mb()
+
+    bare_rss = asyncio.run(bare())
+
+    async def console() -> float:
+        options = resolve(build_parser().parse_args(["--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1", "--refresh", "0"]),
+                          ConsoleConfig(), {}, None)
+        app = AhiApp(options)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await app.workers.wait_for_complete()
+            screen = app.screen
+            assert isinstance(screen, DatastoresScreen)
+            screen.show(DatastoreListing(stores, {}))
+            await pilot.pause(0.2)
+            return rss_mb()
+
+    console_rss = asyncio.run(console())
+    return baseline, console_rss, bare_rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", type=int, default=8)
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    state = Path(tempfile.mkdtemp()) / "state"
+    make_state(state, args.stores)
+    print(f"data stores on the endpoint: {args.stores}; runs: {args.runs} (best of)")
+    if shutil.which("tmux"):
+        launch = min(launch_in_tmux(state, args.stores) for _ in range(args.runs))
+        cli = min(aws_cli_listing(state) for _ in range(args.runs))
+        print(f"launch to table, real terminal:   {launch:6.2f} s   (goal < 1.5 s)")
+        print(f"aws medical-imaging list-datastores: {cli:6.2f} s   ratio console/CLI = {launch / cli:.2f}")
+    inside = min(in_process(state, args.stores) for _ in range(args.runs))
+    print(f"launch to table, in process:       {inside:6.2f} s")
+    baseline, console_rss, bare_rss = table_memory(args.rows)
+    print(f"RSS before any app:                {baseline:6.1f} MB")
+    print(f"RSS, console with {args.rows} rows:      {console_rss:6.1f} MB   (goal < 200 MB)")
+    print(f"RSS, bare DataTable {args.rows} rows:    {bare_rss:6.1f} MB   ratio console/bare = {console_rss / bare_rss:.2f}")
+
+
+if __name__ == "__main__":
+    main()
