@@ -7,7 +7,9 @@ import json
 import time
 from typing import Any
 
-from datastore_waits import active_datastore
+import pytest
+from botocore.exceptions import ClientError
+from datastore_waits import active_datastore, error_of
 
 from emulator.demo import phantoms
 from emulator.demo.phantoms import Subject
@@ -57,6 +59,20 @@ def import_ct(
     files = phantoms.ct_series(slices, 32, subject=subject, series_key=series_key)
     (image_set_id,) = import_files(mi, s3, datastore_id, files, prefix=f"{subject.patient_id}-{series_key}")
     return image_set_id
+
+
+@pytest.fixture
+def image_set(mi: Any, s3: Any) -> tuple[str, str]:
+    """(data store id, image set id) of a freshly imported two-instance CT image set."""
+    datastore_id = new_datastore(mi)
+    return datastore_id, import_ct(mi, s3, datastore_id)
+
+
+def rejected(call: Any) -> tuple[str, int, str]:
+    """(code, HTTP status, message) of the ClientError `call` must raise."""
+    with pytest.raises(ClientError) as caught:
+        call()
+    return error_of(caught)
 
 
 def wait_unlocked(mi: Any, datastore_id: str, image_set_id: str, timeout: float = 10.0) -> dict[str, Any]:

@@ -6,15 +6,15 @@ import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from datastore_waits import error_of
-from imageset_flows import (
+from imageset_flows import (  # noqa: F401 - image_set is a fixture
     OTHER_PATIENT,
     copy_to_new,
+    image_set,
     import_ct,
     metadata,
     new_datastore,
     only_series,
+    rejected,
     update,
     wait_unlocked,
 )
@@ -22,12 +22,6 @@ from imageset_flows import (
 from emulator.config import EndpointConfig
 
 GUIDE_MESSAGE = "INVALID_REQUEST: Series of SourceImageSet and DestinationImageSet don't match."
-
-
-@pytest.fixture
-def image_set(mi: Any, s3: Any) -> tuple[str, str]:
-    datastore_id = new_datastore(mi)
-    return datastore_id, import_ct(mi, s3, datastore_id)
 
 
 def copy(mi: Any, datastore_id: str, source_id: str, source_version: str, **information: Any) -> dict[str, Any]:
@@ -38,12 +32,6 @@ def copy(mi: Any, datastore_id: str, source_id: str, source_version: str, **info
     if information:
         body["destinationImageSet"] = {"imageSetId": information["destination"], "latestVersionId": information["version"]}
     return dict(mi.copy_image_set(datastoreId=datastore_id, sourceImageSetId=source_id, copyImageSetInformation=body, **extra))
-
-
-def rejected(call: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call()
-    return error_of(caught)
 
 
 def frame_bytes(mi: Any, datastore_id: str, image_set_id: str, frame_id: str) -> bytes:

@@ -5,25 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from datastore_waits import error_of, wait_for_status
-from imageset_flows import copy_to_new, import_ct, metadata, new_datastore, only_series, update, wait_unlocked
+from datastore_waits import wait_for_status
+from imageset_flows import (  # noqa: F401 - image_set is a fixture
+    copy_to_new,
+    image_set,
+    metadata,
+    only_series,
+    rejected,
+    update,
+    wait_unlocked,
+)
 
 from emulator.config import EndpointConfig
 from emulator.handlers import HANDLERS
 from emulator.server import LocalEndpoint
-
-
-@pytest.fixture
-def image_set(mi: Any, s3: Any) -> tuple[str, str]:
-    datastore_id = new_datastore(mi)
-    return datastore_id, import_ct(mi, s3, datastore_id)
-
-
-def rejected(call: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call()
-    return error_of(caught)
 
 
 def first_frame(document: dict[str, Any]) -> str:

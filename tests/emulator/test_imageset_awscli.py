@@ -9,7 +9,6 @@ default; given to CLI v1 it is encoded twice, and the endpoint says so.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import json
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 from imageset_flows import import_ct, metadata, new_datastore, wait_unlocked
+from test_awscli import as_boto3
 
 pytestmark = pytest.mark.awscli
 
@@ -35,16 +35,6 @@ def aws(*args: str, ok: bool = True) -> Any:
         return done.stderr
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if done.stdout.strip() else {}
-
-
-def timestamps_as_datetimes(value: Any, key: str = "") -> Any:
-    if isinstance(value, dict):
-        return {name: timestamps_as_datetimes(item, name) for name, item in value.items()}
-    if isinstance(value, list):
-        return [timestamps_as_datetimes(item) for item in value]
-    if key.endswith("At") and isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
-    return value
 
 
 def test_update_copy_versions_and_delete_with_the_cli(aws_env: dict[str, str], mi: Any, s3: Any, tmp_path: Path) -> None:
@@ -81,7 +71,7 @@ def test_update_copy_versions_and_delete_with_the_cli(aws_env: dict[str, str], m
         ("2", "UPDATED"), ("1", "CREATED"),
     ]
     boto3_versions = mi.list_image_set_versions(datastoreId=datastore_id, imageSetId=image_set_id)
-    assert timestamps_as_datetimes(versions)["imageSetPropertiesList"] == boto3_versions["imageSetPropertiesList"]
+    assert as_boto3(versions)["imageSetPropertiesList"] == boto3_versions["imageSetPropertiesList"]
     first = aws("get-image-set", *ids, "--image-set-id", image_set_id, "--version-id", "1")
     assert (first["versionId"], first["imageSetWorkflowStatus"]) == ("1", "CREATED")
 

@@ -7,33 +7,20 @@ import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from datastore_waits import error_of
-from imageset_flows import (
+from imageset_flows import (  # noqa: F401 - image_set is a fixture
     copy_to_new,
+    image_set,
     import_ct,
     metadata,
     new_datastore,
     only_series,
+    rejected,
     update,
     wait_unlocked,
 )
 
 from emulator.config import EndpointConfig
 from emulator.handlers import HANDLERS
-
-
-@pytest.fixture
-def image_set(mi: Any, s3: Any) -> tuple[str, str]:
-    """(data store id, image set id) of a freshly imported two-instance CT image set."""
-    datastore_id = new_datastore(mi)
-    return datastore_id, import_ct(mi, s3, datastore_id)
-
-
-def rejected(call: Any) -> tuple[str, int, str]:
-    with pytest.raises(ClientError) as caught:
-        call()
-    return error_of(caught)
 
 
 def test_update_answers_locked_then_settles_updated(
