@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -50,33 +50,23 @@ class Datastore:
 
     @classmethod
     def from_properties(cls, properties: Mapping[str, Any]) -> Datastore:
-        return cls(
-            id=properties["datastoreId"],
-            name=properties["datastoreName"],
-            status=properties["datastoreStatus"],
-            arn=properties.get("datastoreArn"),
-            created_at=properties.get("createdAt"),
-            updated_at=properties.get("updatedAt"),
+        """From GetDatastore's `datastoreProperties`: the summary fields plus key, format and authorizer."""
+        return cls.from_summary(properties).with_details_of_properties(properties)
+
+    def with_details_of_properties(self, properties: Mapping[str, Any]) -> Datastore:
+        return replace(
+            self,
             kms_key_arn=properties.get("kmsKeyArn"),
             storage_format=properties.get("losslessStorageFormat"),
             lambda_authorizer_arn=properties.get("lambdaAuthorizerArn"),
             detailed=True,
-            raw=dict(properties),
         )
 
     def with_details_of(self, detailed: Datastore) -> Datastore:
         """This summary plus the immutable details (key, format, authorizer) of an earlier GetDatastore."""
-        return Datastore(
-            id=self.id,
-            name=self.name,
-            status=self.status,
+        return replace(
+            self.with_details_of_properties(detailed.raw),
             arn=self.arn or detailed.arn,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
-            kms_key_arn=detailed.kms_key_arn,
-            storage_format=detailed.storage_format,
-            lambda_authorizer_arn=detailed.lambda_authorizer_arn,
-            detailed=True,
             raw={**detailed.raw, **self.raw},
         )
 
