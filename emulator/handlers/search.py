@@ -43,6 +43,7 @@ from emulator.errors import ValidationException
 from emulator.handlers import handler
 from emulator.handlers.datastores import load_active_datastore
 from emulator.pagination import paginate
+from emulator.store import search as store_search
 from emulator.store.search import (
     Between,
     Cursor,
@@ -57,15 +58,9 @@ from emulator.store.search import (
 
 PAGE_SIZE = 50
 DEFAULT_SORT = {"sortField": "updatedAt", "sortOrder": "DESC"}
-EQUAL_KEYS = (
-    "DICOMPatientId",
-    "DICOMAccessionNumber",
-    "DICOMStudyId",
-    "DICOMStudyInstanceUID",
-    "DICOMSeriesInstanceUID",
-    "isPrimary",
-)
-BETWEEN_KEYS = ("createdAt", "updatedAt", "DICOMStudyDateAndTime")
+#: EQUAL works on the ids, UIDs and isPrimary; BETWEEN on the timestamps and study date, the sort fields.
+EQUAL_KEYS = tuple(store_search.EQUAL_KEYS)
+BETWEEN_KEYS = tuple(store_search.SORT_KEYS)
 UID_KEYS = ("DICOMStudyInstanceUID", "DICOMSeriesInstanceUID")
 UID = re.compile(r"[0-9]+(\.[0-9]+)+")
 STUDY_DATE = re.compile(r"[0-9]{8}")
