@@ -11,23 +11,37 @@ from textual.pilot import Pilot
 from tui.actions import REGISTRY, Action
 from tui.commands import RegistryCommands, complete
 from tui.dialogs.help import HelpScreen
-from tui.navigation import SCREENS, load_screens
+from tui.navigation import load_screens
 from tui.screen_base import AhiScreen
 
 load_screens()
 
 
-def screen_classes() -> dict[str, type[AhiScreen]]:
-    """Scope name -> the screen class that implements it (every registered screen and its children)."""
-    found: dict[str, type[AhiScreen]] = {}
+def all_classes() -> list[type]:
+    """Every loaded widget, screen and app class (where actions are implemented and bound)."""
+    from textual.dom import DOMNode
 
-    def walk(cls: type[AhiScreen]) -> None:
-        if cls.SCOPE:
-            found[cls.SCOPE] = cls
+    import tui.app  # noqa: F401 - the app and its screens
+    import tui.call_log  # noqa: F401
+
+    seen: list[type] = []
+    pending: list[type] = [DOMNode]
+    while pending:
+        cls = pending.pop()
         for sub in cls.__subclasses__():
-            walk(sub)
+            if sub not in seen:
+                seen.append(sub)
+                pending.append(sub)
+    return seen
 
-    walk(AhiScreen)
+
+def implementations(action: Action) -> list[type]:
+    """Classes that bind the action by its id and implement its method."""
+    found = []
+    for cls in all_classes():
+        bound = any(getattr(b, "id", None) == action.id for b in getattr(cls, "BINDINGS", []))
+        if bound and hasattr(cls, f"action_{action.method.partition('(')[0]}"):
+            found.append(cls)
     return found
 
 
@@ -36,21 +50,17 @@ MUTATING = [action for action in REGISTRY if action.mutates]
 
 def test_registry_has_mutating_actions_and_each_is_guarded() -> None:
     assert {a.id for a in MUTATING} >= {"datastores.create", "datastores.delete"}
-    classes = screen_classes()
     for action in MUTATING:
-        owner = classes[action.scope]
-        method = getattr(owner, f"action_{action.method}")
-        assert getattr(method, "__ahi_mutating__", None) == action.id, f"{action.id} is not guarded"
+        owners = implementations(action)
+        assert owners, f"{action.id} is bound nowhere"
+        for owner in owners:
+            method = getattr(owner, f"action_{action.method.partition('(')[0]}")
+            assert getattr(method, "__ahi_mutating__", None) == action.id, f"{owner.__name__}.{action.method} is not guarded"
 
 
-def test_every_action_has_an_implementation() -> None:
-    classes = screen_classes()
-    from tui.app import AhiApp
-    from tui.widgets.resource_table import ResourceTable
-
-    owners: dict[str, Any] = {"app": AhiApp, "screen": AhiScreen, "table": ResourceTable, **classes}
-    for action in REGISTRY:
-        assert hasattr(owners[action.scope], f"action_{action.method}"), action.id
+def test_every_action_is_bound_and_implemented() -> None:
+    missing = [action.id for action in REGISTRY if action.id != "app.quit" and not implementations(action)]
+    assert missing == []
 
 
 def test_read_only_hides_and_refuses_every_mutating_action(seeded: dict[str, str], make_app: AppFactory) -> None:
@@ -80,14 +90,16 @@ def test_read_only_hides_and_refuses_every_mutating_action(seeded: dict[str, str
             await pilot.press(action.keys.split(",")[0])
             await settle(pilot)
             assert app.screen is screen, f"{action.id} opened something"
-            await pilot.press("colon", *(action.command or ""), "enter")
-            await settle(pilot)
-            assert app.screen is screen
+            if action.command:
+                await pilot.press("colon", *action.command, "enter")
+                await settle(pilot)
+                assert app.screen is screen
+            refused_before = len([m for m in notifications(app) if m.startswith("Refused")])
             getattr(screen, f"action_{action.method}")()
             await settle(pilot)
+            refused_after = len([m for m in notifications(app) if m.startswith("Refused")])
+            assert refused_after > refused_before, f"{action.id} was not refused when invoked directly"
         assert [r for r in app.call_log.records()[before:] if r.operation != "ListDatastores"] == []
-        refusals = [m for m in notifications(app) if m.startswith("Refused")]
-        assert len(refusals) >= len([a for a in MUTATING if a.scope in screen.scopes()])
         assert "READ-ONLY" in widget_text(screen.query_one("ContextHeader"))
 
     drive(app, scenario)
