@@ -13,11 +13,11 @@ from textual.widgets import DataTable
 from screens.datastore_create import CreateDatastoreScreen
 from screens.datastore_detail import DatastoreDetailScreen
 from screens.datastore_view import kms_label, status_text
+from screens.taggable import TaggableScreen
 from services.datastores import DATASTORE_STATUSES, CreateDatastoreRequest, Datastore
 from services.errors import AwsCallError
 from tui.actions import REGISTRY, Action, Confirm, mutating
 from tui.navigation import ScreenSpec, register_screen
-from tui.screen_base import AhiScreen
 from tui.widgets.resource_table import Column, ResourceTable, Row
 
 REGISTRY.register(
@@ -49,7 +49,7 @@ class DatastoreListing:
     aliases: dict[str, str]
 
 
-class DatastoresScreen(AhiScreen):
+class DatastoresScreen(TaggableScreen):
     """Root screen of the console."""
 
     CSS_PATH = "datastores.tcss"

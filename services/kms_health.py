@@ -113,6 +113,12 @@ def assess(datastore: Datastore, key: KeyStatus) -> KeyAssessment:
             f"key state unknown: DescribeKey answered {key.error.code}",
             ("Refresh (r) to try again; the call log (!) has the full answer.",),
         )
+    if key.usable and datastore.status == "CREATE_FAILED":
+        return KeyAssessment(
+            KeyHealth.WARNING,
+            f"creation failed, though the key is {key.key_state or 'usable'} now",
+            ("Delete this data store and create it again; it never held data.",),
+        )
     if key.usable:
         advice: tuple[str, ...] = ("Do not revoke or retire HealthImaging's grants on this key: access to the data ends at once.",)
         if key.rotation_enabled is False and key.key_manager == "CUSTOMER":

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
 #: Modules that register screens when imported; a new screen module appends itself here.
-SCREEN_MODULES: tuple[str, ...] = ("screens.datastores",)
+SCREEN_MODULES: tuple[str, ...] = ("screens.datastores", "screens.kms_status")
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,6 @@ class ScreenSpec:
 PLANNED: dict[str, tuple[str, tuple[str, ...]]] = {
     "jobs": ("Import jobs", ("jobs", "job", "imports")),
     "sets": ("Image sets", ("sets", "set", "imagesets")),
-    "tags": ("Tags", ("tags", "tag")),
     "kms": ("KMS keys", ("kms", "keys")),
 }
 

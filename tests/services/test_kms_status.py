@@ -58,6 +58,7 @@ def test_verdicts_for_the_other_cases() -> None:
     assert f"aws kms enable-key-rotation --key-id {KEY_ARN}" in rotation_off.advice
     failed = assess(store("CREATE_FAILED"), key("Disabled"))
     assert failed.health is KeyHealth.UNREADABLE and failed.summary.startswith("creation failed")
+    assert assess(store("CREATE_FAILED"), key("Enabled")).health is KeyHealth.WARNING
     assert assess(store("DELETED"), key("Disabled")).health is KeyHealth.OK
     assert assess(store(key=None), KeyStatus(None)).health is KeyHealth.OK
     assert assess(store(detailed=False), KeyStatus(None)).health is KeyHealth.WARNING

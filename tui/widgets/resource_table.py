@@ -127,6 +127,13 @@ class ResourceTable(DataTable[Any]):
         if self.cursor_row < self.row_count - 1:
             self.move_cursor(row=self.cursor_row + 1)
 
+    def set_marks(self, keys: Iterable[str]) -> None:
+        """Mark exactly these rows (e.g. keep marks only on the resources a bulk action failed on)."""
+        wanted = set(keys)
+        self.marked = {row.key for row in self.rows_all if row.key in wanted}
+        self._rebuild()
+        self.post_message(self.MarksChanged(self, frozenset(self.marked)))
+
     def _compute_visible(self) -> list[str]:
         terms = parse_filter(self.filter_text, self.column_labels)
         rows = [row for row in self.rows_all if row_matches(terms, row.plain())]
