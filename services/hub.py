@@ -6,6 +6,8 @@ from functools import cached_property
 
 from services.backoff import Backoff
 from services.datastores import DatastoreService
+from services.frames import FrameCache
+from services.imagesets import ImageSetService
 from services.kms import KmsService
 from services.session import AwsSession
 from services.tags import TagService
@@ -29,3 +31,12 @@ class ServiceHub:
     @cached_property
     def kms(self) -> KmsService:
         return KmsService(self.aws.kms, self.backoff)
+
+    @cached_property
+    def imagesets(self) -> ImageSetService:
+        return ImageSetService(self.aws.medical_imaging, self.backoff, self.aws.account_id)
+
+    @cached_property
+    def frame_cache(self) -> FrameCache:
+        """Decoded frames shared by every preview of this session (an LRU bounded in bytes)."""
+        return FrameCache()

@@ -49,6 +49,8 @@ class ConsoleConfig:
     read_only: bool = False
     keymap: dict[str, str] = field(default_factory=dict)
     profiles: dict[str, ProfileConfig] = field(default_factory=dict)
+    #: Saved image set searches by name (`[searches.NAME]`, the search form's fields).
+    searches: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def profile(self, name: str | None) -> ProfileConfig:
         return self.profiles.get(name or "default", ProfileConfig())
@@ -62,7 +64,7 @@ PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "read_only": bool,
     "production": bool,
 }
-TABLES = ("keymap", "profiles")
+TABLES = ("keymap", "profiles", "searches")
 
 _HEADER = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.-]+)\s*=""")
@@ -147,7 +149,25 @@ def parse_config(text: str, path: Path) -> ConsoleConfig:
                 raise check.fail(("profiles", name, key), f"unknown key (known: {', '.join(PROFILE_KEYS)})")
             check.typed(("profiles", name, key), value, PROFILE_KEYS[key])
         profiles[name] = ProfileConfig(**table)
-    return ConsoleConfig(path=path, keymap=dict(keymap), profiles=profiles, **values)
+    searches = _saved_searches(check, data.get("searches", {}))
+    return ConsoleConfig(path=path, keymap=dict(keymap), profiles=profiles, searches=searches, **values)
+
+
+def _saved_searches(check: _Checker, tables: Any) -> dict[str, dict[str, Any]]:
+    """`[searches.NAME]` tables: each key one of the search form's fields, typed as the form types it."""
+    from services.search_criteria import field_names
+
+    check.typed(("searches",), tables, dict)
+    known = field_names()
+    searches: dict[str, dict[str, Any]] = {}
+    for name, table in tables.items():
+        check.typed(("searches", name), table, dict)
+        for key, value in table.items():
+            if key not in known:
+                raise check.fail(("searches", name, key), f"unknown key (known: {', '.join(known)})")
+            check.typed(("searches", name, key), value, bool if key == "primary_only" else str)
+        searches[name] = dict(table)
+    return searches
 
 
 def load_config(path: Path) -> ConsoleConfig:

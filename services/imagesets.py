@@ -1,0 +1,314 @@
+"""Image sets: typed search, get, versions, metadata, update, copy and delete on one medical-imaging client.
+
+Update, copy and delete are asynchronous (service.md 4.1.1): each answers LOCKED at once and the
+console follows GetImageSet until the state leaves LOCKED. `settled` says when that is.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from services.backoff import Backoff
+from services.errors import AwsCallError
+from services.metadata_patch import MetadataUpdate
+from services.validation import shape
+
+PAGE_SIZE = 50
+IMAGE_SET_STATES: tuple[str, ...] = tuple(shape("ImageSetState").enum)
+WORKFLOW_STATUSES: tuple[str, ...] = tuple(shape("ImageSetWorkflowStatus").enum)
+#: Workflow statuses that end an asynchronous write badly; the version's `message` says why.
+FAILED_STATUSES = frozenset({"COPY_FAILED", "UPDATE_FAILED", "IMPORT_FAILED"})
+
+
+def image_set_arn(region: str, account_id: str, datastore_id: str, image_set_id: str) -> str:
+    """The image set's ARN (service.md 1.3); the partition follows the region."""
+    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+    return f"arn:{partition}:medical-imaging:{region}:{account_id}:datastore/{datastore_id}/imageset/{image_set_id}"
+
+
+@dataclass(frozen=True)
+class ImageSetSummary:
+    """One SearchImageSets result; `dicom` is its DICOMTags."""
+
+    id: str
+    datastore_id: str
+    version: int | None
+    created_at: datetime | None
+    updated_at: datetime | None
+    dicom: Mapping[str, Any] = field(default_factory=dict)
+    is_primary: bool | None = None
+    storage_tier: str | None = None
+    arn: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_summary(cls, datastore_id: str, summary: Mapping[str, Any], arn: str | None = None) -> ImageSetSummary:
+        return cls(
+            id=summary["imageSetId"],
+            datastore_id=datastore_id,
+            version=summary.get("version"),
+            created_at=summary.get("createdAt"),
+            updated_at=summary.get("updatedAt"),
+            dicom=dict(summary.get("DICOMTags") or {}),
+            is_primary=summary.get("isPrimary"),
+            storage_tier=summary.get("storageTier"),
+            arn=arn,
+            raw=dict(summary),
+        )
+
+
+@dataclass(frozen=True)
+class ImageSetState:
+    """One version's properties (GetImageSet, ListImageSetVersions, or a write's immediate answer)."""
+
+    id: str
+    datastore_id: str
+    version_id: str | None
+    state: str
+    workflow_status: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+    message: str | None = None
+    arn: str | None = None
+    is_primary: bool | None = None
+    forced: bool | None = None
+    storage_tier: str | None = None
+    last_accessed_at: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_response(cls, datastore_id: str, response: Mapping[str, Any]) -> ImageSetState:
+        """From any of the shapes: `versionId` or `latestVersionId`; `imageSetWorkflowStatus` or, in
+        ListImageSetVersions, `ImageSetWorkflowStatus` (the model spells it with a capital I there)."""
+        body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
+        return cls(
+            id=body["imageSetId"],
+            datastore_id=body.get("datastoreId", datastore_id),
+            version_id=body.get("versionId") or body.get("latestVersionId"),
+            state=body.get("imageSetState", ""),
+            workflow_status=body.get("imageSetWorkflowStatus") or body.get("ImageSetWorkflowStatus"),
+            created_at=body.get("createdAt"),
+            updated_at=body.get("updatedAt"),
+            deleted_at=body.get("deletedAt"),
+            message=body.get("message"),
+            arn=body.get("imageSetArn"),
+            is_primary=body.get("isPrimary"),
+            forced=(body.get("overrides") or {}).get("forced"),
+            storage_tier=body.get("storageTier"),
+            last_accessed_at=body.get("lastAccessedAt"),
+            raw=body,
+        )
+
+    @property
+    def locked(self) -> bool:
+        return self.state == "LOCKED"
+
+    @property
+    def failed(self) -> bool:
+        return self.workflow_status in FAILED_STATUSES
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of SearchImageSets: its summaries, the token for the next page, the sort echoed back."""
+
+    summaries: list[ImageSetSummary]
+    next_token: str | None
+    sort: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """CopyImageSet's immediate answer: both image sets, LOCKED while the copy runs."""
+
+    source: ImageSetState
+    destination: ImageSetState
+
+
+@dataclass(frozen=True)
+class MetadataDocument:
+    """A version's metadata: the parsed document and its size on the wire (gzip) and unpacked."""
+
+    document: Mapping[str, Any]
+    compressed_bytes: int
+    json_bytes: int
+
+
+def settled(state: ImageSetState | None) -> bool:
+    """True once an asynchronous write is over: the image set is not LOCKED (or is gone: None)."""
+    return state is None or not state.locked
+
+
+class ImageSetService:
+    """Image-set calls on one medical-imaging client; `account_id` lets search results carry ARNs."""
+
+    def __init__(
+        self,
+        client: Any,
+        backoff: Backoff | None = None,
+        account_id: Callable[[], str | None] | None = None,
+    ) -> None:
+        self.client = client
+        self.backoff = backoff or Backoff()
+        self._account_id = account_id or (lambda: None)
+        #: Results per SearchImageSets page (the model's maximum, 50, unless a caller wants fewer).
+        self.page_size = PAGE_SIZE
+
+    def arn(self, datastore_id: str, image_set_id: str) -> str | None:
+        account, region = self._account_id(), self.client.meta.region_name
+        return image_set_arn(region, account, datastore_id, image_set_id) if account and region else None
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    def search(self, datastore_id: str, criteria: Mapping[str, Any], next_token: str | None = None) -> SearchPage:
+        """One page of SearchImageSets (the console loads more on request, not everything at once)."""
+        params: dict[str, Any] = {"datastoreId": datastore_id, "searchCriteria": dict(criteria), "maxResults": self.page_size}
+        if next_token:
+            params["nextToken"] = next_token
+        response = self.backoff.call("SearchImageSets", lambda: self.client.search_image_sets(**params))
+        summaries = [
+            ImageSetSummary.from_summary(datastore_id, item, self.arn(datastore_id, item["imageSetId"]))
+            for item in response.get("imageSetsMetadataSummaries", [])
+        ]
+        return SearchPage(summaries, response.get("nextToken"), response.get("sort"))
+
+    def get(self, datastore_id: str, image_set_id: str, version_id: str | None = None) -> ImageSetState:
+        params = {"datastoreId": datastore_id, "imageSetId": image_set_id}
+        if version_id:
+            params["versionId"] = version_id
+        response = self.backoff.call("GetImageSet", lambda: self.client.get_image_set(**params))
+        return ImageSetState.from_response(datastore_id, response)
+
+    def get_or_none(self, datastore_id: str, image_set_id: str) -> ImageSetState | None:
+        """The latest version, or None once the image set is gone (ResourceNotFoundException)."""
+        try:
+            return self.get(datastore_id, image_set_id)
+        except AwsCallError as error:
+            if error.code == "ResourceNotFoundException":
+                return None
+            raise
+
+    def versions(self, datastore_id: str, image_set_id: str) -> list[ImageSetState]:
+        """Every version across all pages of ListImageSetVersions, newest first."""
+
+        def fetch() -> list[ImageSetState]:
+            pages = self.client.get_paginator("list_image_set_versions").paginate(
+                datastoreId=datastore_id, imageSetId=image_set_id
+            )
+            return [
+                ImageSetState.from_response(datastore_id, item)
+                for page in pages
+                for item in page.get("imageSetPropertiesList", [])
+            ]
+
+        found = self.backoff.call("ListImageSetVersions", fetch)
+        return sorted(found, key=lambda v: int(v.version_id or 0), reverse=True)
+
+    def metadata(self, datastore_id: str, image_set_id: str, version_id: str | None = None) -> MetadataDocument:
+        """GetImageSetMetadata, gunzipped (the body is gzip whatever the client asks) and parsed."""
+        params = {"datastoreId": datastore_id, "imageSetId": image_set_id}
+        if version_id:
+            params["versionId"] = version_id
+
+        def fetch() -> bytes:
+            response = self.client.get_image_set_metadata(**params)
+            body = response["imageSetMetadataBlob"]
+            try:
+                return bytes(body.read())
+            finally:
+                body.close()
+
+        compressed = self.backoff.call("GetImageSetMetadata", fetch)
+        raw = gzip.decompress(compressed) if compressed[:2] == b"\x1f\x8b" else compressed
+        return MetadataDocument(json.loads(raw), len(compressed), len(raw))
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def update(
+        self, datastore_id: str, image_set_id: str, latest_version_id: str, update: MetadataUpdate, force: bool = False
+    ) -> ImageSetState:
+        """UpdateImageSetMetadata with a patch; answers LOCKED/UPDATING with the new version."""
+        problems = update.problems()
+        if problems:
+            raise AwsCallError("UpdateImageSetMetadata", "ValidationException", "; ".join(map(str, problems)))
+        return self._update(datastore_id, image_set_id, latest_version_id, update.payload(), force)
+
+    def revert(self, datastore_id: str, image_set_id: str, latest_version_id: str, to_version_id: str) -> ImageSetState:
+        """UpdateImageSetMetadata with `revertToVersionId`: a new version with an older one's metadata."""
+        return self._update(datastore_id, image_set_id, latest_version_id, {"revertToVersionId": to_version_id}, False)
+
+    def _update(
+        self, datastore_id: str, image_set_id: str, latest_version_id: str, updates: Mapping[str, Any], force: bool
+    ) -> ImageSetState:
+        params: dict[str, Any] = {
+            "datastoreId": datastore_id,
+            "imageSetId": image_set_id,
+            "latestVersionId": latest_version_id,
+            "updateImageSetMetadataUpdates": dict(updates),
+        }
+        if force:
+            params["force"] = True
+        response = self.backoff.call("UpdateImageSetMetadata", lambda: self.client.update_image_set_metadata(**params))
+        return ImageSetState.from_response(datastore_id, response)
+
+    def copy(
+        self,
+        datastore_id: str,
+        source_id: str,
+        source_version_id: str,
+        destination_id: str | None = None,
+        destination_version_id: str | None = None,
+        *,
+        force: bool = False,
+        promote_to_primary: bool = False,
+    ) -> CopyResult:
+        """CopyImageSet into a new image set, or into `destination_id` (its latest version looked up if not given)."""
+        information: dict[str, Any] = {"sourceImageSet": {"latestVersionId": source_version_id}}
+        if destination_id:
+            version = destination_version_id or self.get(datastore_id, destination_id).version_id
+            information["destinationImageSet"] = {"imageSetId": destination_id, "latestVersionId": version}
+        params: dict[str, Any] = {
+            "datastoreId": datastore_id,
+            "sourceImageSetId": source_id,
+            "copyImageSetInformation": information,
+        }
+        if force:
+            params["force"] = True
+        if promote_to_primary:
+            params["promoteToPrimary"] = True
+        response = self.backoff.call("CopyImageSet", lambda: self.client.copy_image_set(**params))
+        return CopyResult(
+            ImageSetState.from_response(datastore_id, response["sourceImageSetProperties"]),
+            ImageSetState.from_response(datastore_id, response["destinationImageSetProperties"]),
+        )
+
+    def delete(self, datastore_id: str, image_set_id: str) -> ImageSetState:
+        """DeleteImageSet; answers LOCKED/DELETING."""
+        response = self.backoff.call(
+            "DeleteImageSet", lambda: self.client.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
+        )
+        return ImageSetState.from_response(datastore_id, response)
+
+
+def export_metadata(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write a metadata document as indented JSON; atomic, so no half-written file is left behind."""
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(document, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return target
