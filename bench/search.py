@@ -174,17 +174,17 @@ def day_string(seconds: float) -> str:
 def scenarios(data: Population, rnd: random.Random) -> dict[str, Callable[[], dict[str, Any]]]:
     """Scenario name -> a function drawing one searchCriteria."""
 
-    def patient() -> dict[str, Any]:
-        return {"filters": [{"operator": "EQUAL", "values": [{"DICOMPatientId": rnd.choice(data.patients)}]}]}
+    def patient(sort: dict[str, str] | None = None) -> dict[str, Any]:
+        value = {"DICOMPatientId": rnd.choice(data.patients)}
+        criteria: dict[str, Any] = {"filters": [{"operator": "EQUAL", "values": [value]}]}
+        return {**criteria, "sort": sort} if sort else criteria
 
     def study_month(sort: dict[str, str] | None = None) -> dict[str, Any]:
         start = dt.date(2005, 1, 1) + dt.timedelta(days=rnd.randrange(7000))
         days = (start, start + dt.timedelta(days=31))
         bounds = [{"DICOMStudyDateAndTime": {"DICOMStudyDate": day.strftime("%Y%m%d")}} for day in days]
         criteria: dict[str, Any] = {"filters": [{"operator": "BETWEEN", "values": bounds}]}
-        if sort:
-            criteria["sort"] = sort
-        return criteria
+        return {**criteria, "sort": sort} if sort else criteria
 
     def window(key: str, days: float) -> Callable[[], dict[str, Any]]:
         def draw() -> dict[str, Any]:
@@ -200,6 +200,7 @@ def scenarios(data: Population, rnd: random.Random) -> dict[str, Callable[[], di
     by_study_date = {"sortField": "DICOMStudyDateAndTime", "sortOrder": "ASC"}
     return {
         "EQUAL DICOMPatientId": patient,
+        "  same, sorted by createdAt ASC": lambda: patient({"sortField": "createdAt", "sortOrder": "ASC"}),
         "BETWEEN DICOMStudyDateAndTime (month)": study_month,
         "  same, sorted by study date ASC": lambda: study_month(by_study_date),
         "BETWEEN createdAt (day)": window("createdAt", 1),
