@@ -40,11 +40,8 @@ COLUMNS = (
     Column("rotation", "rotation", 8),
     Column("manager", "manager", 8),
 )
-HEALTH_CELLS = {
-    KeyHealth.UNREADABLE: Text("✖ unreadable", style="bold red"),
-    KeyHealth.WARNING: Text("▲ check", style="yellow"),
-    KeyHealth.OK: Text("✔ ok", style="green"),
-}
+HEALTH_STYLES = {KeyHealth.UNREADABLE: "bold red", KeyHealth.WARNING: "yellow", KeyHealth.OK: "green"}
+HEALTH_LABELS = {KeyHealth.UNREADABLE: "✖ unreadable", KeyHealth.WARNING: "▲ check", KeyHealth.OK: "✔ ok"}
 
 
 @dataclass(frozen=True)
@@ -113,9 +110,9 @@ class KmsStatusScreen(AhiScreen):
         self._explain()
 
     def _row(self, check: DatastoreKeyCheck) -> Row:
-        fmt, key, store = self.ahi.formatter, check.key, check.datastore
+        fmt, key, store, health = self.ahi.formatter, check.key, check.datastore, check.assessment.health
         cells: dict[str, str | Text] = {
-            "health": HEALTH_CELLS[check.assessment.health],
+            "health": Text(HEALTH_LABELS[health], style=HEALTH_STYLES[health]),
             "name": fmt.text(store.name),
             "status": status_text(store.status),
             "key": fmt.text(key_name(key)) if store.detailed else "?",
@@ -124,8 +121,7 @@ class KmsStatusScreen(AhiScreen):
             "rotation": rotation_cell(key),
             "describe": describe_cell(key),
         }
-        order = {KeyHealth.UNREADABLE: 0, KeyHealth.WARNING: 1, KeyHealth.OK: 2}[check.assessment.health]
-        return Row(key=store.id, cells=cells, resource=check, sort_values={"health": order, "name": store.name.lower()})
+        return Row(key=store.id, cells=cells, resource=check, sort_values={"health": health.rank, "name": store.name.lower()})
 
     def _state_cell(self, key: KeyStatus) -> Text:
         if key.aws_owned:
@@ -160,7 +156,7 @@ class KmsStatusScreen(AhiScreen):
 
     def _explanation(self, check: DatastoreKeyCheck) -> Group:
         fmt, assessment = self.ahi.formatter, check.assessment
-        style = {KeyHealth.UNREADABLE: "bold red", KeyHealth.WARNING: "bold yellow", KeyHealth.OK: "bold green"}[assessment.health]
+        style = f"bold {HEALTH_STYLES[assessment.health]}"
         lines = [Text.assemble((fmt.text(check.datastore.name), "bold"), " — ", (fmt.text(assessment.summary), style))]
         if not check.key.aws_owned:
             lines.append(Text.assemble(("key ", "dim"), fmt.text(check.key.arn or check.key.key_ref)))

@@ -27,6 +27,11 @@ class KeyHealth(enum.Enum):
     WARNING = "warning"
     UNREADABLE = "unreadable"
 
+    @property
+    def rank(self) -> int:
+        """0 for the most urgent, so sorting by rank lists unreadable stores first."""
+        return (KeyHealth.UNREADABLE, KeyHealth.WARNING, KeyHealth.OK).index(self)
+
 
 @dataclass(frozen=True)
 class KeyAssessment:
@@ -151,5 +156,4 @@ def check_datastore_keys(datastores: DatastoreService, kms: KmsService) -> list[
     for store in stores:
         key = statuses.get(store.kms_key_arn, unknown) if store.detailed else unknown
         checks.append(DatastoreKeyCheck(store, key, assess(store, key)))
-    order = {KeyHealth.UNREADABLE: 0, KeyHealth.WARNING: 1, KeyHealth.OK: 2}
-    return sorted(checks, key=lambda check: (order[check.assessment.health], check.datastore.name.lower(), check.datastore.id))
+    return sorted(checks, key=lambda check: (check.assessment.health.rank, check.datastore.name.lower(), check.datastore.id))

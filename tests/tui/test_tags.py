@@ -122,8 +122,10 @@ def test_read_only_panel_shows_tags_but_changes_nothing(seeded: dict[str, str], 
     app = make_app("--read-only")
 
     async def scenario(pilot: Pilot[Any]) -> None:
-        await open_panel(pilot, 1)
+        await pilot.press("s", "down", "colon", *"tags", "enter")
+        await settle(pilot)
         screen = app.screen
+        assert isinstance(screen, TagsPanelScreen) and screen.target.label == "neuro-research"
         shown = {active.binding.action for active in screen.active_bindings.values()}
         for action_id in ("tags_panel.add", "tags_panel.edit", "tags_panel.remove"):
             action = REGISTRY[action_id]
