@@ -17,7 +17,7 @@ from screens.taggable import TaggableScreen
 from services.datastores import DATASTORE_STATUSES, CreateDatastoreRequest, Datastore
 from services.errors import AwsCallError
 from tui.actions import REGISTRY, Action, Confirm, mutating
-from tui.navigation import ScreenSpec, register_screen
+from tui.navigation import SCREENS, ScreenSpec, register_screen
 from tui.widgets.resource_table import Column, ResourceTable, Row
 
 REGISTRY.register(
@@ -28,6 +28,7 @@ REGISTRY.register(
         mutates=True, confirm=Confirm.TYPE_ID, command="delete",
     ),
     Action("datastores.status", "cycle_status", "f", "Status filter (server)", "datastores", command="status"),
+    Action("datastores.jobs", "jobs", "j", "Import jobs of this data store", "datastores"),
 )
 
 COLUMNS = (
@@ -116,6 +117,11 @@ class DatastoresScreen(TaggableScreen):
         store = self.current_resource()
         if isinstance(store, Datastore):
             self.app.push_screen(DatastoreDetailScreen(store))
+
+    def action_jobs(self) -> None:
+        store = self.current_resource()
+        if isinstance(store, Datastore):
+            self.ahi.open_screen(SCREENS["jobs"], store.id)
 
     @on(DataTable.RowSelected, "#datastores")
     def _row_selected(self) -> None:

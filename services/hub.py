@@ -8,6 +8,7 @@ from services.backoff import Backoff
 from services.datastores import DatastoreService
 from services.frames import FrameCache
 from services.imagesets import ImageSetService
+from services.import_job_list import ImportJobService
 from services.kms import KmsService
 from services.session import AwsSession
 from services.tags import TagService
@@ -40,3 +41,8 @@ class ServiceHub:
     def frame_cache(self) -> FrameCache:
         """Decoded frames shared by every preview of this session (an LRU bounded in bytes)."""
         return FrameCache()
+
+    @cached_property
+    def imports(self) -> ImportJobService:
+        """Import jobs and their outputs in S3 (the jobs screens)."""
+        return ImportJobService(self.aws.medical_imaging, self.aws.client("s3"), self.backoff)

@@ -339,17 +339,13 @@ class JobFolderReader:
         return SectionReader(self.s3, section, self.section_uri(section), on_progress)
 
     def read_failures(
-        self,
-        on_progress: ProgressCallback | None = None,
-        on_record: Callable[[FailureLine, FailureGroup], None] | None = None,
+        self, on_progress: ProgressCallback | None = None, grouper: FailureGrouper | None = None
     ) -> tuple[SectionResult[FailureLine], FailureGrouper]:
-        """Stream the failure file into groups; `on_record` sees each failure as it is filed."""
-        grouper = FailureGrouper()
+        """Stream the failure file into groups (into `grouper` when given, so a caller can watch it fill)."""
+        grouper = grouper if grouper is not None else FailureGrouper()
         reader: SectionReader[FailureLine] = self.reader(FAILURE, on_progress)
         for failure in reader:
-            group = grouper.add(failure)
-            if on_record is not None:
-                on_record(failure, group)
+            grouper.add(failure)
         return reader.result, grouper
 
     def read_section(self, section: Section, on_progress: ProgressCallback | None = None) -> SectionResult[Any]:

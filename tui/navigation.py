@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
 #: Modules that register screens when imported; a new screen module appends itself here.
-SCREEN_MODULES: tuple[str, ...] = ("screens.datastores", "screens.kms_status", "screens.image_set_search")
+SCREEN_MODULES: tuple[str, ...] = ("screens.datastores", "screens.kms_status", "screens.image_set_search", "screens.jobs")
 
 
 @dataclass(frozen=True)

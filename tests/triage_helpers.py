@@ -1,4 +1,5 @@
-"""Hand-made job folders for the import-job service tests (constants and builders; fixtures are in conftest)."""
+"""Import-job test support shared by the service tests (tests/imports) and the console tests (tests/tui): hand-made
+job folders and real jobs on the local endpoint."""
 
 from __future__ import annotations
 
