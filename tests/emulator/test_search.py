@@ -345,16 +345,15 @@ def test_every_search_reads_through_an_index(
         store_search.Between("updatedAt", 0, 2**42),
         store_search.Between("DICOMStudyDateAndTime", "19000101", "21000101"),
     ]
-    equals = [store_search.Equal(key, "1.2") for key in store_search.SELECTIVE_KEYS]
-    equals.append(store_search.Equal("isPrimary", True))
+    equals = [store_search.Equal(key, True if key == "isPrimary" else "1.2") for key in store_search.EQUAL_KEYS]
     filter_sets: list[tuple[store_search.Filter, ...]] = [(), *((item,) for item in ranges + equals)]
-    filter_sets.append((ranges[0], equals[-1]))
+    filter_sets += [(ranges[0], equals[-1]), (equals[0], equals[-1])]
     snapshot = store_search.Snapshot(max_seq=10, revision=10)
     with endpoint.runtime.store.read() as conn:
         for field in store_search.SORT_KEYS:
             after = store_search.Cursor("20200101" if field == "DICOMStudyDateAndTime" else 0, 1, snapshot)
             for filters in filter_sets:
-                for probe_limit in (1, 500):  # both plans: the sort index, or a filter's index and a sort
+                for probe_limit in (0, 500):  # both plans: the sort index, or a filter's index (and a sort)
                     monkeypatch.setattr(store_search, "PROBE_LIMIT", probe_limit)
                     query = store_search.SearchQuery(datastore_id, filters, field, True)
                     plans = store_search.query_plan(conn, query) + store_search.query_plan(conn, query, after)

@@ -212,7 +212,7 @@ def test_random_searches_match_a_python_filter(endpoint: Any, mi: Any, monkeypat
         assert {key: tags.get(key) for key in TAG_KEYS} == {key: summary["DICOMTags"].get(key) for key in TAG_KEYS}
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(criteria_strategy(), st.sampled_from([1, 4, 9, 50]), st.sampled_from([1, 8, 500]))
+    @given(criteria_strategy(), st.sampled_from([1, 4, 9, 50]), st.sampled_from([0, 8, 500]))
     def check(criteria: dict[str, Any], page_size: int, probe_limit: int) -> None:
         monkeypatch.setattr(store_search, "PROBE_LIMIT", probe_limit)
         served: list[str] = []
