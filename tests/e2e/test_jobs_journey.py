@@ -1,0 +1,101 @@
+"""In a real terminal (tmux): `:jobs`, `f`, Enter on the job with failures, the grouped reasons, export, the file.
+
+The console runs its own in-process endpoint; the test reads its URL off the header, imports a batch
+with broken files there through boto3, then drives the console with keys and reads capture-pane,
+polling and never sleeping blind.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from test_tmux_journey import AHI, Tmux
+
+from emulator.config import EndpointConfig
+from emulator.demo.phantoms import broken_files, ct_series
+from emulator.server import LocalEndpoint
+
+pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
+
+ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
+BROKEN = broken_files()
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    """An existing, empty endpoint state: `ahi --local` seeds no demo world into it."""
+    state = tmp_path / "state"
+    LocalEndpoint(EndpointConfig(state_dir=state)).start().stop()
+    return state
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    session = Tmux(tmp_path)
+    yield session
+    session.kill()
+
+
+def import_with_failures(endpoint_url: str) -> None:
+    """On the console's own endpoint: a data store and a COMPLETED import where the broken files failed."""
+    options: dict[str, Any] = {
+        "region_name": "us-east-1", "endpoint_url": endpoint_url, "aws_access_key_id": "e2e",
+        "aws_secret_access_key": "e2e", "config": Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
+    }  # fmt: skip
+    s3, mi = boto3.client("s3", **options), boto3.client("medical-imaging", **options)
+    for bucket in ("journey-in", "journey-out"):
+        s3.create_bucket(Bucket=bucket)
+    for name, data in ct_series(2, 32) + BROKEN:
+        s3.put_object(Bucket="journey-in", Key=f"night/{name}", Body=data)
+    datastore_id = mi.create_datastore(datastoreName="journey-store", clientToken="journey")["datastoreId"]
+    deadline = time.monotonic() + 20
+    while mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] != "ACTIVE":
+        assert time.monotonic() < deadline, "the data store never became ACTIVE"
+        time.sleep(0.1)
+    job_id = mi.start_dicom_import_job(
+        jobName="nightly-ct", datastoreId=datastore_id, dataAccessRoleArn="arn:aws:iam::123456789012:role/Import",
+        inputS3Uri="s3://journey-in/night/", outputS3Uri="s3://journey-out/jobs/",
+    )["jobId"]  # fmt: skip
+    while mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"] != "COMPLETED":
+        assert time.monotonic() < deadline + 40, "the import never completed"
+        time.sleep(0.1)
+
+
+def test_failed_job_triage_and_export(tmux: Tmux, state_dir: Path, tmp_path: Path) -> None:
+    report = tmp_path / "nightly-failures.csv"
+    tmux.start(f"{AHI} --local --state-dir {state_dir} --refresh 0")
+    screen = tmux.wait_for(lambda s: "endpoint local" in s and ENDPOINT.search(s) is not None, "the console")
+    match = ENDPOINT.search(screen)
+    assert match is not None
+    import_with_failures(match.group(0))
+
+    tmux.keys(":")
+    tmux.wait_for(lambda s: "Tab completes" in s, "the command line")
+    tmux.keys("-l", "jobs")
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "nightly-ct" in s and "COMPLETED ⚠" in s, "the job marked as needing attention")
+    tmux.keys("f")
+    tmux.wait_for(lambda s: "view: failed" in s and "nightly-ct" in s, "the failed view")
+    tmux.keys("Enter")
+    screen = tmux.wait_for(lambda s: f"Failures ({len(BROKEN)} in {len(BROKEN)} reason(s))" in s, "the grouped reasons")
+    assert "TransferSyntaxUID does not exist" in screen and "customer errors" in screen
+
+    tmux.keys("e")
+    tmux.wait_for(lambda s: "Export failure report to" in s, "the export prompt")
+    tmux.keys("C-u")
+    tmux.keys("-l", str(report))
+    tmux.keys("Enter")
+    tmux.wait_for(lambda s: "Report exported" in s, "the export notification")
+    rows = list(csv.DictReader(report.open(encoding="utf-8")))
+    assert len(rows) == len(BROKEN)
+    assert {row["input_file"] for row in rows} == {f"night/{name}" for name, _ in BROKEN}
+    assert any("TransferSyntaxUID does not exist" in row["reason"] for row in rows)
