@@ -176,7 +176,9 @@ class MetadataViewScreen(ImageSetScreen):
         tree_node = self._tree_nodes.get(id(target))
         if tree_node is not None:
             tree = self.query_one(Tree)
-            self.call_after_refresh(tree.move_cursor, tree_node)
+            _ = tree.last_line  # lays the expanded lines out now, so the node knows its line
+            tree.move_cursor(tree_node)
+            tree.call_after_refresh(tree.scroll_to_node, tree_node, animate=False)
 
     # --- search ---------------------------------------------------------------------------------
 
@@ -229,7 +231,7 @@ class MetadataViewScreen(ImageSetScreen):
             latest = self.loaded.latest.version_id
             which = "latest" if self.loaded.version_id == latest else f"latest is {latest}"
             parts.append(f"version {self.loaded.version_id} ({which})")
-            parts.append(f"{metadata.json_bytes:,} bytes JSON, {metadata.compressed_bytes:,} gzip")
+            parts.append(f"{metadata.json_bytes / 1024:.1f} KiB JSON ({metadata.compressed_bytes / 1024:.1f} KiB gzip)")
         search = self.query_one("#tree-search", Input).value if self.is_mounted else ""
         if search:
             position = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "0"

@@ -7,10 +7,7 @@ atomically, and reads the file back through the config parser so what is kept is
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
-from pathlib import Path
 from typing import Any, ClassVar, Mapping
 
 from textual import on
@@ -21,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from services.atomic_file import atomic_text_file
 from services.search_criteria import SearchForm, check_search, describe_criteria
 from tui.config import ConsoleConfig, parse_config
 from tui.paths import config_path
@@ -69,20 +67,9 @@ def save_search(config: ConsoleConfig, name: str, form: SearchForm) -> ConsoleCo
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     updated = with_search(text, name, form.values())
     reread = parse_config(updated, path)
-    _write_atomically(path, updated)
+    with atomic_text_file(path) as out:
+        out.write(updated)
     return reread
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 def summary(values: Mapping[str, Any]) -> str:

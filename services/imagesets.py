@@ -9,12 +9,12 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from services.atomic_file import atomic_text_file
 from services.backoff import Backoff
 from services.errors import AwsCallError
 from services.metadata_patch import MetadataUpdate
@@ -300,15 +300,7 @@ class ImageSetService:
 
 def export_metadata(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
     """Write a metadata document as indented JSON; atomic, so no half-written file is left behind."""
-    target = Path(path).expanduser()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(document, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return target
+    with atomic_text_file(path) as out:
+        json.dump(document, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    return Path(path).expanduser()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from console_harness import FROZEN, AppFactory, drive, notifications, settle, widget_text
 from image_set_world import PATIENT_A, PATIENT_B, World, fixed_image_set_ids, import_world
 from textual.pilot import Pilot
-from textual.widgets import Input, Tree
+from textual.widgets import Input, Select, Tree
 
 from emulator.config import EndpointConfig
 from emulator.server import LocalEndpoint
@@ -22,9 +23,10 @@ from screens.image_set_search import ImageSetSearchScreen
 from screens.lock_banner import LockBanner
 from screens.metadata_view import MetadataViewScreen
 from screens.patch_editor import PatchEditor
+from screens.saved_searches import name_problem, with_search
 from services.metadata_patch import AttributeRef, set_attribute
 from tui.actions import REGISTRY
-from tui.config import load_config
+from tui.config import load_config, parse_config
 from tui.dialogs.confirm import ConfirmScreen
 from tui.widgets.frame_preview import FramePreview
 from tui.widgets.resource_table import ResourceTable
@@ -310,7 +312,7 @@ def test_delete_needs_the_typed_id(world: World, make_app: AppFactory, mi: Any) 
     drive(app, scenario)
 
 
-def test_copy_to_a_new_image_set_then_revert_a_version(world: World, make_app: AppFactory, mi: Any) -> None:
+def test_copy_to_a_new_image_set_then_revert_a_version(world: World, make_app: AppFactory, mi: Any, endpoint: LocalEndpoint) -> None:
     app = make_app()
 
     async def scenario(pilot: Pilot[Any]) -> None:
@@ -320,11 +322,30 @@ def test_copy_to_a_new_image_set_then_revert_a_version(world: World, make_app: A
         await settle(pilot)
         dialog = app.screen
         assert app.focused is dialog.query_one("#cancel")
+        dialog.query_one("#target", Select).value = "existing"
+        dialog.query_one("#destination", Input).value = world.image_sets["ct2"]
+        await pilot.pause()
+        assert '"imageSetId": "' + world.image_sets["ct2"] in widget_text(dialog.query_one("#preview"))
+        assert endpoint.runtime is not None
+        endpoint.runtime.config.imageset_lock_seconds = 2.0
+        dialog.query_one("#send").focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert banner.active
+        await pilot.press("D")
+        assert app.screen is detail and any("LOCKED" in m for m in notifications(app))
+        endpoint.runtime.config.imageset_lock_seconds = 0.4
+        await until(pilot, lambda: not banner.active)
+        failed = widget_text(banner)
+        assert "✗ COPY_FAILED · version 2" in failed and "Series of SourceImageSet and DestinationImageSet don't match" in failed
+        assert any("don't match" in m for m in notifications(app))
+        await pilot.press("K")
+        await settle(pilot)
         await pilot.press("tab", "enter")
         await settle(pilot)
         await until(pilot, lambda: not banner.active and banner.last_state is not None and banner.last_state.workflow_status == "COPIED")
         copies = [r for r in app.call_log.records() if r.operation == "CopyImageSet"]
-        assert len(copies) == 1 and copies[0].ok
+        assert len(copies) == 2 and all(r.ok for r in copies)
         await until(pilot, lambda: detail.latest is not None and not detail.latest.locked and not banner.active)
         detail.send_update("update", set_attribute(AttributeRef("Study", "StudyDescription"), "Relabelled"), detail.latest)
         await until(pilot, lambda: not banner.active and len(detail.query_one(ResourceTable).rows_all) == 2)
@@ -399,3 +420,56 @@ def test_saved_search_by_name(world: World, make_app: AppFactory, tmp_path: Any,
         assert [s.dicom["DICOMPatientId"] for s in rows(app)] == [PATIENT_B.patient_id]
 
     drive(app, scenario)
+
+
+def snapshot_app(make_app: AppFactory) -> Any:
+    app = make_app()
+    app.formatter.fixed_time = "2026-01-15 09:30:00"
+    return app
+
+
+def test_snapshot_of_search_results(world: World, make_app: AppFactory, snap_compare: Any) -> None:
+    async def searched(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await pilot.press("colon", *f"sets {world.datastore_id}", "enter")
+        await settle(pilot)
+
+    assert snap_compare(snapshot_app(make_app), terminal_size=(120, 40), run_before=searched)
+
+
+def test_snapshot_of_the_metadata_tree(world: World, make_app: AppFactory, snap_compare: Any) -> None:
+    async def opened(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await open_ct(pilot, world)
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press("slash", *"BitsStored", "enter")
+        await settle(pilot)
+        await pilot.pause()
+
+    assert snap_compare(snapshot_app(make_app), terminal_size=(120, 40), run_before=opened)
+
+
+def test_snapshot_of_a_phantom_preview(world: World, make_app: AppFactory, snap_compare: Any) -> None:
+    async def previewed(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        await open_ct(pilot, world)
+        await pilot.press("v")
+        await settle(pilot)
+        preview = pilot.app.screen.query_one(FramePreview)
+        await until(pilot, lambda: preview.decoded is not None)
+        await pilot.press("right", "a")
+        await until(pilot, lambda: preview.decoded.key == preview.request.key and preview.window is not None and preview.window.label != "DICOM")
+
+    assert snap_compare(snapshot_app(make_app), terminal_size=(120, 40), run_before=previewed)
+
+
+def test_saving_a_search_rewrites_only_its_table() -> None:
+    text = '# mine\nrefresh = 30\n\n[searches."ward b"]\npatient_id = "OLD"\n\n[profiles.prod]\nread_only = true\n'
+    written = with_search(text, "ward b", {"patient_id": "NEW", "primary_only": True})
+    parsed = parse_config(written, Path("config.toml"))
+    assert parsed.searches == {"ward b": {"patient_id": "NEW", "primary_only": True}}
+    assert parsed.profile("prod").read_only and parsed.refresh == 30
+    assert written.startswith("# mine") and "OLD" not in written
+    assert parse_config(with_search("", "first", {"patient_id": 'a "quoted" id'}), Path("c.toml")).searches == {"first": {"patient_id": 'a "quoted" id'}}
+    assert name_problem("ward b") is None and name_problem('bad"name') is not None
