@@ -36,8 +36,11 @@ class Runtime:
         self.image_set_locks.start()
 
     def now(self) -> float:
-        """The endpoint's current time."""
-        return self.clock()
+        """The endpoint's current time in whole milliseconds, the precision the service shows.
+
+        Every stored time comes from here, so what a response shows can be fed back as a search bound.
+        """
+        return round(self.clock() * 1000) / 1000
 
     def close(self) -> None:
         """Stop background work and close the store."""

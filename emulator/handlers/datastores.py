@@ -13,8 +13,6 @@ as public material shows:
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 import sqlite3
 from typing import Any
 
@@ -35,16 +33,12 @@ from emulator.store import datastores as rows
 from emulator.store import hooks, tokens
 from emulator.store.datastores import Datastore
 from emulator.store.tags import put_tags
+from emulator.timestamps import to_datetime
 
 DEFAULT_STORAGE_FORMAT = "HTJ2K"
 QUOTA_STATUSES = ("CREATING", "ACTIVE")
 DELETABLE_STATUSES = ("ACTIVE", "CREATE_FAILED")
 LIST_PAGE_SIZE = 50
-
-
-def _timestamp(seconds: float) -> dt.datetime:
-    """Millisecond precision, as the service sends (e.g. `1680027253.471`)."""
-    return dt.datetime.fromtimestamp(math.floor(seconds * 1000) / 1000, tz=dt.timezone.utc)
 
 
 def _summary(store: Datastore) -> dict[str, Any]:
@@ -53,8 +47,8 @@ def _summary(store: Datastore) -> dict[str, Any]:
         "datastoreName": store.name,
         "datastoreStatus": store.status,
         "datastoreArn": store.arn,
-        "createdAt": _timestamp(store.created_at),
-        "updatedAt": _timestamp(store.updated_at),
+        "createdAt": to_datetime(store.created_at),
+        "updatedAt": to_datetime(store.updated_at),
     }
 
 

@@ -12,7 +12,6 @@ Choices where the guide is silent (service.md sections 4 and 12):
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from typing import Any
 
@@ -25,13 +24,10 @@ from emulator.pagination import paginate
 from emulator.protocol.serializer import BlobStream
 from emulator.store import imagesets
 from emulator.store.imagesets import DELETED, ImageSetVersion
+from emulator.timestamps import to_datetime
 
 LIST_PAGE_SIZE = 50
 FRAME_CONTENT_TYPE = "application/octet-stream"
-
-
-def _timestamp(seconds: float | None) -> dt.datetime | None:
-    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
 
 
 def _version_number(params: dict[str, Any]) -> int | None:
@@ -62,9 +58,9 @@ def _common(version: ImageSetVersion) -> dict[str, Any]:
         "imageSetId": version.image_set_id,
         "versionId": str(version.version),
         "imageSetState": version.state,
-        "createdAt": _timestamp(version.created_at),
-        "updatedAt": _timestamp(version.updated_at),
-        "deletedAt": _timestamp(version.deleted_at),
+        "createdAt": to_datetime(version.created_at),
+        "updatedAt": to_datetime(version.updated_at),
+        "deletedAt": to_datetime(version.deleted_at),
         "message": version.message,
         "overrides": None if version.forced is None else {"forced": version.forced},
         "isPrimary": version.is_primary,

@@ -22,7 +22,6 @@ answers LOCKED; `EndpointConfig.imageset_lock_seconds` later the background sett
 
 from __future__ import annotations
 
-import datetime as dt
 import sqlite3
 from typing import Any
 
@@ -45,15 +44,12 @@ from emulator.imagesets.patch import Outcome, Patch, PatchFailure, apply_patch, 
 from emulator.imagesets.versions import ACTIVE, LOCKED, Settlement
 from emulator.store import imagesets
 from emulator.store.imagesets import DELETED, ImageSetVersion
+from emulator.timestamps import to_datetime
 
 #: Concurrent UpdateImageSetMetadata, CopyImageSet and DeleteImageSet requests per data store (service.md 9.1).
 CONCURRENT_WRITES_QUOTA = 100
 SOURCE_MEMBER = "copyImageSetInformation.sourceImageSet"
 DESTINATION_MEMBER = "copyImageSetInformation.destinationImageSet"
-
-
-def _timestamp(seconds: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
 
 
 def _writable(ctx: RequestContext, conn: sqlite3.Connection, datastore_id: str, image_set_id: str) -> ImageSetVersion:
@@ -98,8 +94,8 @@ def _properties(version: ImageSetVersion, number: int, status: str, now: float, 
         "latestVersionId": str(number),
         "imageSetState": LOCKED,
         "imageSetWorkflowStatus": status,
-        "createdAt": _timestamp(created_at),
-        "updatedAt": _timestamp(now),
+        "createdAt": to_datetime(created_at),
+        "updatedAt": to_datetime(now),
         "imageSetArn": image_set_arn(version.region, version.account_id, version.datastore_id, version.image_set_id),
     }
 
@@ -169,8 +165,8 @@ def update_image_set_metadata(ctx: RequestContext, params: dict[str, Any]) -> di
         "latestVersionId": str(numbers[0]),
         "imageSetState": LOCKED,
         "imageSetWorkflowStatus": "UPDATING",
-        "createdAt": _timestamp(current.created_at),
-        "updatedAt": _timestamp(now),
+        "createdAt": to_datetime(current.created_at),
+        "updatedAt": to_datetime(now),
     }
 
 

@@ -13,7 +13,6 @@ Choices where the guide is silent (service.md sections 3 and 12):
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from emulator.context import RequestContext
@@ -30,14 +29,11 @@ from emulator.imports.outputs import job_folder
 from emulator.pagination import paginate
 from emulator.store import import_jobs, tokens
 from emulator.store.import_jobs import ImportJob
+from emulator.timestamps import to_datetime
 
 LIST_PAGE_SIZE = 50
 #: service.md section 9: concurrent import jobs per data store (ap-southeast-2 has 20; we serve one quota).
 MAX_CONCURRENT_JOBS = 100
-
-
-def _timestamp(seconds: float | None) -> dt.datetime | None:
-    return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.timezone.utc)
 
 
 def _summary(job: ImportJob) -> dict[str, Any]:
@@ -47,8 +43,8 @@ def _summary(job: ImportJob) -> dict[str, Any]:
         "jobStatus": job.status,
         "datastoreId": job.datastore_id,
         "dataAccessRoleArn": job.data_access_role_arn,
-        "endedAt": _timestamp(job.ended_at),
-        "submittedAt": _timestamp(job.submitted_at),
+        "endedAt": to_datetime(job.ended_at),
+        "submittedAt": to_datetime(job.submitted_at),
         "message": job.message,
     }
     return {name: value for name, value in summary.items() if value is not None}
@@ -91,7 +87,7 @@ def start_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[
                 "datastoreId": existing.datastore_id,
                 "jobId": existing.job_id,
                 "jobStatus": existing.status,
-                "submittedAt": _timestamp(existing.submitted_at),
+                "submittedAt": to_datetime(existing.submitted_at),
             }
         _active_datastore(ctx, tx, params["datastoreId"])
         running = import_jobs.count_unfinished(tx, params["datastoreId"])
@@ -123,7 +119,7 @@ def start_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[
             tx, ctx.account_id, ctx.region, ctx.operation, params["clientToken"], fingerprint, job_id, now
         )
     runtime.imports.start(job_id)
-    return {"datastoreId": job.datastore_id, "jobId": job_id, "jobStatus": "SUBMITTED", "submittedAt": _timestamp(now)}
+    return {"datastoreId": job.datastore_id, "jobId": job_id, "jobStatus": "SUBMITTED", "submittedAt": to_datetime(now)}
 
 
 def _load_job(ctx: RequestContext, conn: Any, datastore_id: str, job_id: str) -> ImportJob:

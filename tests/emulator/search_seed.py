@@ -7,6 +7,7 @@ minimal metadata document, so the search index columns are filled exactly as an 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -125,8 +126,11 @@ def mark_deleted(tx: Any, image_set_id: str, at: float) -> None:
 
 
 def shown(seconds: float) -> dt.datetime:
-    """A stored time as a summary shows it: whole milliseconds, UTC."""
-    return dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(milliseconds=int(seconds * 1000))
+    """A stored time as a summary shows it: the nearest whole millisecond, UTC.
+
+    Mirrors the store's `ROUND(seconds * 1000)`, which SQLite computes as floor(x + 0.5) (ties away from zero).
+    """
+    return dt.datetime(1970, 1, 1, tzinfo=UTC) + dt.timedelta(milliseconds=math.floor(seconds * 1000 + 0.5))
 
 
 def search_all(mi: Any, datastore_id: str, **kwargs: Any) -> list[dict[str, Any]]:
