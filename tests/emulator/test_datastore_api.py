@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from botocore.exceptions import ClientError
 from datastore_waits import ACCOUNT, active_datastore, error_of, wait_for_status
 
 from emulator.config import EndpointConfig
+from emulator.server import LocalEndpoint
 from emulator.store import hooks
 
 LAMBDA_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:authorizer"
@@ -385,14 +387,19 @@ def test_quota_of_ten_active_data_stores_per_region(mi: Any, make_client: Any, k
         mi.create_datastore(datastoreName="twelfth")
 
 
-def test_create_failed_data_stores_do_not_hold_quota(endpoint_config: EndpointConfig, mi: Any, kms: Any) -> None:
+def test_create_failed_data_stores_do_not_hold_quota(
+    endpoint_config: EndpointConfig, endpoint: LocalEndpoint, mi: Any, kms: Any
+) -> None:
     endpoint_config.max_active_datastores = 1
     key = kms.create_key()["KeyMetadata"]
     kms.disable_key(KeyId=key["KeyId"])
+    frozen = endpoint.runtime.now()
+    endpoint.runtime.clock = lambda: frozen  # still CREATING however slowly the next call arrives
     failed = mi.create_datastore(datastoreName="enc", kmsKeyArn=key["Arn"])["datastoreId"]
     with pytest.raises(ClientError) as caught:
         mi.create_datastore(datastoreName="while-creating")
     assert error_of(caught)[0] == "ServiceQuotaExceededException"
+    endpoint.runtime.clock = time.time
     wait_for_status(mi, failed, "CREATE_FAILED")
     active_datastore(mi)
 
