@@ -180,7 +180,7 @@ class ImageSetDetailScreen(ImageSetScreen):
     def _tags(self, tags: dict[str, str] | AwsCallError) -> Table | Group:
         if isinstance(tags, AwsCallError):
             return Group(Text("Tags", style="bold"), Text(f"  not available: {tags.operation} answered {tags.code}", style="yellow"))
-        table = Table(title=f"Tags ({len(tags)}) · t manages", title_justify="left", title_style="bold", box=None, show_header=False)
+        table = Table(title=f"Tags ({len(tags)})", title_justify="left", title_style="bold", box=None, show_header=False)
         table.add_column(style="dim", no_wrap=True)
         table.add_column()
         for key in sorted(tags):

@@ -209,9 +209,10 @@ class ImageSetSearchScreen(TaggableScreen):
         if first_load:
             select = self.query_one("#f-datastore_id", Select)
             select.set_options([(f"{store.name}  {self.ahi.formatter.text(store.id)}", store.id) for store in result.datastores])
-        if run.datastore_id:
+        if run.datastore_id and (first_load or run.criteria is not None):
             self.query_one("#f-datastore_id", Select).value = run.datastore_id
-        self._fill_form(run.form)
+        if run.criteria is not None or not run.form.is_empty():
+            self._fill_form(run.form)
         self.last_run = run
         if run.criteria is None:
             if not run.datastore_id:

@@ -90,7 +90,7 @@ class PatchEditor(ModalScreen["MetadataUpdate | None"]):
             yield Input(self.ref.keyword if self.ref else "", placeholder="DICOM keyword, e.g. PatientName", id="keyword", disabled=fixed_keyword, compact=True)
         with Horizontal(classes="row"):
             yield Label("New value")
-            yield Input(self._initial_value(), id="value", compact=True)
+            yield Input(self._initial_value(), placeholder="the new value (Enter, then Enter on Send)", id="value", compact=True)
 
     def _initial_value(self) -> str:
         if self.ref is None or not self.ref.keyword:
@@ -150,9 +150,8 @@ class PatchEditor(ModalScreen["MetadataUpdate | None"]):
                 problems.append(FieldProblem("level", "choose the instance"))
             present, existing = current_value(self.document, ref) if ref.keyword else (False, None)
             value = typed_value(ref.keyword, self.query_one("#value", Input).value, existing) if ref.keyword else ""
-            self.query_one("#current", Static).update(
-                Text.assemble(("current value: ", "dim"), readable(ref.keyword, existing) if present else "(not set: this inserts it)")
-            )
+            current = readable(ref.keyword, existing) if present else "(not set: this inserts it)" if ref.keyword else ""
+            self.query_one("#current", Static).update(Text.assemble(("current value: ", "dim"), current) if current else "")
             if not problems:
                 problems = update_problems(self.document, ref, value)
             self.update_to_send = set_attribute(ref, value) if ref.keyword else None

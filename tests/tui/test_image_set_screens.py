@@ -17,7 +17,7 @@ from textual.widgets import Input, Select, Tree
 
 from emulator.config import EndpointConfig
 from emulator.server import LocalEndpoint
-from screens.frame_viewer import FrameViewerScreen
+from screens.frame_viewer import FrameViewerScreen, frames_by_series
 from screens.image_set_detail import ImageSetDetailScreen
 from screens.image_set_search import ImageSetSearchScreen
 from screens.lock_banner import LockBanner
@@ -148,10 +148,11 @@ def test_form_is_checked_before_sending_and_results_load_page_by_page(world: Wor
     drive(app, scenario)
 
 
-async def open_ct(pilot: Pilot[Any], world: World) -> ImageSetDetailScreen:
-    """`:sets AHI-DEMO-001`, cursor to the CT image set, Enter."""
+async def open_ct(pilot: Pilot[Any], world: World, search: bool = True) -> ImageSetDetailScreen:
+    """`:sets AHI-DEMO-001` (unless already searched), cursor to the CT image set, Enter."""
     app = pilot.app
-    await search_patient(pilot, PATIENT_A.patient_id)
+    if search:
+        await search_patient(pilot, PATIENT_A.patient_id)
     ids = [s.id for s in rows(app)]
     for _ in range(ids.index(world.ct)):
         await pilot.press("down")
@@ -268,24 +269,62 @@ def test_update_an_attribute_and_see_the_new_version(world: World, make_app: App
         assert "UPDATED" in widget_text(banner) and "version 2" in widget_text(banner)
         names = [n for n in view.loaded.tree.walk() if n.label == "PatientName"]
         assert names[0].value == "Phantom, Renamed"
+
+        await pilot.press("slash", "ctrl+a", "ctrl+k", *"ReferringPhysicianName", "enter")
+        await settle(pilot)
+        await pilot.pause()
+        await pilot.press("x")
+        await settle(pilot)
+        removal = app.screen
+        assert isinstance(removal, PatchEditor) and app.focused is removal.query_one("#cancel")
+        assert '"ReferringPhysicianName": "Referrer^Demo"' in widget_text(removal.query_one("#preview"))
+        assert "removableAttributes" in widget_text(removal.query_one("#preview"))
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: not banner.active and view.loaded is not None and view.loaded.version_id == "3")
+        assert not [n for n in view.loaded.tree.walk() if n.label == "ReferringPhysicianName"]
         updates = [r for r in app.call_log.records() if r.operation == "UpdateImageSetMetadata"]
-        assert len(updates) == 1 and updates[0].ok
+        assert len(updates) == 2 and all(r.ok for r in updates)
+
         await pilot.press("escape")
-        await until(pilot, lambda: len(app.screen.query_one(ResourceTable).rows_all) == 2)
+        await until(pilot, lambda: len(app.screen.query_one(ResourceTable).rows_all) == 3)
         detail = app.screen
-        versions = {row.resource.version_id: row.resource for row in detail.query_one(ResourceTable).rows_all}
+        table = detail.query_one(ResourceTable)
+        versions = {row.resource.version_id: row.resource for row in table.rows_all}
         assert versions["2"].workflow_status == "UPDATED" and versions["2"].state == "ACTIVE"
         properties = widget_text(detail.query_one("#properties"))
         assert "latest version" in properties and "UPDATED" in properties
+        table.move_cursor(row=[row.key for row in table.visible_rows].index("1"))
+        await pilot.press("enter")
+        await settle(pilot)
+        properties = widget_text(detail.query_one("#properties"))
+        assert "version 1 (latest is 3)" in properties and "CREATED" in properties
+        assert "showing version 1 of 3" in widget_text(detail.query_one("#status-line"))
+        await pilot.press("m")
+        await settle(pilot)
+        assert app.screen.loaded.version_id == "1"
+        assert [n.value for n in app.screen.loaded.tree.walk() if n.label == "PatientName"] == ["Phantom, Shepp Logan"]
 
     drive(app, scenario)
 
 
-def test_delete_needs_the_typed_id(world: World, make_app: AppFactory, mi: Any) -> None:
+def test_found_locked_then_delete_needs_the_typed_id(world: World, make_app: AppFactory, mi: Any, endpoint: LocalEndpoint, banner_lines: list[str]) -> None:
     app = make_app()
+    assert endpoint.runtime is not None
+    patch = json.dumps({"SchemaVersion": "1.1", "Study": {"DICOM": {"StudyDescription": "Elsewhere"}}})
 
     async def scenario(pilot: Pilot[Any]) -> None:
-        detail = await open_ct(pilot, world)
+        await search_patient(pilot, PATIENT_A.patient_id)
+        endpoint.runtime.config.imageset_lock_seconds = 4.0
+        mi.update_image_set_metadata(
+            datastoreId=world.datastore_id, imageSetId=world.ct, latestVersionId="1",
+            updateImageSetMetadataUpdates={"DICOMUpdates": {"updatableAttributes": patch}},
+        )
+        endpoint.runtime.config.imageset_lock_seconds = 0.4
+        detail = await open_ct(pilot, world, search=False)
+        banner = detail.query_one(LockBanner)
+        await until(pilot, lambda: not banner.active and detail.latest is not None and not detail.latest.locked)
+        assert banner_lines[0].startswith("⟳ LOCKED · UPDATING · version 2")
+        assert "✓ UPDATED · version 2" in widget_text(banner)
         await pilot.press("D")
         await settle(pilot)
         dialog = app.screen
@@ -327,7 +366,7 @@ def test_copy_to_a_new_image_set_then_revert_a_version(world: World, make_app: A
         await pilot.pause()
         assert '"imageSetId": "' + world.image_sets["ct2"] in widget_text(dialog.query_one("#preview"))
         assert endpoint.runtime is not None
-        endpoint.runtime.config.imageset_lock_seconds = 2.0
+        endpoint.runtime.config.imageset_lock_seconds = 4.0
         dialog.query_one("#send").focus()
         await pilot.press("enter")
         await settle(pilot)
@@ -473,3 +512,23 @@ def test_saving_a_search_rewrites_only_its_table() -> None:
     assert written.startswith("# mine") and "OLD" not in written
     assert parse_config(with_search("", "first", {"patient_id": 'a "quoted" id'}), Path("c.toml")).searches == {"first": {"patient_id": 'a "quoted" id'}}
     assert name_problem("ward b") is None and name_problem('bad"name') is not None
+
+
+def test_frames_are_grouped_by_series_in_display_order() -> None:
+    def instance(number: str, frame_id: str) -> dict[str, Any]:
+        return {"DICOM": {"InstanceNumber": number}, "ImageFrames": [{"ID": frame_id}]}
+
+    document = {
+        "ImageSetID": "i" * 32,
+        "Patient": {"DICOM": {"PatientName": "Doe^Jane"}},
+        "Study": {
+            "Series": {
+                "1.3": {"DICOM": {"SeriesNumber": "3"}, "Instances": {"1.3.1": instance("2", "b"), "1.3.2": instance("1", "a")}},
+                "1.2": {"DICOM": {"SeriesNumber": "2"}, "Instances": {"1.2.1": instance("1", "c")}},
+            }
+        },
+    }
+    grouped = frames_by_series(document, "1")
+    assert [s.uid for s in grouped] == ["1.2", "1.3"]
+    assert [r.key.frame_id for r in grouped[1].frames] == ["a", "b"]
+    assert grouped[0].label.startswith("Series 2")
