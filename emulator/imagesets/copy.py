@@ -46,6 +46,8 @@ def parse_copiable(text: str | None) -> Selection:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValidationException(f"{COPIABLE_MEMBER} is not valid JSON: {error.msg}") from None
+    except RecursionError:
+        raise ValidationException(f"{COPIABLE_MEMBER} nests JSON arrays or objects too deeply") from None
     if not isinstance(document, dict) or set(document) - {"SchemaVersion", "Study"}:
         raise ValidationException(f"{COPIABLE_MEMBER} must be a JSON object with SchemaVersion and Study only")
     version = document.get("SchemaVersion")

@@ -146,6 +146,8 @@ def _load(blob: bytes, member: str) -> dict[str, Any]:
         document = json.loads(blob.decode("utf-8"))
     except UnicodeDecodeError:
         raise ValidationException(f"{member} must be UTF-8 JSON text") from None
+    except RecursionError:
+        raise ValidationException(f"{member} nests JSON arrays or objects too deeply") from None
     except json.JSONDecodeError as error:
         if _is_base64_json(blob):
             raise ValidationException(
@@ -168,7 +170,7 @@ def _load(blob: bytes, member: str) -> dict[str, Any]:
 def _is_base64_json(blob: bytes) -> bool:
     try:
         json.loads(base64.b64decode(blob.strip(), validate=True))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         return False
     return True
 

@@ -85,6 +85,8 @@ def _load_json(body: bytes) -> object:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SerializationException(f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise SerializationException("The request body nests JSON arrays or objects too deeply") from None
 
 
 def _read_members(document: Mapping[str, Any], members: Mapping[str, Shape], prefix: str) -> dict[str, Any]:

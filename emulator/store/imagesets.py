@@ -19,6 +19,8 @@ from emulator.store import hooks
 
 #: The state an image set is in once it is gone; it no longer counts towards its data store.
 DELETED = "DELETED"
+#: Versions are SQLite integers; a larger versionId names no version (and could not be bound).
+SQLITE_MAX_INTEGER = 2**63
 _SEARCH_COLUMNS = (*SEARCH_FIELDS, "number_of_study_related_series", "number_of_study_related_instances")
 
 _VERSION_COLUMNS = (
@@ -126,6 +128,8 @@ def get_version(
     version: int | None = None,
 ) -> ImageSetVersion | None:
     """A version of the caller's image set (the latest when `version` is None), or None."""
+    if version is not None and not 0 < version < SQLITE_MAX_INTEGER:
+        return None  # e.g. versionId 99999999999999999999999: no such version, and SQLite could not bind it
     row = conn.execute(
         f"SELECT {_VERSION_COLUMNS} FROM image_sets s JOIN image_set_versions v"
         " ON v.image_set_id = s.image_set_id AND v.version = COALESCE(:version, s.latest_version)"
