@@ -25,6 +25,7 @@ UID_MAX_LENGTH = 64
 _UID = re.compile(r"[0-9]+(\.[0-9]+)+")
 _DATE = re.compile(r"\d{8}")
 _TIME = re.compile(r"(\d{2})(\d{2})(\d{2})(\.\d{1,6})?")
+_FRACTION = re.compile(r"\.(\d{1,6})(?=$|[+-])")
 # Open ends of a range are filled, because BETWEEN needs both bounds (our choice; the guide is silent).
 _EARLIEST_DATE, _LATEST_DATE = "00010101", "99991231"
 _EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -161,6 +162,8 @@ def parse_timestamp(value: str, upper: bool = False) -> datetime:
     text = value.strip().replace(" ", "T", 1)
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
+    # Python 3.10's fromisoformat takes only 3 or 6 fraction digits; the guide writes "23:20:50.52Z".
+    text = _FRACTION.sub(lambda m: "." + m.group(1).ljust(6, "0"), text)
     parsed = datetime.fromisoformat(text)
     if "T" not in text and upper:
         parsed = datetime.combine(parsed.date(), time.max)

@@ -85,6 +85,8 @@ def test_every_filter_becomes_criteria() -> None:
     assert low == datetime(2024, 3, 1, tzinfo=timezone.utc)
     assert high == datetime(2024, 3, 2, 8, tzinfo=timezone.utc)
     assert created.criteria["sort"] == {"sortField": "createdAt", "sortOrder": "ASC"}
+    guide_example = check_search(SearchForm(created_from="1985-04-12T23:20:50.52Z"))
+    assert guide_example.criteria["filters"][0]["values"][0]["createdAt"] == datetime(1985, 4, 12, 23, 20, 50, 520000, tzinfo=timezone.utc)
     upper_day = check_search(SearchForm(updated_to="2024-03-02"))
     assert upper_day.criteria["filters"][0]["values"][1]["updatedAt"].hour == 23
     for form, member in (

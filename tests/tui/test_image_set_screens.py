@@ -26,7 +26,7 @@ from screens.patch_editor import PatchEditor
 from screens.saved_searches import name_problem, with_search
 from services.metadata_patch import AttributeRef, set_attribute
 from tui.actions import REGISTRY
-from tui.config import load_config, parse_config
+from tui.config import ConfigError, load_config, parse_config
 from tui.dialogs.confirm import ConfirmScreen
 from tui.widgets.frame_preview import FramePreview
 from tui.widgets.resource_table import ResourceTable
@@ -532,3 +532,13 @@ def test_frames_are_grouped_by_series_in_display_order() -> None:
     assert [s.uid for s in grouped] == ["1.2", "1.3"]
     assert [r.key.frame_id for r in grouped[1].frames] == ["a", "b"]
     assert grouped[0].label.startswith("Series 2")
+
+
+def test_a_saved_search_with_an_unknown_field_names_file_line_and_key() -> None:
+    text = 'refresh = 30\n\n[searches."ward b"]\npatient_id = "P1"\npatient_name = "Doe"\n'
+    with pytest.raises(ConfigError) as raised:
+        parse_config(text, Path("config.toml"))
+    assert raised.value.line == 5 and raised.value.key == "searches.ward b.patient_name"
+    with pytest.raises(ConfigError) as wrong_type:
+        parse_config('[searches.x]\nprimary_only = "yes"\n', Path("config.toml"))
+    assert "true or false" in wrong_type.value.problem
