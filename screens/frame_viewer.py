@@ -15,7 +15,7 @@ from textual.widget import Widget
 
 from services.frame_metadata import FrameRequest, series_frames
 from services.frames import DecodedFrame, FrameSource, client_fetcher
-from services.imagesets import ImageSetState
+from services.imagesets import ImageSetState, readable_version
 from tui.actions import REGISTRY, Action
 from tui.screen_base import AhiScreen
 from tui.widgets.frame_preview import SCOPE as PREVIEW_SCOPE
@@ -102,8 +102,9 @@ class FrameViewerScreen(AhiScreen):
     def fetch(self) -> FrameSet:
         imagesets = self.ahi.services.imagesets
         state = imagesets.get(self.datastore_id, self.image_set_id, self.version_id)
-        document = imagesets.metadata(self.datastore_id, self.image_set_id, state.version_id).document
-        return FrameSet(state, frames_by_series(document, state.version_id or "1"))
+        version = self.version_id or readable_version(state) or "1"
+        document = imagesets.metadata(self.datastore_id, self.image_set_id, version).document
+        return FrameSet(state, frames_by_series(document, version))
 
     def show(self, result: FrameSet) -> None:
         self.state, self.series = result.state, result.series

@@ -216,12 +216,11 @@ class ImageSetDetailScreen(ImageSetScreen):
         self.action_choose_version()
 
     def action_metadata(self) -> None:
-        version = self.shown.version_id if self.shown else None
-        self.app.push_screen(MetadataViewScreen(self.datastore_id, self.image_set_id, version))
+        """The chosen version's metadata (None: the newest readable one, see services.imagesets.readable_version)."""
+        self.app.push_screen(MetadataViewScreen(self.datastore_id, self.image_set_id, self.version_id))
 
     def action_preview(self) -> None:
-        version = self.shown.version_id if self.shown else None
-        self.app.push_screen(FrameViewerScreen(self.datastore_id, self.image_set_id, version))
+        self.app.push_screen(FrameViewerScreen(self.datastore_id, self.image_set_id, self.version_id))
 
     # --- writes ---------------------------------------------------------------------------------
 

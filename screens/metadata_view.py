@@ -24,7 +24,7 @@ from screens.image_set_base import ImageSetScreen
 from screens.lock_banner import Following, LockBanner
 from screens.patch_editor import PatchEditor
 from screens.prompt_dialog import PromptDialog
-from services.imagesets import ImageSetState, MetadataDocument, export_metadata
+from services.imagesets import ImageSetState, MetadataDocument, export_metadata, readable_version
 from services.metadata_patch import AttributeRef, MetadataUpdate, remove_attribute, remove_instance, remove_series, removal_problems
 from services.metadata_tree import MetadataNode, NodeKind, ancestors, build_tree, find
 from tui.actions import REGISTRY, Action, Confirm, mutating
@@ -97,7 +97,7 @@ class MetadataViewScreen(ImageSetScreen):
     def fetch(self) -> LoadedMetadata:
         service = self.ahi.services.imagesets
         latest = service.get(self.datastore_id, self.image_set_id)
-        version = self.version_id or latest.version_id or "1"
+        version = self.version_id or readable_version(latest) or "1"
         metadata = service.metadata(self.datastore_id, self.image_set_id, version)
         return LoadedMetadata(latest, version, metadata, build_tree(metadata.document))
 

@@ -142,6 +142,15 @@ class MetadataDocument:
     json_bytes: int
 
 
+def readable_version(latest: ImageSetState) -> str | None:
+    """The newest version whose metadata can be read now: the latest, or while a write is still
+    producing it (LOCKED), the version before it (the service answers ConflictException for the new one)."""
+    if not latest.locked or not latest.version_id or not latest.version_id.isdigit():
+        return latest.version_id
+    previous = int(latest.version_id) - 1
+    return str(previous) if previous >= 1 else latest.version_id
+
+
 def settled(state: ImageSetState | None) -> bool:
     """True once an asynchronous write is over: the image set is not LOCKED (or is gone: None)."""
     return state is None or not state.locked

@@ -16,7 +16,7 @@ from image_set_world import PATIENT_A, PATIENT_B, World, import_world, wait_unti
 from emulator.config import EndpointConfig
 from services.errors import AwsCallError
 from services.hub import ServiceHub
-from services.imagesets import ImageSetState, export_metadata, image_set_arn, settled
+from services.imagesets import ImageSetState, export_metadata, image_set_arn, readable_version, settled
 from services.metadata_patch import (
     AttributeRef,
     MetadataUpdate,
@@ -267,6 +267,9 @@ def test_arn_and_settled() -> None:
     assert locked.version_id == "2" and not settled(locked) and settled(None)
     listed = ImageSetState.from_response("d", {"imageSetId": "i", "versionId": "1", "imageSetState": "ACTIVE", "ImageSetWorkflowStatus": "COPY_FAILED", "message": "no"})
     assert listed.workflow_status == "COPY_FAILED" and listed.failed
+    assert readable_version(locked) == "1" and readable_version(listed) == "1"
+    new_copy = ImageSetState.from_response("d", {"imageSetId": "i", "latestVersionId": "1", "imageSetState": "LOCKED"})
+    assert readable_version(new_copy) == "1"
 
 
 # --- over HTTP ------------------------------------------------------------------------------------
