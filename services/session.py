@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError
 
 from services.calllog import CallLog, CallRecorder, CliContext
 from services.errors import AwsCallError
@@ -49,6 +50,18 @@ def is_aws_endpoint(url: str | None) -> bool:
         return True
     host = (urlsplit(url).hostname or "").lower()
     return host.endswith(AWS_HOST_SUFFIXES)
+
+
+def refuse_truncated_body(response_dict: dict[str, Any], **_: Any) -> None:
+    """botocore's `before-parse` hook: a body shorter than its Content-Length is a dropped connection.
+
+    botocore reads responses with urllib3's `enforce_content_length=False` and parses an empty or cut
+    JSON body as a success without its members, so an endpoint that dies mid-response would otherwise
+    look like an empty answer.
+    """
+    body, length = response_dict.get("body"), response_dict.get("headers", {}).get("content-length")
+    if isinstance(body, bytes) and length is not None and length.isdigit() and int(length) != len(body):
+        raise ConnectionClosedError(endpoint_url=f"(the response stopped after {len(body)} of {length} bytes)")
 
 
 class AwsSession:
@@ -137,6 +150,7 @@ class AwsSession:
             client = self.boto_session.client(
                 service, config=Config(retries=retries, inject_host_prefix=False)
             )
+        client.meta.events.register("before-parse.*.*", refuse_truncated_body)
         return client
 
     def _paginator_keys(self, service: str, operation: str) -> dict[str, str] | None:

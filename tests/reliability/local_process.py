@@ -21,7 +21,8 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ConnectionClosedError
+
+from services.session import refuse_truncated_body
 
 PRELOAD = ["tui.cli", "emulator.cli", "emulator.server", "emulator.faults.cli", "boto3", "moto.s3.models"]
 STARTUP_SECONDS = 60.0
@@ -50,17 +51,6 @@ def run_ahi_local(argv: list[str], stdout_path: str, stderr_path: str, before: C
     from tui.cli import main
 
     sys.exit(main(["local", *argv]))
-
-
-def refuse_truncated_body(response_dict: dict[str, Any], **_: Any) -> None:
-    """A body shorter than its Content-Length (the server died mid-response) is a dropped connection.
-
-    botocore reads responses with urllib3's `enforce_content_length=False` and parses an empty or cut
-    JSON body as a success without its members; a killed endpoint must not look like that.
-    """
-    body, length = response_dict.get("body"), response_dict.get("headers", {}).get("content-length")
-    if isinstance(body, bytes) and length is not None and int(length) != len(body):
-        raise ConnectionClosedError(endpoint_url=f"(response cut at {len(body)} of {length} bytes)")
 
 
 def with_umask(mask: int, then: Callable[[], None] | None = None) -> None:

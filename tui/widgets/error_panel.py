@@ -17,10 +17,33 @@ HINTS: dict[str, str] = {
     "ServiceQuotaExceededException": "A service quota is reached (e.g. 10 active data stores per Region).",
     "InternalServerException": "The service failed; retry in a moment.",
     "EndpointConnectionError": "The endpoint cannot be reached: check the URL, network or VPN.",
+    "ConnectionClosedError": "The endpoint closed the connection without a full answer (did it stop?); refresh to try again.",
+    "ReadTimeoutError": "The endpoint did not answer in time; refresh to try again.",
+    "ConnectTimeoutError": "The endpoint cannot be reached (the connection timed out): check the URL, network or VPN.",
     "NoCredentialsError": "No credentials found: set AWS_PROFILE, run `aws sso login`, or pass --profile.",
     "ExpiredTokenException": "The session expired: log in again (e.g. `aws sso login`).",
     "UnrecognizedClientException": "The credentials are not valid for this endpoint or region.",
 }
+
+
+#: Codes that mean the endpoint refused who we are: the panel names the profile whose keys were refused.
+CREDENTIAL_CODES = frozenset({
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignatureException",
+    "MissingAuthenticationTokenException",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+})
+
+
+def credentials_hint(profile: str | None) -> str:
+    """The line shown for a refused signature or key: which profile's credentials, and what to check."""
+    return (
+        f"Credentials rejected for profile {profile or 'default'}: the endpoint does not accept its access key "
+        "or secret. Check the keys in that profile (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY), the clock, "
+        "or log in again."
+    )
 
 
 class ErrorPanel(Static):
@@ -41,6 +64,8 @@ class ErrorPanel(Static):
         text.append(error.code, style="bold red")
         text.append(f"\n{fmt.text(error.message)}")
         hint = HINTS.get(error.code)
+        if error.code in CREDENTIAL_CODES:
+            hint = credentials_hint(getattr(getattr(self.app, "aws", None), "profile", None))
         if hint:
             text.append(f"\n{hint}", style="italic")
         self.update(text)
