@@ -52,13 +52,15 @@ def is_aws_endpoint(url: str | None) -> bool:
     return host.endswith(AWS_HOST_SUFFIXES)
 
 
-def refuse_truncated_body(response_dict: dict[str, Any], **_: Any) -> None:
+def refuse_truncated_body(response_dict: dict[str, Any], operation_model: Any = None, **_: Any) -> None:
     """botocore's `before-parse` hook: a body shorter than its Content-Length is a dropped connection.
 
     botocore reads responses with urllib3's `enforce_content_length=False` and parses an empty or cut
     JSON body as a success without its members, so an endpoint that dies mid-response would otherwise
-    look like an empty answer.
+    look like an empty answer. HEAD responses (S3 HeadObject) and 204/304 carry a length but no body.
     """
+    if getattr(operation_model, "http", {}).get("method") == "HEAD" or response_dict.get("status_code") in (204, 304):
+        return
     body, length = response_dict.get("body"), response_dict.get("headers", {}).get("content-length")
     if isinstance(body, bytes) and length is not None and length.isdigit() and int(length) != len(body):
         raise ConnectionClosedError(endpoint_url=f"(the response stopped after {len(body)} of {length} bytes)")

@@ -252,3 +252,13 @@ def test_a_response_cut_short_is_a_dropped_connection_not_an_empty_answer(aws_en
     assert "stopped after 1 of 200 bytes" in caught.value.message
     assert [record.outcome for record in session.call_log.records()] == ["ConnectionClosedError"]
     listener.close()
+
+
+def test_head_requests_keep_their_length_without_a_body(endpoint: LocalEndpoint, aws_env: dict[str, str]) -> None:
+    from services.session import AwsSession, ConnectionSettings
+
+    session = AwsSession(ConnectionSettings(region="us-east-1", endpoint_url=endpoint.url, local_credentials=True))
+    s3 = session.client("s3")
+    s3.create_bucket(Bucket="heads")
+    s3.put_object(Bucket="heads", Key="object", Body=b"x" * 1000)
+    assert s3.head_object(Bucket="heads", Key="object")["ContentLength"] == 1000
