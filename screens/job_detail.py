@@ -8,6 +8,7 @@ denied access, malformed lines) is a line in the panel; the rest of the report s
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Iterable
@@ -64,6 +65,8 @@ MANIFEST_RETRY_S = 3.0
 MANIFEST_RETRIES = 5
 #: Reasons shown while the failure file still streams in (the full list comes when it ends).
 LIVE_GROUPS = 200
+#: Seconds between two screen updates while the failure file streams in (each one redraws the tree).
+LIVE_UPDATE_S = 0.25
 
 
 class _Stale(Exception):
@@ -212,11 +215,15 @@ class JobDetailScreen(AhiScreen):
         reader = JobFolderReader.for_job(s3, properties)
         self.post_message(ManifestRead(generation, reader.read_manifest()))
         grouper = FailureGrouper()
+        last_update = [float("-inf")]
 
         def progressed(progress: ReadProgress) -> None:
             still_wanted()
-            groups = grouper.groups()[:LIVE_GROUPS] if not progress.done else []
-            self.post_message(FailuresProgress(generation, progress, groups, grouper.total))
+            now = time.monotonic()
+            if progress.done or now - last_update[0] < LIVE_UPDATE_S:
+                return
+            last_update[0] = now
+            self.post_message(FailuresProgress(generation, progress, grouper.largest(LIVE_GROUPS), grouper.total))
 
         try:
             result, _ = reader.read_failures(progressed, grouper)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,6 +119,10 @@ class FailureGrouper:
     def extend(self, failures: Iterable[FailureLine]) -> None:
         for failure in failures:
             self.add(failure)
+
+    def largest(self, count: int) -> list[FailureGroup]:
+        """The `count` largest groups (cheaper than sorting them all when there are many)."""
+        return heapq.nlargest(count, self._groups.values(), key=lambda g: g.count)
 
     def groups(self) -> list[FailureGroup]:
         """Groups, largest first; ties keep the order in which the reason first appeared."""
