@@ -92,7 +92,7 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
-    names = {int: "a number", float: "a number", str: "a string", bool: "true or false"}
+    names = {int: "a number", float: "a number", str: "a string", bool: "true or false", dict: "a table", list: "a list"}
     types = expected if isinstance(expected, tuple) else (expected,)
     return " or ".join(dict.fromkeys(names[t] for t in types))
 
