@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -210,6 +211,24 @@ def console_app(url: str) -> Any:
     return AhiApp(resolve(args, ConsoleConfig(), {}))
 
 
+@contextlib.contextmanager
+def measured(mode: str) -> Iterator[dict[str, float]]:
+    """Time the block (wall and CPU); in "rss" or "trace" mode also its memory peak. Figures land in the dict."""
+    import tracemalloc
+
+    figures: dict[str, float] = {}
+    gc.collect()
+    if mode == "trace":
+        tracemalloc.start()
+    sampler = RssPeak() if mode == "rss" else contextlib.nullcontext()
+    with sampler:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield figures
+        figures["seconds"], figures["cpu_seconds"] = time.perf_counter() - wall, time.process_time() - cpu
+    figures["rss_extra_mib"] = sampler.extra_mib if isinstance(sampler, RssPeak) else 0.0
+    figures["traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20 if mode == "trace" else 0.0
+
+
 def measure_screen(url: str, job: dict[str, Any], mode: str) -> dict[str, float]:
     """Headless console: push the job's detail as Enter on the jobs list does (with the ListDICOMImportJobs summary),
     wait until its reasons are on screen, and note when the first ones showed."""
@@ -228,30 +247,20 @@ def measure_screen(url: str, job: dict[str, Any], mode: str) -> dict[str, float]
             await app.workers.wait_for_complete()
             await pilot.pause()
             app.aws.client("s3")  # made already when arriving from the jobs list (it reads the manifests)
-            gc.collect()
-            if mode == "trace":
-                import tracemalloc
-
-                tracemalloc.start()
-            sampler = RssPeak() if mode == "rss" else contextlib.nullcontext()
-            with sampler:
-                wall, cpu = time.perf_counter(), time.process_time()
+            with measured(mode) as figures:
+                started = time.perf_counter()
                 screen = JobDetailScreen(ImportJob.from_api(summary, "bench-triage"))
                 app.push_screen(screen)
                 while screen.failures is None:
-                    if time.perf_counter() - wall > SCREEN_TIMEOUT_S:
+                    if time.perf_counter() - started > SCREEN_TIMEOUT_S:
                         raise RuntimeError(f"the reasons never showed; notifications: {list(app._notifications)}")
                     tree = screen.query(OutcomeTree) if screen.is_mounted else None
-                    if "first_seconds" not in result and tree and tree.first().failures.children:
-                        result["first_seconds"] = time.perf_counter() - wall
+                    if "first_seconds" not in figures and tree and tree.first().failures.children:
+                        figures["first_seconds"] = time.perf_counter() - started
                     await pilot.pause(0.02)
                 await pilot.pause()
-                result["seconds"], result["cpu_seconds"] = time.perf_counter() - wall, time.process_time() - cpu
-                result["groups"] = len(screen.query_one(OutcomeTree).failures.children)
-            if isinstance(sampler, RssPeak):
-                result["rss_extra_mib"] = sampler.extra_mib
-            if mode == "trace":
-                result["traced_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+                figures["groups"] = len(screen.query_one(OutcomeTree).failures.children)
+            result.update(figures)
 
     asyncio.run(main())
     return result
@@ -259,8 +268,6 @@ def measure_screen(url: str, job: dict[str, Any], mode: str) -> dict[str, float]
 
 def child(url: str, job_json: str, approach: str, mode: str) -> None:
     """One run in a fresh process; `mode` is "time" (nothing else running), "rss" or "trace"."""
-    import tracemalloc
-
     job = json.loads(job_json)
     if approach == "screen":
         print(json.dumps(measure_screen(url, job, mode)))
@@ -270,19 +277,9 @@ def child(url: str, job_json: str, approach: str, mode: str) -> None:
     s3 = client("s3", url)
     s3.head_bucket(Bucket=OUTPUT_BUCKET)  # first connection outside the measurement too
     run = run_streaming if approach == "streaming" else run_naive
-    gc.collect()
-    if mode == "trace":
-        tracemalloc.start()
-    sampler = RssPeak() if mode == "rss" else contextlib.nullcontext()
-    with sampler:
-        wall, cpu = time.perf_counter(), time.process_time()
-        outcome = run(s3, job)
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    print(json.dumps({
-        **outcome, "seconds": wall, "cpu_seconds": cpu,
-        "rss_extra_mib": sampler.extra_mib if isinstance(sampler, RssPeak) else 0.0,
-        "traced_peak_mib": tracemalloc.get_traced_memory()[1] / 2**20 if mode == "trace" else 0.0,
-    }))  # fmt: skip
+    with measured(mode) as figures:
+        figures.update(run(s3, job))
+    print(json.dumps(figures))
 
 
 def measure(url: str, job: dict[str, Any], approach: str, mode: str) -> dict[str, float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import ClassVar
+from typing import TYPE_CHECKING, Callable, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,6 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from services.import_form import FIELDS, StartImportForm, validate
+from services.import_job_list import ImportJob
+
+if TYPE_CHECKING:
+    from tui.screen_base import AhiScreen
 
 PLACEHOLDERS = {
     "datastore_id": "32 lowercase letters and digits",
@@ -69,3 +73,19 @@ class StartImportScreen(ModalScreen["StartImportForm | None"]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def start_import(screen: AhiScreen, initial: StartImportForm, then: Callable[[ImportJob], None] | None = None) -> None:
+    """Ask with the form, start the job off the UI thread, announce it, then call `then` with the new job."""
+    hub = screen.ahi.services
+
+    def started(job: ImportJob) -> None:
+        screen.notify(f"{screen.ahi.formatter.text(job.id)}: {job.status}", title="Import job started")
+        if then is not None:
+            then(job)
+
+    def submitted(form: StartImportForm | None) -> None:
+        if form is not None:
+            screen.call_in_background("StartDICOMImportJob", lambda: hub.imports.start(form), started)
+
+    screen.app.push_screen(StartImportScreen(initial), submitted)

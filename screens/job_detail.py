@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import ProgressBar, Static, Tree
 from textual.worker import get_current_worker
 
-from screens.import_start import StartImportScreen
+from screens.import_start import start_import
 from screens.job_outcome_tree import MoreFiles, OutcomeTree
 from screens.job_view import duration_text, status_text
 from screens.prompt_dialog import PromptDialog
@@ -409,16 +409,7 @@ class JobDetailScreen(AhiScreen):
 
     @mutating("job_detail.start")
     def action_start_import(self) -> None:
-        self.app.push_screen(StartImportScreen(self._start_form()), self._start)
-
-    def _start(self, form: StartImportForm | None) -> None:
-        if form is None:
-            return
-        hub = self.ahi.services
-        self.call_in_background("StartDICOMImportJob", lambda: hub.imports.start(form), self._started)
-
-    def _started(self, job: ImportJob) -> None:
-        self.notify(f"{self.ahi.formatter.text(job.id)}: {job.status}", title="Import job started")
+        start_import(self, self._start_form())
 
     @mutating("job_detail.reimport")
     def action_reimport(self) -> None:

@@ -13,7 +13,7 @@ from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from screens.import_start import StartImportScreen
+from screens.import_start import start_import
 from screens.job_detail import JobDetailScreen
 from screens.job_view import count_text, duration_text, status_text
 from services.import_form import StartImportForm
@@ -208,17 +208,7 @@ class JobsScreen(AhiScreen):
 
     @mutating("jobs.start")
     def action_start_import(self) -> None:
-        self.app.push_screen(StartImportScreen(StartImportForm(self.datastore_id or "", "", "", "")), self._start)
-
-    def _start(self, form: StartImportForm | None) -> None:
-        if form is None:
-            return
-        hub = self.ahi.services
-        self.call_in_background("StartDICOMImportJob", lambda: hub.imports.start(form), self._started)
-
-    def _started(self, job: ImportJob) -> None:
-        self.notify(f"{self.ahi.formatter.text(job.id)}: {job.status}", title="Import job started")
-        self.refresh_now()
+        start_import(self, StartImportForm(self.datastore_id or "", "", "", ""), lambda job: self.refresh_now())
 
 
 register_screen(ScreenSpec("jobs", "Import jobs", ("job", "imports"), lambda argument: JobsScreen(argument)))

@@ -313,16 +313,9 @@ class JobFolderReader:
     def read_manifest(self) -> ManifestOutcome:
         uri = self.folder.manifest_uri
         status = {"job_status": self.job_status, "job_message": self.job_message}
-        try:
-            body = self.s3.get_object(Bucket=uri.bucket, Key=uri.key)["Body"]
-            try:
-                data = body.read()
-            finally:
-                body.close()
-        except Exception as exc:  # noqa: BLE001
-            if not is_s3_failure(exc):
-                raise
-            self.manifest = ManifestOutcome(uri, problem=S3Problem.from_exception(exc, str(uri)), **status)
+        data = get_bytes(self.s3, uri)
+        if isinstance(data, S3Problem):
+            self.manifest = ManifestOutcome(uri, problem=data, **status)
             return self.manifest
         try:
             self.manifest = ManifestOutcome(uri, manifest=Manifest.from_bytes(data), **status)
@@ -372,21 +365,23 @@ def read_job_report(
     return JobFolderReader.for_job(s3, job_properties).read_all(on_progress)
 
 
+def get_bytes(s3: Any, uri: S3Uri, **extra: Any) -> bytes | S3Problem:
+    """A whole (small) object, or the typed reason it could not be read."""
+    try:
+        body = s3.get_object(Bucket=uri.bucket, Key=uri.key, **extra)["Body"]
+        try:
+            return bytes(body.read())
+        finally:
+            body.close()
+    except Exception as exc:  # noqa: BLE001 - every transport failure becomes a typed problem
+        if not is_s3_failure(exc):
+            raise
+        return S3Problem.from_exception(exc, str(uri))
+
+
 def fetch_raw_line(s3: Any, uri: S3Uri, span: LineSpan) -> str | S3Problem:
     """The exact text of one ndjson line, fetched again by byte range (lines are not kept in memory)."""
     if span.length == 0:
         return ""
-    try:
-        response = s3.get_object(
-            Bucket=uri.bucket, Key=uri.key, Range=f"bytes={span.offset}-{span.offset + span.length - 1}"
-        )
-        body = response["Body"]
-        try:
-            data = body.read()
-        finally:
-            body.close()
-    except Exception as exc:  # noqa: BLE001
-        if not is_s3_failure(exc):
-            raise
-        return S3Problem.from_exception(exc, str(uri))
-    return data.decode("utf-8", errors="replace").rstrip("\r\n")
+    data = get_bytes(s3, uri, Range=f"bytes={span.offset}-{span.offset + span.length - 1}")
+    return data if isinstance(data, S3Problem) else data.decode("utf-8", errors="replace").rstrip("\r\n")

@@ -173,6 +173,25 @@ class LineSpan:
     length: int
 
 
+def _imported_file(obj: Any, response_known: frozenset[str]) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """The fields a success and a warning line share, and the `importResponse` object itself."""
+    obj = _object(obj, "line")
+    response = _object(obj.get("importResponse", {}), "importResponse")
+    fields = {
+        "input_file": _input_file(obj),
+        "image_set_id": _opt_str(response.get("imageSetId")),
+        "image_set_version": _opt_int(response.get("imageSetVersion")),
+        "is_primary": _opt_bool(response.get("isPrimary")),
+        "extras": _extras(obj, IMPORTED_KNOWN),
+        "response_extras": _extras(response, response_known),
+    }
+    return fields, response
+
+
+#: Top-level members of a success or warning line.
+IMPORTED_KNOWN = frozenset({"inputFile", "importResponse"})
+
+
 @dataclass(frozen=True, slots=True)
 class SuccessLine:
     """A file that was imported: `{"inputFile", "importResponse": {"imageSetId", ...}}`."""
@@ -185,22 +204,12 @@ class SuccessLine:
     extras: Mapping[str, Any] = _no_extras()
     response_extras: Mapping[str, Any] = _no_extras()
 
-    KNOWN = frozenset({"inputFile", "importResponse"})
     RESPONSE_KNOWN = frozenset({"imageSetId", "imageSetVersion", "isPrimary"})
 
     @classmethod
     def from_json(cls, obj: Any, span: LineSpan) -> SuccessLine:
-        obj = _object(obj, "line")
-        response = _object(obj.get("importResponse", {}), "importResponse")
-        return cls(
-            span=span,
-            input_file=_input_file(obj),
-            image_set_id=_opt_str(response.get("imageSetId")),
-            image_set_version=_opt_int(response.get("imageSetVersion")),
-            is_primary=_opt_bool(response.get("isPrimary")),
-            extras=_extras(obj, cls.KNOWN),
-            response_extras=_extras(response, cls.RESPONSE_KNOWN),
-        )
+        fields, _ = _imported_file(obj, cls.RESPONSE_KNOWN)
+        return cls(span=span, **fields)
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,27 +275,16 @@ class WarningLine:
     extras: Mapping[str, Any] = _no_extras()
     response_extras: Mapping[str, Any] = _no_extras()
 
-    KNOWN = frozenset({"inputFile", "importResponse"})
     RESPONSE_KNOWN = frozenset({"imageSetId", "imageSetVersion", "isPrimary", "warnings"})
 
     @classmethod
     def from_json(cls, obj: Any, span: LineSpan) -> WarningLine:
-        obj = _object(obj, "line")
-        response = _object(obj.get("importResponse", {}), "importResponse")
+        fields, response = _imported_file(obj, cls.RESPONSE_KNOWN)
         warnings = response.get("warnings")
         warnings = [] if warnings is None else warnings
         if not isinstance(warnings, list):
             raise RecordError("importResponse.warnings is not a list")
-        return cls(
-            span=span,
-            input_file=_input_file(obj),
-            image_set_id=_opt_str(response.get("imageSetId")),
-            warnings=tuple(ImportWarning.from_json(w) for w in warnings),
-            image_set_version=_opt_int(response.get("imageSetVersion")),
-            is_primary=_opt_bool(response.get("isPrimary")),
-            extras=_extras(obj, cls.KNOWN),
-            response_extras=_extras(response, cls.RESPONSE_KNOWN),
-        )
+        return cls(span=span, warnings=tuple(ImportWarning.from_json(w) for w in warnings), **fields)
 
 
 @dataclass(frozen=True, slots=True)

@@ -203,6 +203,40 @@ def test_export_writes_the_report_and_the_cli_command_is_copied(
     assert any(m.startswith("aws medical-imaging start-dicom-import-job --datastore-id ") for m in notifications(app))
 
 
+def test_start_form_names_each_broken_field_then_starts_the_job(
+    world: dict[str, Any], make_app: AppFactory, mi: Any
+) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_jobs(pilot, f"jobs {world['store']}")
+        await pilot.press("n")
+        await settle(pilot)
+        form = app.screen
+        assert form.query_one("#datastore_id", Input).value == world["store"]
+        form.query_one("#input_s3_uri", Input).value = "https://not-s3/x/"
+        form.query_one("#role_arn", Input).value = "role"
+        form.query_one("#job_name", Input).value = "has space"
+        await pilot.click("#start")
+        problems = {name: widget_text(form.query_one(f"#{name}-problem")) for name in ("input_s3_uri", "output_s3_uri", "role_arn", "job_name")}
+        assert "must match s3://" in problems["input_s3_uri"] and "is required" in problems["output_s3_uri"]
+        assert "at least 20 characters" in problems["role_arn"] and "must match" in problems["job_name"]
+        assert app.screen is form
+        form.query_one("#input_s3_uri", Input).value = world["failing"]["inputS3Uri"]
+        form.query_one("#output_s3_uri", Input).value = f"s3://{OUTPUT_BUCKET}/again/"
+        form.query_one("#role_arn", Input).value = world["failing"]["dataAccessRoleArn"]
+        form.query_one("#job_name", Input).value = "from-the-form"
+        await pilot.click("#start")
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, JobsScreen)
+        assert any(m.endswith(": SUBMITTED") for m in notifications(app)), notifications(app)
+        names = [j["jobName"] for j in mi.list_dicom_import_jobs(datastoreId=world["store"])["jobSummaries"]]
+        assert "from-the-form" in names and "from-the-form" in shown(app)
+
+    drive(app, scenario)
+
+
 def test_a_status_change_is_announced_and_refresh_runs_only_while_a_job_runs(
     world: dict[str, Any], make_app: AppFactory, mi: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
