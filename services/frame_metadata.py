@@ -41,7 +41,7 @@ def series_frames(metadata: Mapping[str, Any], version_id: str, series_uid: str 
     image_set_id = str(metadata.get("ImageSetID", ""))
     patient = _patient_label(_dicom(metadata.get("Patient")))
     all_series = (metadata.get("Study") or {}).get("Series") or {}
-    chosen = [(uid, all_series[uid])] if series_uid is not None else sorted(all_series.items(), key=_series_order)
+    chosen = [(series_uid, all_series[series_uid])] if series_uid is not None else sorted(all_series.items(), key=_series_order)
     entries: list[tuple[str, str, Mapping[str, Any], Mapping[str, Any], int, int]] = []
     for uid, series in chosen:
         series_label = _series_label(uid, _dicom(series))

@@ -372,6 +372,18 @@ def test_series_frames_follow_instance_number_numerically_with_labels() -> None:
     assert requests[0].model.rescale_intercept == -1024 and requests[0].model.pixel_aspect == 2.0
 
 
+def test_series_frames_of_one_chosen_series() -> None:
+    def series(number: str, frame_id: str) -> dict[str, Any]:
+        return {
+            "DICOM": {"SeriesNumber": number},
+            "Instances": {frame_id: {"DICOM": {"InstanceNumber": "1"}, "ImageFrames": [{"ID": frame_id}]}},
+        }
+
+    document = {"ImageSetID": "set", "Study": {"Series": {"1.1": series("1", "first"), "1.2": series("2", "second")}}}
+    assert [r.key.frame_id for r in series_frames(document, "1")] == ["first", "second"]
+    assert [r.key.frame_id for r in series_frames(document, "1", series_uid="1.2")] == ["second"]
+
+
 # ---- through the local endpoint --------------------------------------------------------------------
 
 

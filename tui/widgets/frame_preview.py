@@ -428,21 +428,11 @@ class ThumbnailStrip(Widget, can_focus=True):
 
     @dataclass
     class Built(Message):
+        """Thumbnails of one build; stale generations are dropped."""
+
         generation: int
         first: int
         thumbs: list[list[Row]]
-
-    def __init__(self, strip: ThumbnailStrip, index: int) -> None:
-            super().__init__()
-            self.strip = strip
-            self.index = index
-
-    class Built(Message):
-        def __init__(self, generation: int, first: int, thumbs: list[list[Row]]) -> None:
-            super().__init__()
-            self.generation = generation
-            self.first = first
-            self.thumbs = thumbs
 
     def __init__(
         self,
