@@ -47,6 +47,9 @@ COLUMNS = (
     Column("id", "job ID", 32),
 )
 
+#: Seconds until the next refresh while some COMPLETED jobs still have no counts.
+COUNTS_FOLLOW_UP_S = 1.0
+
 #: Status filter -> which jobs it keeps.
 VIEWS = {
     "all": lambda job, counts: True,
@@ -169,9 +172,17 @@ class JobsScreen(AhiScreen):
     def any_active(self) -> bool:
         return self.listing is not None and any(job.active for job in self.listing.jobs)
 
+    @property
+    def counts_pending(self) -> bool:
+        """Some COMPLETED job's counts were not read yet (a refresh reads a limited number of manifests)."""
+        listing = self.listing
+        return listing is not None and any(j.status == "COMPLETED" and j.id not in listing.counts for j in listing.jobs)
+
     def _arm(self) -> None:
         super()._arm()
-        if not self.any_active:
+        if self.counts_pending and not self.paused:
+            self.refresh_due = self.ahi.clock.monotonic() + COUNTS_FOLLOW_UP_S
+        elif not self.any_active:
             self.refresh_due = None
 
     def status_parts(self) -> list[str]:

@@ -41,10 +41,16 @@ _WHOLE_WORD = re.compile(
 _EDGE_PUNCTUATION = "()[]{},;:!?"
 
 
+#: Deletes digits and slashes: a word that stays the same has no variable part (no regex needed to know).
+_NOT_VARIABLE = str.maketrans("", "", "0123456789/")
+
+
 def _normalize_word(word: str) -> str:
     """A word with its variable part replaced; most take one anchored match, odd mixtures a scan."""
     core = word.strip(_EDGE_PUNCTUATION)
-    if not core or core.isalpha():
+    if core.isdigit() and len(core) < 16:
+        return word.replace(core, "<n>", 1)
+    if not core or core.isalpha() or core.translate(_NOT_VARIABLE) == core:
         return word
     whole = _WHOLE_WORD.fullmatch(core)
     if whole is None:

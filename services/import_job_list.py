@@ -142,8 +142,9 @@ class ImportJobService:
         )
         return ImportJob.from_api(response["jobProperties"], datastore_name)
 
-    def counts(self, jobs: list[ImportJob], limit: int = COUNTS_PER_REFRESH) -> dict[str, JobCounts]:
+    def counts(self, jobs: list[ImportJob], limit: int | None = None) -> dict[str, JobCounts]:
         """Counts of the COMPLETED jobs: remembered ones at once, up to `limit` new ones read now."""
+        limit = COUNTS_PER_REFRESH if limit is None else limit
         with self._lock:
             known = {job.id: self._counts[job.id] for job in jobs if job.id in self._counts}
         todo = [job for job in jobs if job.status == "COMPLETED" and job.id not in known][:limit]

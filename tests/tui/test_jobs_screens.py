@@ -203,6 +203,26 @@ def test_export_writes_the_report_and_the_cli_command_is_copied(
     assert any(m.startswith("aws medical-imaging start-dicom-import-job --datastore-id ") for m in notifications(app))
 
 
+def test_counts_of_many_jobs_load_over_follow_up_refreshes(
+    world: dict[str, Any], make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("services.import_job_list.COUNTS_PER_REFRESH", 1)
+    app = make_app()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_jobs(pilot)
+        screen = app.screen
+        statuses = [row["status"] for row in shown(app).values()]
+        assert statuses.count("COMPLETED …") == 1 and screen.refresh_due is not None
+        app.clock.advance(1)
+        screen.tick()
+        await settle(pilot)
+        assert sorted(row["status"] for row in shown(app).values()) == ["COMPLETED", "COMPLETED ⚠", "FAILED"]
+        assert screen.refresh_due is None
+
+    drive(app, scenario)
+
+
 def test_start_form_names_each_broken_field_then_starts_the_job(
     world: dict[str, Any], make_app: AppFactory, mi: Any
 ) -> None:
