@@ -156,6 +156,23 @@ def test_triage_from_the_data_store_list_to_the_reimport_confirmation(
     drive(app, scenario)
 
 
+def test_enter_on_a_generated_image_set_opens_it(world: dict[str, Any], make_app: AppFactory) -> None:
+    from screens.image_set_detail import ImageSetDetailScreen
+
+    app = make_app()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        detail = await open_failing_job(pilot)
+        tree = detail.query_one(OutcomeTree)
+        tree.move_cursor(tree.image_sets)
+        await pilot.press("enter", "down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ImageSetDetailScreen)
+        assert app.screen.image_set_id == detail.manifest.manifest.image_sets[0].image_set_id
+
+    drive(app, scenario)
+
+
 def test_read_only_hides_reimport_and_start(world: dict[str, Any], make_app: AppFactory, mi: Any) -> None:
     app = make_app("--read-only")
 
