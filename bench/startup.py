@@ -1,8 +1,9 @@
 """Console start-up and table memory, measured (goals: table on screen < 1.5 s; 10,000 rows < 200 MB RSS).
 
 1. Launch to data store table, real process in a real terminal (tmux): `ahi --local` on a state
-   directory holding data stores, timed until the rows are on screen. Alternative measured in the
-   same run: the AWS CLI listing the same data stores (`aws medical-imaging list-datastores`).
+   directory holding data stores, timed until the header is painted (the endpoint starts behind it)
+   and until the rows are on screen. Alternative measured in the same run: the AWS CLI listing the
+   same data stores (`aws medical-imaging list-datastores`).
 2. The same inside one process (headless Pilot), without interpreter start-up.
 3. Resident memory of the console with 10,000 data store rows in its table, against a bare Textual
    DataTable holding the same 10,000 rows.
@@ -50,8 +51,8 @@ def make_state(state_dir: Path, stores: int) -> None:
             client.create_datastore(datastoreName=f"bench-store-{index:02d}", clientToken=f"bench-{index}")
 
 
-def launch_in_tmux(state_dir: Path, stores: int) -> float:
-    """Seconds from starting `ahi --local` in a terminal to every row on screen."""
+def launch_in_tmux(state_dir: Path, stores: int) -> tuple[float, float]:
+    """Seconds from starting `ahi --local` in a terminal to the header painted, and to every row on screen."""
     socket = f"ahi-bench-{uuid.uuid4().hex[:8]}"
     home = Path(tempfile.mkdtemp())
     tmux = ["tmux", "-L", socket]
@@ -59,12 +60,15 @@ def launch_in_tmux(state_dir: Path, stores: int) -> float:
                f"{BIN / 'ahi'} --local --state-dir {state_dir}")
     start = time.perf_counter()
     subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "160", "-y", "50", command], check=True)
+    painted: float | None = None
     try:
         last = f"bench-store-{stores - 1:02d}"
         while time.perf_counter() - start < 60:
             screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "b"], capture_output=True, text=True).stdout
+            if painted is None and "profile" in screen and "region" in screen:
+                painted = time.perf_counter() - start
             if last in screen and f"{stores}/{stores} rows" in screen:
-                return time.perf_counter() - start
+                return painted if painted is not None else time.perf_counter() - start, time.perf_counter() - start
             time.sleep(0.01)
         raise RuntimeError("the table never appeared")
     finally:
@@ -81,26 +85,32 @@ def aws_cli_listing(state_dir: Path) -> float:
 
 
 def in_process(state_dir: Path, stores: int) -> float:
+    """`ahi --local` inside this process: the endpoint starts behind the first paint, as in a terminal."""
     from tui.app import AhiApp
     from tui.config import ConsoleConfig
+    from tui.launch import LOCAL_PENDING_URL
+    from tui.local_endpoint import LocalEndpointRun
     from tui.settings import build_parser, resolve
     from tui.widgets.resource_table import ResourceTable
 
-    with LocalEndpoint(EndpointConfig(state_dir=state_dir)) as endpoint:
-        start = time.perf_counter()
-        options = resolve(build_parser().parse_args(["--local"]), ConsoleConfig(), {}, endpoint.url)
-        app = AhiApp(options)
+    start = time.perf_counter()
+    local = LocalEndpointRun(state_dir)
+    options = resolve(build_parser().parse_args(["--local"]), ConsoleConfig(), {}, LOCAL_PENDING_URL)
+    app = AhiApp(options, local_endpoint=local)
 
-        async def run() -> float:
-            async with app.run_test(size=(160, 50)) as pilot:
-                while True:
-                    tables = list(app.screen.query(ResourceTable))
-                    if tables and tables[0].row_count == stores:
-                        await pilot.pause()
-                        return time.perf_counter() - start
-                    await pilot.pause(0.005)
+    async def run() -> float:
+        async with app.run_test(size=(160, 50)) as pilot:
+            while True:
+                tables = list(app.screen.query(ResourceTable))
+                if tables and tables[0].row_count == stores:
+                    await pilot.pause()
+                    return time.perf_counter() - start
+                await pilot.pause(0.005)
 
+    try:
         return asyncio.run(run())
+    finally:
+        local.stop()
 
 
 def table_memory(rows: int) -> tuple[float, float, float]:
@@ -162,8 +172,10 @@ def main() -> None:
     make_state(state, args.stores)
     print(f"data stores on the endpoint: {args.stores}; runs: {args.runs} (best of)")
     if shutil.which("tmux"):
-        launch = min(launch_in_tmux(state, args.stores) for _ in range(args.runs))
+        launches = [launch_in_tmux(state, args.stores) for _ in range(args.runs)]
+        painted, launch = min(p for p, _ in launches), min(t for _, t in launches)
         cli = min(aws_cli_listing(state) for _ in range(args.runs))
+        print(f"launch to header, real terminal:  {painted:6.2f} s")
         print(f"launch to table, real terminal:   {launch:6.2f} s   (goal < 1.5 s)")
         print(f"aws medical-imaging list-datastores: {cli:6.2f} s   ratio console/CLI = {launch / cli:.2f}")
     inside = min(in_process(state, args.stores) for _ in range(args.runs))

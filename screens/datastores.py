@@ -16,6 +16,8 @@ from screens.datastore_view import kms_label, status_text
 from screens.taggable import TaggableScreen
 from services.datastores import DATASTORE_STATUSES, CreateDatastoreRequest, Datastore
 from services.errors import AwsCallError
+from services.kms import KmsService
+from services.kms_health import assess_datastores
 from tui.actions import REGISTRY, Action, Confirm, mutating
 from tui.navigation import SCREENS, ScreenSpec, register_screen
 from tui.widgets.resource_table import Column, ResourceTable, Row
@@ -44,10 +46,12 @@ COLUMNS = (
 
 @dataclass(frozen=True)
 class DatastoreListing:
-    """One refresh's result: the stores and the KMS aliases to label their keys."""
+    """One refresh's result: the stores, the KMS aliases to label their keys, and the header's key alerts."""
 
     datastores: list[Datastore]
     aliases: dict[str, str]
+    #: Keys making data stores unreadable; None when not counted (a status filter hides stores, or KMS failed).
+    key_alerts: int | None = None
 
 
 class DatastoresScreen(TaggableScreen):
@@ -69,16 +73,21 @@ class DatastoresScreen(TaggableScreen):
     def fetch(self) -> DatastoreListing:
         hub = self.ahi.services
         stores = hub.datastores.list_detailed(self.status_filter)
-        aliases: dict[str, str] = {}
-        if any(store.kms_key_arn for store in stores):
-            try:
-                aliases = hub.kms.aliases()
-            except AwsCallError:
-                aliases = {}
-        return DatastoreListing(stores, aliases)
+        aliases = hub.kms.aliases_or_empty() if any(store.kms_key_arn for store in stores) else {}
+        alerts = None if self.status_filter else self._key_alerts(stores, hub.kms, aliases)
+        return DatastoreListing(stores, aliases, alerts)
+
+    def _key_alerts(self, stores: list[Datastore], kms: KmsService, aliases: dict[str, str]) -> int | None:
+        """How many stores their key makes unreadable (the header shows it from the first screen on)."""
+        try:
+            return sum(check.unreadable for check in assess_datastores(stores, kms, aliases))
+        except AwsCallError:
+            return None
 
     def show(self, result: DatastoreListing) -> None:
         self.query_one(ResourceTable).set_rows([self._row(store, result.aliases) for store in result.datastores])
+        if result.key_alerts is not None:
+            self.ahi.set_key_alerts(result.key_alerts)
 
     def _row(self, store: Datastore, aliases: dict[str, str]) -> Row:
         fmt = self.ahi.formatter

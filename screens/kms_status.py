@@ -6,7 +6,7 @@ header; the pane under the table says what the operator should do about the sele
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, Mapping
 
 from rich.console import Group
@@ -105,8 +105,7 @@ class KmsStatusScreen(AhiScreen):
     def show(self, result: list[DatastoreKeyCheck]) -> None:
         self.checks = {check.datastore.id: check for check in result}
         self.query_one(ResourceTable).set_rows([self._row(check) for check in result])
-        unreadable = sum(1 for check in result if check.unreadable)
-        self.ahi.header_state = replace(self.ahi.header_state, alerts=unreadable)
+        self.ahi.set_key_alerts(sum(1 for check in result if check.unreadable))
         self._explain()
 
     def _row(self, check: DatastoreKeyCheck) -> Row:

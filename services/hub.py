@@ -1,17 +1,24 @@
-"""Every service object of one AWS session, created on first use (client creation costs time)."""
+"""Every service object of one AWS session, created on first use (client creation costs time).
+
+Each service module is imported inside its property: image sets and frames pull in pydicom,
+numpy and imagecodecs, which the first screen never needs (start-up time is a goal).
+"""
 
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from services.backoff import Backoff
-from services.datastores import DatastoreService
-from services.frames import FrameCache
-from services.imagesets import ImageSetService
-from services.import_job_list import ImportJobService
-from services.kms import KmsService
 from services.session import AwsSession
-from services.tags import TagService
+
+if TYPE_CHECKING:
+    from services.datastores import DatastoreService
+    from services.frames import FrameCache
+    from services.imagesets import ImageSetService
+    from services.import_job_list import ImportJobService
+    from services.kms import KmsService
+    from services.tags import TagService
 
 
 class ServiceHub:
@@ -23,26 +30,38 @@ class ServiceHub:
 
     @cached_property
     def datastores(self) -> DatastoreService:
+        from services.datastores import DatastoreService
+
         return DatastoreService(self.aws.medical_imaging, self.backoff)
 
     @cached_property
     def tags(self) -> TagService:
+        from services.tags import TagService
+
         return TagService(self.aws.medical_imaging, self.backoff)
 
     @cached_property
     def kms(self) -> KmsService:
+        from services.kms import KmsService
+
         return KmsService(self.aws.kms, self.backoff)
 
     @cached_property
     def imagesets(self) -> ImageSetService:
+        from services.imagesets import ImageSetService
+
         return ImageSetService(self.aws.medical_imaging, self.backoff, self.aws.account_id)
 
     @cached_property
     def frame_cache(self) -> FrameCache:
         """Decoded frames shared by every preview of this session (an LRU bounded in bytes)."""
+        from services.frames import FrameCache
+
         return FrameCache()
 
     @cached_property
     def imports(self) -> ImportJobService:
         """Import jobs and their outputs in S3 (the jobs screens)."""
+        from services.import_job_list import ImportJobService
+
         return ImportJobService(self.aws.medical_imaging, self.aws.client("s3"), self.backoff)

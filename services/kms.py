@@ -100,10 +100,11 @@ class KmsService:
         except AwsCallError:
             return {}
 
-    def statuses(self, key_refs: Iterable[str | None]) -> dict[str | None, KeyStatus]:
-        """The status of each distinct key (None = AWS owned), listing aliases once for all of them."""
+    def statuses(self, key_refs: Iterable[str | None], aliases: dict[str, str] | None = None) -> dict[str | None, KeyStatus]:
+        """The status of each distinct key (None = AWS owned), listing aliases once for all of them (unless given)."""
         distinct = list(dict.fromkeys(key_refs))
-        aliases = self.aliases_or_empty() if any(ref is not None for ref in distinct) else {}
+        if aliases is None:
+            aliases = self.aliases_or_empty() if any(ref is not None for ref in distinct) else {}
         return {ref: self.status(ref, aliases) for ref in distinct}
 
     def status(self, key_ref: str | None, aliases: dict[str, str] | None = None) -> KeyStatus:

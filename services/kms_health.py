@@ -149,8 +149,12 @@ def assess(datastore: Datastore, key: KeyStatus) -> KeyAssessment:
 
 def check_datastore_keys(datastores: DatastoreService, kms: KmsService) -> list[DatastoreKeyCheck]:
     """Every data store with its key's status and verdict; unreadable ones first, then warnings."""
-    stores = datastores.list_detailed()
-    statuses = kms.statuses(store.kms_key_arn for store in stores if store.detailed)
+    return assess_datastores(datastores.list_detailed(), kms)
+
+
+def assess_datastores(stores: list[Datastore], kms: KmsService, aliases: dict[str, str] | None = None) -> list[DatastoreKeyCheck]:
+    """`check_datastore_keys` for stores already listed (`aliases` saves listing them again)."""
+    statuses = kms.statuses((store.kms_key_arn for store in stores if store.detailed), aliases)
     unknown = KeyStatus(None)
     checks = []
     for store in stores:

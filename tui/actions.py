@@ -132,7 +132,7 @@ REGISTRY.register(
     Action("app.command", "command_line", "colon", "Command line", "app", footer=True),
     Action("app.help", "help", "question_mark", "Help", "app", command="help"),
     Action("app.call_log", "call_log", "exclamation_mark", "Call log", "app", command="log"),
-    Action("app.quit", "quit", "ctrl+q", "Quit", "app", footer=False, command="q"),
+    Action("app.quit", "quit", "ctrl+q,ctrl+c", "Quit", "app", footer=False, command="q"),
     Action("screen.back", "back", "escape", "Back", "screen", footer=False),
     Action("screen.filter", "filter", "slash", "Filter", "screen"),
     Action("screen.refresh", "refresh", "r", "Refresh", "screen", command="refresh"),

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import threading
+from dataclasses import replace
 from typing import Any, Callable, ClassVar
 
 import boto3
@@ -20,10 +23,12 @@ from tui.actions import REGISTRY, Action
 from tui.clock import Clock
 from tui.commands import QUIT_WORDS, Command, RegistryCommands, complete
 from tui.config import ConsoleConfig
+from tui.daemon_executor import DaemonThreadExecutor
 from tui.dialogs.help import HelpScreen
 from tui.format import Formatter
+from tui.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
 from tui.messages import AccountResolved, CallRecorded
-from tui.navigation import PLANNED, SCREENS, ScreenSpec, load_screens, resolve_alias
+from tui.navigation import SCREENS, ScreenSpec, resolve_alias
 from tui.screen_base import AhiScreen
 from tui.settings import ConsoleOptions
 from tui.terminal import terminal_gone
@@ -31,6 +36,11 @@ from tui.widgets.context_header import HeaderState
 
 ROOT_SCREEN = "datastores"
 TERMINAL_CHECK_S = 2.0
+#: How long a worker waits for the in-process endpoint before its call fails.
+LOCAL_START_TIMEOUT_S = 60.0
+STARTING_LOCAL = "starting local endpoint…"
+
+log = logging.getLogger("ahi.console")
 
 
 class AhiApp(App[None]):
@@ -50,11 +60,10 @@ class AhiApp(App[None]):
         config: ConsoleConfig | None = None,
         clock: Clock | None = None,
         formatter: Formatter | None = None,
-        startup: Callable[[], None] | None = None,
+        local_endpoint: LocalEndpointRun | None = None,
         backoff: Backoff | None = None,
     ) -> None:
         super().__init__()
-        load_screens()
         self.options = options
         self.config = config or ConsoleConfig()
         self.read_only = options.read_only
@@ -64,34 +73,117 @@ class AhiApp(App[None]):
         self.clock = clock or Clock()
         self.formatter = formatter or Formatter()
         self.call_log = CallLog(clock=self.clock.now)
-        self.aws = AwsSession(options.connection, self.call_log)
         self.backoff = backoff
-        self.services = ServiceHub(self.aws, backoff)
-        self._startup = startup
+        self._aws = AwsSession(options.connection, self.call_log)
+        self._services = ServiceHub(self._aws, backoff)
+        self.local_endpoint = local_endpoint
+        #: Set once the connection is usable (at once, unless the in-process endpoint is starting).
+        self._connected = threading.Event()
+        self._connect_error: str | None = None
+        self._endpoint_note: str | None = STARTING_LOCAL if local_endpoint is not None else None
+        self._ui_thread: int | None = None
+        if local_endpoint is None:
+            self._connected.set()
+
+    # --- the connection -----------------------------------------------------------------------
+
+    @property
+    def aws(self) -> AwsSession:
+        """The current session; a worker thread waits here while the local endpoint starts."""
+        self._wait_for_connection()
+        return self._aws
+
+    @property
+    def services(self) -> ServiceHub:
+        """The current session's services; a worker thread waits here while the local endpoint starts."""
+        self._wait_for_connection()
+        return self._services
+
+    def _wait_for_connection(self) -> None:
+        """Block a worker (never the UI thread) until the connection is there; raise if it never comes."""
+        if self._connected.is_set() and self._connect_error is None:
+            return
+        if threading.get_ident() == self._ui_thread:
+            return
+        if not self._connected.wait(LOCAL_START_TIMEOUT_S):
+            raise LocalEndpointUnavailable(f"the local endpoint did not start within {LOCAL_START_TIMEOUT_S:g} s")
+        if self._connect_error is not None:
+            raise LocalEndpointUnavailable(self._connect_error)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self._ui_thread = threading.get_ident()
+        asyncio.get_running_loop().set_default_executor(DaemonThreadExecutor())
         self.theme = self.options.theme
         self.set_keymap(self.keymap)
         self.call_log.subscribe(lambda record: self.post_message(CallRecorded(record)))
         self.header_state = self._header_state()
         self.push_screen(SCREENS[ROOT_SCREEN].factory(None))
-        self._resolve_account()
-        if self._startup is not None:
-            self._run_startup()
+        if self.local_endpoint is not None:
+            self._start_local_endpoint(self.local_endpoint)
+        else:
+            self._resolve_account()
         self._watch_terminal()
 
-    @work(thread=True, exit_on_error=False, group="startup")
-    def _run_startup(self) -> None:
-        assert self._startup is not None
-        self._startup()
-        self.call_from_thread(self._after_startup)
+    # --- the in-process endpoint (`--local`) ----------------------------------------------------
 
-    def _after_startup(self) -> None:
+    @work(thread=True, exit_on_error=False, group="local-endpoint")
+    def _start_local_endpoint(self, local: LocalEndpointRun) -> None:
+        """Start the endpoint while the screen paints; workers wait for it in `_wait_for_connection`."""
+        try:
+            url = local.start()
+        except Exception as exc:
+            log.exception("the local endpoint did not start")
+            self._from_thread(self._local_endpoint_failed, f"the local endpoint did not start: {exc}")
+        else:
+            self._from_thread(self._local_endpoint_ready, local, url)
+
+    def _local_endpoint_ready(self, local: LocalEndpointRun, url: str) -> None:
+        self._use_session(AwsSession(replace(self._aws.settings, endpoint_url=url), self.call_log))
+        self._endpoint_note = None
+        self._connected.set()
+        self.header_state = self._header_state()
+        self._resolve_account()
+        if local.seed_wanted:
+            self.notify("Seeding the demo world (data stores, keys, imports)…", title="local endpoint")
+            self._seed_demo(local)
+
+    def _local_endpoint_failed(self, reason: str) -> None:
+        self._connect_error = reason
+        self._endpoint_note = "local endpoint failed to start"
+        self._connected.set()
+        self.header_state = self._header_state()
+        self.notify(reason, severity="error", title="local endpoint", timeout=30)
+
+    @work(thread=True, exit_on_error=False, group="demo-seed")
+    def _seed_demo(self, local: LocalEndpointRun) -> None:
+        """Create the demo world, then follow its imports; the console never waits for this."""
+        try:
+            jobs = local.start_demo()
+            if jobs is None:
+                return
+            self._from_thread(self._demo_changed, "Demo data stores ready; imports are running (:jobs shows them).")
+            local.settle_demo(jobs)
+            self._from_thread(self._demo_changed, "Demo imports finished.")
+        except Exception as exc:
+            if local.stopped:
+                return
+            log.exception("demo seed failed")
+            self._from_thread(self.notify, f"Demo seed failed: {exc}", severity="error", title="local endpoint")
+
+    def _demo_changed(self, note: str) -> None:
+        self.notify(note, title="local endpoint")
         screen = self.main_screen
         if screen is not None:
             screen.refresh_now()
+
+    def _from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """`call_from_thread`, except that an app which has already quit is left alone."""
+        try:
+            self.call_from_thread(callback, *args, **kwargs)
+        except RuntimeError:
+            pass
 
     @work(thread=True, exit_on_error=False, group="account")
     def _resolve_account(self) -> None:
@@ -105,12 +197,13 @@ class AhiApp(App[None]):
             self.header_state = self._header_state(message.account_id, message.endpoint, message.local)
 
     def _header_state(self, account: str | None = None, endpoint: str | None = None, local: bool | None = None) -> HeaderState:
-        settings = self.aws.settings
+        aws = self._aws
+        settings = aws.settings
         return HeaderState(
-            profile=self.aws.profile,
+            profile=aws.profile,
             account=account,
-            region=self.aws.region,
-            endpoint=endpoint or settings.endpoint_url or "",
+            region=aws.region,
+            endpoint=self._endpoint_note or endpoint or settings.endpoint_url or "",
             local=bool(settings.endpoint_url) if local is None else local,
             read_only=self.read_only,
             production=self.production,
@@ -121,7 +214,7 @@ class AhiApp(App[None]):
         if self.is_headless:
             return
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
+        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
             try:
                 loop.add_signal_handler(sig, self.terminal_went_away)
             except (NotImplementedError, RuntimeError, ValueError):
@@ -133,8 +226,13 @@ class AhiApp(App[None]):
             self.terminal_went_away()
 
     def terminal_went_away(self) -> None:
-        """SIGHUP, SIGTERM or a hung-up stdin: leave at once (and let the launcher clean up)."""
+        """SIGHUP, SIGTERM, SIGINT or a hung-up stdin: leave at once (and let the launcher clean up)."""
         self.exit(return_code=0)
+
+    def set_key_alerts(self, count: int) -> None:
+        """Keys that make data stores unreadable, counted in the header (data stores and KMS screens keep it current)."""
+        if count != self.header_state.alerts:
+            self.header_state = replace(self.header_state, alerts=count)
 
     @on(CallRecorded)
     def _call_recorded(self, message: CallRecorded) -> None:
@@ -221,13 +319,9 @@ class AhiApp(App[None]):
         if command.verb == "region":
             self.switch_region(command.argument)
             return
-        resolved = resolve_alias(command.verb)
-        if resolved is not None:
-            name, spec = resolved
-            if spec is None:
-                self.notify(f"{PLANNED[name][0]}: coming in a later release", severity="warning")
-            else:
-                self.open_screen(spec, command.argument)
+        spec = resolve_alias(command.verb)
+        if spec is not None:
+            self.open_screen(spec, command.argument)
             return
         all_commands = REGISTRY.commands(self.current_scopes(), read_only=False)
         if command.verb in all_commands:
@@ -257,6 +351,10 @@ class AhiApp(App[None]):
         regions = self.aws.boto_session.get_available_regions("medical-imaging") or []
         return sorted({*regions, *([self.aws.region] if self.aws.region else [])})
 
+    def _use_session(self, session: AwsSession) -> None:
+        self._aws = session
+        self._services = ServiceHub(session, self.backoff)
+
     def switch_profile(self, name: str | None) -> None:
         if not name:
             self.notify(f"Usage: :profile NAME (known: {', '.join(self.profile_names()) or 'none'})", severity="warning")
@@ -280,11 +378,11 @@ class AhiApp(App[None]):
     def connect(self, settings: ConnectionSettings) -> None:
         """Use a new profile/region: new clients, same call log, every screen reloaded from the root."""
         try:
-            self.aws = AwsSession(settings, self.call_log)
+            session = AwsSession(settings, self.call_log)
         except Exception as exc:  # botocore refuses unknown profiles and bad config up front
             self.notify(f"Cannot switch: {exc}", severity="error")
             return
-        self.services = ServiceHub(self.aws, self.backoff)
+        self._use_session(session)
         self.header_state = self._header_state()
         self._resolve_account()
         self.refresh_bindings()

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterable
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui.actions import REGISTRY, Action, key_label, visible
-from tui.navigation import PLANNED, SCREENS, screen_words
+from tui.navigation import SCREENS, screen_words
 
 if TYPE_CHECKING:
     from tui.app import AhiApp
@@ -60,9 +60,6 @@ class RegistryCommands(Provider):
             entries.append((action.description, help_text, partial(app.run_registry_action, action, target)))
         for spec in SCREENS.values():
             entries.append((f"go: {spec.title}", f":{spec.name}", partial(app.run_command, spec.name)))
-        for name, (title, _aliases) in PLANNED.items():
-            if name not in SCREENS:
-                entries.append((f"go: {title} (coming)", f":{name}", partial(app.run_command, name)))
         return entries
 
     def _actions(self, app: AhiApp) -> Iterable[Action]:

@@ -2,47 +2,37 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
-from contextlib import ExitStack
-from pathlib import Path
-from typing import Callable
 
 from tui.config import ConfigError, ConsoleConfig, check_references, load_config
 from tui.paths import config_path, endpoint_state_dir, log_path
 from tui.settings import build_parser, resolve
 
-SEED_MODULE = "emulator.demo.seed"
+#: What the connection holds until the in-process endpoint has its port (workers wait for that).
+LOCAL_PENDING_URL = "http://127.0.0.1"
 
 
 def load_checked_config() -> ConsoleConfig:
-    """The config file, checked against the complete action registry and the known themes."""
+    """The config file, its keymap checked against the complete action registry and its theme against the known ones.
+
+    Only a keymap needs every screen module imported (their actions are registered there);
+    without one, start-up skips that cost.
+    """
     from textual.theme import BUILTIN_THEMES
 
     from tui.actions import REGISTRY
-    from tui.navigation import load_screens
 
-    import tui.call_log  # noqa: F401 - registers its actions
-
-    load_screens()
     config = load_config(config_path())
+    if config.keymap:
+        from tui.navigation import load_screens
+
+        import tui.call_log  # noqa: F401 - registers its actions
+
+        load_screens()
     check_references(config, REGISTRY.ids(), set(BUILTIN_THEMES))
     return config
-
-
-def demo_seeder(state_dir: Path) -> Callable[[str], None] | None:
-    """C's `seed_demo(endpoint_url)` when the state dir is new and the seed module exists."""
-    if (state_dir / "state.sqlite3").exists():
-        return None
-    try:
-        module = importlib.import_module(SEED_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and SEED_MODULE.startswith(exc.name):
-            return None
-        raise
-    return getattr(module, "seed_demo", None)
 
 
 def setup_logging() -> None:
@@ -65,23 +55,15 @@ def main(argv: list[str]) -> int:
         print(f"ahi: config error: {exc}", file=sys.stderr)
         return 2
     setup_logging()
-    with ExitStack() as stack:
-        local_url: str | None = None
-        startup: Callable[[], None] | None = None
-        if args.local:
-            from emulator.config import EndpointConfig
-            from emulator.server import LocalEndpoint
+    from tui.app import AhiApp
+    from tui.local_endpoint import LocalEndpointRun
 
-            state_dir = args.state_dir or endpoint_state_dir()
-            seed = demo_seeder(state_dir)
-            endpoint = LocalEndpoint(EndpointConfig(state_dir=state_dir)).start()
-            stack.callback(endpoint.stop)
-            local_url = endpoint.url
-            if seed is not None:
-                startup = lambda: seed(endpoint.url)  # noqa: E731
-        options = resolve(args, config, os.environ, local_url)
-        from tui.app import AhiApp
-
-        app = AhiApp(options, config=config, startup=startup)
+    local = LocalEndpointRun(args.state_dir or endpoint_state_dir()) if args.local else None
+    options = resolve(args, config, os.environ, LOCAL_PENDING_URL if local is not None else None)
+    app = AhiApp(options, config=config, local_endpoint=local)
+    try:
         app.run()
-        return int(app.return_code or 0)
+    finally:
+        if local is not None:
+            local.stop()
+    return int(app.return_code or 0)

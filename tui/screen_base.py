@@ -317,7 +317,8 @@ class AhiScreen(Screen[None]):
         self.ahi.run_command(event.value)
 
     @on(ResourceTable.MarksChanged)
-    def _marks_changed(self) -> None:
+    @on(ResourceTable.SortChanged)
+    def _table_changed(self) -> None:
         self.update_status()
 
     def _focus_body(self) -> None:

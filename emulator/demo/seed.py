@@ -1,7 +1,9 @@
 """Seed the demo world into a running endpoint, through the public API only (boto3: S3, KMS, medical-imaging).
 
 Deterministic content: the same files, keys, data stores, jobs and tags every time (the service's
-own identifiers are random, as on AWS). Waits until every job has ended, so the world is settled.
+own identifiers are random, as on AWS). `seed_demo` waits until every job has ended, so the world
+is settled; the console calls `start_demo` and `settle_demo` apart, so its jobs screen can show the
+imports running and quitting never waits for them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from emulator.demo import world
 
 REGION = "us-east-1"
 WAIT_SECONDS = 300.0
+#: The import jobs a started demo is waiting for: (data store id, job id).
+DemoJobs = list[tuple[str, str]]
 
 
 def _clients(endpoint_url: str) -> tuple[Any, Any, Any]:
@@ -78,10 +82,22 @@ def _create_key(kms: Any, key: world.DemoKey) -> str:
 
 
 def seed_demo(endpoint_url: str) -> bool:
-    """Create the demo world at `endpoint_url`; False (and nothing done) when it is already there."""
+    """Create the demo world at `endpoint_url` and wait until it is settled; False when it is already there."""
+    jobs = start_demo(endpoint_url)
+    if jobs is None:
+        return False
+    settle_demo(endpoint_url, jobs)
+    return True
+
+
+def start_demo(endpoint_url: str) -> DemoJobs | None:
+    """Create buckets, files, keys and data stores and start the imports, without waiting for them.
+
+    None (and nothing done) when the demo world is already there.
+    """
     mi, s3, kms = _clients(endpoint_url)
     if already_seeded(mi):
-        return False
+        return None
     for bucket in (world.INPUT_BUCKET, world.OUTPUT_BUCKET):
         s3.create_bucket(Bucket=bucket)
     for folder in world.INPUT_FOLDERS:
@@ -101,7 +117,7 @@ def seed_demo(endpoint_url: str) -> bool:
     for name, datastore_id in datastore_ids.items():
         _wait(partial(_datastore_status, mi, datastore_id), lambda status: status != "CREATING", f"data store {name}")
 
-    jobs: list[tuple[str, str]] = []
+    jobs: DemoJobs = []
     for job in world.JOBS:
         datastore_id = datastore_ids[job.datastore]
         started = mi.start_dicom_import_job(
@@ -112,6 +128,12 @@ def seed_demo(endpoint_url: str) -> bool:
             outputS3Uri=world.OUTPUT_URI,
         )
         jobs.append((datastore_id, started["jobId"]))
+    return jobs
+
+
+def settle_demo(endpoint_url: str, jobs: DemoJobs) -> None:
+    """Wait for the demo's imports to end, then tag the first image set of the clean one."""
+    mi, s3, _kms = _clients(endpoint_url)
     for datastore_id, job_id in jobs:
         _wait(
             partial(_job_status, mi, datastore_id, job_id),
@@ -119,7 +141,6 @@ def seed_demo(endpoint_url: str) -> bool:
             f"import job {job_id}",
         )
     _tag_first_image_set(mi, s3, *jobs[0])
-    return True
 
 
 def _tag_first_image_set(mi: Any, s3: Any, datastore_id: str, job_id: str) -> None:

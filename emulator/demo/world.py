@@ -1,7 +1,9 @@
 """What the demo world holds: buckets, input folders, keys, data stores and jobs, by fixed names.
 
 Shared by the seed (which creates it through the public API) and the restore (which brings moto's
-in-memory part back after the endpoint restarts on an existing state directory).
+in-memory part back after the endpoint restarts on an existing state directory). The files are
+made on demand: every endpoint start imports this module, and pydicom and numpy would add most of
+a second to it.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pydicom.data
-
-from emulator.demo import phantoms
-from emulator.demo.phantoms import PhantomFile
+if TYPE_CHECKING:
+    from emulator.demo.phantoms import PhantomFile
 
 INPUT_BUCKET = "ahi-demo-input"
 OUTPUT_BUCKET = "ahi-demo-output"
@@ -27,6 +28,8 @@ DEMO_TAG_VALUE = "seeded"
 
 def clean_files() -> list[PhantomFile]:
     """Synthetic studies that import without a single failure."""
+    from emulator.demo import phantoms
+
     return (
         phantoms.ct_series(24, 512)
         + phantoms.mr_series(12, 256)
@@ -37,6 +40,8 @@ def clean_files() -> list[PhantomFile]:
 
 def pydicom_sample_files() -> list[PhantomFile]:
     """pydicom's bundled test files, nested folders kept (many import, many fail for good reasons)."""
+    import pydicom.data
+
     root = Path(pydicom.data.__file__).parent
     return [
         (f"pydicom/{Path(path).relative_to(root)}", Path(path).read_bytes())
@@ -47,6 +52,8 @@ def pydicom_sample_files() -> list[PhantomFile]:
 
 def mixed_files() -> list[PhantomFile]:
     """A batch with broken files (not DICOM, truncated, unsupported syntax, ...) and a split series."""
+    from emulator.demo import phantoms
+
     return phantoms.broken_files() + phantoms.split_series() + pydicom_sample_files()
 
 

@@ -11,11 +11,14 @@ import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
-from emulator.imports.runner import JobRunner
 from emulator.store import import_jobs
 from emulator.store.db import Store
 from emulator.store.frame_files import FrameFiles
+
+if TYPE_CHECKING:
+    from emulator.imports.runner import JobRunner
 
 log = logging.getLogger("emulator.imports")
 
@@ -32,15 +35,28 @@ class ImportService:
         self._pool = ThreadPoolExecutor(max_workers=FILE_WORKERS, thread_name_prefix="ahi-import-file")
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
-        self.runner = JobRunner(
-            store=store,
-            frames=frames,
-            pool=self._pool,
-            now=now,  # type: ignore[arg-type]
-            stopping=self._stopping,
-            workers=FILE_WORKERS,
-        )
         self._store = store
+        self._frames = frames
+        self._now = now
+        self._runner: JobRunner | None = None
+        self._runner_lock = threading.Lock()
+
+    @property
+    def runner(self) -> JobRunner:
+        """Made on first use: the DICOM pipeline imports pydicom and numpy, which an endpoint with no job never needs."""
+        with self._runner_lock:
+            if self._runner is None:
+                from emulator.imports.runner import JobRunner
+
+                self._runner = JobRunner(
+                    store=self._store,
+                    frames=self._frames,
+                    pool=self._pool,
+                    now=self._now,  # type: ignore[arg-type]
+                    stopping=self._stopping,
+                    workers=FILE_WORKERS,
+                )
+            return self._runner
 
     def resume(self) -> list[str]:
         """Start every job a previous run left unfinished; returns their ids."""

@@ -16,6 +16,7 @@ from tui.actions import Action, key_label
 
 FILTER_HELP = "/ filter: words match any column; col:value one column; !word negates; Esc clears."
 COMMAND_HELP = ":ds :jobs :sets :tags :kms — screens;  :profile NAME  :region NAME  :q — Tab completes."
+KEYMAP_HELP = "Keys are remapped by id in the config file's [keymap] table."
 
 
 class HelpScreen(ModalScreen[None]):
@@ -23,7 +24,8 @@ class HelpScreen(ModalScreen[None]):
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 84; max-width: 95%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    HelpScreen > VerticalScroll { width: 90; max-width: 95%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    HelpScreen .notes { margin-top: 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
 
@@ -37,27 +39,32 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(self.render_table())
+            yield Static(self.render_notes(), classes="notes")
 
     def render_table(self) -> Table:
+        """One row per action: keys, what it does (and whether it changes AWS), its command, its id for [keymap]."""
         table = Table(title=self.title_text, expand=True, box=None, title_style="bold")
         table.add_column("key", style="bold", no_wrap=True)
-        table.add_column("action")
-        table.add_column("command", style="dim")
-        table.add_column("", no_wrap=True)
+        table.add_column("action", ratio=1)
+        table.add_column("command", style="dim", no_wrap=True)
+        table.add_column("id", style="dim", no_wrap=True)
         for action in self.actions:
-            marker = Text("changes AWS", style="red") if action.mutates else Text("")
+            description = Text(action.description)
+            if action.mutates:
+                description.append(" changes AWS", style="red")
             table.add_row(
                 key_label(action.keys, self.keymap, action.id),
-                action.description,
+                description,
                 f":{action.command}" if action.command else "",
-                marker,
+                action.id,
             )
-        table.add_section()
-        table.add_row("", FILTER_HELP, "", "")
-        table.add_row("", COMMAND_HELP, "", "")
-        if self.read_only:
-            table.add_row("", Text("READ-ONLY: actions that change AWS are hidden.", style="bold"), "", "")
         return table
+
+    def render_notes(self) -> Text:
+        notes = Text.assemble(FILTER_HELP, "\n", COMMAND_HELP, "\n", KEYMAP_HELP)
+        if self.read_only:
+            notes.append("\nREAD-ONLY: actions that change AWS are hidden.", style="bold")
+        return notes
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -55,6 +55,13 @@ class ResourceTable(DataTable[Any]):
             self.table = table
             self.marked = marked
 
+    class SortChanged(Message):
+        """The sort column or direction changed (the status line shows it)."""
+
+        def __init__(self, table: ResourceTable) -> None:
+            super().__init__()
+            self.table = table
+
     def __init__(self, columns: Iterable[Column], *, id: str | None = None, markable: bool = True) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.resource_columns = list(columns)
@@ -107,6 +114,7 @@ class ResourceTable(DataTable[Any]):
     def sort_by(self, column: str | None, reverse: bool = False) -> None:
         self.sort_column, self.sort_reverse = column, reverse
         self._rebuild()
+        self.post_message(self.SortChanged(self))
 
     def action_sort(self) -> None:
         """Sort by the next column (from none, to the first, to the next ...)."""
