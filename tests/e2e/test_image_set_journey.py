@@ -11,7 +11,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from image_set_world import PATIENT_B, import_world
-from test_tmux_journey import AHI, Tmux, tmux  # noqa: F401 - the fixture
+from tmux_harness import Tmux
 
 from emulator.config import EndpointConfig
 from emulator.server import LocalEndpoint
@@ -54,13 +54,10 @@ def colours_of_half_cells(raw_line: str) -> tuple[set[str], set[str], int]:
 
 
 def test_search_then_preview_draws_half_cells_in_256_colours(tmux: Tmux, state_dir: Path) -> None:
-    tmux.start(f"{AHI} --local --state-dir {state_dir} --refresh 0")
+    tmux.start_ahi("--local", "--state-dir", str(state_dir), "--refresh", "0")
     tmux.wait_for(lambda s: "imaging-archive" in s and "ACTIVE" in s, "the data store row")
 
-    tmux.keys(":")
-    tmux.wait_for(lambda s: "Tab completes" in s, "the command line")
-    tmux.keys("-l", f"sets {PATIENT_B.patient_id}")
-    tmux.keys("Enter")
+    tmux.command(f"sets {PATIENT_B.patient_id}")
     screen = tmux.wait_for(lambda s: "Doe, Jane" in s and "1 loaded" in s, "the search result")
     assert "DICOMPatientId = AHI-DEMO-002" in screen and "Data stores › Image sets" in screen
 
@@ -68,7 +65,7 @@ def test_search_then_preview_draws_half_cells_in_256_colours(tmux: Tmux, state_d
     screen = tmux.wait_for(lambda s: "CRC-32 ok" in s and "Instance 1" in s, "the preview with a verified frame")
     assert "Doe^Jane (AHI-DEMO-002)" in screen and "frame 1/2" in screen
 
-    raw = tmux.run("capture-pane", "-p", "-e", "-t", "e2e").splitlines()
+    raw = tmux.styled_screen().splitlines()
     drawn = [colours_of_half_cells(line) for line in raw if HALF_CELL in line]
     assert len(drawn) >= 20, "the image is not drawn over the preview's rows"
     foregrounds = set().union(*(fg for fg, _, _ in drawn))

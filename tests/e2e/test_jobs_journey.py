@@ -8,41 +8,21 @@ polling and never sleeping blind.
 from __future__ import annotations
 
 import csv
-import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from test_tmux_journey import AHI, Tmux
+from tmux_harness import Tmux
 
-from emulator.config import EndpointConfig
 from emulator.demo.phantoms import broken_files, ct_series
-from emulator.server import LocalEndpoint
 
 pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 
-ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
 BROKEN = broken_files()
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    """An existing, empty endpoint state: `ahi --local` seeds no demo world into it."""
-    state = tmp_path / "state"
-    LocalEndpoint(EndpointConfig(state_dir=state)).start().stop()
-    return state
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    session = Tmux(tmp_path)
-    yield session
-    session.kill()
 
 
 def import_with_failures(endpoint_url: str) -> None:
@@ -72,16 +52,10 @@ def import_with_failures(endpoint_url: str) -> None:
 
 def test_failed_job_triage_and_export(tmux: Tmux, state_dir: Path, tmp_path: Path) -> None:
     report = tmp_path / "nightly-failures.csv"
-    tmux.start(f"{AHI} --local --state-dir {state_dir} --refresh 0")
-    screen = tmux.wait_for(lambda s: "endpoint local" in s and ENDPOINT.search(s) is not None, "the console")
-    match = ENDPOINT.search(screen)
-    assert match is not None
-    import_with_failures(match.group(0))
+    tmux.start_ahi("--local", "--state-dir", str(state_dir), "--refresh", "0")
+    import_with_failures(tmux.endpoint_url())
 
-    tmux.keys(":")
-    tmux.wait_for(lambda s: "Tab completes" in s, "the command line")
-    tmux.keys("-l", "jobs")
-    tmux.keys("Enter")
+    tmux.command("jobs")
     tmux.wait_for(lambda s: "nightly-ct" in s and "COMPLETED ⚠" in s, "the job marked as needing attention")
     tmux.keys("f")
     tmux.wait_for(lambda s: "view: failed" in s and "nightly-ct" in s, "the failed view")
@@ -92,6 +66,7 @@ def test_failed_job_triage_and_export(tmux: Tmux, state_dir: Path, tmp_path: Pat
     tmux.keys("e")
     tmux.wait_for(lambda s: "Export failure report to" in s, "the export prompt")
     tmux.keys("C-u")
+    tmux.wait_for(lambda s: "failures-" not in s, "the proposed path cleared")  # keys typed sooner can be lost
     tmux.keys("-l", str(report))
     tmux.keys("Enter")
     tmux.wait_for(lambda s: "Report exported" in s, "the export notification")

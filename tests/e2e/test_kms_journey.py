@@ -7,39 +7,17 @@ console with tmux keys and reads the screen with capture-pane, polling and never
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.config import Config
-from test_tmux_journey import AHI, Tmux
-
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from tmux_harness import Tmux
 
 pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
-
-ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    """An existing, empty endpoint state: `ahi --local` seeds no demo world into it (that takes minutes)."""
-    state = tmp_path / "state"
-    LocalEndpoint(EndpointConfig(state_dir=state)).start().stop()
-    return state
-
-
-@pytest.fixture
-def tmux(tmp_path: Path) -> Iterator[Tmux]:
-    session = Tmux(tmp_path)
-    yield session
-    session.kill()
 
 
 def disabled_key_store(endpoint_url: str) -> str:
@@ -63,18 +41,11 @@ def disabled_key_store(endpoint_url: str) -> str:
     return str(key["Arn"])
 
 
-def test_kms_screen_flags_the_disabled_key_then_quits(tmux: Tmux, state_dir: Path, tmp_path: Path) -> None:
-    status_file = tmp_path / "exit-status"
-    tmux.start(f"sh -c '{AHI} --local --state-dir {state_dir} --refresh 0; echo $? > {status_file}'")
-    screen = tmux.wait_for(lambda s: "endpoint local" in s and ENDPOINT.search(s) is not None, "the console with its endpoint")
-    match = ENDPOINT.search(screen)
-    assert match is not None
-    key_arn = disabled_key_store(match.group(0))
+def test_kms_screen_flags_the_disabled_key_then_quits(tmux: Tmux, state_dir: Path) -> None:
+    tmux.start_ahi("--local", "--state-dir", str(state_dir), "--refresh", "0")
+    key_arn = disabled_key_store(tmux.endpoint_url())
 
-    tmux.keys(":")
-    tmux.wait_for(lambda s: "Tab completes" in s, "the command line")
-    tmux.keys("-l", "kms")
-    tmux.keys("Enter")
+    tmux.command("kms")
     screen = tmux.wait_for(
         lambda s: "journey-store" in s and "key alert" in s and "enable-key" in s, "the KMS screen with its explanation"
     )
@@ -83,15 +54,8 @@ def test_kms_screen_flags_the_disabled_key_then_quits(tmux: Tmux, state_dir: Pat
     assert "1 key alert" in screen and "Data stores › KMS keys" in screen
     assert "data unreadable: key is Disabled" in screen
     assert f"aws kms enable-key --key-id {key_arn}" in screen
-    coloured = next(line for line in tmux.run("capture-pane", "-p", "-e", "-t", "e2e").splitlines() if "journey-store" in line)
+    coloured = next(line for line in tmux.styled_screen().splitlines() if "journey-store" in line)
     assert "\x1b[" in coloured.split("unreadable")[0], "the flag is not styled"
 
-    tmux.keys(":")
-    tmux.wait_for(lambda s: "Tab completes" in s, "the command line")
-    tmux.keys("-l", "q")
-    tmux.keys("Enter")
-    deadline = time.monotonic() + 15
-    while not status_file.exists():
-        assert time.monotonic() < deadline, f"ahi did not exit after :q; screen:\n{tmux.screen()}"
-        time.sleep(0.2)
-    assert status_file.read_text().strip() == "0"
+    tmux.command("q")
+    assert tmux.wait_for_exit() == 0

@@ -1,0 +1,102 @@
+"""A real terminal for journeys: a private tmux server running `ahi`, read with capture-pane, driven with send-keys.
+
+Every wait polls the screen (or the exit-status file) and never sleeps blind; a timeout fails with
+what the screen showed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+AHI = Path(sys.executable).with_name("ahi")
+#: The in-process endpoint's URL as the header shows it.
+ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
+SESSION = "e2e"
+
+
+class Tmux:
+    """One private tmux server (its own socket) running one pane, with a clean environment under `home`."""
+
+    def __init__(self, home: Path) -> None:
+        self.socket = f"ahi-e2e-{uuid.uuid4().hex[:8]}"
+        self.home = home
+        self.status_file = home / "exit-status"
+
+    def run(self, *args: str) -> str:
+        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
+        return done.stdout
+
+    def start(self, command: str) -> None:
+        """Run `command` in a 120x40 pane; the pane stays after it exits, and OSC 52 reaches tmux's buffer."""
+        env = {
+            "HOME": str(self.home),
+            "PATH": os.environ.get("PATH", ""),
+            "TERM": "xterm-256color",
+            "AHI_CONFIG": str(self.home / "no-config.toml"),
+            "AWS_CONFIG_FILE": str(self.home / "no-aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "no-aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        exports = " ".join(f"{name}={value!r}" for name, value in env.items())
+        self.run("-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", f"env -i {exports} {command}")
+        self.run("set-option", "-g", "remain-on-exit", "on")
+        self.run("set-option", "-g", "set-clipboard", "on")
+        self.run("set-option", "-g", "status", "off")
+
+    def start_ahi(self, *args: str) -> None:
+        """Run `ahi ARGS`, writing its exit status to `status_file` when it ends."""
+        self.start(f"sh -c '{AHI} {' '.join(args)}; echo $? > {self.status_file}'")
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", SESSION)
+
+    def styled_screen(self) -> str:
+        """The screen with its escape sequences (colours, bold)."""
+        return self.run("capture-pane", "-p", "-e", "-t", SESSION)
+
+    def wait_for(self, condition: Callable[[str], bool], what: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if condition(screen):
+                return screen
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
+
+    def endpoint_url(self) -> str:
+        """Wait for the header to show the in-process endpoint, and return its URL."""
+        screen = self.wait_for(lambda s: "endpoint local" in s and ENDPOINT.search(s) is not None, "the console with its endpoint")
+        match = ENDPOINT.search(screen)
+        assert match is not None
+        return match.group(0)
+
+    def keys(self, *keys: str) -> None:
+        self.run("send-keys", "-t", SESSION, *keys)
+
+    def command(self, text: str) -> None:
+        """Type `:TEXT` Enter, once the command line is open."""
+        self.keys(":")
+        self.wait_for(lambda s: "Tab completes" in s, "the command line")
+        self.keys("-l", text)
+        self.keys("Enter")
+
+    def wait_for_exit(self, timeout: float = 15) -> int:
+        """The exit status of `ahi` started by `start_ahi`, once it has ended."""
+        deadline = time.monotonic() + timeout
+        while not self.status_file.exists() or not self.status_file.read_text().strip():
+            assert time.monotonic() < deadline, f"ahi did not exit within {timeout:g} s; screen:\n{self.screen()}"
+            time.sleep(0.05)
+        return int(self.status_file.read_text())
+
+    def pane(self, field: str) -> str:
+        return self.run("display-message", "-p", "-t", SESSION, f"#{{{field}}}").strip()
+
+    def kill(self) -> None:
+        self.run("kill-server")
