@@ -7,7 +7,6 @@ quitting never waits for the seed. A seed cut short by quitting is done again on
 
 from __future__ import annotations
 
-import logging
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,8 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from emulator.demo.seed import DemoJobs
     from emulator.server import LocalEndpoint
-
-log = logging.getLogger("ahi.local")
 
 STATE_FILE = "state.sqlite3"
 #: Present while the demo seed has not yet created everything (the next start seeds again).

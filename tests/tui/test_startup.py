@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -80,6 +81,17 @@ def test_first_screen_loads_no_imaging_library_and_no_other_screen() -> None:
 
 def test_endpoint_start_loads_no_imaging_library(tmp_path: Path) -> None:
     assert run_python(ENDPOINT_START % (HEAVY,), str(tmp_path / "state")) == []
+
+
+def test_a_keymap_may_name_actions_of_screens_not_yet_opened(tmp_path: Path) -> None:
+    """Screens load on first use, but a keymap is checked against every action before the console starts."""
+    config = tmp_path / "config.toml"
+    config.write_text('[keymap]\n"preview.invert" = "I"\n"jobs.failed" = "F"\n')
+    code = "import json; from tui.launch import load_checked_config; print(json.dumps(load_checked_config().keymap))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "AHI_CONFIG": str(config)})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"preview.invert": "I", "jobs.failed": "F"}
 
 
 def test_declared_screens_agree_with_what_their_modules_register() -> None:
