@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from emulator.errors import UnknownOperationException
-from emulator.faults.spec import FaultSpec, Outcome, parse_spec
+from emulator.faults.spec import FaultSpec, Outcome
 from emulator.model import error_status, service_model
 from emulator.protocol.router import OperationRouter, raw_path
 from emulator.protocol.serializer import error_response
@@ -71,10 +71,6 @@ class FaultInjector:
         #: Every fault applied, oldest first (bounded).
         self.events: deque[InjectedFault] = deque(maxlen=100_000)
         log.info("fault injection on (seed %d): %s", self.seed, spec.text)
-
-    @classmethod
-    def from_text(cls, app: WSGIApplication, text: str, seed: int | None = None) -> FaultInjector:
-        return cls(app, parse_spec(text), seed)
 
     def counts(self) -> Counter[tuple[str, str]]:
         """(operation, kind) -> how many times it was injected."""

@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "tui"))
 from console_harness import FROZEN, AppFactory, drive, settle, widget_text  # noqa: E402
 
 from emulator.config import EndpointConfig  # noqa: E402
-from emulator.faults import parse_spec  # noqa: E402
 from emulator.server import LocalEndpoint  # noqa: E402
 from services.backoff import Backoff  # noqa: E402
 from tui.app import AhiApp  # noqa: E402
@@ -57,16 +56,10 @@ def world(endpoint: LocalEndpoint, make_client: Any, monkeypatch: pytest.MonkeyP
 
 
 def weather(endpoint: LocalEndpoint, spec: str = WEATHER, seed: int = 11) -> None:
-    """Turn fault injection on (or change it) in the running endpoint."""
-    from emulator.faults import FaultInjector
-
-    if endpoint.faults is None:
-        endpoint.stop()
-        endpoint.config.faults, endpoint.config.faults_seed = spec, seed
-        endpoint.start()
-    else:
-        assert isinstance(endpoint.faults, FaultInjector)
-        endpoint.faults.spec = parse_spec(spec)
+    """Restart the endpoint (same state) with fault injection on; build clients afterwards (the port may change)."""
+    endpoint.stop()
+    endpoint.config.faults, endpoint.config.faults_seed = spec, seed
+    endpoint.start()
 
 
 @pytest.fixture
