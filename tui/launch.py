@@ -36,9 +36,13 @@ def load_checked_config() -> ConsoleConfig:
 
 
 def setup_logging() -> None:
+    """Log to the file `ahi info` names, created 0600."""
     path = log_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Private like the endpoint's state: it names resources and profiles, whatever the umask.
+        os.close(os.open(path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600))
+        os.chmod(path, 0o600)
         handler: logging.Handler = logging.FileHandler(path, encoding="utf-8")
     except OSError:
         handler = logging.NullHandler()
