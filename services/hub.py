@@ -50,7 +50,9 @@ class ServiceHub:
     def imagesets(self) -> ImageSetService:
         from services.imagesets import ImageSetService
 
-        return ImageSetService(self.aws.medical_imaging, self.backoff, self.aws.account_id)
+        return ImageSetService(
+            self.aws.medical_imaging, self.backoff, self.aws.account_id, writes_client=self.aws.medical_imaging_writes
+        )
 
     @cached_property
     def frame_cache(self) -> FrameCache:

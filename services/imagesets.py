@@ -164,8 +164,11 @@ class ImageSetService:
         client: Any,
         backoff: Backoff | None = None,
         account_id: Callable[[], str | None] | None = None,
+        writes_client: Any = None,
     ) -> None:
         self.client = client
+        #: Copy and update carry no clientToken, so they go through a client that never resends them.
+        self.writes_client = writes_client if writes_client is not None else client
         self.backoff = backoff or Backoff()
         self._account_id = account_id or (lambda: None)
         #: Results per SearchImageSets page (the model's maximum, 50, unless a caller wants fewer).
@@ -265,7 +268,7 @@ class ImageSetService:
         }
         if force:
             params["force"] = True
-        response = self.backoff.call("UpdateImageSetMetadata", lambda: self.client.update_image_set_metadata(**params))
+        response = self.backoff.call("UpdateImageSetMetadata", lambda: self.writes_client.update_image_set_metadata(**params))
         return ImageSetState.from_response(datastore_id, response)
 
     def copy(
@@ -293,7 +296,7 @@ class ImageSetService:
             params["force"] = True
         if promote_to_primary:
             params["promoteToPrimary"] = True
-        response = self.backoff.call("CopyImageSet", lambda: self.client.copy_image_set(**params))
+        response = self.backoff.call("CopyImageSet", lambda: self.writes_client.copy_image_set(**params))
         return CopyResult(
             ImageSetState.from_response(datastore_id, response["sourceImageSetProperties"]),
             ImageSetState.from_response(datastore_id, response["destinationImageSetProperties"]),

@@ -90,16 +90,26 @@ class AwsSession:
     def profile(self) -> str:
         return self.boto_session.profile_name
 
-    def client(self, service: str) -> Any:
-        """The (cached) client for an AWS service."""
+    def client(self, service: str, *, single_attempt: bool = False) -> Any:
+        """The (cached) client for an AWS service; `single_attempt` turns botocore's own retries off."""
+        key = f"{service}/once" if single_attempt else service
         with self._lock:
-            if service not in self._clients:
-                self._clients[service] = self._create_client(service)
-            return self._clients[service]
+            if key not in self._clients:
+                self._clients[key] = self._create_client(service, max_attempts=1 if single_attempt else None)
+            return self._clients[key]
 
     @property
     def medical_imaging(self) -> Any:
         return self.client(MEDICAL_IMAGING)
+
+    @property
+    def medical_imaging_writes(self) -> Any:
+        """For writes with no clientToken (CopyImageSet, UpdateImageSetMetadata): never resent by botocore.
+
+        A 5xx can come after the write committed; resending a copy would make a second copy. Throttled
+        requests did not run, so the service layer's own backoff may still resend those.
+        """
+        return self.client(MEDICAL_IMAGING, single_attempt=True)
 
     @property
     def kms(self) -> Any:
@@ -141,10 +151,11 @@ class AwsSession:
     def account_error(self) -> AwsCallError | None:
         return self._account_error
 
-    def _create_client(self, service: str) -> Any:
+    def _create_client(self, service: str, max_attempts: int | None = None) -> Any:
         retries: dict[str, Any] = {"mode": "standard"}
-        if self.settings.max_attempts is not None:
-            retries["total_max_attempts"] = self.settings.max_attempts
+        attempts = max_attempts if max_attempts is not None else self.settings.max_attempts
+        if attempts is not None:
+            retries["total_max_attempts"] = attempts
         endpoint = self.settings.endpoint_url
         config = Config(retries=retries, inject_host_prefix=False) if endpoint else Config(retries=retries)
         client = self.boto_session.client(service, endpoint_url=endpoint, config=config)
