@@ -47,15 +47,14 @@ MIX = (("ListDatastores", 10), ("SearchImageSets", 15), ("GetImageSetMetadata", 
 
 def serve(state_dir: str, keep_alive: bool) -> None:
     """Child process: the endpoint with `ahi local`'s settings, printing its URL, until stdin closes."""
-    import moto.moto_server.werkzeug_app as moto_server
-
     from emulator.config import EndpointConfig
+    from emulator.moto_world import MotoWorld
     from emulator.server import LocalEndpoint
 
     if keep_alive:
         from bench.keep_alive import KeepAliveRequestHandler
 
-        moto_server.MotoRequestHandler = KeepAliveRequestHandler  # LocalEndpoint.start reads it from here
+        MotoWorld.request_handler = lambda world: KeepAliveRequestHandler  # type: ignore[method-assign]
     with LocalEndpoint(EndpointConfig(state_dir=Path(state_dir))) as endpoint:
         print(endpoint.url, flush=True)
         sys.stdin.read()

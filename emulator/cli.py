@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    from emulator.server import LocalEndpoint  # heavy (moto); only once the options are known to be good
+    from emulator.server import LocalEndpoint  # heavy (botocore, Werkzeug); only once the options are known to be good
 
     try:
         endpoint: LocalEndpoint = LocalEndpoint(config).start()

@@ -19,13 +19,6 @@ if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 
-def moto_app() -> WSGIApplication:
-    """moto's own server app (S3, KMS, STS, IAM, ...), created lazily per backend by moto."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-
-    return DomainDispatcherApplication(create_backend_app)
-
-
 def service_of(environ: WSGIEnvironment) -> str | None:
     """The signing service named by the request's credential scope, if it has one."""
     scope = scope_from_headers(str(environ.get("HTTP_AUTHORIZATION", "")), str(environ.get("QUERY_STRING", "")))

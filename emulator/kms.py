@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from moto.kms.models import Key, KmsBackend, kms_backends
+if TYPE_CHECKING:
+    from moto.kms.models import Key, KmsBackend
 
 #: The parts of a KMS key ARN or alias ARN (the model's `KmsKeyArn` pattern checks the details).
 KMS_ARN = re.compile(
@@ -36,6 +38,8 @@ class KmsKeyInfo:
 
 def _backend(account_id: str, region: str) -> KmsBackend | None:
     """The moto KMS backend of an account and region, without creating one as a side effect."""
+    from moto.kms.models import kms_backends  # moto loads on first need (emulator/moto_world.py)
+
     per_account = dict.get(kms_backends, account_id)
     if per_account is None:
         return None

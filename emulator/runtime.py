@@ -7,9 +7,9 @@ import time
 from typing import Callable
 
 from emulator.config import EndpointConfig
-from emulator.demo.restore import restore_demo_world
 from emulator.imagesets.locks import ImageSetLocks
 from emulator.imports.service import ImportService
+from emulator.moto_world import MotoWorld
 from emulator.store.db import Store
 from emulator.store.frame_files import FrameFiles
 
@@ -26,10 +26,10 @@ class Runtime:
         self.clock: Callable[[], float] = time.time
         #: Frame bytes of image sets, as files beside the database.
         self.frames = FrameFiles(config.state_dir)
-        #: moto's S3/KMS state is in memory: put back what the demo world needs before jobs resume.
-        restore_demo_world(self.store)
+        #: moto (S3, KMS, ...), loaded on first need with the demo world's keys and buckets put back.
+        self.moto = MotoWorld(self.store)
         #: Import jobs run in the background; jobs a previous run left unfinished resume now.
-        self.imports = ImportService(self.store, self.frames, self.now)
+        self.imports = ImportService(self.store, self.frames, self.now, before_s3=self.moto.ready)
         self.imports.resume()
         #: Update, copy and delete unlock image sets in the background; writes a previous run left LOCKED settle now.
         self.image_set_locks = ImageSetLocks(self.store, self.frames, self.now)

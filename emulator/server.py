@@ -13,7 +13,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from emulator.app import MedicalImagingApp
 from emulator.cli import is_loopback
 from emulator.config import EndpointConfig
-from emulator.dispatcher import Dispatcher, moto_app
+from emulator.dispatcher import Dispatcher
 from emulator.faults import FaultInjector, parse_spec
 from emulator.runtime import Runtime
 
@@ -40,8 +40,6 @@ class LocalEndpoint:
         """Open the state, bind the port and start serving; returns self for chaining."""
         if self._server is not None:
             raise RuntimeError("the endpoint is already running")
-        from moto.moto_server.werkzeug_app import MotoRequestHandler
-
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if not is_loopback(self.config.host) and not self.config.verify_signatures:
             raise ValueError(f"refusing to bind {self.config.host} without signature verification: it is not loopback")
@@ -52,10 +50,10 @@ class LocalEndpoint:
             if fault_spec is not None:
                 self.faults = FaultInjector(medical_imaging, fault_spec, self.config.faults_seed)
                 medical_imaging = self.faults
-            app = Dispatcher(medical_imaging, moto_app())
+            app = Dispatcher(medical_imaging, self.runtime.moto)
             try:
                 self._server = make_server(
-                    self.config.host, self.config.port, app, threaded=True, request_handler=MotoRequestHandler
+                    self.config.host, self.config.port, app, threaded=True, request_handler=self.runtime.moto.request_handler()
                 )
             except SystemExit:  # Werkzeug exits the process on a busy port; an in-process server must not
                 raise OSError(errno.EADDRINUSE, f"port {self.config.port} is in use") from None

@@ -118,6 +118,8 @@ def create_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
     check_tag_count({}, request["tags"])
     fingerprint = tokens.fingerprint(request)
     runtime = ctx.runtime
+    if request["kmsKeyArn"] is not None:
+        runtime.moto.ready()  # loading moto takes a moment: not inside the write transaction
     with runtime.store.transaction() as tx:
         now = runtime.now()
         earlier = tokens.find_token(tx, ctx.account_id, ctx.region, ctx.operation, token)

@@ -6,8 +6,17 @@ moto's internal API (`s3_backends`, `FakeBucket.keys`) is why moto is pinned exa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from moto.s3.models import FakeBucket, FakeKey, s3_backends
+if TYPE_CHECKING:
+    from moto.s3.models import FakeBucket
+
+
+def _s3_backends() -> Any:
+    """moto's S3 backends, imported on first use: moto loads on first need (emulator/moto_world.py)."""
+    from moto.s3.models import s3_backends
+
+    return s3_backends
 
 
 class S3AccessError(Exception):
@@ -43,8 +52,16 @@ class InputObject:
     size: int
 
 
+def _is_object(value: object) -> bool:
+    """An object, not a folder of versions or a delete marker."""
+    from moto.s3.models import FakeKey
+
+    return isinstance(value, FakeKey)
+
+
 def _bucket(name: str, role: str) -> tuple[FakeBucket, str]:
     """The bucket and its owner account, or S3AccessError naming the bucket."""
+    s3_backends = _s3_backends()
     owner = s3_backends.bucket_accounts.get(name)
     if owner is None:
         raise S3AccessError(f"The {role} bucket {name} does not exist or is not accessible")
@@ -68,7 +85,7 @@ def list_input(location: S3Location) -> list[InputObject]:
         if not key.startswith(location.prefix) or key.endswith("/"):
             continue
         value = bucket.keys.get(key)
-        if isinstance(value, FakeKey):
+        if _is_object(value):
             found.append(InputObject(key, int(value.size)))
     found.sort(key=lambda item: item.key)
     return found
@@ -78,7 +95,7 @@ def read_object(bucket_name: str, key: str) -> bytes:
     """An input object's bytes."""
     bucket, _ = _bucket(bucket_name, "input")
     value = bucket.keys.get(key)
-    if not isinstance(value, FakeKey):
+    if not _is_object(value):
         raise S3AccessError(f"The input object s3://{bucket_name}/{key} disappeared while the job ran")
     return bytes(value.value)
 
@@ -91,5 +108,6 @@ def check_writable(bucket_name: str) -> None:
 def write_object(bucket_name: str, key: str, body: bytes) -> None:
     """Put one output object, as the service's role would."""
     _, account_id = _bucket(bucket_name, "output")
+    s3_backends = _s3_backends()
     partition = s3_backends.bucket_accounts[bucket_name][0]
     s3_backends[account_id][partition].put_object(bucket_name, key, body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
@@ -30,7 +31,7 @@ STOP_WAIT_SECONDS = 30.0
 class ImportService:
     """Runs import jobs in the background for one endpoint runtime."""
 
-    def __init__(self, store: Store, frames: FrameFiles, now: object) -> None:
+    def __init__(self, store: Store, frames: FrameFiles, now: object, before_s3: Callable[[], object]) -> None:
         self._stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=FILE_WORKERS, thread_name_prefix="ahi-import-file")
         self._threads: dict[str, threading.Thread] = {}
@@ -38,6 +39,8 @@ class ImportService:
         self._store = store
         self._frames = frames
         self._now = now
+        #: Called in a job's thread before it reads S3: moto is loaded on first need, off the request path.
+        self._before_s3 = before_s3
         self._runner: JobRunner | None = None
         self._runner_lock = threading.Lock()
 
@@ -78,6 +81,7 @@ class ImportService:
 
     def _run(self, job_id: str) -> None:
         try:
+            self._before_s3()
             self.runner.run(job_id)
         finally:
             with self._lock:

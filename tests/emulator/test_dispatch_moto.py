@@ -45,3 +45,41 @@ def test_unsigned_request_to_our_route_gets_json_not_html(endpoint: LocalEndpoin
     assert error.headers["x-amzn-ErrorType"] == "ValidationException"
     assert error.headers["x-amzn-RequestId"]
     assert "datastoreId" in json.loads(error.read())["message"]
+
+
+MOTO_ON_FIRST_NEED = """
+import sys, tempfile
+from pathlib import Path
+import boto3
+from botocore.config import Config
+from emulator.config import EndpointConfig
+from emulator.server import LocalEndpoint
+
+def client(service, url):
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="k",
+                        aws_secret_access_key="s", config=Config(inject_host_prefix=False))
+
+with LocalEndpoint(EndpointConfig(state_dir=Path(tempfile.mkdtemp()))) as endpoint:
+    client("medical-imaging", endpoint.url).list_datastores()
+    print("after medical-imaging:", "moto" in sys.modules)
+    s3 = client("s3", endpoint.url)
+    s3.create_bucket(Bucket="first-moto-request")
+    s3.put_object(Bucket="first-moto-request", Key="k", Body=b"x", Metadata={"my_key": "v"})
+    print("metadata:", s3.head_object(Bucket="first-moto-request", Key="k")["Metadata"])
+    print("after s3:", "moto" in sys.modules)
+"""
+
+
+def test_moto_loads_on_the_first_request_for_another_service() -> None:
+    """Medical-imaging calls never load moto (half a second of start-up); the first S3 call does, with moto's handler."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-c", MOTO_ON_FIRST_NEED], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines() == [
+        "after medical-imaging: False",
+        # Werkzeug drops headers with underscores; moto's handler keeps S3 metadata names as sent.
+        "metadata: {'my_key': 'v'}",
+        "after s3: True",
+    ]
