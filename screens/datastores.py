@@ -66,13 +66,20 @@ class DatastoresScreen(TaggableScreen):
     def __init__(self, status: str | None = None) -> None:
         super().__init__()
         self.status_filter = status
+        #: The aliases of the last listing, to label keys while a refresh's new ones are on their way.
+        self._aliases_shown: dict[str, str] = {}
 
     def compose_body(self) -> Iterable[Widget]:
         yield ResourceTable(COLUMNS, id="datastores")
 
     def fetch(self) -> DatastoreListing:
         hub = self.ahi.services
-        stores = hub.datastores.list_detailed(self.status_filter)
+        summaries = hub.datastores.list(self.status_filter)
+        known = hub.datastores.with_known_details(summaries)
+        if not all(store.detailed for store in known):
+            # New stores need a GetDatastore each (and KMS for their keys): the rows come first.
+            self.show_early(DatastoreListing(known, self._aliases_shown))
+        stores = hub.datastores.with_details(summaries)
         aliases = hub.kms.aliases_or_empty() if any(store.kms_key_arn for store in stores) else {}
         alerts = None if self.status_filter else self._key_alerts(stores, hub.kms, aliases)
         return DatastoreListing(stores, aliases, alerts)
@@ -85,6 +92,7 @@ class DatastoresScreen(TaggableScreen):
             return None
 
     def show(self, result: DatastoreListing) -> None:
+        self._aliases_shown = result.aliases
         self.query_one(ResourceTable).set_rows([self._row(store, result.aliases) for store in result.datastores])
         if result.key_alerts is not None:
             self.ahi.set_key_alerts(result.key_alerts)

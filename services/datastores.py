@@ -125,14 +125,21 @@ class DatastoreService:
 
     def list_detailed(self, status: str | None = None, page_size: int | None = None) -> list[Datastore]:
         """All data stores, with key and storage format from GetDatastore for stores not seen before."""
-        summaries = self.list(status, page_size)
+        return self.with_details(self.list(status, page_size))
+
+    def with_known_details(self, summaries: list[Datastore]) -> list[Datastore]:
+        """Summaries with the key and storage format already fetched, without a call."""
+        return [s.with_details_of(self._details[s.id]) if s.id in self._details else s for s in summaries]
+
+    def with_details(self, summaries: list[Datastore]) -> list[Datastore]:
+        """Summaries with key and storage format, from GetDatastore for stores not seen before."""
         missing = [s.id for s in summaries if s.id not in self._details]
         if missing:
             with ThreadPoolExecutor(max_workers=DETAIL_CONCURRENCY) as pool:
                 for found in pool.map(self._get_or_none, missing):
                     if found is not None:
                         self._details[found.id] = found
-        return [s.with_details_of(self._details[s.id]) if s.id in self._details else s for s in summaries]
+        return self.with_known_details(summaries)
 
     def get(self, datastore_id: str) -> Datastore:
         response = self.backoff.call("GetDatastore", lambda: self.client.get_datastore(datastoreId=datastore_id))

@@ -24,6 +24,7 @@ from tui.clock import Clock
 from tui.commands import QUIT_WORDS, Command, RegistryCommands, complete
 from tui.config import ConsoleConfig
 from tui.daemon_executor import DaemonThreadExecutor
+from tui.exit_watchdog import ExitWatchdog
 from tui.dialogs.help import HelpScreen
 from tui.format import Formatter
 from tui.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
@@ -38,6 +39,8 @@ ROOT_SCREEN = "datastores"
 TERMINAL_CHECK_S = 2.0
 #: How long a worker waits for the in-process endpoint before its call fails.
 LOCAL_START_TIMEOUT_S = 60.0
+#: How long the header's account lookup on the local endpoint waits for the first screen's data.
+ACCOUNT_AFTER_FIRST_LISTING_S = 5.0
 STARTING_LOCAL = "starting local endpoint…"
 
 log = logging.getLogger("ahi.console")
@@ -82,6 +85,10 @@ class AhiApp(App[None]):
         self._connect_error: str | None = None
         self._endpoint_note: str | None = STARTING_LOCAL if local_endpoint is not None else None
         self._ui_thread: int | None = None
+        #: Ends the process if the shutdown hangs after the terminal went away.
+        self.exit_watchdog = ExitWatchdog(local_endpoint.stop if local_endpoint is not None else lambda: None)
+        #: Set when the first screen has its first data (or its error).
+        self._first_listing = threading.Event()
         if local_endpoint is None:
             self._connected.set()
 
@@ -144,7 +151,8 @@ class AhiApp(App[None]):
         self._endpoint_note = None
         self._connected.set()
         self.header_state = self._header_state()
-        self._resolve_account()
+        # The local endpoint's first STS call loads moto (half a second of CPU): after the first table.
+        self._resolve_account(after=self._first_listing)
         if local.seed_wanted:
             self.notify("Seeding the demo world (data stores, keys, imports)…", title="local endpoint")
             self._seed_demo(local)
@@ -185,8 +193,14 @@ class AhiApp(App[None]):
         except RuntimeError:
             pass
 
+    def first_listing_done(self) -> None:
+        """A screen has shown its first data or error: work that waited for it may go on."""
+        self._first_listing.set()
+
     @work(thread=True, exit_on_error=False, group="account")
-    def _resolve_account(self) -> None:
+    def _resolve_account(self, after: threading.Event | None = None) -> None:
+        if after is not None:
+            after.wait(ACCOUNT_AFTER_FIRST_LISTING_S)
         aws = self.aws
         endpoint, local = aws.endpoint_url, aws.is_local
         self.post_message(AccountResolved(aws, aws.account_id(), endpoint, local))
@@ -227,6 +241,7 @@ class AhiApp(App[None]):
 
     def terminal_went_away(self) -> None:
         """SIGHUP, SIGTERM, SIGINT or a hung-up stdin: leave at once (and let the launcher clean up)."""
+        self.exit_watchdog.arm()
         self.exit(return_code=0)
 
     def set_key_alerts(self, count: int) -> None:

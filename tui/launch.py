@@ -68,6 +68,7 @@ def main(argv: list[str]) -> int:
     try:
         app.run()
     finally:
+        app.exit_watchdog.disarm()
         if local is not None:
             local.stop()
     return int(app.return_code or 0)

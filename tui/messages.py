@@ -19,6 +19,13 @@ class Fetched(Message):
 
 
 @dataclass
+class FetchedPart(Message):
+    """A screen's refresh worker has a first part of its result (the rows, before their details)."""
+
+    result: Any
+
+
+@dataclass
 class AwsCallFailed(Message):
     """An AWS call of a worker failed; `during` names what the user was doing."""
 

@@ -15,7 +15,7 @@ from services.errors import AwsCallError
 from tui.actions import REGISTRY, Confirm
 from tui.dialogs.confirm import ConfirmScreen
 from tui.dialogs.json_view import JsonScreen
-from tui.messages import AwsCallFailed, CallDone, Fetched
+from tui.messages import AwsCallFailed, CallDone, Fetched, FetchedPart
 from tui.widgets.breadcrumb import Breadcrumb
 from tui.widgets.context_header import ContextHeader
 from tui.widgets.error_panel import ErrorPanel
@@ -98,6 +98,10 @@ class AhiScreen(Screen[None]):
     def show(self, result: Any) -> None:
         """Put fetched data on screen (UI thread)."""
 
+    def show_early(self, result: Any) -> None:
+        """From `fetch`: put a first part of the result on screen while the fetch goes on."""
+        self.post_message(FetchedPart(result))
+
     def refresh_now(self) -> None:
         """Start a refresh unless one is running (refreshes never overlap)."""
         if self._in_flight:
@@ -125,6 +129,12 @@ class AhiScreen(Screen[None]):
         self.show(message.result)
         self._arm()
         self.update_status()
+        self.ahi.first_listing_done()
+
+    @on(FetchedPart)
+    def _fetched_part(self, message: FetchedPart) -> None:
+        message.stop()
+        self.show(message.result)
 
     @on(AwsCallFailed)
     def _failed(self, message: AwsCallFailed) -> None:
@@ -133,6 +143,7 @@ class AhiScreen(Screen[None]):
         if message.during == "refresh":
             self._in_flight = False
             self._arm()
+            self.ahi.first_listing_done()
         else:
             self.notify(f"{message.error.operation}: {message.error.code}", severity="error", title="AWS call failed")
         self.update_status()

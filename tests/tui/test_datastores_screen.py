@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from typing import Any
 
 from console_harness import AppFactory, drive, notifications, settle, widget_text
@@ -32,6 +34,42 @@ def test_lists_every_store_with_format_and_key(seeded: dict[str, str], make_app:
         assert cells["cardiology-archive"]["status"] == "ACTIVE"
 
     drive(app, scenario)
+
+
+def test_rows_come_before_their_details_and_columns_widen_for_them(
+    seeded: dict[str, str], make_app: AppFactory, replace_handler: Any
+) -> None:
+    """GetDatastore per new store (and KMS for its key) comes after the first paint of the rows."""
+    from emulator.handlers import HANDLERS
+
+    details_allowed = threading.Event()
+    get_datastore = HANDLERS["GetDatastore"]
+
+    def slow_get(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        details_allowed.wait(30)
+        return get_datastore(ctx, params)
+
+    replace_handler("GetDatastore", slow_get)
+    app = make_app()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        table = app.screen.query_one(ResourceTable)
+        while table.row_count < len(seeded):
+            await pilot.pause(0.02)
+        early = {row.resource.name: row.plain() for row in table.visible_rows}
+        assert early["oncology-trials"]["format"] == "…"
+        details_allowed.set()
+        await settle(pilot)
+        late = {row.resource.name: row.plain() for row in table.visible_rows}
+        assert late["oncology-trials"]["format"] == "JPEG_2000_LOSSLESS"
+        assert late["neuro-research"]["kms"] == "alias/neuro"
+        assert table.columns["kms"].width == len("alias/neuro")  # type: ignore[index]
+
+    async def main() -> None:
+        async with app.run_test(size=(160, 40)) as pilot:
+            await scenario(pilot)
+
+    asyncio.run(main())
 
 
 def test_enter_drills_down_and_escape_goes_back(seeded: dict[str, str], make_app: AppFactory) -> None:

@@ -102,7 +102,7 @@ class ResourceTable(DataTable[Any]):
         self.rows_all = rows
         self.marked &= {row.key for row in rows}
         new_keys = self._compute_visible()
-        if new_keys == self._visible_keys and self.row_count == len(new_keys):
+        if new_keys == self._visible_keys and self.row_count == len(new_keys) and self._widths_still_fit():
             self._update_cells_in_place()
         else:
             self._rebuild()
@@ -197,6 +197,16 @@ class ResourceTable(DataTable[Any]):
         """Width that shows the column's widest cell (measured now, not on the next idle)."""
         widest = max((cell_len(row.plain().get(column.key, "")) for row in rows), default=0)
         return min(MAX_AUTO_WIDTH, max(cell_len(self._label(column).plain), widest))
+
+    def _widths_still_fit(self) -> bool:
+        """Columns sized to their content still match it (a cell that grew or shrank needs a rebuild)."""
+        by_key = {row.key: row for row in self.rows_all}
+        visible = [by_key[key] for key in self._visible_keys]
+        for column in self.resource_columns:
+            shown = self.columns.get(column.key)  # type: ignore[call-overload]
+            if column.width is None and (shown is None or shown.width != self._fit(column, visible)):
+                return False
+        return True
 
     def _update_cells_in_place(self) -> None:
         by_key = {row.key: row for row in self.rows_all}
