@@ -15,9 +15,9 @@ from werkzeug.wrappers import Request, Response
 from emulator.context import RequestContext
 from emulator.errors import NotImplementedByEndpoint, ServiceError
 from emulator.handlers import load_handlers
-from emulator.model import error_status, service_model
+from emulator.model import error_status
 from emulator.protocol.parser import parse_request
-from emulator.protocol.router import OperationRouter, raw_path
+from emulator.protocol.router import raw_path, service_router
 from emulator.protocol.serializer import error_response, serialize_response
 from emulator.protocol.sigv4 import SignedRequest, Verifier, scope_from_headers
 from emulator.protocol.validate import validate_input
@@ -39,7 +39,7 @@ class MedicalImagingApp:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.router = OperationRouter(service_model())
+        self.router = service_router()
         self.handlers = load_handlers()
         config = runtime.config
         self.verifier = (

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from emulator.model import SERVICE_NAME, service_model
-from emulator.protocol.router import OperationRouter, raw_path
+from emulator.model import SERVICE_NAME
+from emulator.protocol.router import raw_path, service_router
 from emulator.protocol.sigv4 import scope_from_headers
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class Dispatcher:
     def __init__(self, medical_imaging: WSGIApplication, other: WSGIApplication) -> None:
         self.medical_imaging = medical_imaging
         self.other = other
-        self.router = OperationRouter(service_model())
+        self.router = service_router()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.is_medical_imaging(environ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-import botocore.session
+from botocore.loaders import create_loader
 from botocore.model import OperationModel, ServiceModel
 
 SERVICE_NAME = "medical-imaging"
@@ -23,8 +23,15 @@ UNMODELED_ERROR_STATUS: dict[str, int] = {
 
 @functools.cache
 def service_model() -> ServiceModel:
-    """botocore's own model (the wire contract boto3 and the AWS CLI use)."""
-    return botocore.session.get_session().get_service_model(SERVICE_NAME)
+    """botocore's own model (the wire contract boto3 and the AWS CLI use).
+
+    Read straight from botocore's data folder: a botocore Session would first register its handlers
+    and list every service's folder, a tenth of the endpoint's start-up, for the same document.
+    """
+    loader = create_loader()
+    version = loader.determine_latest_version(SERVICE_NAME, "service-2")
+    document, _path = loader.load_data_with_path(f"{SERVICE_NAME}/{version}/service-2")
+    return ServiceModel(document, service_name=SERVICE_NAME)
 
 
 def operation_model(name: str) -> OperationModel:

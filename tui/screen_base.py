@@ -135,6 +135,7 @@ class AhiScreen(Screen[None]):
     def _fetched_part(self, message: FetchedPart) -> None:
         message.stop()
         self.show(message.result)
+        self.update_status()
 
     @on(AwsCallFailed)
     def _failed(self, message: AwsCallFailed) -> None:

@@ -27,8 +27,8 @@ from urllib.parse import parse_qsl
 
 from emulator.errors import UnknownOperationException
 from emulator.faults.spec import FaultSpec, Outcome
-from emulator.model import error_status, service_model
-from emulator.protocol.router import OperationRouter, raw_path
+from emulator.model import error_status
+from emulator.protocol.router import raw_path, service_router
 from emulator.protocol.serializer import error_response
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ class FaultInjector:
         self.spec = spec
         self.seed = secrets.randbits(32) if seed is None else seed
         self._sleep = sleep
-        self._router = OperationRouter(service_model())
+        self._router = service_router()
         self._lock = threading.Lock()
         self._requests: Counter[str] = Counter()
         #: Every fault applied, oldest first (bounded).

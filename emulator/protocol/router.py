@@ -6,6 +6,7 @@ PATH_INFO would split it at the `/`. Each label is unquoted after matching (Loca
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -91,3 +92,11 @@ class OperationRouter:
             if query_keys is None or required <= query_keys:
                 return self._model.operation_model(name), {label: unquote(v) for label, v in values.items()}
         raise unknown
+
+
+@functools.cache
+def service_router() -> OperationRouter:
+    """The one router of the medical-imaging model, shared: building its URL map takes a moment."""
+    from emulator.model import service_model
+
+    return OperationRouter(service_model())
