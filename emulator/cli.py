@@ -56,6 +56,8 @@ def build_parser(extensions: list[ModuleType]) -> argparse.ArgumentParser:
     parser.add_argument("--shared-secret", default=None, help="one secret accepted for any access key id")
     parser.add_argument("--max-clock-skew", type=float, default=None, metavar="SECONDS",
                         help="reject signed requests whose X-Amz-Date is further off than this (default: no check)")
+    parser.add_argument("--stop-when-stdin-closes", action="store_true",
+                        help="also stop when standard input closes (for a parent process that may die without stopping it)")
     parser.add_argument("--imageset-lock-seconds", type=float, default=None, metavar="SECONDS",
                         help="how long an image set update, copy or delete stays LOCKED (default "
                         f"{EndpointConfig.imageset_lock_seconds})")
@@ -95,6 +97,13 @@ def environment_lines(endpoint_url: str, region: str, access_key: str, secret_ke
         f"export AWS_ACCESS_KEY_ID={access_key}",
         f"export AWS_SECRET_ACCESS_KEY={secret_key}",
     ]
+
+
+def _stop_at_end_of_input(stop: threading.Event) -> None:
+    """Read standard input to its end (its writer closed it or died), then stop."""
+    while sys.stdin.buffer.read1(4096):
+        pass
+    stop.set()
 
 
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
@@ -145,6 +154,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         print(f"ahi local: cannot bind {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if args.stop_when_stdin_closes:
+        threading.Thread(target=_stop_at_end_of_input, args=(stop,), name="ahi-stdin-watch", daemon=True).start()
     try:
         for module in extensions:
             if hasattr(module, "on_started"):

@@ -37,7 +37,7 @@ from tui.widgets.context_header import HeaderState
 
 ROOT_SCREEN = "datastores"
 TERMINAL_CHECK_S = 2.0
-#: How long a worker waits for the in-process endpoint before its call fails.
+#: How long a worker waits for the local endpoint to serve before its call fails.
 LOCAL_START_TIMEOUT_S = 60.0
 #: How long the header's account lookup on the local endpoint waits for the first screen's data.
 ACCOUNT_AFTER_FIRST_LISTING_S = 5.0
@@ -80,7 +80,7 @@ class AhiApp(App[None]):
         self._aws = AwsSession(options.connection, self.call_log)
         self._services = ServiceHub(self._aws, backoff)
         self.local_endpoint = local_endpoint
-        #: Set once the connection is usable (at once, unless the in-process endpoint is starting).
+        #: Set once the connection is usable (at once, unless the local endpoint is starting).
         self._connected = threading.Event()
         self._connect_error: str | None = None
         self._endpoint_note: str | None = STARTING_LOCAL if local_endpoint is not None else None
@@ -133,7 +133,7 @@ class AhiApp(App[None]):
             self._resolve_account()
         self._watch_terminal()
 
-    # --- the in-process endpoint (`--local`) ----------------------------------------------------
+    # --- the local endpoint process (`--local`) -------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="local-endpoint")
     def _start_local_endpoint(self, local: LocalEndpointRun) -> None:

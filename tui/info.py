@@ -26,7 +26,7 @@ def main(argv: list[str], out: TextIO | None = None) -> int:
           f"{'from $' + CONFIG_ENV if os.environ.get(CONFIG_ENV) else 'default location'})", file=out)
     print(f"  view state       {state_dir()}", file=out)
     print(f"  log file         {log_path()}", file=out)
-    print(f"  local endpoint   {args.state_dir or endpoint_state_dir()}  (state of `ahi --local`)", file=out)
+    print(f"  local endpoint   {args.state_dir or endpoint_state_dir()}  (state and endpoint.log of `ahi --local`)", file=out)
     try:
         from tui.launch import load_checked_config
 

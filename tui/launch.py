@@ -10,7 +10,7 @@ from tui.config import ConfigError, ConsoleConfig, check_references, load_config
 from tui.paths import config_path, endpoint_state_dir, log_path
 from tui.settings import build_parser, resolve
 
-#: What the connection holds until the in-process endpoint has its port (workers wait for that).
+#: What the connection holds until the local endpoint has its port (workers wait for that).
 LOCAL_PENDING_URL = "http://127.0.0.1"
 
 
@@ -53,16 +53,21 @@ def setup_logging() -> None:
 def main(argv: list[str]) -> int:
     """Parse the console's flags and run it; 2 for bad flags or config, 0 after a clean exit."""
     args = build_parser().parse_args(argv)
+    from tui.local_endpoint import LocalEndpointRun
+
+    local = LocalEndpointRun(args.state_dir or endpoint_state_dir()) if args.local else None
+    if local is not None:
+        local.spawn()  # it starts on the other core while the console loads
     try:
         config = load_checked_config()
     except ConfigError as exc:
         print(f"ahi: config error: {exc}", file=sys.stderr)
+        if local is not None:
+            local.stop()
         return 2
     setup_logging()
     from tui.app import AhiApp
-    from tui.local_endpoint import LocalEndpointRun
 
-    local = LocalEndpointRun(args.state_dir or endpoint_state_dir()) if args.local else None
     options = resolve(args, config, os.environ, LOCAL_PENDING_URL if local is not None else None)
     app = AhiApp(options, config=config, local_endpoint=local)
     try:

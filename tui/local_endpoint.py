@@ -1,51 +1,96 @@
-"""`ahi --local`: the in-process endpoint, started off the UI thread, seeded in the background, stopped on exit.
+"""`ahi --local`: the local endpoint as a child process, seeded in the background, stopped on exit.
 
-The console paints first and connects when the endpoint is up; the demo seed creates its data
-stores and starts its imports without waiting for them, so the jobs screen shows them running and
-quitting never waits for the seed. A seed cut short by quitting is done again on the next start.
+A child process rather than a thread: it starts on the other core while the console imports and
+paints, and its import jobs (HTJ2K encoding, a CPU-bound pipeline) never hold the console's GIL.
+It is `ahi local` itself, reached over HTTP like any endpoint; it stops when the console stops it,
+and when its standard input closes, so a console killed outright does not leave it behind.
+
+The demo seed creates its data stores and starts its imports without waiting for them, so the jobs
+screen shows them running and quitting never waits for the seed. A seed cut short by quitting is
+done again on the next start.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from emulator.demo.seed import DemoJobs
-    from emulator.server import LocalEndpoint
 
 STATE_FILE = "state.sqlite3"
 #: Present while the demo seed has not yet created everything (the next start seeds again).
 SEED_PENDING_FILE = "demo-seed.pending"
+#: The endpoint's own log, beside its state.
+LOG_FILE = "endpoint.log"
+#: Seconds a stopping endpoint gets to finish its writes before it is killed.
+STOP_WAIT_S = 35.0
+_URL_LINE = re.compile(r"^# ahi local endpoint on (?P<url>http://\S+) ")
 
 
 class LocalEndpointRun:
-    """One in-process endpoint on a state directory; every method but `stop` blocks (run them in workers)."""
+    """One endpoint process on a state directory; `start` blocks until it serves (run it in a worker)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
         #: A new state directory, or one whose seed was cut short, gets the demo world.
         self.seed_wanted = not (state_dir / STATE_FILE).exists() or (state_dir / SEED_PENDING_FILE).exists()
         self.url: str | None = None
-        self._endpoint: LocalEndpoint | None = None
+        self._process: subprocess.Popen[str] | None = None
         self._stopped = False
         self._lock = threading.Lock()
 
-    def start(self) -> str:
-        """Open the state and serve on a free loopback port; returns the endpoint URL."""
-        from emulator.config import EndpointConfig
-        from emulator.server import LocalEndpoint
-
-        endpoint = LocalEndpoint(EndpointConfig(state_dir=self.state_dir)).start()
+    def spawn(self) -> None:
+        """Start the endpoint process now (cheap); `start` waits for it to serve."""
         with self._lock:
-            if not self._stopped:
-                self._endpoint, self.url = endpoint, endpoint.url
-                if self.seed_wanted:
-                    (self.state_dir / SEED_PENDING_FILE).touch(mode=0o600)
-                return endpoint.url
-        endpoint.stop()
-        raise RuntimeError("the console quit while the local endpoint was starting")
+            if self._process is not None or self._stopped:
+                return
+            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            log = os.open(self.state_dir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", "tui.cli", "local", "--state-dir", str(self.state_dir), "--stop-when-stdin-closes"],
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
+                )
+            finally:
+                os.close(log)
+
+    def start(self) -> str:
+        """Wait until the endpoint serves on a free loopback port; returns its URL."""
+        self.spawn()
+        with self._lock:
+            process = self._process
+        if process is None:
+            raise RuntimeError("the console quit while the local endpoint was starting")
+        url = self._read_url(process.stdout)
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the console quit while the local endpoint was starting")
+            self.url = url
+            if self.seed_wanted:
+                (self.state_dir / SEED_PENDING_FILE).touch(mode=0o600)
+        return url
+
+    def _read_url(self, stdout: IO[str] | None) -> str:
+        for line in stdout or ():
+            match = _URL_LINE.match(line)
+            if match:
+                return match["url"]
+        if self._stopped:
+            raise RuntimeError("the console quit while the local endpoint was starting")
+        raise RuntimeError(f"the endpoint process ended before serving; see {self.state_dir / LOG_FILE}: {self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        try:
+            lines = (self.state_dir / LOG_FILE).read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return lines[-1] if lines else ""
 
     def start_demo(self) -> DemoJobs | None:
         """Create the demo world and start its imports (None when it was already there)."""
@@ -68,13 +113,20 @@ class LocalEndpointRun:
         return self._stopped
 
     def stop(self) -> None:
-        """Stop serving and close the state; safe to call twice, and while `start` still runs."""
+        """Stop the endpoint and wait for it to close its state; safe to call twice, and while `start` runs."""
         with self._lock:
             self._stopped = True
-            endpoint, self._endpoint = self._endpoint, None
-        if endpoint is not None:
-            endpoint.stop()
+            process, self._process = self._process, None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # the endpoint stops when its stdin closes
+        try:
+            process.wait(STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class LocalEndpointUnavailable(RuntimeError):
-    """The in-process endpoint is not there (it failed to start, or took too long)."""
+    """The local endpoint is not there (it failed to start, or took too long)."""

@@ -18,7 +18,7 @@ REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
 def build_parser(prog: str = "ahi") -> argparse.ArgumentParser:
     """The console's flags (shared by `ahi` and `ahi info`)."""
     parser = argparse.ArgumentParser(prog=prog, description="Keyboard-driven console for AWS HealthImaging.")
-    parser.add_argument("--local", action="store_true", help="start the local endpoint in-process and use it")
+    parser.add_argument("--local", action="store_true", help="start the local endpoint (its own process, stopped with the console) and use it")
     parser.add_argument("--state-dir", type=Path, help="state directory of the local endpoint (with --local)")
     parser.add_argument("--endpoint-url", help="send requests to this endpoint instead of AWS")
     parser.add_argument("--profile", help="AWS profile (default: AWS_PROFILE or the default chain)")
@@ -73,7 +73,7 @@ def resolve(
     endpoint = local_endpoint_url or args.endpoint_url
     env_endpoint = next((name for name in ENDPOINT_ENV if env.get(name)), None)
     if local_endpoint_url:
-        sources["endpoint"] = "--local (in-process endpoint)"
+        sources["endpoint"] = "--local (local endpoint process)"
     elif args.endpoint_url:
         sources["endpoint"] = "flag --endpoint-url"
     elif env_endpoint:

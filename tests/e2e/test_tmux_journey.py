@@ -93,3 +93,20 @@ def _alive(pid: int) -> bool:
         return False
     status = Path(f"/proc/{pid}/stat")
     return not (status.exists() and status.read_text().split()[2] == "Z")
+
+
+def test_the_endpoint_process_ends_with_a_console_killed_outright(tmux: Tmux, state_dir: Path) -> None:
+    """SIGKILL leaves no cleanup to run: the endpoint process sees its stdin close and stops by itself."""
+    import signal
+    import subprocess
+
+    tmux.start_ahi("--local", "--state-dir", str(state_dir))
+    tmux.wait_for(lambda s: STORE in s, "the data store row")
+    shell = int(tmux.pane("pane_pid"))
+    console = int(subprocess.run(["pgrep", "-P", str(shell)], capture_output=True, text=True).stdout.split()[0])
+    endpoint = int(subprocess.run(["pgrep", "-P", str(console)], capture_output=True, text=True).stdout.split()[0])
+    os.kill(console, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while _alive(endpoint):
+        assert time.monotonic() < deadline, "the endpoint process outlived its console"
+        time.sleep(0.2)

@@ -83,6 +83,21 @@ def test_prints_env_lines_serves_and_stops_cleanly(tmp_path: Path, sig: int) -> 
     assert (tmp_path / "state" / "state.sqlite3").exists()
 
 
+def test_stops_when_its_parent_closes_stdin(tmp_path: Path) -> None:
+    """`--stop-when-stdin-closes`: the console's endpoint process ends with the console, even a killed one."""
+    process = subprocess.Popen(
+        [*ahi_command(), "local", "--state-dir", str(tmp_path / "state"), "--stop-when-stdin-closes"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(tmp_path),
+    )
+    assert process.stdout is not None and process.stdin is not None
+    for line in process.stdout:
+        if "stops it" in line:
+            break
+    process.stdin.close()
+    assert process.wait(STARTUP_SECONDS) == 0
+    assert "stopped" in process.stdout.read()
+
+
 def test_state_survives_a_restart_of_the_process(tmp_path: Path) -> None:
     process, exports = start(tmp_path)
     options = dict(

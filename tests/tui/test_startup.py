@@ -1,4 +1,4 @@
-"""Start-up: what the first screen imports, the in-process endpoint started off the UI thread, the demo seed
+"""Start-up: what the first screen imports, the local endpoint process started while the console loads, the demo seed
 in the background, key alerts from the first screen, and an exit that waits for no worker."""
 
 from __future__ import annotations
