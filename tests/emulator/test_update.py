@@ -26,7 +26,7 @@ from emulator.handlers import HANDLERS
 def test_update_answers_locked_then_settles_updated(
     endpoint_config: EndpointConfig, mi: Any, image_set: tuple[str, str]
 ) -> None:
-    endpoint_config.imageset_lock_seconds = 0.4
+    endpoint_config.imageset_lock_seconds = 1.5  # four calls must land inside it, even on a loaded machine
     datastore_id, image_set_id = image_set
     created = mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
     response = update(
