@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from tui.app import AhiApp
 
 FOLLOW_INTERVAL_S = 0.5
+#: Each poll while still LOCKED waits this much longer, up to ten times the first interval (5 s):
+#: a copy of a large image set can stay LOCKED for minutes, and a thousand GetImageSet calls help nobody.
+FOLLOW_BACKOFF = 1.5
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class LockBanner(Static):
         super().__init__("", id=id)
         self.following: Following | None = None
         self.last_state: ImageSetState | None = None
+        self._delay_s = self.interval_s
 
     @property
     def ahi(self) -> AhiApp:
@@ -81,7 +85,8 @@ class LockBanner(Static):
         if settled(state):
             self._finish(state)
         else:
-            self.set_timer(self.interval_s, self._poll)
+            self._delay_s = self.interval_s
+            self.set_timer(self._delay_s, self._poll)
 
     def stop(self) -> None:
         self.following = None
@@ -112,7 +117,8 @@ class LockBanner(Static):
         else:
             assert message.state is not None
             self._show(message.state)
-            self.set_timer(self.interval_s, self._poll)
+            self._delay_s = min(self._delay_s * FOLLOW_BACKOFF, self.interval_s * 10)
+            self.set_timer(self._delay_s, self._poll)
 
     def _finish(self, state: ImageSetState | None) -> None:
         following = self.following

@@ -325,6 +325,8 @@ def test_found_locked_then_delete_needs_the_typed_id(world: World, make_app: App
         await until(pilot, lambda: not banner.active and detail.latest is not None and not detail.latest.locked)
         assert banner_lines[0].startswith("⟳ LOCKED · UPDATING · version 2")
         assert "✓ UPDATED · version 2" in widget_text(banner)
+        # Polls back off (0.1 s growing to 1 s here): about 10 GetImageSet calls over the 4 s lock, not 40.
+        assert len([r for r in app.call_log.records() if r.operation == "GetImageSet"]) <= 16
         await pilot.press("D")
         await settle(pilot)
         dialog = app.screen
