@@ -42,21 +42,29 @@ class LocalEndpointRun:
         self.seed_wanted = not (state_dir / STATE_FILE).exists() or (state_dir / SEED_PENDING_FILE).exists()
         self.url: str | None = None
         self._process: subprocess.Popen[str] | None = None
+        #: Why the process could not be started (shown by `start`, in the console, not as a traceback).
+        self._spawn_error: str | None = None
         self._stopped = False
         self._lock = threading.Lock()
 
     def spawn(self) -> None:
         """Start the endpoint process now (cheap); `start` waits for it to serve."""
         with self._lock:
-            if self._process is not None or self._stopped:
+            if self._process is not None or self._stopped or self._spawn_error is not None:
                 return
-            self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            log = os.open(self.state_dir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+                log = os.open(self.state_dir / LOG_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            except OSError as exc:
+                self._spawn_error = f"cannot use the state directory {self.state_dir}: {exc.strerror or exc}"
+                return
             try:
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", "tui.cli", "local", "--state-dir", str(self.state_dir), "--stop-when-stdin-closes"],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
                 )
+            except OSError as exc:
+                self._spawn_error = f"cannot start the endpoint process: {exc.strerror or exc}"
             finally:
                 os.close(log)
 
@@ -65,6 +73,8 @@ class LocalEndpointRun:
         self.spawn()
         with self._lock:
             process = self._process
+        if self._spawn_error is not None:
+            raise RuntimeError(self._spawn_error)
         if process is None:
             raise RuntimeError("the console quit while the local endpoint was starting")
         url = self._read_url(process.stdout)
