@@ -86,6 +86,19 @@ def test_console_exits_when_the_terminal_goes_away(tmux: Tmux, state_dir: Path, 
         time.sleep(0.2)
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids whose parent is `pid`, read from /proc (procps may not be installed)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -98,13 +111,12 @@ def _alive(pid: int) -> bool:
 def test_the_endpoint_process_ends_with_a_console_killed_outright(tmux: Tmux, state_dir: Path) -> None:
     """SIGKILL leaves no cleanup to run: the endpoint process sees its stdin close and stops by itself."""
     import signal
-    import subprocess
 
     tmux.start_ahi("--local", "--state-dir", str(state_dir))
     tmux.wait_for(lambda s: STORE in s, "the data store row")
     shell = int(tmux.pane("pane_pid"))
-    console = int(subprocess.run(["pgrep", "-P", str(shell)], capture_output=True, text=True).stdout.split()[0])
-    endpoint = int(subprocess.run(["pgrep", "-P", str(console)], capture_output=True, text=True).stdout.split()[0])
+    [console] = _children(shell)
+    [endpoint] = _children(console)
     os.kill(console, signal.SIGKILL)
     deadline = time.monotonic() + 15
     while _alive(endpoint):
