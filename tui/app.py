@@ -24,8 +24,8 @@ from tui.clock import Clock
 from tui.commands import QUIT_WORDS, Command, RegistryCommands, complete
 from tui.config import ConsoleConfig
 from tui.daemon_executor import DaemonThreadExecutor
-from tui.exit_watchdog import ExitWatchdog
 from tui.dialogs.help import HelpScreen
+from tui.exit_watchdog import ExitWatchdog
 from tui.format import Formatter
 from tui.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
 from tui.messages import AccountResolved, CallRecorded
