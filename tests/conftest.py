@@ -46,6 +46,14 @@ SECRET_KEY = "local-test-secret"
 ClientFactory = Callable[..., Any]
 
 
+@pytest.fixture(autouse=True)
+def private_state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's console state (remembered sorts, log) under its own folder, never the user's."""
+    home = tmp_path_factory.mktemp("xdg-state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    return home
+
+
 @pytest.fixture
 def endpoint_config(tmp_path: Path, request: pytest.FixtureRequest) -> EndpointConfig:
     faults = request.node.get_closest_marker("faults")

@@ -30,9 +30,11 @@ from tui.format import Formatter
 from tui.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
 from tui.messages import AccountResolved, CallRecorded
 from tui.navigation import SCREENS, ScreenSpec, resolve_alias
+from tui.paths import state_dir
 from tui.screen_base import AhiScreen
 from tui.settings import ConsoleOptions
 from tui.terminal import terminal_gone
+from tui.view_state import VIEWS_FILE, ViewState
 from tui.widgets.context_header import HeaderState
 
 ROOT_SCREEN = "datastores"
@@ -65,9 +67,12 @@ class AhiApp(App[None]):
         formatter: Formatter | None = None,
         local_endpoint: LocalEndpointRun | None = None,
         backoff: Backoff | None = None,
+        view_state: ViewState | None = None,
     ) -> None:
         super().__init__()
         self.options = options
+        #: Table sorts remembered between runs (read here, before the first screen mounts).
+        self.view_state = view_state if view_state is not None else ViewState(state_dir() / VIEWS_FILE)
         self.config = config or ConsoleConfig()
         self.read_only = options.read_only
         self.production = options.production

@@ -20,7 +20,7 @@ def config_path() -> Path:
 
 
 def state_dir() -> Path:
-    """View state (sort order, filters) kept between runs, apart from the user's config."""
+    """View state (each table's sort order) kept between runs, apart from the user's config."""
     return Path(platformdirs.user_state_dir(APP_NAME))
 
 

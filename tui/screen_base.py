@@ -75,8 +75,22 @@ class AhiScreen(Screen[None]):
         return []
 
     def on_mount(self) -> None:
+        self._restore_sort()
         self.set_interval(1, self.tick)
         self.refresh_now()
+
+    @property
+    def view_key(self) -> str | None:
+        """Where this screen's table sort is remembered between runs (None: no table)."""
+        if self.table is None or self.table.id is None:
+            return None
+        return f"{self.SCOPE or type(self).__name__}/{self.table.id}"
+
+    def _restore_sort(self) -> None:
+        key, table = self.view_key, self.table
+        saved = self.ahi.view_state.sort_of(key) if key is not None else None
+        if table is not None and saved is not None and saved.column in {c.key for c in table.resource_columns}:
+            table.sort_by(saved.column, saved.reverse)
 
     def tick(self) -> None:
         """Once a second: update "refreshed N s ago", and start a refresh that has come due."""
@@ -329,9 +343,20 @@ class AhiScreen(Screen[None]):
         self.ahi.run_command(event.value)
 
     @on(ResourceTable.MarksChanged)
-    @on(ResourceTable.SortChanged)
-    def _table_changed(self) -> None:
+    def _marks_changed(self) -> None:
         self.update_status()
+
+    @on(ResourceTable.SortChanged)
+    def _sort_changed(self, message: ResourceTable.SortChanged) -> None:
+        self.update_status()
+        key = self.view_key
+        if key is not None and message.table is self.table:
+            if self.ahi.view_state.remember_sort(key, message.table.sort_column, message.table.sort_reverse):
+                self._save_view_state()
+
+    @work(thread=True, exclusive=True, group="view-state", exit_on_error=False)
+    def _save_view_state(self) -> None:
+        self.ahi.view_state.save()
 
     def _focus_body(self) -> None:
         if self.table is not None:

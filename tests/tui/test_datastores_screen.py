@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -117,6 +118,28 @@ def test_keyboard_sort(seeded: dict[str, str], make_app: AppFactory) -> None:
         assert names(app) == sorted(seeded, reverse=True)
 
     drive(app, scenario)
+
+
+def test_sort_order_is_remembered_between_runs(seeded: dict[str, str], make_app: AppFactory, private_state_home: Any) -> None:
+    """The next start shows the table sorted as it was left; filters are not kept (they would hide rows)."""
+    first = make_app()
+
+    async def sort_descending(pilot: Pilot[Any]) -> None:
+        await pilot.press("s", "S", "slash", *"neuro", "enter")
+        await first.workers.wait_for_complete()
+        assert names(first) == ["neuro-research"]
+
+    drive(first, sort_descending)
+    views = private_state_home / "ahi" / "views.json"
+    assert json.loads(views.read_text()) == {"sorts": {"datastores/datastores": {"column": "name", "reverse": True}}}
+    assert views.stat().st_mode & 0o777 == 0o600
+    second = make_app()
+
+    async def check(pilot: Pilot[Any]) -> None:
+        assert names(second) == sorted(seeded, reverse=True)
+        assert "sort: name ▼" in widget_text(second.screen.query_one("StatusLine"))
+
+    drive(second, check)
 
 
 def test_refresh_keeps_cursor_filter_and_marks(seeded: dict[str, str], make_app: AppFactory, mi: Any) -> None:
