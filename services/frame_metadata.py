@@ -65,7 +65,9 @@ def pixel_model(instance_dicom: Mapping[str, Any]) -> PixelModel:
         photometric=str(_first(instance_dicom.get("PhotometricInterpretation")) or "MONOCHROME2").strip(),
         rescale_slope=_float(instance_dicom.get("RescaleSlope"), 1.0),
         rescale_intercept=_float(instance_dicom.get("RescaleIntercept"), 0.0),
-        windows=parse_windows(instance_dicom.get("WindowCenter"), instance_dicom.get("WindowWidth")),
+        windows=parse_windows(
+            instance_dicom.get("WindowCenter"), instance_dicom.get("WindowWidth"), instance_dicom.get("VOILUTFunction")
+        ),
         bits_stored=_int(instance_dicom.get("BitsStored")),
         pixel_aspect=aspect,
     )

@@ -1,7 +1,8 @@
 """Stored pixels to 8-bit display pixels: rescale, window/level, photometric handling, resampling.
 
-Greyscale frames go stored value -> modality value (RescaleSlope/Intercept) -> VOI window (the DICOM
-linear function, PS3.3 C.11.2.1.2.1) -> 0..255, inverted for MONOCHROME1 or on request. Colour frames
+Greyscale frames go stored value -> modality value (RescaleSlope/Intercept) -> VOI window -> 0..255,
+inverted for MONOCHROME1 or on request. The window function is the instance's VOILUTFunction for its
+own windows (LINEAR, LINEAR_EXACT or SIGMOID, PS3.3 C.11.2.1.3) and LINEAR for presets and auto. Colour frames
 (RGB, and YBR_FULL converted to RGB) are shown as colour and ignore the window.
 """
 
@@ -16,6 +17,8 @@ from PIL import Image
 # Largest stored-value span served by a lookup table; wider (or float) data is windowed directly.
 _MAX_LUT_SPAN = 1 << 20
 _COLOUR_PHOTOMETRICS = frozenset({"RGB", "YBR_ICT", "YBR_RCT", "YBR_FULL", "YBR_FULL_422"})
+LINEAR, LINEAR_EXACT, SIGMOID = "LINEAR", "LINEAR_EXACT", "SIGMOID"
+_VOI_FUNCTIONS = frozenset({LINEAR, LINEAR_EXACT, SIGMOID})
 
 
 @dataclass(frozen=True)
@@ -25,10 +28,13 @@ class Window:
     center: float
     width: float
     label: str = "custom"
+    #: The VOI LUT function (PS3.3 C.11.2.1.3); only an instance's own windows carry another than LINEAR.
+    function: str = LINEAR
 
     def describe(self) -> str:
-        """`W 400 L 50 (soft tissue)`: the overlay's W/L text."""
-        return f"W {_number(self.width)} L {_number(self.center)} ({self.label})"
+        """`W 400 L 50 (soft tissue)`: the overlay's W/L text (the function too when it is not LINEAR)."""
+        label = self.label if self.function == LINEAR else f"{self.label}, {self.function.lower()}"
+        return f"W {_number(self.width)} L {_number(self.center)} ({label})"
 
 
 # Standard CT presets as published by Radiopaedia, "Windowing (CT)": brain W80 L40, abdominal soft
@@ -133,12 +139,20 @@ def resolve_window(pixels: np.ndarray, model: PixelModel, settings: DisplaySetti
 
 
 def window_to_uint8(values: np.ndarray, window: Window) -> np.ndarray:
-    """The DICOM linear VOI function onto 0..255, rounded half up.
+    """The window's VOI function onto 0..255, rounded half up.
 
-    y = ((x - (c - 0.5)) / (w - 1) + 0.5) * 255, clipped to 0..255; a width of 1 is a threshold
-    at c - 0.5 (x at or below it is black).
+    LINEAR: y = ((x - (c - 0.5)) / (w - 1) + 0.5) * 255, clipped to 0..255; a width of 1 is a threshold
+    at c - 0.5 (x at or below it is black). LINEAR_EXACT: y = ((x - c) / w + 0.5) * 255, clipped.
+    SIGMOID: y = 255 / (1 + exp(-4 (x - c) / w)).
     """
     values = np.asarray(values, dtype=np.float32)
+    if window.function == SIGMOID:
+        with np.errstate(over="ignore"):  # far below the center exp() overflows to inf: y is 0 there
+            exponent = np.exp(np.float32(-4) * (values - np.float32(window.center)) / np.float32(window.width))
+        return (np.float32(255) / (np.float32(1) + exponent) + np.float32(0.5)).astype(np.uint8)
+    if window.function == LINEAR_EXACT:
+        scaled = ((values - np.float32(window.center)) / np.float32(window.width) + np.float32(0.5)) * np.float32(255)
+        return (np.clip(scaled, 0, 255) + np.float32(0.5)).astype(np.uint8)
     center, width = np.float32(window.center), np.float32(max(window.width, 1.0))
     if width <= 1:
         return np.where(values <= center - np.float32(0.5), 0, 255).astype(np.uint8)
@@ -218,10 +232,17 @@ def resample_to_cells(display: np.ndarray, cols: int, rows: int, pixel_aspect: f
     return resample(display, size)
 
 
-def parse_windows(centers: object, widths: object) -> tuple[Window, ...]:
-    """WindowCenter/WindowWidth from metadata (a DS string, a number or a list of them), paired in order."""
+def parse_windows(centers: object, widths: object, function: object = None) -> tuple[Window, ...]:
+    """WindowCenter/WindowWidth from metadata (a DS string, a number or a list of them), paired in order.
+
+    `function` is the instance's VOILUTFunction; absent or unknown means LINEAR, whose width must be
+    at least 1 (the others need only a positive width).
+    """
+    name = str(function[0] if isinstance(function, (list, tuple)) and function else function or LINEAR).strip().upper()
+    voi = name if name in _VOI_FUNCTIONS else LINEAR
+    smallest = 1.0 if voi == LINEAR else np.finfo(np.float32).tiny
     pairs = zip(_numbers(centers), _numbers(widths))
-    return tuple(Window(center, width, DICOM) for center, width in pairs if width >= 1)
+    return tuple(Window(center, width, DICOM, voi) for center, width in pairs if width >= smallest)
 
 
 def next_choice(current: str, step: int, has_dicom_window: bool) -> str:

@@ -58,6 +58,7 @@ from services.windowing import (
     greyscale_display,
     next_choice,
     parse_windows,
+    preset,
     resample,
     to_display,
     window_to_uint8,
@@ -196,6 +197,21 @@ def test_window_follows_the_dicom_linear_function_with_half_up_rounding() -> Non
     values = np.array([-100, 0, 1, 20, 40, 79, 80])
     assert window_to_uint8(values, Window(40, 80)).tolist() == [0, 0, 3, 65, 129, 255, 255]
     assert window_to_uint8(np.array([9, 9.5, 10]), Window(10, 1)).tolist() == [0, 0, 255]
+
+
+def test_the_instances_voi_lut_function_shapes_its_own_windows() -> None:
+    # PS3.3 C.11.2.1.3: SIGMOID y = 255 / (1 + exp(-4 (x - c) / w)); LINEAR_EXACT y = ((x - c) / w + 0.5) * 255
+    values = np.array([-1e6, 0, 40, 80, 1e6])
+    [sigmoid] = pixel_model({"WindowCenter": "40", "WindowWidth": "80", "VOILUTFunction": "SIGMOID"}).windows
+    assert window_to_uint8(values, sigmoid).tolist() == [0, 30, 128, 225, 255]
+    assert sigmoid.describe() == "W 80 L 40 (DICOM, sigmoid)"
+    [exact] = parse_windows(40, 80, "LINEAR_EXACT")
+    assert window_to_uint8(values, exact).tolist() == [0, 0, 128, 255, 255]
+    # LINEAR needs a width of at least 1; the other functions any positive width. Unknown names are LINEAR.
+    assert parse_windows(40, 0.5, None) == () and len(parse_windows(40, 0.5, "SIGMOID")) == 1
+    assert parse_windows(40, 80, "CUBIC")[0].function == "LINEAR"
+    # Presets stay linear whatever the instance says.
+    assert preset("brain").function == "LINEAR"
 
 
 def test_rescale_then_window_then_monochrome1_inverts() -> None:
