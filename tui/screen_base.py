@@ -50,6 +50,8 @@ class AhiScreen(Screen[None]):
         self.last_refreshed: float | None = None
         self.paused = False
         self._in_flight = False
+        #: A refresh was asked for while one ran: its data may predate what prompted the ask, so one more follows.
+        self._refresh_again = False
         #: When the next automatic refresh is due (app clock, monotonic); None when none is armed.
         self.refresh_due: float | None = None
 
@@ -117,8 +119,9 @@ class AhiScreen(Screen[None]):
         self.post_message(FetchedPart(result))
 
     def refresh_now(self) -> None:
-        """Start a refresh unless one is running (refreshes never overlap)."""
+        """Start a refresh; while one is running, start another as soon as it ends (refreshes never overlap)."""
         if self._in_flight:
+            self._refresh_again = True
             return
         self.refresh_due = None
         self._in_flight = True
@@ -144,6 +147,7 @@ class AhiScreen(Screen[None]):
         self._arm()
         self.update_status()
         self.ahi.first_listing_done()
+        self._refresh_if_asked_meanwhile()
 
     @on(FetchedPart)
     def _fetched_part(self, message: FetchedPart) -> None:
@@ -159,9 +163,15 @@ class AhiScreen(Screen[None]):
             self._in_flight = False
             self._arm()
             self.ahi.first_listing_done()
+            self._refresh_if_asked_meanwhile()
         else:
             self.notify(f"{message.error.operation}: {message.error.code}", severity="error", title="AWS call failed")
         self.update_status()
+
+    def _refresh_if_asked_meanwhile(self) -> None:
+        if self._refresh_again:
+            self._refresh_again = False
+            self.refresh_now()
 
     def _arm(self) -> None:
         """Re-arm the auto-refresh; only ever after the previous refresh has ended."""

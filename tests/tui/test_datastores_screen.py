@@ -142,6 +142,40 @@ def test_sort_order_is_remembered_between_runs(seeded: dict[str, str], make_app:
     drive(second, check)
 
 
+def test_a_refresh_asked_for_during_one_runs_after_it(
+    seeded: dict[str, str], make_app: AppFactory, replace_handler: Any, mi: Any
+) -> None:
+    """The running refresh may have read before what prompted the ask (a job just started): one more follows."""
+    from emulator.handlers import HANDLERS
+
+    listing_allowed = threading.Event()
+    list_datastores = HANDLERS["ListDatastores"]
+    calls: list[int] = []
+
+    def gated_list(ctx: Any, params: dict[str, Any]) -> dict[str, Any]:
+        answer = list_datastores(ctx, params)
+        calls.append(1)
+        listing_allowed.wait(30)
+        return answer
+
+    replace_handler("ListDatastores", gated_list)
+    app = make_app()
+
+    async def main() -> None:
+        async with app.run_test(size=(120, 40)) as pilot:
+            while not calls:
+                await pilot.pause(0.02)
+            mi.create_datastore(datastoreName="made-meanwhile", clientToken="meanwhile")
+            app.screen.refresh_now()  # the running refresh read before this store existed
+            listing_allowed.set()
+            await settle(pilot)
+            await settle(pilot)
+            assert len(calls) == 2
+            assert "made-meanwhile" in names(app)
+
+    asyncio.run(main())
+
+
 def test_refresh_keeps_cursor_filter_and_marks(seeded: dict[str, str], make_app: AppFactory, mi: Any) -> None:
     app = make_app()
 
