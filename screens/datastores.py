@@ -157,7 +157,7 @@ class DatastoresScreen(TaggableScreen):
     def _created(self, result: tuple[str, str]) -> None:
         datastore_id, status = result
         self.notify(f"{self.ahi.formatter.text(datastore_id)}: {status}", title="Data store created")
-        self.refresh_now()
+        self.refresh_after_change()
 
     @mutating("datastores.delete")
     def action_delete(self) -> None:
@@ -174,7 +174,7 @@ class DatastoresScreen(TaggableScreen):
 
     def _deleted(self, status: str) -> None:
         self.notify(f"Data store is {status}", title="Delete accepted")
-        self.refresh_now()
+        self.refresh_after_change()
 
 
 register_screen(ScreenSpec("datastores", "Data stores", ("ds", "datastore", "stores"), lambda arg: DatastoresScreen(arg)))

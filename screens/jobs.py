@@ -219,7 +219,7 @@ class JobsScreen(AhiScreen):
 
     @mutating("jobs.start")
     def action_start_import(self) -> None:
-        start_import(self, StartImportForm(self.datastore_id or "", "", "", ""), lambda job: self.refresh_now())
+        start_import(self, StartImportForm(self.datastore_id or "", "", "", ""), lambda job: self.refresh_after_change())
 
 
 register_screen(ScreenSpec("jobs", "Import jobs", ("job", "imports"), lambda argument: JobsScreen(argument)))

@@ -50,7 +50,7 @@ class AhiScreen(Screen[None]):
         self.last_refreshed: float | None = None
         self.paused = False
         self._in_flight = False
-        #: A refresh was asked for while one ran: its data may predate what prompted the ask, so one more follows.
+        #: A change was made while a refresh ran: that refresh may predate it, so one more follows.
         self._refresh_again = False
         #: When the next automatic refresh is due (app clock, monotonic); None when none is armed.
         self.refresh_due: float | None = None
@@ -119,9 +119,8 @@ class AhiScreen(Screen[None]):
         self.post_message(FetchedPart(result))
 
     def refresh_now(self) -> None:
-        """Start a refresh; while one is running, start another as soon as it ends (refreshes never overlap)."""
+        """Start a refresh unless one is running (refreshes never overlap)."""
         if self._in_flight:
-            self._refresh_again = True
             return
         self.refresh_due = None
         self._in_flight = True
@@ -167,6 +166,13 @@ class AhiScreen(Screen[None]):
         else:
             self.notify(f"{message.error.operation}: {message.error.code}", severity="error", title="AWS call failed")
         self.update_status()
+
+    def refresh_after_change(self) -> None:
+        """After a change made here: refresh now, or right after the running refresh, which may predate it."""
+        if self._in_flight:
+            self._refresh_again = True
+        else:
+            self.refresh_now()
 
     def _refresh_if_asked_meanwhile(self) -> None:
         if self._refresh_again:

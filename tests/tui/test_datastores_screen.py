@@ -142,10 +142,10 @@ def test_sort_order_is_remembered_between_runs(seeded: dict[str, str], make_app:
     drive(second, check)
 
 
-def test_a_refresh_asked_for_during_one_runs_after_it(
+def test_a_change_made_during_a_refresh_is_followed_by_another(
     seeded: dict[str, str], make_app: AppFactory, replace_handler: Any, mi: Any
 ) -> None:
-    """The running refresh may have read before what prompted the ask (a job just started): one more follows."""
+    """The running refresh may have read before the change (a store just created): one more follows it."""
     from emulator.handlers import HANDLERS
 
     listing_allowed = threading.Event()
@@ -166,7 +166,7 @@ def test_a_refresh_asked_for_during_one_runs_after_it(
             while not calls:
                 await pilot.pause(0.02)
             mi.create_datastore(datastoreName="made-meanwhile", clientToken="meanwhile")
-            app.screen.refresh_now()  # the running refresh read before this store existed
+            app.screen.refresh_after_change()  # the running refresh read before this store existed
             listing_allowed.set()
             await settle(pilot)
             await settle(pilot)
