@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from services.atomic_file import atomic_text_file
 from services.failure_reasons import FailureGroup
 from services.input_objects import ObjectInfo, ObjectLookup
 
@@ -79,19 +79,12 @@ def export_failures(
     fmt = (fmt or target.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)} (or a .csv/.json name)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            if fmt == "csv":
-                writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-                writer.writeheader()
-                writer.writerows(_rows(groups, known))
-            else:
-                json.dump(_json_document(groups, job or {}, known), out, indent=2, default=str)
-                out.write("\n")
-        os.replace(temp_name, target)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    with atomic_text_file(target) as out:
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+            writer.writeheader()
+            writer.writerows(_rows(groups, known))
+        else:
+            json.dump(_json_document(groups, job or {}, known), out, indent=2, default=str)
+            out.write("\n")
     return target

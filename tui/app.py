@@ -156,7 +156,7 @@ class AhiApp(App[None]):
         self._endpoint_note = None
         self._connected.set()
         self.header_state = self._header_state()
-        # The local endpoint's first STS call loads moto (half a second of CPU): after the first table.
+        # The endpoint's first STS call loads moto (half a second of its CPU): not while it serves the first table.
         self._resolve_account(after=self._first_listing)
         if local.seed_wanted:
             self.notify("Seeding the demo world (data stores, keys, imports)…", title="local endpoint")
