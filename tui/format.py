@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
+from rich.text import Text
+
+from tui.literal import literal
+
 EMPTY = "—"
 
 
@@ -25,6 +29,10 @@ class Formatter:
         for real, shown in self.masks.items():
             out = out.replace(real, shown)
         return out
+
+    def literal(self, value: Any, *, limit: int | None = None, style: str = "", multiline: bool = False) -> Text:
+        """Foreign `value` as Text that draws literally (tui/literal.py), masks applied, `—` when empty."""
+        return literal(self.text(value), limit=limit, style=style, multiline=multiline)
 
     def time(self, value: datetime | None) -> str:
         if value is None:

@@ -1,0 +1,76 @@
+"""Foreign text (from AWS, S3 or DICOM) made safe to draw: rich `Text`, never markup, every character visible.
+
+Anything the console shows that it did not write itself may carry terminal control sequences (ESC,
+OSC 52 clipboard writes, OSC 8 links), Rich/Textual markup (`[@click=app.quit]`), bidi overrides that
+reorder what the operator reads, or lone surrogates that cannot be encoded for the terminal. This module
+is the one path such text takes to the screen (docs/hostile-data.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+
+ELLIPSIS = "…"
+#: The style of a character shown in escaped form, so it cannot pass for the data itself.
+ESCAPED_STYLE = "reverse"
+
+#: Unicode's control pictures (U+2400 block) for C0 and DEL: one cell each, and unmistakable.
+_C0_PICTURES = {code: chr(0x2400 + code) for code in range(0x20)} | {0x7F: "\u2421"}
+#: Format characters that reorder or hide text (bidi embeddings, overrides, isolates, marks) and the
+#: Unicode line/paragraph separators: shown as escapes, so a name reads in the order it is stored.
+_INVISIBLE = frozenset(
+    [0x061C, 0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]
+)
+
+
+def _escape(char: str) -> str | None:
+    """The visible stand-in for one character, or None when it is safe to draw as it is."""
+    code = ord(char)
+    if code in _C0_PICTURES:
+        return _C0_PICTURES[code]
+    if 0x80 <= code <= 0x9F:
+        return f"\\x{code:02x}"
+    if code in _INVISIBLE:
+        return f"\\u{code:04x}"
+    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate: unencodable, and it would end the frame it is in
+        return f"\\u{code:04x}"
+    return None
+
+
+def visible(value: str) -> str:
+    """`value` with every control, bidi and surrogate character replaced by its visible stand-in."""
+    if value.isprintable() and value.isascii():
+        return value
+    return "".join(_escape(char) or char for char in value)
+
+
+def literal(value: Any, *, limit: int | None = None, style: str = "", multiline: bool = False) -> Text:
+    """`value` as `Text` that draws exactly what it contains: no markup, no control sequences.
+
+    `limit` cuts to that many characters with `…`; `multiline` keeps line feeds as line breaks
+    (each line escaped on its own) instead of showing them as `␊`.
+    """
+    raw = "" if value is None else str(value)
+    if multiline:
+        lines = [literal(line, style=style) for line in raw.split("\n")]
+        text = Text("\n", style=style).join(lines)
+    else:
+        text = Text(style=style)
+        plain_run: list[str] = []
+        for char in raw:
+            stand_in = _escape(char)
+            if stand_in is None:
+                plain_run.append(char)
+                continue
+            if plain_run:
+                text.append("".join(plain_run))
+                plain_run.clear()
+            text.append(stand_in, style=ESCAPED_STYLE)
+        if plain_run:
+            text.append("".join(plain_run))
+    if limit is not None and len(text) > limit:
+        text.truncate(max(limit - 1, 0))
+        text.append(ELLIPSIS, style="dim")
+    return text
