@@ -3,7 +3,7 @@
 Anything the console shows that it did not write itself may carry terminal control sequences (ESC,
 OSC 52 clipboard writes, OSC 8 links), Rich/Textual markup (`[@click=app.quit]`), bidi overrides that
 reorder what the operator reads, or lone surrogates that cannot be encoded for the terminal. This module
-is the one path such text takes to the screen (docs/hostile-data.md).
+is the one path such text takes to the screen (docs/foreign-text.md).
 """
 
 from __future__ import annotations
