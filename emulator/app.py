@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import os
 import traceback
@@ -14,12 +13,13 @@ from werkzeug.wrappers import Request, Response
 
 from emulator.context import RequestContext
 from emulator.errors import NotImplementedByEndpoint, ServiceError
+from emulator.gate import PRINCIPAL_KEY, principal_of, verifier_for
 from emulator.handlers import load_handlers
 from emulator.model import error_status
 from emulator.protocol.parser import parse_request
 from emulator.protocol.router import raw_path, service_router
 from emulator.protocol.serializer import error_response, serialize_response
-from emulator.protocol.sigv4 import SignedRequest, Verifier, scope_from_headers
+from emulator.protocol.sigv4 import SignedRequest, scope_from_headers
 from emulator.protocol.validate import validate_input
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("emulator")
 
 DEFAULT_REGION = "us-east-1"
-#: moto's per-request account override; honoured the same way so our ARNs agree with S3 and KMS.
+#: moto's per-request account override; honoured only without verification, so our ARNs agree with S3 and KMS.
 ACCOUNT_HEADER = "x-moto-account-id"
 
 
@@ -42,15 +42,7 @@ class MedicalImagingApp:
         self.router = service_router()
         self.handlers = load_handlers()
         config = runtime.config
-        self.verifier = (
-            Verifier(
-                secrets=dict(config.secrets),
-                shared_secret=config.shared_secret,
-                max_skew=None if config.max_clock_skew is None else dt.timedelta(seconds=config.max_clock_skew),
-            )
-            if config.verify_signatures
-            else None
-        )
+        self.verifier = verifier_for(config) if config.verify_signatures else None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
@@ -93,15 +85,23 @@ class MedicalImagingApp:
             return error_response("InternalServerException", message, error_status("InternalServerException"), request_id)
 
     def _authenticate(self, request: Request, path: str, body: bytes) -> str:
-        """Verify the signature when configured; the region of the (verified or claimed) credential scope."""
+        """The region of the verified credential scope (checked by the dispatcher's gate, or here), else the claimed one."""
+        principal = principal_of(request.environ)
+        if principal is not None:
+            return principal.region
         if self.verifier is not None:
             signed = SignedRequest(request.method, path, request.query_string.decode("latin-1"), request.headers, body)
-            return self.verifier.verify(signed).region
+            principal = self.verifier.verify(signed)
+            request.environ[PRINCIPAL_KEY] = principal
+            return principal.region
         scope = scope_from_headers(request.headers.get("Authorization", ""), request.query_string.decode("latin-1"))
         return scope.region if scope else DEFAULT_REGION
 
     def _account(self, request: Request) -> str:
-        """moto's rule: MOTO_ACCOUNT_ID, then the x-moto-account-id header, then the configured account."""
+        """The verified key's account; unverified, moto's rule (MOTO_ACCOUNT_ID, x-moto-account-id, the configured one)."""
+        principal = principal_of(request.environ)
+        if principal is not None:
+            return principal.account_id
         if "MOTO_ACCOUNT_ID" in os.environ:
             return self.runtime.config.account_id
         return request.headers.get(ACCOUNT_HEADER) or self.runtime.config.account_id

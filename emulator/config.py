@@ -35,14 +35,15 @@ class EndpointConfig:
     max_active_datastores: int = 10
     #: Seconds an asynchronous image set write (update, copy, delete) stays LOCKED.
     imageset_lock_seconds: float = 0.3
-    #: Verify SigV4 on medical-imaging requests.
+    #: Verify SigV4 on every request, for every service on the port (docs/signatures.md).
     verify_signatures: bool = False
-    #: Access key id -> secret; used when verify_signatures is on.
-    secrets: dict[str, str] = field(default_factory=dict)
-    #: One secret accepted for any access key id (tests), used when `secrets` has no entry.
-    shared_secret: str | None = None
-    #: Maximum allowed clock skew in seconds for signed requests; None disables the check.
-    max_clock_skew: float | None = None
+    #: Access key id -> secret, all in `account_id`; used when verify_signatures is on. Never in repr or logs.
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    #: One secret accepted for any access key id (tests), used when no other key matches.
+    shared_secret: str | None = field(default=None, repr=False)
+    #: Largest distance in seconds between X-Amz-Date and the clock (AWS: 15 minutes); None turns clock checks
+    #: off, presigned URL expiry included, for clients with a frozen clock.
+    max_clock_skew: float | None = 900.0
     #: Fault injection for medical-imaging requests (grammar in emulator/faults/spec.py); None injects none.
     faults: str | None = None
     #: Seed of the fault draws; None picks one at start (logged, and kept on `LocalEndpoint.faults`).

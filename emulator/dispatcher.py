@@ -1,7 +1,8 @@
 """The one WSGI app on the port: medical-imaging to our app, every other service to moto.
 
-It reads only the SigV4 credential scope from the Authorization header or a presigned query string,
-never the body, so moto and our app each get an untouched `wsgi.input`. An unsigned request (no scope,
+Routing reads only the SigV4 credential scope from the Authorization header or a presigned query string.
+With verification on, the signature gate (emulator/gate.py) checks every request first, reading the body
+only when its hash is signed and handing the app an equivalent `wsgi.input`. An unsigned request (no scope,
 no X-Amz-Target) whose raw path is one of our routes comes to us too, so it gets a JSON
 MissingAuthenticationTokenException or an answer rather than moto's default-to-S3 HTML.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from emulator.gate import SignatureGate
 from emulator.model import SERVICE_NAME
 from emulator.protocol.router import raw_path, service_router
 from emulator.protocol.sigv4 import scope_from_headers
@@ -28,13 +30,22 @@ def service_of(environ: WSGIEnvironment) -> str | None:
 class Dispatcher:
     """Top-level WSGI app: `medical-imaging` requests to ours, anything else to moto."""
 
-    def __init__(self, medical_imaging: WSGIApplication, other: WSGIApplication) -> None:
+    def __init__(
+        self, medical_imaging: WSGIApplication, other: WSGIApplication, gate: SignatureGate | None = None
+    ) -> None:
         self.medical_imaging = medical_imaging
         self.other = other
         self.router = service_router()
+        #: With signature verification on, every request passes it before either app sees it.
+        self.gate = gate
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if self.is_medical_imaging(environ):
+        medical_imaging = self.is_medical_imaging(environ)
+        if self.gate is not None:
+            refusal = self.gate.check(environ, medical_imaging)
+            if refusal is not None:
+                return refusal(environ, start_response)
+        if medical_imaging:
             return self.medical_imaging(environ, start_response)
         return self.other(environ, start_response)
 

@@ -98,3 +98,22 @@ class NotImplementedByEndpoint(ServiceError):
 
     code = "NotImplemented"
     status = 501
+
+
+class PayloadHashMismatch(InvalidSignatureException):
+    """X-Amz-Content-SHA256 names another body than the one that arrived (S3: XAmzContentSHA256Mismatch, 400)."""
+
+
+class SignatureExpired(InvalidSignatureException):
+    """X-Amz-Date further from the endpoint's clock than the allowed skew (S3: RequestTimeTooSkewed)."""
+
+
+class PresignedUrlExpired(InvalidSignatureException):
+    """A presigned URL used after X-Amz-Date + X-Amz-Expires (S3: AccessDenied "Request has expired")."""
+
+
+class UnsupportedSigning(ServiceError):
+    """A signing variant the endpoint cannot verify (signed streaming payloads); refused rather than trusted."""
+
+    code = "NotImplemented"
+    status = 501

@@ -15,6 +15,7 @@ from emulator.cli import is_loopback
 from emulator.config import EndpointConfig
 from emulator.dispatcher import Dispatcher
 from emulator.faults import FaultInjector, parse_spec
+from emulator.gate import SignatureGate, verifier_for
 from emulator.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -50,7 +51,8 @@ class LocalEndpoint:
             if fault_spec is not None:
                 self.faults = FaultInjector(medical_imaging, fault_spec, self.config.faults_seed)
                 medical_imaging = self.faults
-            app = Dispatcher(medical_imaging, self.runtime.moto)
+            gate = SignatureGate(verifier_for(self.config)) if self.config.verify_signatures else None
+            app = Dispatcher(medical_imaging, self.runtime.moto, gate)
             try:
                 self._server = make_server(
                     self.config.host, self.config.port, app, threaded=True, request_handler=self.runtime.moto.request_handler()
