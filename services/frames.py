@@ -4,6 +4,10 @@ The checksum rule is clients.md section 3: CRC-32 (zlib) over the decoded full-r
 row-major and pixel-interleaved, little-endian, each sample as wide as its precision needs (1, 2 or 4
 bytes) and signed when the component is; compared with the widest entry of
 `PixelDataChecksumFromBaseToFullResolution`.
+
+Frame bytes come from whoever answers GetImageFrame, so the body is read up to a cap and the
+codestream's SIZ header (and a JP2/JPH file's `ihdr`) is checked against the limits below before any
+decoder runs (docs/console-limits.md).
 """
 
 from __future__ import annotations
@@ -23,12 +27,64 @@ import numpy as np
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _CODESTREAM_START = b"\xff\x4f\xff\x51"
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
+#: Limits on what a frame header may claim (docs/console-limits.md): above any single frame a modality
+#: produces (mammography, the largest, is about 6k x 5k at 16 bits: 56 MiB) and within what the preview
+#: can hold with its working copies.
+MAX_FRAME_SIDE = 16384
+MAX_FRAME_COMPONENTS = 4
+MAX_FRAME_TILES = 4096
+MAX_DECODED_BYTES = 128 * 1024 * 1024
+#: The most bytes read from a GetImageFrame body: a lossless codestream of the largest allowed frame
+#: plus an eighth for incompressible data and the JPH boxes.
+MAX_FRAME_BYTES = MAX_DECODED_BYTES + MAX_DECODED_BYTES // 8
+#: How much of the body is read before the header is checked (the SIZ of a JPH file sits in its first
+#: hundred bytes; a file whose codestream starts later is checked once it has all arrived).
+HEADER_PEEK_BYTES = 64 * 1024
+_SIZ_FIXED = 38  # Lsiz .. Csiz, the bytes after the SIZ marker before the component entries
 # JP2 `colr` enumerated colour spaces (ISO/IEC 15444-1 Annex I.5.3.3).
 _ENUMERATED_COLOUR_SPACES = {16: "sRGB", 17: "greyscale", 18: "sYCC"}
 
 
 class FrameDecodeError(ValueError):
     """The frame bytes are not a JPEG 2000 / HTJ2K codestream or JPH/JP2 file that decodes."""
+
+
+class FrameTooLarge(FrameDecodeError):
+    """The frame claims (or sends) more than the console decodes: refused before any decoder runs."""
+
+
+@dataclass(frozen=True)
+class FrameHeader:
+    """What a frame's header claims: the image grid, components, widest precision and tile count."""
+
+    width: int
+    height: int
+    components: int
+    bits: int
+    tiles: int = 1
+
+    @property
+    def decoded_bytes(self) -> int:
+        """The decoder's output size: one sample per component, 1, 2 or 4 bytes as the precision needs."""
+        width = 1 if self.bits <= 8 else 2 if self.bits <= 16 else 4
+        return self.width * self.height * self.components * width
+
+    def problem(self) -> str | None:
+        """Why the console will not decode this frame, or None when it is within the limits."""
+        if self.width <= 0 or self.height <= 0 or self.components <= 0:
+            return f"frame header claims an empty image ({self.width}x{self.height}, {self.components} components)"
+        if max(self.width, self.height) > MAX_FRAME_SIDE:
+            return f"frame header claims {self.width}x{self.height} pixels; the preview decodes up to {MAX_FRAME_SIDE} a side"
+        if self.components > MAX_FRAME_COMPONENTS:
+            return f"frame header claims {self.components} components; the preview decodes up to {MAX_FRAME_COMPONENTS}"
+        if self.tiles > MAX_FRAME_TILES:
+            return f"frame header claims {self.tiles:,} tiles; the preview decodes up to {MAX_FRAME_TILES:,}"
+        if self.decoded_bytes > MAX_DECODED_BYTES:
+            return (
+                f"frame header claims {self.width}x{self.height}x{self.components} at {self.bits} bits "
+                f"({self.decoded_bytes / 2**20:,.0f} MiB decoded); the preview decodes up to {MAX_DECODED_BYTES // 2**20} MiB"
+            )
+        return None
 
 
 @dataclass(frozen=True)
@@ -116,14 +172,68 @@ def _boxes(data: bytes, offset: int, end: int) -> list[tuple[bytes, int, int]]:
     return boxes
 
 
+def _siz(data: bytes, offset: int) -> FrameHeader:
+    """The SIZ segment of the codestream starting at `offset` (ISO/IEC 15444-1 A.5.1)."""
+    if data[offset : offset + 4] != _CODESTREAM_START:
+        raise FrameDecodeError("codestream does not start with SOC and SIZ")
+    start = offset + 4
+    if len(data) < start + _SIZ_FIXED:
+        raise FrameDecodeError("codestream ends inside its SIZ header")
+    _lsiz, _rsiz, xsiz, ysiz, xosiz, yosiz, xtsiz, ytsiz, xtosiz, ytosiz, csiz = struct.unpack_from(">HHIIIIIIIIH", data, start)
+    if xtsiz == 0 or ytsiz == 0 or xosiz >= xsiz or yosiz >= ysiz or xtosiz > xosiz or ytosiz > yosiz:
+        raise FrameDecodeError(f"SIZ header is inconsistent (image {xsiz}x{ysiz}, offset {xosiz},{yosiz}, tile {xtsiz}x{ytsiz})")
+    tiles = -(-(xsiz - xtosiz) // xtsiz) * -(-(ysiz - ytosiz) // ytsiz)
+    components = data[start + _SIZ_FIXED : start + _SIZ_FIXED + 3 * min(csiz, MAX_FRAME_COMPONENTS + 1)]
+    bits = max(((components[i] & 0x7F) + 1 for i in range(0, len(components) - 2, 3)), default=0)
+    if csiz <= MAX_FRAME_COMPONENTS and len(components) < 3 * csiz:
+        raise FrameDecodeError("codestream ends inside its SIZ component list")
+    return FrameHeader(xsiz - xosiz, ysiz - yosiz, csiz, bits, tiles)
+
+
+def frame_header(data: bytes) -> FrameHeader | None:
+    """What the frame's header claims (the SIZ segment; a JP2/JPH file's `ihdr` too, the larger of the two),
+    or None when the codestream has not arrived yet (a JP2 file cut short). Raises FrameDecodeError on
+    bytes that are not JPEG 2000 or a malformed header."""
+    if data.startswith(_CODESTREAM_START):
+        return _siz(data, 0)
+    if not data.startswith(_JP2_SIGNATURE):
+        raise FrameDecodeError(f"frame is not JPEG 2000: starts with {data[:12].hex() or 'nothing'}")
+    declared: FrameHeader | None = None
+    for kind, start, end in _boxes(data, len(_JP2_SIGNATURE), len(data)):
+        if kind == b"jp2h":
+            for inner, payload, payload_end in _boxes(data, start, end):
+                if inner == b"ihdr" and payload_end - payload >= 11:
+                    height, width, components, bpc = struct.unpack_from(">IIHB", data, payload)
+                    declared = FrameHeader(width, height, components, (bpc & 0x7F) + 1 if bpc != 255 else 0)
+        elif kind == b"jp2c":
+            if end - start < 4 + _SIZ_FIXED:
+                return None
+            siz = _siz(data, start)
+            if declared is not None and declared.problem() is not None:
+                return declared
+            return siz
+    return None
+
+
+def check_header(data: bytes) -> FrameHeader:
+    """The frame's header, refused (FrameTooLarge) when it claims more than the limits allow."""
+    header = frame_header(data)
+    if header is None:
+        raise FrameDecodeError("frame has no codestream (no jp2c box with a SIZ header)")
+    problem = header.problem()
+    if problem is not None:
+        raise FrameTooLarge(problem)
+    return header
+
+
 def decode_frame(data: bytes) -> np.ndarray:
     """Decode GetImageFrame bytes (bare HTJ2K codestream or JPH-wrapped) to rows x cols [x samples].
 
-    imagecodecs' OpenJPH decoder reads both forms; a Part 1 (non-HT) JPEG 2000 frame falls back to
-    its OpenJPEG decoder.
+    The header is checked first (check_header), so a frame claiming more than the limits is refused
+    before a decoder allocates for it. imagecodecs' OpenJPH decoder reads both forms; a Part 1
+    (non-HT) JPEG 2000 frame falls back to its OpenJPEG decoder.
     """
-    if not is_jpeg2000(data):
-        raise FrameDecodeError(f"frame is not JPEG 2000: starts with {data[:12].hex() or 'nothing'}")
+    check_header(data)
     try:
         return imagecodecs.htj2k_decode(data)
     except Exception as ht_error:
@@ -227,25 +337,51 @@ class FrameSource:
         return frame
 
 
-def get_image_frame_bytes(client: Any, datastore_id: str, image_set_id: str, frame_id: str) -> bytes:
-    """GetImageFrame: the whole frame body as bytes (the response streams it)."""
+def get_image_frame_bytes(
+    client: Any, datastore_id: str, image_set_id: str, frame_id: str, max_bytes: int = MAX_FRAME_BYTES
+) -> bytes:
+    """GetImageFrame: the frame body as bytes, read in chunks and refused (FrameTooLarge) past
+    `max_bytes` or as soon as its header claims more than the limits; the connection is closed then."""
     response = client.get_image_frame(
         datastoreId=datastore_id,
         imageSetId=image_set_id,
         imageFrameInformation={"imageFrameId": frame_id},
     )
     body = response["imageFrameBlob"]
+    chunks: list[bytes] = []
+    received = 0
+    checked = False
     try:
-        return b"".join(body.iter_chunks())
+        for chunk in body.iter_chunks(HEADER_PEEK_BYTES):
+            received += len(chunk)
+            if received > max_bytes:
+                raise FrameTooLarge(f"frame body is over {max_bytes / 2**20:,.0f} MiB; the preview reads up to that")
+            chunks.append(chunk)
+            if not checked and received >= HEADER_PEEK_BYTES:
+                head = b"".join(chunks)
+                chunks = [head]
+                checked = _claims_checked(head)
+        return b"".join(chunks)
     finally:
         body.close()
 
 
-def client_fetcher(client: Any, datastore_id: str) -> FrameFetcher:
+def _claims_checked(head: bytes) -> bool:
+    """Refuse a frame whose header (in the first bytes of its body) claims too much; False if not there yet."""
+    header = frame_header(head)
+    if header is None:
+        return False
+    problem = header.problem()
+    if problem is not None:
+        raise FrameTooLarge(problem)
+    return True
+
+
+def client_fetcher(client: Any, datastore_id: str, max_bytes: int = MAX_FRAME_BYTES) -> FrameFetcher:
     """A FrameFetcher calling GetImageFrame on `client` (the version does not change a frame's bytes)."""
 
     def fetch(key: FrameKey) -> bytes:
-        return get_image_frame_bytes(client, datastore_id, key.image_set_id, key.frame_id)
+        return get_image_frame_bytes(client, datastore_id, key.image_set_id, key.frame_id, max_bytes)
 
     return fetch
 

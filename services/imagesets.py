@@ -6,13 +6,13 @@ console follows GetImageSet until the state leaves LOCKED. `settled` says when t
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from services.atomic_file import atomic_text_file
 from services.backoff import Backoff
@@ -21,6 +21,13 @@ from services.metadata_patch import MetadataUpdate
 from services.validation import shape
 
 PAGE_SIZE = 50
+#: The largest metadata document (unpacked JSON) the console reads: the service's quota on a version's
+#: ImageSetMetadata (50 MB per import, copy or update), so no document the service holds is over it
+#: (docs/console-limits.md). Past it the body is refused unparsed, never read on.
+METADATA_JSON_CAP = 50 * 1024 * 1024
+#: Bytes of the gzip body read at a time while it is inflated.
+READ_CHUNK_BYTES = 256 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
 IMAGE_SET_STATES: tuple[str, ...] = tuple(shape("ImageSetState").enum)
 WORKFLOW_STATUSES: tuple[str, ...] = tuple(shape("ImageSetWorkflowStatus").enum)
 #: Workflow statuses that end an asynchronous write badly; the version's `message` says why.
@@ -142,6 +149,60 @@ class MetadataDocument:
     json_bytes: int
 
 
+class DocumentTooLarge(AwsCallError):
+    """A metadata document that unpacks past the cap: refused before it is parsed, its size a lower bound."""
+
+    def __init__(self, cap: int, compressed_read: int, unpacked_at_least: int) -> None:
+        super().__init__(
+            "GetImageSetMetadata",
+            "DocumentTooLarge",
+            f"the metadata document unpacks to more than {cap / 2**20:,.0f} MiB (the most the console reads); "
+            f"stopped after {compressed_read:,} bytes of gzip",
+        )
+        self.cap = cap
+        self.compressed_read = compressed_read
+        self.unpacked_at_least = unpacked_at_least
+
+
+def inflate_bounded(chunks: Iterable[bytes], cap: int) -> tuple[bytearray, int]:
+    """The unpacked body (gzip, any number of members, or plain JSON) and its gzip size; DocumentTooLarge
+    as soon as more than `cap` bytes would come out, so a small gzip bomb never expands in memory."""
+    out = bytearray()
+    compressed = 0
+    inflater: Any = None
+    gzipped: bool | None = None
+    pending = b""
+    for chunk in chunks:
+        compressed += len(chunk)
+        if gzipped is None:
+            pending += chunk
+            if len(pending) < len(_GZIP_MAGIC):
+                continue
+            gzipped, chunk, pending = pending.startswith(_GZIP_MAGIC), pending, b""
+        if not gzipped:
+            out += chunk
+            if len(out) > cap:
+                raise DocumentTooLarge(cap, compressed, len(out))
+            continue
+        while chunk:
+            if inflater is None:
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            try:
+                out += inflater.decompress(chunk, cap - len(out) + 1)
+            except zlib.error as exc:
+                raise AwsCallError("GetImageSetMetadata", "InvalidDocument", f"the metadata body is not valid gzip: {exc}") from exc
+            if len(out) > cap:
+                raise DocumentTooLarge(cap, compressed, len(out))
+            chunk = inflater.unconsumed_tail
+            if inflater.eof:
+                chunk, inflater = inflater.unused_data + chunk, None
+    if pending:
+        out += pending
+    if inflater is not None:
+        raise AwsCallError("GetImageSetMetadata", "InvalidDocument", "the metadata body ends inside its gzip stream")
+    return out, compressed
+
+
 def readable_version(latest: ImageSetState) -> str | None:
     """The newest version whose metadata can be read now: the latest, or while a write is still
     producing it (LOCKED), the version before it (the service answers ConflictException for the new one)."""
@@ -173,6 +234,8 @@ class ImageSetService:
         self._account_id = account_id or (lambda: None)
         #: Results per SearchImageSets page (the model's maximum, 50, unless a caller wants fewer).
         self.page_size = PAGE_SIZE
+        #: The most unpacked metadata JSON `metadata` reads (DocumentTooLarge past it).
+        self.metadata_cap = METADATA_JSON_CAP
 
     def arn(self, datastore_id: str, image_set_id: str) -> str | None:
         account, region = self._account_id(), self.client.meta.region_name
@@ -225,22 +288,48 @@ class ImageSetService:
         return sorted(found, key=lambda v: int(v.version_id or 0), reverse=True)
 
     def metadata(self, datastore_id: str, image_set_id: str, version_id: str | None = None) -> MetadataDocument:
-        """GetImageSetMetadata, gunzipped (the body is gzip whatever the client asks) and parsed."""
+        """GetImageSetMetadata, gunzipped as it streams (the body is gzip whatever the client asks), then
+        parsed; DocumentTooLarge when it unpacks past `metadata_cap`."""
+        params = {"datastoreId": datastore_id, "imageSetId": image_set_id}
+        if version_id:
+            params["versionId"] = version_id
+        cap = self.metadata_cap
+
+        def fetch() -> tuple[bytearray, int]:
+            response = self.client.get_image_set_metadata(**params)
+            body = response["imageSetMetadataBlob"]
+            try:
+                return inflate_bounded(body.iter_chunks(READ_CHUNK_BYTES), cap)
+            finally:
+                body.close()
+
+        raw, compressed = self.backoff.call("GetImageSetMetadata", fetch)
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise AwsCallError("GetImageSetMetadata", "InvalidDocument", f"the metadata document is not JSON: {exc}") from exc
+        if not isinstance(document, dict):
+            raise AwsCallError("GetImageSetMetadata", "InvalidDocument", "the metadata document is not a JSON object")
+        return MetadataDocument(document, compressed, len(raw))
+
+    def export_raw_metadata(
+        self, datastore_id: str, image_set_id: str, version_id: str | None, path: str | os.PathLike[str], cap: int
+    ) -> RawExport:
+        """Stream a version's document, unpacked but not parsed, to a file of at most `cap` bytes (for a
+        document too large to open)."""
         params = {"datastoreId": datastore_id, "imageSetId": image_set_id}
         if version_id:
             params["versionId"] = version_id
 
-        def fetch() -> bytes:
+        def fetch() -> RawExport:
             response = self.client.get_image_set_metadata(**params)
             body = response["imageSetMetadataBlob"]
             try:
-                return bytes(body.read())
+                return write_inflated(body.iter_chunks(READ_CHUNK_BYTES), path, cap)
             finally:
                 body.close()
 
-        compressed = self.backoff.call("GetImageSetMetadata", fetch)
-        raw = gzip.decompress(compressed) if compressed[:2] == b"\x1f\x8b" else compressed
-        return MetadataDocument(json.loads(raw), len(compressed), len(raw))
+        return self.backoff.call("GetImageSetMetadata", fetch)
 
     # --- writes --------------------------------------------------------------------------------
 
@@ -308,6 +397,44 @@ class ImageSetService:
             "DeleteImageSet", lambda: self.client.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
         )
         return ImageSetState.from_response(datastore_id, response)
+
+
+@dataclass(frozen=True)
+class RawExport:
+    """A document streamed to a file unparsed: where, how many bytes, and whether it was cut at the cap."""
+
+    path: Path
+    written: int
+    cut: bool
+
+
+def write_inflated(chunks: Iterable[bytes], path: str | os.PathLike[str], cap: int) -> RawExport:
+    """Unpack a gzip (or plain) stream into a file chunk by chunk, stopping at `cap` bytes written."""
+    target = Path(path).expanduser()
+    inflater: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    gzipped: bool | None = None
+    written = 0
+    with open(target, "wb") as out:
+        for chunk in chunks:
+            if gzipped is None:
+                gzipped = chunk.startswith(_GZIP_MAGIC)
+            while chunk:
+                if gzipped:
+                    try:
+                        piece = inflater.decompress(chunk, READ_CHUNK_BYTES)
+                    except zlib.error as exc:
+                        raise AwsCallError("GetImageSetMetadata", "InvalidDocument", f"the metadata body is not valid gzip: {exc}") from exc
+                    chunk = inflater.unconsumed_tail
+                    if inflater.eof:
+                        chunk, inflater = inflater.unused_data + chunk, zlib.decompressobj(16 + zlib.MAX_WBITS)
+                else:
+                    piece, chunk = chunk, b""
+                if written + len(piece) > cap:
+                    out.write(piece[: cap - written])
+                    return RawExport(target, cap, True)
+                out.write(piece)
+                written += len(piece)
+    return RawExport(target, written, False)
 
 
 def export_metadata(document: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:

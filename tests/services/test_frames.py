@@ -162,8 +162,11 @@ def test_crc32_follows_the_ifrc_rule_little_endian_signed_interleaved() -> None:
 def test_bytes_that_are_not_jpeg_2000_are_refused_with_what_they_start_with() -> None:
     with pytest.raises(FrameDecodeError, match="not JPEG 2000: starts with 89504e47"):
         decode_frame(b"\x89PNG\r\n\x1a\n....")
-    with pytest.raises(FrameDecodeError, match="does not decode"):
+    with pytest.raises(FrameDecodeError, match="SIZ header is inconsistent"):
         decode_frame(b"\xff\x4f\xff\x51" + b"\x00" * 40)
+    whole = codestream_of(encode_frame(np.arange(4096, dtype=np.uint16).reshape(64, 64)))
+    with pytest.raises(FrameDecodeError, match="does not decode"):
+        decode_frame(whole[:120])
 
 
 def test_cache_evicts_least_recently_used_by_bytes() -> None:
