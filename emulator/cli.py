@@ -6,6 +6,7 @@ import argparse
 import importlib
 import ipaddress
 import logging
+import os
 import signal
 import sys
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, TextIO
 
-from emulator.config import EndpointConfig, default_state_dir
+from emulator.config import DEFAULT_MAX_CLOCK_SKEW, EndpointConfig, default_state_dir
 
 if TYPE_CHECKING:
     from emulator.server import LocalEndpoint
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 DEFAULT_REGION = "us-east-1"
 DUMMY_ACCESS_KEY = "AKIDLOCALENDPOINT"
 DUMMY_SECRET_KEY = "local-endpoint-secret"
+#: Environment variable with AKID=SECRET entries, as in --secrets-file.
+SECRETS_ENV = "AHI_LOCAL_SECRETS"
 
 #: Modules that add later flags (`--demo`, `--faults`, ...). Each may define
 #: `add_arguments(parser)`, `configure(args, config)` (before start) and `on_started(args, endpoint)`.
@@ -50,12 +53,19 @@ def build_parser(extensions: list[ModuleType]) -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 (default) picks a free one and prints it")
     parser.add_argument("--state-dir", type=Path, default=None, help=f"SQLite state directory (default {default_state_dir()})")
     parser.add_argument("--region", default=DEFAULT_REGION, help="region printed for clients (default us-east-1)")
-    parser.add_argument("--verify-signatures", action="store_true", help="check SigV4 on medical-imaging requests")
+    parser.add_argument("--verify-signatures", action="store_true",
+                        help="check SigV4 on every request, for every service on the port")
+    parser.add_argument("--secrets-file", type=Path, default=None, metavar="PATH",
+                        help="AKID=SECRET lines (and *=SECRET for a shared secret) for --verify-signatures; "
+                        f"or set {SECRETS_ENV} to the same text. Keeps secrets out of the process list")
     parser.add_argument("--secret", action="append", default=[], metavar="AKID=SECRET",
-                        help="an access key id and its secret for --verify-signatures (repeatable)")
-    parser.add_argument("--shared-secret", default=None, help="one secret accepted for any access key id")
-    parser.add_argument("--max-clock-skew", type=float, default=None, metavar="SECONDS",
-                        help="reject signed requests whose X-Amz-Date is further off than this (default: no check)")
+                        help="an access key id and its secret (repeatable; visible in the process list, "
+                        "prefer --secrets-file)")
+    parser.add_argument("--shared-secret", default=None, help="one secret accepted for any access key id "
+                        "(visible in the process list, prefer *=SECRET in --secrets-file)")
+    parser.add_argument("--max-clock-skew", type=clock_skew, default=DEFAULT_MAX_CLOCK_SKEW, metavar="SECONDS|off",
+                        help="refuse signed requests whose X-Amz-Date is further off than this, and presigned URLs "
+                        f"past X-Amz-Expires (default {DEFAULT_MAX_CLOCK_SKEW:g}, as AWS; 'off' for frozen clocks)")
     parser.add_argument("--stop-when-stdin-closes", action="store_true",
                         help="also stop when standard input closes (for a parent process that may die without stopping it)")
     parser.add_argument("--imageset-lock-seconds", type=float, default=None, metavar="SECONDS",
@@ -77,26 +87,78 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def parse_secrets(pairs: list[str], parser: argparse.ArgumentParser) -> dict[str, str]:
+def clock_skew(text: str) -> float | None:
+    """`--max-clock-skew`: seconds (0 or more), or `off`."""
+    if text.strip().lower() == "off":
+        return None
+    value = float(text)
+    if not value >= 0:
+        raise ValueError(text)
+    return value
+
+
+def parse_secrets(pairs: list[str], parser: argparse.ArgumentParser, source: str = "--secret") -> dict[str, str]:
+    """AKID=SECRET pairs; the error names the pair by its access key id only, never its secret."""
     secrets: dict[str, str] = {}
     for pair in pairs:
         akid, sep, secret = pair.partition("=")
-        if not sep or not akid or not secret:
-            parser.error(f"--secret expects AKID=SECRET, got {pair!r}")
-        secrets[akid] = secret
+        if not sep or not akid.strip() or not secret.strip():
+            shown = f"{akid.strip()}=…" if sep else "a value without '='"
+            parser.error(f"{source} expects AKID=SECRET, got {shown}")
+        secrets[akid.strip()] = secret.strip()
     return secrets
 
 
-def environment_lines(endpoint_url: str, region: str, access_key: str, secret_key: str) -> list[str]:
-    """The `export` lines that point boto3 and the AWS CLI at the endpoint."""
-    return [
+def secret_lines(text: str) -> list[str]:
+    """The AKID=SECRET entries of a secrets file or variable: one per line (or separated by spaces/commas), # comments."""
+    entries: list[str] = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        entries.extend(part for part in line.replace(",", " ").split() if part)
+    return entries
+
+
+def gather_secrets(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[dict[str, str], str | None]:
+    """Access keys and the shared secret from --secret/--shared-secret, --secrets-file and the environment."""
+    secrets = parse_secrets(args.secret, parser)
+    sources: list[tuple[str, str]] = []
+    if args.secrets_file is not None:
+        try:
+            sources.append((str(args.secrets_file), args.secrets_file.expanduser().read_text(encoding="utf-8")))
+        except OSError as exc:
+            parser.error(f"cannot read --secrets-file {args.secrets_file}: {exc.strerror or exc}")
+    if os.environ.get(SECRETS_ENV):
+        sources.append((SECRETS_ENV, os.environ[SECRETS_ENV]))
+    shared = args.shared_secret
+    for source, text in sources:
+        for akid, secret in parse_secrets(secret_lines(text), parser, source).items():
+            if akid == "*":
+                shared = secret
+            else:
+                secrets[akid] = secret
+    return secrets, shared
+
+
+def environment_lines(endpoint_url: str, region: str, access_key: str | None, secret_key: str | None) -> list[str]:
+    """The `export` lines that point boto3 and the AWS CLI at the endpoint.
+
+    A real secret (signature verification on) is never printed: only a comment saying whose it is.
+    """
+    lines = [
         f"export AWS_ENDPOINT_URL={endpoint_url}",
         "export AWS_DISABLE_HOST_PREFIX_INJECTION=true",
         f"export AWS_DEFAULT_REGION={region}",
         f"export AWS_REGION={region}",
-        f"export AWS_ACCESS_KEY_ID={access_key}",
-        f"export AWS_SECRET_ACCESS_KEY={secret_key}",
     ]
+    if access_key is not None:
+        lines.append(f"export AWS_ACCESS_KEY_ID={access_key}")
+    if secret_key is not None:
+        lines.append(f"export AWS_SECRET_ACCESS_KEY={secret_key}")
+    else:
+        whose = f"of {access_key}" if access_key is not None else "you configured"
+        lines.append(f"# AWS_SECRET_ACCESS_KEY: the secret {whose} (not printed)")
+    return lines
 
 
 def _stop_at_end_of_input(stop: threading.Event) -> None:
@@ -112,21 +174,24 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     extensions = extension_modules()
     parser = build_parser(extensions)
     args = parser.parse_args(argv)
-    secrets = parse_secrets(args.secret, parser)
+    secrets, shared_secret = gather_secrets(args, parser)
+    if args.secret or args.shared_secret:
+        print("ahi local: secrets given on the command line are visible to other users of this machine "
+              f"(ps); prefer --secrets-file or {SECRETS_ENV}.", file=sys.stderr)
     if not is_loopback(args.host) and not args.verify_signatures:
         parser.error(
             f"refusing to bind {args.host}: it is not a loopback address, and without --verify-signatures anyone "
             "who can reach it could read and change the endpoint's data. Add --verify-signatures with --secret or "
             "--shared-secret, or bind 127.0.0.1."
         )
-    if args.verify_signatures and not secrets and args.shared_secret is None:
-        parser.error("--verify-signatures needs --secret AKID=SECRET or --shared-secret")
+    if args.verify_signatures and not secrets and shared_secret is None:
+        parser.error(f"--verify-signatures needs --secrets-file, {SECRETS_ENV}, --secret AKID=SECRET or --shared-secret")
     config = EndpointConfig(
         host=args.host,
         port=args.port,
         verify_signatures=args.verify_signatures,
         secrets=secrets,
-        shared_secret=args.shared_secret,
+        shared_secret=shared_secret,
         max_clock_skew=args.max_clock_skew,
     )
     if args.state_dir is not None:
@@ -139,7 +204,10 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if hasattr(module, "configure"):
             module.configure(args, config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    access_key, secret_key = next(iter(secrets.items()), (DUMMY_ACCESS_KEY, args.shared_secret or DUMMY_SECRET_KEY))
+    if args.verify_signatures:
+        access_key, secret_key = next(iter(secrets), None), None
+    else:  # any key is accepted: the dummy pair is no secret
+        access_key, secret_key = DUMMY_ACCESS_KEY, DUMMY_SECRET_KEY
 
     stop = threading.Event()
 

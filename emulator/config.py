@@ -9,6 +9,8 @@ from pathlib import Path
 import platformdirs
 
 DEFAULT_ACCOUNT_ID = "123456789012"
+#: AWS refuses a signed request whose X-Amz-Date is more than 15 minutes from its clock.
+DEFAULT_MAX_CLOCK_SKEW = 900.0
 
 
 def default_state_dir() -> Path:
@@ -43,7 +45,7 @@ class EndpointConfig:
     shared_secret: str | None = field(default=None, repr=False)
     #: Largest distance in seconds between X-Amz-Date and the clock (AWS: 15 minutes); None turns clock checks
     #: off, presigned URL expiry included, for clients with a frozen clock.
-    max_clock_skew: float | None = 900.0
+    max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW
     #: Fault injection for medical-imaging requests (grammar in emulator/faults/spec.py); None injects none.
     faults: str | None = None
     #: Seed of the fault draws; None picks one at start (logged, and kept on `LocalEndpoint.faults`).

@@ -31,8 +31,6 @@ from emulator.errors import (
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
-#: AWS refuses a request whose X-Amz-Date is more than 15 minutes from its clock.
-DEFAULT_MAX_SKEW_SECONDS = 900.0
 #: The longest X-Amz-Expires SigV4 allows (seven days).
 MAX_PRESIGN_EXPIRES = 604800
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"

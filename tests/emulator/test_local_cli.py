@@ -137,10 +137,13 @@ def test_refuses_unsafe_or_incomplete_options(tmp_path: Path, args: list[str], f
     assert "export" not in result.stdout
 
 
-def test_verify_signatures_prints_the_configured_key(tmp_path: Path) -> None:
-    process, exports = start(tmp_path, "--verify-signatures", "--secret", "AKIDCLI=cli-secret", "--max-clock-skew", "300")
+def test_verify_signatures_takes_secrets_from_a_file_and_never_prints_them(tmp_path: Path) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.write_text("# access keys of this endpoint\nAKIDCLI=cli-secret\n")
+    process, exports = start(tmp_path, "--verify-signatures", "--secrets-file", str(secrets), "--max-clock-skew", "300")
     try:
-        assert (exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"]) == ("AKIDCLI", "cli-secret")
+        assert exports["AWS_ACCESS_KEY_ID"] == "AKIDCLI" and "AWS_SECRET_ACCESS_KEY" not in exports
+        assert "cli-secret" not in Path(f"/proc/{process.pid}/cmdline").read_bytes().decode(errors="replace")
         options = dict(endpoint_url=exports["AWS_ENDPOINT_URL"], region_name="us-east-1", aws_access_key_id="AKIDCLI")
         good = boto3.session.Session().client("medical-imaging", aws_secret_access_key="cli-secret", **options)
         assert good.list_datastores()["datastoreSummaries"] == []
@@ -150,7 +153,10 @@ def test_verify_signatures_prints_the_configured_key(tmp_path: Path) -> None:
         with pytest.raises(bad.exceptions.ClientError, match="InvalidSignatureException"):
             bad.list_datastores()
     finally:
-        assert stop(process, signal.SIGTERM)[0] == 0
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=STARTUP_SECONDS)
+    assert process.returncode == 0
+    assert "cli-secret" not in out + err
 
 
 def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
@@ -172,3 +178,4 @@ def test_helpers() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("example.com") and not is_loopback("10.0.0.1")
     lines = environment_lines("http://127.0.0.1:9", "eu-west-1", "AK", "SK")
     assert "export AWS_ENDPOINT_URL=http://127.0.0.1:9" in lines and "export AWS_REGION=eu-west-1" in lines
+    assert not any("SECRET" in line and "=" in line for line in environment_lines("http://h:9", "us-east-1", "AK", None))
