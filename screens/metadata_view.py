@@ -4,31 +4,39 @@
 under the cursor (the whole document at the root), `e` exports the document to a file, `u` updates
 the attribute under the cursor (or inserts one at that level), `x` removes the attribute, instance or
 series under the cursor, `v` previews the instance under the cursor.
+
+The document comes from whoever answers GetImageSetMetadata, so its size is bounded (docs/console-limits.md):
+one that unpacks past the cap is shown as such and can only be exported, unparsed; branches are built
+when opened and long lists show CHUNK lines at a time; every value and key goes through `literal`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Iterable
+from typing import Any, ClassVar, Iterable
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.binding import BindingType
+from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
+from textual.worker import get_current_worker
 
 from screens.frame_viewer import FrameViewerScreen
 from screens.image_set_base import ImageSetScreen
 from screens.lock_banner import Following, LockBanner
 from screens.patch_editor import PatchEditor
 from screens.prompt_dialog import PromptDialog
-from services.imagesets import ImageSetState, MetadataDocument, export_metadata, readable_version
+from services.errors import AwsCallError
+from services.imagesets import DocumentTooLarge, ImageSetState, MetadataDocument, export_metadata, readable_version
 from services.metadata_patch import AttributeRef, MetadataUpdate, remove_attribute, remove_instance, remove_series, removal_problems
-from services.metadata_tree import MetadataNode, NodeKind, ancestors, build_tree, find
+from services.metadata_tree import MetadataNode, NodeKind, ancestors, build_tree, find, json_size_over, locate
 from tui.actions import REGISTRY, Action, Confirm, mutating
 from tui.dialogs.json_view import JsonScreen
+from tui.literal import literal
 
 SCOPE = "metadata_view"
 REGISTRY.register(
@@ -41,25 +49,73 @@ REGISTRY.register(
     Action("metadata.remove", "remove", "x", "Remove attribute/instance/series", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="remove"),
 )
 CONTAINERS = (NodeKind.ROOT, NodeKind.LEVEL, NodeKind.GROUP, NodeKind.SERIES, NodeKind.INSTANCE, NodeKind.FRAME, NodeKind.ITEM)
+#: Children shown at a time under one branch (a series may hold thousands of instances); a last line
+#: says how many more there are and Enter on it shows the next CHUNK.
+CHUNK = 200
+#: Characters of a label and of a value drawn on one tree line (the rest is cut with `…`).
+LABEL_CHARS = 200
+VALUE_CHARS = 400
+#: The most matches one search collects (the status line says when there are more).
+MAX_MATCHES = 10_000
+#: The largest JSON `y` shows (it is laid out whole); larger branches are exported with `e` instead.
+RAW_VIEW_CHARS = 256 * 1024
+#: The most bytes `e` writes for a document too large to open (streamed to the file, never parsed).
+RAW_EXPORT_BYTES = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
 class LoadedMetadata:
-    """One load: the latest version's state, the version shown and its document as a tree."""
+    """One load: the latest version's state, the version shown and its document as a tree, or, for a
+    document past the cap, why it was not opened (`too_large`; no document, no tree)."""
 
     latest: ImageSetState
     version_id: str
-    metadata: MetadataDocument
-    tree: MetadataNode
+    metadata: MetadataDocument | None
+    tree: MetadataNode | None
+    too_large: DocumentTooLarge | None = None
+
+
+@dataclass(frozen=True)
+class MoreLines:
+    """The last line of a branch shown in part: Enter on it shows the next CHUNK children of `parent`."""
+
+    parent: MetadataNode
+
+
+class SearchDone(Message):
+    """A search worker finished: the matches for `needle` in `tree` (`capped` when it stopped at MAX_MATCHES)."""
+
+    def __init__(self, tree: MetadataNode, needle: str, matches: list[MetadataNode], capped: bool) -> None:
+        super().__init__()
+        self.tree, self.needle, self.matches, self.capped = tree, needle, matches, capped
 
 
 def node_label(node: MetadataNode) -> Text:
-    """How a node reads in the tree: containers bold, values after a colon, private tags dim."""
-    if node.value is None:
-        return Text(node.label, style="bold" if node.kind in CONTAINERS else "")
+    """How a node reads in the tree: containers bold, values after a colon, private tags dim; literal."""
     container = node.kind in CONTAINERS
+    if node.value is None:
+        return literal(node.label, limit=LABEL_CHARS, style="bold" if container else "")
     label_style = "bold" if container else "dim" if node.label.startswith("(") else ""
-    return Text.assemble((node.label, label_style), ": ", (node.value, "" if container else "cyan"))
+    value = literal(node.value, limit=VALUE_CHARS, style="" if container else "cyan")
+    return Text.assemble(literal(node.label, limit=LABEL_CHARS, style=label_style), ": ", value)
+
+
+def too_large_text(error: DocumentTooLarge) -> Text:
+    """What the view shows instead of a tree for a document past the cap."""
+    cap_mib = error.cap / 2**20
+    text = Text("This metadata document is too large to open.\n\n", style="bold")
+    text.append(
+        f"It unpacks to more than {cap_mib:,.0f} MiB (stopped after {error.compressed_read:,} bytes of gzip). "
+        f"The service keeps at most 50 MB of metadata per image set version, so a document past {cap_mib:,.0f} MiB "
+        "does not come from it; the console does not parse it.\n\n"
+    )
+    text.append("e", style="bold")
+    text.append(
+        f" writes it, unpacked but unparsed, to a file (up to {RAW_EXPORT_BYTES / 2**30:,.0f} GiB) for jq or a pager; "
+    )
+    text.append("Esc", style="bold")
+    text.append(" goes back.")
+    return text
 
 
 class MetadataViewScreen(ImageSetScreen):
@@ -77,19 +133,27 @@ class MetadataViewScreen(ImageSetScreen):
         self.loaded: LoadedMetadata | None = None
         self.matches: list[MetadataNode] = []
         self.match_index = 0
-        self._tree_nodes: dict[int, TreeNode[MetadataNode]] = {}
-        self._populated: set[int] = set()
+        self.matches_capped = False
+        #: The search text the matches are for (None before any search lands).
+        self._matches_for: str | None = None
+        self._jump_when_found = False
+        self._tree_nodes: dict[int, TreeNode[Any]] = {}
+        #: Children shown so far per branch (by node id), and each partly shown branch's "more" line.
+        self._shown: dict[int, int] = {}
+        self._more_lines: dict[int, TreeNode[Any]] = {}
         self._keep_path: tuple[str, ...] | None = None
 
     def compose_body(self) -> Iterable[Widget]:
         yield LockBanner(id="lock")
         yield Input(placeholder="search labels and values (Enter jumps, n/N next/previous, Esc closes)", id="tree-search")
-        yield Tree[MetadataNode]("metadata", id="metadata-tree")
+        yield Tree[Any]("metadata", id="metadata-tree")
+        yield Static("", id="too-large")
         yield Static("", id="node-detail")
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#tree-search", Input).display = False
+        self.query_one("#too-large", Static).display = False
         self.query_one(Tree).focus()
 
     # --- loading --------------------------------------------------------------------------------
@@ -98,7 +162,10 @@ class MetadataViewScreen(ImageSetScreen):
         service = self.ahi.services.imagesets
         latest = service.get(self.datastore_id, self.image_set_id)
         version = self.version_id or readable_version(latest) or "1"
-        metadata = service.metadata(self.datastore_id, self.image_set_id, version)
+        try:
+            metadata = service.metadata(self.datastore_id, self.image_set_id, version)
+        except DocumentTooLarge as error:
+            return LoadedMetadata(latest, version, None, None, error)
         return LoadedMetadata(latest, version, metadata, build_tree(metadata.document))
 
     def show(self, result: LoadedMetadata) -> None:
@@ -108,94 +175,168 @@ class MetadataViewScreen(ImageSetScreen):
         self.version_id = result.version_id
         tree = self.query_one(Tree)
         tree.clear()
-        self._tree_nodes, self._populated = {id(result.tree): tree.root}, set()
+        self._tree_nodes, self._shown, self._more_lines = {}, {}, {}
+        self.matches, self._matches_for, self.matches_capped = [], None, False
+        self._keep_path = None
+        notice = self.query_one("#too-large", Static)
+        if result.tree is None:
+            tree.display = False
+            notice.display = True
+            notice.update(too_large_text(result.too_large) if result.too_large else "")
+            self.update_status()
+            return
+        tree.display, notice.display = True, False
+        self._tree_nodes[id(result.tree)] = tree.root
         tree.root.set_label(node_label(result.tree))
         tree.root.data = result.tree
         self._populate(tree.root)
         tree.root.expand()
         for child in tree.root.children:
-            if child.data is not None and child.data.kind is NodeKind.LEVEL:
+            if isinstance(child.data, MetadataNode) and child.data.kind is NodeKind.LEVEL:
                 self._populate(child)
                 child.expand()
-        self.matches = []
-        self._keep_path = None
         if keep:
-            target = next((node for node in result.tree.walk() if node.path == keep), None)
+            target = locate(result.tree, keep)
             if target is not None:
                 self._reveal(target)
+        search = self.query_one("#tree-search", Input).value
+        if search.strip():
+            self._start_search(search)
         self.update_status()
 
-    def _populate(self, tree_node: TreeNode[MetadataNode]) -> None:
-        """Add the tree nodes of a node's children (once; big documents are built as they are opened)."""
+    def _populate(self, tree_node: TreeNode[Any]) -> None:
+        """Add the first CHUNK tree lines of a node's children (once; branches are built as they are opened)."""
         node = tree_node.data
-        if node is None or id(node) in self._populated:
+        if not isinstance(node, MetadataNode) or id(node) in self._shown:
             return
-        self._populated.add(id(node))
-        for child in node.children:
-            if child.children:
+        self._shown[id(node)] = 0
+        self._show_more(tree_node)
+
+    def _show_more(self, tree_node: TreeNode[Any], through: MetadataNode | None = None) -> None:
+        """Show the next CHUNK children of the branch (or as many chunks as it takes to show `through`)."""
+        node = tree_node.data
+        assert isinstance(node, MetadataNode)
+        children = node.children
+        start = self._shown[id(node)]
+        stop = min(len(children), start + CHUNK)
+        if through is not None:
+            position = next((i for i, child in enumerate(children) if child is through), -1)
+            if position >= stop:
+                stop = min(len(children), (position // CHUNK + 1) * CHUNK)
+        more = self._more_lines.pop(id(node), None)
+        if more is not None:
+            more.remove()
+        for child in children[start:stop]:
+            if child.expandable:
                 added = tree_node.add(node_label(child), data=child)
             else:
                 added = tree_node.add_leaf(node_label(child), data=child)
             self._tree_nodes[id(child)] = added
+        self._shown[id(node)] = stop
+        if stop < len(children):
+            left = len(children) - stop
+            line = Text(f"… {left:,} more (Enter shows the next {min(CHUNK, left):,})", style="dim italic")
+            self._more_lines[id(node)] = tree_node.add_leaf(line, data=MoreLines(node))
 
     @on(Tree.NodeExpanded)
-    def _expanded(self, event: Tree.NodeExpanded[MetadataNode]) -> None:
+    def _expanded(self, event: Tree.NodeExpanded[Any]) -> None:
         self._populate(event.node)
 
+    @on(Tree.NodeSelected)
+    def _selected(self, event: Tree.NodeSelected[Any]) -> None:
+        more = event.node.data
+        if isinstance(more, MoreLines):
+            parent = self._tree_nodes.get(id(more.parent))
+            if parent is not None:
+                self._show_more(parent)
+
     @on(Tree.NodeHighlighted)
-    def _highlighted(self, event: Tree.NodeHighlighted[MetadataNode]) -> None:
+    def _highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
         node = event.node.data
         detail = self.query_one("#node-detail", Static)
-        if node is None:
+        if not isinstance(node, MetadataNode):
             detail.update("")
             return
-        where = " › ".join(node.path) or "(document)"
-        text = Text.assemble(("path ", "dim"), where)
+        text = Text()
+        text.append("path ", style="dim")
+        text.append_text(literal(" › ".join(node.path) or "(document)", limit=VALUE_CHARS))
         if node.vr:
-            text.append(f"  VR {node.vr}", style="dim")
+            text.append_text(literal(f"  VR {node.vr}", limit=16, style="dim"))
         if node.raw is not None and not isinstance(node.raw, (dict, list)):
             text.append("\nraw ", style="dim")
-            text.append(self.ahi.formatter.text(node.raw))
+            text.append_text(self.ahi.formatter.literal(node.raw, limit=VALUE_CHARS))
         detail.update(text)
 
     def _cursor_node(self) -> MetadataNode | None:
         cursor = self.query_one(Tree).cursor_node
-        return cursor.data if cursor is not None else None
+        data = cursor.data if cursor is not None else None
+        return data if isinstance(data, MetadataNode) else None
 
     def _cursor_path(self) -> tuple[str, ...] | None:
         node = self._cursor_node() if self.loaded is not None else None
         return node.path if node is not None else None
 
     def _reveal(self, target: MetadataNode) -> None:
-        """Open the branches down to `target` and put the cursor on it."""
-        assert self.loaded is not None
-        for ancestor in ancestors(self.loaded.tree, target):
-            tree_node = self._tree_nodes[id(ancestor)]
-            self._populate(tree_node)
-            tree_node.expand()
-        tree_node = self._tree_nodes.get(id(target))
-        if tree_node is not None:
-            tree = self.query_one(Tree)
-            _ = tree.last_line  # lays the expanded lines out now, so the node knows its line
-            tree.move_cursor(tree_node)
-            tree.call_after_refresh(tree.scroll_to_node, tree_node, animate=False)
+        """Open the branches down to the node at `target.path` (showing the chunks it is in) and put the cursor on it."""
+        assert self.loaded is not None and self.loaded.tree is not None
+        root = self.loaded.tree
+        kept = locate(root, target.path)
+        if kept is None:
+            return
+        parent_line = self._tree_nodes[id(root)]
+        for node in [*ancestors(root, kept)[1:], kept]:
+            self._populate(parent_line)
+            if id(node) not in self._tree_nodes:
+                self._show_more(parent_line, through=node)
+            parent_line.expand()
+            parent_line = self._tree_nodes[id(node)]
+        tree = self.query_one(Tree)
+        _ = tree.last_line  # lays the expanded lines out now, so the node knows its line
+        tree.move_cursor(parent_line)
+        tree.call_after_refresh(tree.scroll_to_node, parent_line, animate=False)
 
     # --- search ---------------------------------------------------------------------------------
 
-    def action_find(self) -> None:
-        search = self.query_one("#tree-search", Input)
-        search.display = True
-        search.focus()
-
     @on(Input.Changed, "#tree-search")
     def _search_changed(self, event: Input.Changed) -> None:
-        self.matches = find(self.loaded.tree, event.value) if self.loaded is not None else []
-        self.match_index = 0
+        self.matches, self.match_index, self.matches_capped, self._matches_for = [], 0, False, None
+        self._start_search(event.value)
+        self.update_status()
+
+    def _start_search(self, needle: str) -> None:
+        if self.loaded is not None and self.loaded.tree is not None and needle.strip():
+            self._search(self.loaded.tree, needle)
+        else:
+            self._matches_for = needle
+
+    @work(thread=True, exclusive=True, group="metadata-search", exit_on_error=False)
+    def _search(self, tree: MetadataNode, needle: str) -> None:
+        """Walk the whole document off the UI thread (a search reaches branches no one opened)."""
+        worker = get_current_worker()
+        found = find(tree, needle, MAX_MATCHES + 1, stop=lambda: worker.is_cancelled)
+        if not worker.is_cancelled:
+            self.post_message(SearchDone(tree, needle, found[:MAX_MATCHES], len(found) > MAX_MATCHES))
+
+    @on(SearchDone)
+    def _search_done(self, message: SearchDone) -> None:
+        current = self.query_one("#tree-search", Input).value
+        if self.loaded is None or message.tree is not self.loaded.tree or message.needle != current:
+            return
+        self.matches, self.match_index, self.matches_capped, self._matches_for = message.matches, 0, message.capped, message.needle
+        if self._jump_when_found:
+            self._jump_when_found = False
+            self._jump_to_first()
         self.update_status()
 
     @on(Input.Submitted, "#tree-search")
-    def _search_submitted(self) -> None:
+    def _search_submitted(self, event: Input.Submitted) -> None:
         self.query_one(Tree).focus()
+        if self._matches_for != event.value:
+            self._jump_when_found = True
+            return
+        self._jump_to_first()
+
+    def _jump_to_first(self) -> None:
         if not self.matches:
             self.notify("No match", severity="warning")
             return
@@ -231,11 +372,18 @@ class MetadataViewScreen(ImageSetScreen):
             latest = self.loaded.latest.version_id
             which = "latest" if self.loaded.version_id == latest else f"latest is {latest}"
             parts.append(f"version {self.loaded.version_id} ({which})")
-            parts.append(f"{metadata.json_bytes / 1024:.1f} KiB JSON ({metadata.compressed_bytes / 1024:.1f} KiB gzip)")
+            if metadata is not None:
+                parts.append(f"{metadata.json_bytes / 1024:.1f} KiB JSON ({metadata.compressed_bytes / 1024:.1f} KiB gzip)")
+            elif self.loaded.too_large is not None:
+                parts.append(f"over {self.loaded.too_large.cap / 2**20:,.0f} MiB JSON: not opened")
         search = self.query_one("#tree-search", Input).value if self.is_mounted else ""
         if search:
-            position = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "0"
-            parts.append(f"search {search!r}: {position} matches")
+            if self._matches_for != search and search.strip():
+                parts.append(f"search {search!r}: searching…")
+            else:
+                more = "+" if self.matches_capped else ""
+                position = f"{self.match_index + 1}/{len(self.matches)}{more}" if self.matches else "0"
+                parts.append(f"search {search!r}: {position} matches")
         return parts + super().status_parts()
 
     # --- raw JSON, export, preview ----------------------------------------------------------------
@@ -243,34 +391,67 @@ class MetadataViewScreen(ImageSetScreen):
     def current_resource(self) -> ImageSetState | None:
         return self.latest
 
+    def action_find(self) -> None:
+        if self.loaded is not None and self.loaded.tree is None:
+            self.notify("This document is too large to open; e exports it", severity="warning")
+            return
+        search = self.query_one("#tree-search", Input)
+        search.display = True
+        search.focus()
+
     def action_raw_json(self) -> None:
         if self.loaded is None:
             return
+        if self.loaded.metadata is None or self.loaded.tree is None:
+            self.notify("This document is too large to show; e exports it to a file", severity="warning")
+            return
         node = self._cursor_node() or self.loaded.tree
         document = self.loaded.metadata.document
+        raw: Any = document if node.kind is NodeKind.ROOT else node.raw
+        too_big = self.loaded.metadata.json_bytes > RAW_VIEW_CHARS if node.kind is NodeKind.ROOT else json_size_over(raw, RAW_VIEW_CHARS)
+        if too_big:
+            self.notify(f"This branch is over {RAW_VIEW_CHARS // 1024} KiB of JSON, more than y lays out; e exports the document", severity="warning")
+            return
         if node.kind is NodeKind.ROOT:
             self.app.push_screen(JsonScreen(f"{self.image_set_id} version {self.loaded.version_id} — metadata", document))
             return
-        raw = node.raw if isinstance(node.raw, dict) else {node.path[-1] if node.path else node.label: node.raw}
-        self.app.push_screen(JsonScreen(" › ".join(node.path), raw))
+        shown = raw if isinstance(raw, dict) else {node.path[-1] if node.path else node.label: raw}
+        self.app.push_screen(JsonScreen(" › ".join(node.path), shown))
 
     def action_export(self) -> None:
         if self.loaded is None:
             return
         loaded = self.loaded
         default = str(Path.cwd() / f"{self.image_set_id}-v{loaded.version_id}-metadata.json")
+        if loaded.metadata is None:
+            hint = f"The document is written unpacked and unparsed, up to {RAW_EXPORT_BYTES / 2**30:,.0f} GiB. An existing file is replaced."
+        else:
+            hint = "An existing file is replaced."
 
         def chosen(path: str | None) -> None:
-            if not path:
-                return
-            try:
-                written = export_metadata(loaded.metadata.document, path)
-            except OSError as exc:
-                self.notify(f"Cannot write {path}: {exc.strerror or exc}", severity="error")
-                return
-            self.notify(f"{written} ({written.stat().st_size:,} bytes)", title="metadata exported")
+            if path:
+                self._export(loaded, path)
 
-        self.app.push_screen(PromptDialog("Export the metadata document (JSON) to", "An existing file is replaced.", default), chosen)
+        self.app.push_screen(PromptDialog("Export the metadata document (JSON) to", hint, default), chosen)
+
+    @work(thread=True, exclusive=True, group="metadata-export", exit_on_error=False)
+    def _export(self, loaded: LoadedMetadata, path: str) -> None:
+        """Write the document off the UI thread: the parsed one as indented JSON, one too large to open streamed."""
+        try:
+            if loaded.metadata is not None:
+                written = export_metadata(loaded.metadata.document, path)
+                message = f"{written} ({written.stat().st_size:,} bytes)"
+            else:
+                service = self.ahi.services.imagesets
+                raw = service.export_raw_metadata(self.datastore_id, self.image_set_id, loaded.version_id, path, RAW_EXPORT_BYTES)
+                cut = f", cut at {RAW_EXPORT_BYTES:,} bytes" if raw.cut else ""
+                message = f"{raw.path} ({raw.written:,} bytes, unparsed{cut})"
+        except OSError as exc:
+            self.app.call_from_thread(self.notify, f"Cannot write {path}: {exc.strerror or exc}", severity="error", markup=False)
+        except AwsCallError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error", title="export failed", markup=False)
+        else:
+            self.app.call_from_thread(self.notify, message, title="metadata exported", markup=False)
 
     def action_preview(self) -> None:
         node = self._cursor_node()
@@ -284,6 +465,9 @@ class MetadataViewScreen(ImageSetScreen):
         latest = self.writable_latest()
         if latest is None or self.loaded is None:
             return None
+        if self.loaded.metadata is None:
+            self.notify("This document is too large to open, so it cannot be edited here", severity="warning")
+            return None
         if self.loaded.version_id != latest.version_id:
             self.notify(f"This is version {self.loaded.version_id}; edits apply to the latest ({latest.version_id}). Open the latest first.", severity="warning")
             return None
@@ -296,7 +480,7 @@ class MetadataViewScreen(ImageSetScreen):
     @mutating("metadata.update")
     def action_update_attribute(self) -> None:
         found = self._editable()
-        if found is None or self.loaded is None:
+        if found is None or self.loaded is None or self.loaded.metadata is None:
             return
         latest, node = found
         ref = node.ref or self._level_ref(node)
@@ -322,7 +506,7 @@ class MetadataViewScreen(ImageSetScreen):
     @mutating("metadata.remove")
     def action_remove(self) -> None:
         found = self._editable()
-        if found is None or self.loaded is None:
+        if found is None or self.loaded is None or self.loaded.metadata is None:
             return
         latest, node = found
         document = self.loaded.metadata.document
@@ -333,7 +517,7 @@ class MetadataViewScreen(ImageSetScreen):
         elif node.ref is not None:
             problems = removal_problems(document, node.ref)
             if problems:
-                self.notify("; ".join(p.rule for p in problems), severity="error", title="cannot remove")
+                self.notify("; ".join(p.rule for p in problems), severity="error", title="cannot remove", markup=False)
                 return
             update, label = remove_attribute(node.ref, node.raw), node.ref.describe()
         else:
