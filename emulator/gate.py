@@ -37,6 +37,7 @@ from emulator.errors import (
 )
 from emulator.protocol.router import raw_path
 from emulator.protocol.serializer import error_response
+from emulator.protocol.sigv2 import is_sigv2, verify_sigv2
 from emulator.protocol.sigv4 import Principal, SignedRequest, Verifier, scope_from_headers
 
 if TYPE_CHECKING:
@@ -104,7 +105,6 @@ class SignatureGate:
         self.verifier = verifier
 
     def check(self, environ: WSGIEnvironment, medical_imaging: bool) -> WSGIApplication | None:
-        environ.pop(ACCOUNT_ENVIRON, None)  # never from the client: the key decides the account
         if raw_path(environ).startswith("/moto-api/"):
             return None if _from_loopback(environ) else self._refuse(
                 MissingAuthenticationTokenException("Missing Authentication Token"), environ, medical_imaging
@@ -118,11 +118,14 @@ class SignatureGate:
             body_sha256=lambda: spool_body(environ),
         )
         try:
-            principal = self.verifier.verify(request)
+            if not medical_imaging and is_sigv2(str(environ.get("HTTP_AUTHORIZATION", "")), request.query_string):
+                principal = verify_sigv2(self.verifier, request)
+            else:
+                principal = self.verifier.verify(request)
         except ServiceError as error:
             return self._refuse(error, environ, medical_imaging)
         environ[PRINCIPAL_KEY] = principal
-        environ[ACCOUNT_ENVIRON] = principal.account_id
+        environ[ACCOUNT_ENVIRON] = principal.account_id  # whatever the client sent, signed or not: the key decides
         return None
 
     def _refuse(self, error: ServiceError, environ: WSGIEnvironment, medical_imaging: bool) -> WSGIApplication:
