@@ -118,7 +118,7 @@ KeyLookup = Callable[[str], "tuple[str, str] | None"]
 class Verifier:
     """Checks SigV4 against the configured keys (one account), a shared secret, and any extra key lookup."""
 
-    secrets: Mapping[str, str]
+    secrets: Mapping[str, str] = field(repr=False)
     shared_secret: str | None = field(default=None, repr=False)
     #: Largest distance between X-Amz-Date and the clock; None turns every clock check off (frozen-clock tests).
     max_skew: dt.timedelta | None = None

@@ -193,3 +193,16 @@ def test_moto_services_refuse_no_or_wrong_credentials(endpoint: LocalEndpoint, m
         assert got == codes, name
     raw = send_raw(endpoint, "GET", "/phi/patient.dcm", sign=False, headers={"x-moto-account-id": "123456789012"})
     assert raw.status == 403 and PHI.encode() not in raw.body
+
+
+def test_secrets_come_from_a_variable_and_stay_out_of_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator.cli import build_parser, gather_secrets
+    from emulator.gate import verifier_for
+
+    monkeypatch.setenv("AHI_LOCAL_SECRETS", "# keys\nAKIDONE=first-secret, AKIDTWO=second-secret\n*=shared-secret")
+    parser = build_parser([])
+    secrets, shared = gather_secrets(parser.parse_args([]), parser)
+    assert (secrets, shared) == ({"AKIDONE": "first-secret", "AKIDTWO": "second-secret"}, "shared-secret")
+    config = EndpointConfig(verify_signatures=True, secrets=secrets, shared_secret=shared)
+    shown = repr(config) + repr(verifier_for(config))
+    assert "secret" not in shown.replace("verify_signatures", "") and "AKIDONE" not in shown
