@@ -1,4 +1,4 @@
-"""Load bench: 16 concurrent boto3 clients against the local endpoint, and what keep-alive would change.
+"""Load bench: 16 concurrent boto3 clients against the local endpoint, on waitress and on Werkzeug's server.
 
 The endpoint runs in its own process (so the clients' GIL does not slow it), seeded with one data
 store and one image set per client (imported from synthetic CT). For `--seconds`, each client thread
@@ -8,11 +8,11 @@ requests per second, p50 and p99 latency, errors by code; overall the count of 5
 of lost writes, checked afterwards: every acknowledged tag value is the one listed, every acknowledged
 update's version exists and carries what that update wrote (goal: zero).
 
-The run is made twice, with the endpoint's own request handler (Werkzeug: `Connection: close`, a new
-TCP connection per request) and with bench/keep_alive.py's HTTP/1.1 keep-alive handler, and the ratio
-of their throughput is printed.
+The run is made twice: on the endpoint's server (waitress: HTTP/1.1 keep-alive, a fixed pool of
+threads) and on Werkzeug's threaded development server it replaced (`Connection: close`, a new TCP
+connection and thread per request), and the ratio of their throughput is printed.
 
-    .venv/bin/python bench/load.py [--clients 16] [--seconds 20] [--mode both|close|keep-alive]
+    .venv/bin/python bench/load.py [--clients 16] [--seconds 20] [--mode both|waitress|werkzeug]
 """
 
 from __future__ import annotations
@@ -45,17 +45,51 @@ MIX = (("ListDatastores", 10), ("SearchImageSets", 15), ("GetImageSetMetadata", 
        ("TagResource", 10), ("UpdateImageSetMetadata", 10))
 
 
-def serve(state_dir: str, keep_alive: bool) -> None:
-    """Child process: the endpoint with `ahi local`'s settings, printing its URL, until stdin closes."""
+class WerkzeugServer:
+    """Werkzeug's threaded server behind the endpoint's server interface (emulator/server.py `Server`)."""
+
+    def __init__(self, app: Any, host: str, port: int, handler: Any) -> None:
+        from werkzeug.serving import make_server
+
+        self._server = make_server(host, port, app, threaded=True, request_handler=handler)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def app(self) -> Any:
+        return self._server.app
+
+    @property
+    def server_address(self) -> tuple[str, int]:
+        return self._server.server_address[0], self._server.server_port
+
+    def start(self, name: str) -> None:
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=name,
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, join_seconds: float) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(join_seconds)
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+
+def serve(state_dir: str, server: str) -> None:
+    """Child process: the endpoint with `ahi local`'s settings on `server`, printing its URL, until stdin closes."""
     from emulator.config import EndpointConfig
-    from emulator.moto_world import MotoWorld
     from emulator.server import LocalEndpoint
 
-    if keep_alive:
-        from bench.keep_alive import KeepAliveRequestHandler
+    class WerkzeugEndpoint(LocalEndpoint):
+        def make_server(self, app: Any) -> Any:
+            assert self.runtime is not None
+            return WerkzeugServer(app, self.config.host, self.config.port, self.runtime.moto.request_handler())
 
-        MotoWorld.request_handler = lambda world: KeepAliveRequestHandler  # type: ignore[method-assign]
-    with LocalEndpoint(EndpointConfig(state_dir=Path(state_dir))) as endpoint:
+    kind = WerkzeugEndpoint if server == "werkzeug" else LocalEndpoint
+    with kind(EndpointConfig(state_dir=Path(state_dir))) as endpoint:
         print(endpoint.url, flush=True)
         sys.stdin.read()
 
@@ -217,7 +251,7 @@ def lost_writes(world: World, results: Results) -> int:
 def measure(mode: str, clients: int, seconds: float) -> dict[str, Any]:
     """Start a fresh endpoint in `mode`, seed it, run the mix, check for lost writes; the figures."""
     with tempfile.TemporaryDirectory() as state:
-        server = subprocess.Popen([sys.executable, __file__, "--serve", state] + (["--keep-alive"] if mode == "keep-alive" else []),
+        server = subprocess.Popen([sys.executable, __file__, "--serve", state, "--server", mode],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         try:
             assert server.stdout is not None
@@ -276,19 +310,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--mode", choices=("both", "close", "keep-alive"), default="both")
+    parser.add_argument("--mode", choices=("both", "waitress", "werkzeug"), default="both")
     parser.add_argument("--serve", metavar="STATE_DIR", help=argparse.SUPPRESS)
-    parser.add_argument("--keep-alive", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--server", default="waitress", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve, args.keep_alive)
+        serve(args.serve, args.server)
         return 0
     print(f"load bench: {args.clients} clients x {args.seconds:.0f} s, {os.cpu_count()} cores, "
           f"mix {', '.join(f'{name} {weight}%' for name, weight in MIX)}")
-    modes = ("close", "keep-alive") if args.mode == "both" else (args.mode,)
+    modes = ("werkzeug", "waitress") if args.mode == "both" else (args.mode,)
     throughput = {mode: report(measure(mode, args.clients, args.seconds)) for mode in modes}
     if len(throughput) == 2:
-        print(f"\nkeep-alive / Connection: close throughput: {throughput['keep-alive'] / throughput['close']:.2f}x")
+        print(f"\nwaitress / Werkzeug throughput: {throughput['waitress'] / throughput['werkzeug']:.2f}x")
     return 0
 
 

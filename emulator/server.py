@@ -1,14 +1,10 @@
-"""The local endpoint as an in-process server: one threaded Werkzeug server on loopback, port 0 allowed."""
+"""The local endpoint as an in-process server: waitress on loopback (emulator/http_server.py), port 0 allowed."""
 
 from __future__ import annotations
 
-import errno
 import logging
-import threading
 from types import TracebackType
-from typing import TYPE_CHECKING
-
-from werkzeug.serving import BaseWSGIServer, make_server
+from typing import TYPE_CHECKING, Protocol
 
 from emulator.app import MedicalImagingApp
 from emulator.cli import is_loopback
@@ -16,24 +12,36 @@ from emulator.config import EndpointConfig
 from emulator.dispatcher import Dispatcher
 from emulator.faults import FaultInjector, parse_spec
 from emulator.gate import SignatureGate, verifier_for
+from emulator.http_server import EndpointServer, ServerLimits, quiet_waitress
 from emulator.runtime import Runtime
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
 JOIN_SECONDS = 5.0
-#: How often the serve loop checks for shutdown; also the worst-case latency of `stop()`.
-POLL_SECONDS = 0.05
+
+
+class Server(Protocol):
+    """What the endpoint needs of an HTTP server (bench/load.py serves Werkzeug's through it too)."""
+
+    @property
+    def app(self) -> WSGIApplication: ...
+    @property
+    def server_address(self) -> tuple[str, int]: ...
+    def start(self, name: str) -> None: ...
+    def stop(self, join_seconds: float) -> None: ...
+    def join(self) -> None: ...
 
 
 class LocalEndpoint:
     """Serve medical-imaging (ours) and every other service (moto) on one port, in a daemon thread."""
 
-    def __init__(self, config: EndpointConfig) -> None:
+    def __init__(self, config: EndpointConfig, limits: ServerLimits | None = None) -> None:
         self.config = config
+        #: Threads, connections, timeouts and body limits of the HTTP server (docs/server.md).
+        self.limits = limits or ServerLimits()
         self.runtime: Runtime | None = None
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: Server | None = None
         #: The fault injector in front of medical-imaging when `config.faults` is set (its seed, what it injected).
         self.faults: FaultInjector | None = None
 
@@ -41,7 +49,6 @@ class LocalEndpoint:
         """Open the state, bind the port and start serving; returns self for chaining."""
         if self._server is not None:
             raise RuntimeError("the endpoint is already running")
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         if not is_loopback(self.config.host) and not self.config.verify_signatures:
             raise ValueError(f"refusing to bind {self.config.host} without signature verification: it is not loopback")
         fault_spec = parse_spec(self.config.faults) if self.config.faults else None
@@ -53,28 +60,26 @@ class LocalEndpoint:
                 medical_imaging = self.faults
             gate = SignatureGate(verifier_for(self.config)) if self.config.verify_signatures else None
             app = Dispatcher(medical_imaging, self.runtime.moto, gate)
-            try:
-                self._server = make_server(
-                    self.config.host, self.config.port, app, threaded=True, request_handler=self.runtime.moto.request_handler()
-                )
-            except SystemExit:  # Werkzeug exits the process on a busy port; an in-process server must not
-                raise OSError(errno.EADDRINUSE, f"port {self.config.port} is in use") from None
+            self._server = self.make_server(app)
         except BaseException:
             self.runtime.close()
             self.runtime = None
             raise
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": POLL_SECONDS}, name="ahi-local-endpoint", daemon=True
-        )
-        self._thread.start()
+        self._server.start("ahi-local-endpoint")
         return self
+
+    def make_server(self, app: WSGIApplication) -> Server:
+        """Bind the port (OSError when it is taken) with a server not yet serving."""
+        quiet_waitress()
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's app logs through it
+        return EndpointServer(app, self.config.host, self.config.port, self.limits)
 
     @property
     def port(self) -> int:
         """The bound port (the real one when the config asked for port 0)."""
         if self._server is None:
             raise RuntimeError("the endpoint is not running")
-        return int(self._server.server_port)
+        return self._server.server_address[1]
 
     @property
     def url(self) -> str:
@@ -103,19 +108,16 @@ class LocalEndpoint:
 
     def serve_forever(self) -> None:
         """Block until `stop()` is called from another thread (or a signal handler)."""
-        if self._thread is not None:
-            self._thread.join()
+        if self._server is not None:
+            self._server.join()
 
     def stop(self) -> None:
         """Stop serving, release the port and close the state; safe to call twice."""
-        server, thread, runtime = self._server, self._thread, self.runtime
-        self._server = self._thread = None
+        server, runtime = self._server, self.runtime
+        self._server = None
         self.runtime = None
         if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(JOIN_SECONDS)
+            server.stop(JOIN_SECONDS)
         if runtime is not None:
             runtime.close()
 

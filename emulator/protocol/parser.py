@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +12,14 @@ from werkzeug.datastructures import Headers, MultiDict
 
 from emulator.errors import SerializationException
 from emulator.protocol.shapes import decode_base64, parse_text, parse_timestamp, timestamp_format
+
+#: Digit-only members (model pattern `\d+`: version ids) are numbers to the service.
+DIGITS_PATTERN = r"\d+"
+_ASCII_DIGITS = re.compile("[0-9]+")
+#: Longer digit strings read as BEYOND_LONG: no version has such a number, and int() of them is refused
+#: (over 4300 digits, a ValueError) or slow. Shorter ones pass as sent (botocore round-trips them).
+MAX_NUMBER_DIGITS = 1000
+BEYOND_LONG = str(2**63)
 
 
 def parse_request(
@@ -30,7 +39,7 @@ def parse_request(
         location = member.serialization.get("location")
         wire = member.serialization.get("name", name)
         if location == "uri" and wire in labels:
-            params[name] = parse_text(labels[wire], member, "uri", name)
+            params[name] = bounded_number(parse_text(labels[wire], member, "uri", name), member)
         elif location == "querystring" and member.type_name == "map":
             continue
         elif location == "querystring" and wire in query:
@@ -39,9 +48,9 @@ def parse_request(
             if member.type_name == "list":
                 params[name] = [parse_text(v, member.member, "querystring", name) for v in values]
             else:
-                params[name] = parse_text(values[0], member, "querystring", name)
+                params[name] = bounded_number(parse_text(values[0], member, "querystring", name), member)
         elif location == "header" and wire in headers:
-            params[name] = parse_text(headers[wire], member, "header", name)
+            params[name] = bounded_number(parse_text(headers[wire], member, "header", name), member)
         elif location == "headers":
             prefix = wire.lower()
             found = {k[len(prefix):]: v for k, v in headers.items() if k.lower().startswith(prefix)}
@@ -118,7 +127,7 @@ def read_json_value(value: object, shape: Shape, where: str) -> Any:
     if kind == "string":
         if not isinstance(value, str):
             raise _type_error(where, "a string")
-        return value
+        return bounded_number(value, shape)
     if kind in ("integer", "long"):
         if isinstance(value, bool) or not isinstance(value, int):
             raise _type_error(where, "an integer")
@@ -137,6 +146,23 @@ def read_json_value(value: object, shape: Shape, where: str) -> Any:
         return parse_timestamp(value, timestamp_format(shape, None), where)
     if kind == "blob":
         return decode_base64(value, where)
+    return value
+
+
+def bounded_number(value: Any, shape: Shape) -> Any:
+    """A digit-only member's text, with a number of over MAX_NUMBER_DIGITS digits read as 2**63.
+
+    Handlers turn version ids into ints; Python refuses int() of over 4300 digits (a ValueError, so a
+    500 before this) and spends quadratic time below that. Every such number names no version, as 2**63 does.
+    """
+    if (
+        isinstance(value, str)
+        and len(value) > MAX_NUMBER_DIGITS
+        and shape.metadata.get("pattern") == DIGITS_PATTERN
+        and _ASCII_DIGITS.fullmatch(value)
+        and len(value.lstrip("0")) > MAX_NUMBER_DIGITS
+    ):
+        return BEYOND_LONG
     return value
 
 

@@ -33,6 +33,8 @@ _JAVA_CLASSES = {
 }
 _JAVA_CLASS = re.compile(r"\\p\{(\w+)\}|\\.|\[|\]")
 _MAX_ECHO = 256
+#: A UTF-16 surrogate on its own: JSON's `\ud800` escape decodes to one, and no UTF-8 text can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @functools.cache
@@ -141,6 +143,9 @@ def _rules(shape: Shape, value: Any) -> list[str]:
         if "max" in meta and value > meta["max"]:
             broken.append(f"Member must have value less than or equal to {meta['max']}")
     if kind == "string":
+        if _LONE_SURROGATE.search(value):
+            # A choice where the service is silent: refused here, not stored and failed later as UTF-8.
+            broken.append("Member must not contain an unpaired UTF-16 surrogate (\\ud800-\\udfff)")
         if shape.enum and value not in shape.enum:
             broken.append(f"Member must satisfy enum value set: [{', '.join(shape.enum)}]")
         pattern = meta.get("pattern")
