@@ -150,7 +150,7 @@ def read_json_value(value: object, shape: Shape, where: str) -> Any:
 
 
 def bounded_number(value: Any, shape: Shape) -> Any:
-    """A digit-only member's text, with a number of over MAX_NUMBER_DIGITS digits read as 2**63.
+    """A digit-only member's text; past MAX_NUMBER_DIGITS digits, without its leading zeros or read as 2**63.
 
     Handlers turn version ids into ints; Python refuses int() of over 4300 digits (a ValueError, so a
     500 before this) and spends quadratic time below that. Every such number names no version, as 2**63 does.
@@ -160,9 +160,9 @@ def bounded_number(value: Any, shape: Shape) -> Any:
         and len(value) > MAX_NUMBER_DIGITS
         and shape.metadata.get("pattern") == DIGITS_PATTERN
         and _ASCII_DIGITS.fullmatch(value)
-        and len(value.lstrip("0")) > MAX_NUMBER_DIGITS
     ):
-        return BEYOND_LONG
+        significant = value.lstrip("0")
+        return BEYOND_LONG if len(significant) > MAX_NUMBER_DIGITS else significant or "0"
     return value
 
 

@@ -212,3 +212,5 @@ def test_a_5000_digit_version_is_a_404_not_a_500(raw_request: Callable[..., Any]
     datastore_id, _ = datastore
     answer = raw_request("POST", f"/datastore/{datastore_id}/imageSet/{'a' * 32}/{operation}?version={'9' * 5000}")
     assert (answer.status, answer.error_type) == (404, "ResourceNotFoundException"), answer.body[:200]
+    answer = raw_request("POST", f"/datastore/{datastore_id}/imageSet/{'a' * 32}/{operation}?version={'0' * 4990}1")
+    assert (answer.status, answer.error_type) == (404, "ResourceNotFoundException"), answer.body[:200]

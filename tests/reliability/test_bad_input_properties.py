@@ -9,8 +9,12 @@ JSON service answers before any operation runs, which the model cannot list:
 - SerializationException (400): the body or a parameter cannot be read as the model's type (bad
   JSON, a wrong JSON type, broken base64): Smithy's and Coral's code for a malformed request;
 - UnknownOperationException (404): the method and path match no operation (an empty or raw-injected
-  path label changes the route): what AWS answers for a route it does not know.
+  path label changes the route): what AWS answers for a route it does not know;
+- RequestEntityTooLargeException (413): the body is over the operation's limit (docs/server.md).
 The signature codes are not allowed: every request is signed correctly.
+
+Besides the strategies' own hostile values, the pool mixes in what once gave 500s: unpaired UTF-16
+surrogates (JSON's `\ud800`) in names, tag values, tokens and DICOM values, and version ids of 5000 digits.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ from emulator.server import LocalEndpoint
 
 SECRET = "hostile-secret"
 ACCESS_KEY = "AKIDHOSTILE"
-PROTOCOL_CODES = frozenset({"SerializationException", "UnknownOperationException"})
+PROTOCOL_CODES = frozenset({"SerializationException", "UnknownOperationException", "RequestEntityTooLargeException"})
+#: Unpaired surrogates: botocore writes them as `\udXXX` JSON escapes, which decode to lone surrogates.
+LONE_SURROGATES = ("\ud800", "a\udfff", "\udbff\udbff", "\ud83d")
 #: Features the local endpoint answers 501 NotImplemented for, on purpose and by name (reported, not hidden):
 #: any other 501 fails the test like a 500.
 KNOWN_GAPS = (("StartDICOMImportJob", "importConfiguration is not implemented by the local endpoint"),)
@@ -146,6 +152,7 @@ def build_pool(endpoint: LocalEndpoint) -> dict[str, list[Any]]:
     series_uid, series = next(iter(document["Study"]["Series"].items()))
     instance_uid, instance = next(iter(series["Instances"].items()))
     patch = {"SchemaVersion": "1.1", "Study": {"DICOM": {"StudyDescription": "hostile"}}}
+    surrogate_patch = json.dumps({"SchemaVersion": "1.1", "Patient": {"DICOM": {"PatientName": "A\ud800B"}}}).encode()
     removal = {"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {instance_uid: {}}}}}}
     mi.update_image_set_metadata(datastoreId=main, imageSetId=image_sets[0], latestVersionId="1",
                                  updateImageSetMetadataUpdates={"DICOMUpdates": {"updatableAttributes": json.dumps(patch).encode()}})
@@ -163,24 +170,24 @@ def build_pool(endpoint: LocalEndpoint) -> dict[str, list[Any]]:
         "ImageSetId": image_sets + ["f" * 32],
         "ImageFrameId": [frame["ID"] for frame in instance["ImageFrames"]] + ["e" * 32],
         "JobId": jobs + ["0" * 32],
-        "ImageSetExternalVersionId": ["1", "2", "3", "0", "01", "99999999999999999999999"],
+        "ImageSetExternalVersionId": ["1", "2", "3", "0", "01", "99999999999999999999999", "9" * 5000, "0" * 4990 + "1"],
         "Arn": [arn, image_set_arn, arn.replace("123456789012", "210987654321"), arn.replace("us-east-1", "eu-west-1")],
         "NextToken": tokens,
         "KmsKeyArn": [key_arn, disabled["Arn"], key_arn.replace("key/", "alias/")],
         "S3Uri": ["s3://hostile-in/in/", "s3://hostile-out/o/", "s3://hostile-missing/x/"],
         "RoleArn": [ROLE],
-        "ClientToken": ["token-1", "token-2"],
-        "DatastoreName": ["hostile", "a" * 256],
-        "JobName": ["job"],
+        "ClientToken": ["token-1", "token-2", "\ud800"],
+        "DatastoreName": ["hostile", "a" * 256, *LONE_SURROGATES],
+        "JobName": ["job", *LONE_SURROGATES],
         "AwsAccountId": ["123456789012", "000000000000"],
-        "TagKey": ["team", "aws:reserved", "AWS:Reserved"],
-        "TagValue": ["imaging", ""],
+        "TagKey": ["team", "aws:reserved", "AWS:Reserved"],  # no surrogates: UntagResource sends keys in the URL
+        "TagValue": ["imaging", "", *LONE_SURROGATES],
         "DICOMStudyInstanceUID": [document["Study"]["DICOM"]["StudyInstanceUID"]],
         "DICOMSeriesInstanceUID": [series_uid],
         "DICOMPatientId": [document["Patient"]["DICOM"].get("PatientID", "")],
         "DICOMStudyDate": ["20240315", "2024-03-15", "99999999"],
         "DICOMStudyTime": ["093000", "25:61"],
-        "DICOMAttribute": [json.dumps(patch).encode(), json.dumps(removal).encode(), b"{}", b"not json",
+        "DICOMAttribute": [json.dumps(patch).encode(), json.dumps(removal).encode(), b"{}", b"not json", surrogate_patch,
                            json.dumps({"SchemaVersion": "1.1", "Patient": {"DICOM": {"PatientName": None}}}).encode()],
         "CopiableAttributes": [json.dumps({"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {}}}}}),
                                "{}", "not json", "[" * 20_000 + "]" * 20_000],
