@@ -77,9 +77,21 @@ class LoadedMetadata:
 
 @dataclass(frozen=True)
 class MoreLines:
-    """The last line of a branch shown in part: Enter on it shows the next CHUNK children of `parent`."""
+    """The first or last line of a branch shown in part: Enter on it shows the previous (`earlier`) or
+    next CHUNK children of `parent`."""
 
     parent: MetadataNode
+    earlier: bool = False
+
+
+@dataclass
+class Window:
+    """Which children of a branch have tree lines (`start` to `stop`), and its two "more" lines."""
+
+    start: int
+    stop: int
+    earlier: TreeNode[Any] | None = None
+    later: TreeNode[Any] | None = None
 
 
 class SearchDone(Message):
@@ -138,9 +150,8 @@ class MetadataViewScreen(ImageSetScreen):
         self._matches_for: str | None = None
         self._jump_when_found = False
         self._tree_nodes: dict[int, TreeNode[Any]] = {}
-        #: Children shown so far per branch (by node id), and each partly shown branch's "more" line.
-        self._shown: dict[int, int] = {}
-        self._more_lines: dict[int, TreeNode[Any]] = {}
+        #: The children shown per opened branch (by node id).
+        self._windows: dict[int, Window] = {}
         self._keep_path: tuple[str, ...] | None = None
 
     def compose_body(self) -> Iterable[Widget]:
@@ -175,7 +186,7 @@ class MetadataViewScreen(ImageSetScreen):
         self.version_id = result.version_id
         tree = self.query_one(Tree)
         tree.clear()
-        self._tree_nodes, self._shown, self._more_lines = {}, {}, {}
+        self._tree_nodes, self._windows = {}, {}
         self.matches, self._matches_for, self.matches_capped = [], None, False
         self._keep_path = None
         notice = self.query_one("#too-large", Static)
@@ -183,9 +194,11 @@ class MetadataViewScreen(ImageSetScreen):
             tree.display = False
             notice.display = True
             notice.update(too_large_text(result.too_large) if result.too_large else "")
+            notice.can_focus = True
+            notice.focus()
             self.update_status()
             return
-        tree.display, notice.display = True, False
+        tree.display, notice.display, notice.can_focus = True, False, False
         self._tree_nodes[id(result.tree)] = tree.root
         tree.root.set_label(node_label(result.tree))
         tree.root.data = result.tree
@@ -207,36 +220,63 @@ class MetadataViewScreen(ImageSetScreen):
     def _populate(self, tree_node: TreeNode[Any]) -> None:
         """Add the first CHUNK tree lines of a node's children (once; branches are built as they are opened)."""
         node = tree_node.data
-        if not isinstance(node, MetadataNode) or id(node) in self._shown:
+        if not isinstance(node, MetadataNode) or id(node) in self._windows:
             return
-        self._shown[id(node)] = 0
-        self._show_more(tree_node)
+        self._windows[id(node)] = Window(0, 0)
+        self._show(tree_node, 0, min(CHUNK, len(node.children)))
 
-    def _show_more(self, tree_node: TreeNode[Any], through: MetadataNode | None = None) -> None:
-        """Show the next CHUNK children of the branch (or as many chunks as it takes to show `through`)."""
+    def _show(self, tree_node: TreeNode[Any], start: int, stop: int) -> None:
+        """Give children start..stop of the branch tree lines, next to those it has (or instead of them
+        when the two ranges do not touch), with a "more" line for what is left on either side."""
         node = tree_node.data
         assert isinstance(node, MetadataNode)
-        children = node.children
-        start = self._shown[id(node)]
-        stop = min(len(children), start + CHUNK)
-        if through is not None:
-            position = next((i for i, child in enumerate(children) if child is through), -1)
-            if position >= stop:
-                stop = min(len(children), (position // CHUNK + 1) * CHUNK)
-        more = self._more_lines.pop(id(node), None)
-        if more is not None:
-            more.remove()
-        for child in children[start:stop]:
-            if child.expandable:
-                added = tree_node.add(node_label(child), data=child)
-            else:
-                added = tree_node.add_leaf(node_label(child), data=child)
-            self._tree_nodes[id(child)] = added
-        self._shown[id(node)] = stop
-        if stop < len(children):
-            left = len(children) - stop
-            line = Text(f"… {left:,} more (Enter shows the next {min(CHUNK, left):,})", style="dim italic")
-            self._more_lines[id(node)] = tree_node.add_leaf(line, data=MoreLines(node))
+        children, window = node.children, self._windows[id(node)]
+        for marker in (window.earlier, window.later):
+            if marker is not None:
+                marker.remove()
+        window.earlier = window.later = None
+        if stop < window.start or start > window.stop or window.start == window.stop:
+            self._forget(tree_node)
+            window.start = window.stop = start
+        first = tree_node.children[0] if tree_node.children else None
+        for child in children[start : window.start]:
+            self._add_line(tree_node, child, before=first)
+        for child in children[max(start, window.stop) : stop]:
+            self._add_line(tree_node, child)
+        window.start, window.stop = min(start, window.start), max(stop, window.stop)
+        if window.start > 0:
+            text = Text(f"… {window.start:,} earlier (Enter shows the previous {min(CHUNK, window.start):,})", style="dim italic")
+            window.earlier = tree_node.add_leaf(text, data=MoreLines(node, earlier=True), before=0)
+        if window.stop < len(children):
+            left = len(children) - window.stop
+            text = Text(f"… {left:,} more (Enter shows the next {min(CHUNK, left):,})", style="dim italic")
+            window.later = tree_node.add_leaf(text, data=MoreLines(node))
+
+    def _add_line(self, tree_node: TreeNode[Any], child: MetadataNode, before: TreeNode[Any] | None = None) -> None:
+        if child.expandable:
+            added = tree_node.add(node_label(child), data=child, before=before)
+        else:
+            added = tree_node.add_leaf(node_label(child), data=child, before=before)
+        self._tree_nodes[id(child)] = added
+
+    def _forget(self, tree_node: TreeNode[Any]) -> None:
+        """Remove a branch's tree lines and what is known about the lines under them."""
+        pending = list(tree_node.children)
+        while pending:
+            line = pending.pop()
+            pending.extend(line.children)
+            if isinstance(line.data, MetadataNode):
+                self._tree_nodes.pop(id(line.data), None)
+                self._windows.pop(id(line.data), None)
+        tree_node.remove_children()
+
+    def _show_through(self, tree_node: TreeNode[Any], child: MetadataNode) -> None:
+        """Make sure `child` has a tree line: the chunk it is in is shown (joined to the lines shown if adjacent)."""
+        node = tree_node.data
+        assert isinstance(node, MetadataNode)
+        position = next(i for i, candidate in enumerate(node.children) if candidate is child)
+        start = position // CHUNK * CHUNK
+        self._show(tree_node, start, min(len(node.children), start + CHUNK))
 
     @on(Tree.NodeExpanded)
     def _expanded(self, event: Tree.NodeExpanded[Any]) -> None:
@@ -245,10 +285,17 @@ class MetadataViewScreen(ImageSetScreen):
     @on(Tree.NodeSelected)
     def _selected(self, event: Tree.NodeSelected[Any]) -> None:
         more = event.node.data
-        if isinstance(more, MoreLines):
-            parent = self._tree_nodes.get(id(more.parent))
-            if parent is not None:
-                self._show_more(parent)
+        if not isinstance(more, MoreLines):
+            return
+        parent = self._tree_nodes.get(id(more.parent))
+        window = self._windows.get(id(more.parent))
+        if parent is None or window is None:
+            return
+        if more.earlier:
+            self._show(parent, max(0, window.start - CHUNK), window.start)
+            self.query_one(Tree).move_cursor(self._tree_nodes[id(more.parent.children[window.start])])
+        else:
+            self._show(parent, window.stop, min(len(more.parent.children), window.stop + CHUNK))
 
     @on(Tree.NodeHighlighted)
     def _highlighted(self, event: Tree.NodeHighlighted[Any]) -> None:
@@ -287,7 +334,7 @@ class MetadataViewScreen(ImageSetScreen):
         for node in [*ancestors(root, kept)[1:], kept]:
             self._populate(parent_line)
             if id(node) not in self._tree_nodes:
-                self._show_more(parent_line, through=node)
+                self._show_through(parent_line, node)
             parent_line.expand()
             parent_line = self._tree_nodes[id(node)]
         tree = self.query_one(Tree)
@@ -358,7 +405,7 @@ class MetadataViewScreen(ImageSetScreen):
 
     def action_back(self) -> None:
         search = self.query_one("#tree-search", Input)
-        if search.has_focus:
+        if search.has_focus and search.display:
             search.display = False
             search.value = ""
             self.query_one(Tree).focus()
