@@ -9,7 +9,10 @@ sees moto without the demo's keys and buckets.
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
+import uuid
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -58,11 +61,21 @@ class MotoWorld:
         return app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        """The WSGI app for every service but medical-imaging."""
-        return self.ready()(environ, start_response)
+        """The WSGI app for every service but medical-imaging; an action the service lacks is a 400, not moto's 500."""
+        from botocore.model import OperationNotFoundError
+
+        try:
+            return self.ready()(environ, start_response)
+        except OperationNotFoundError as error:  # a query-protocol Action no model has (STS, IAM, ...)
+            return unknown_action(environ, start_response, str(error))
+        except NotImplementedError:
+            action = str(environ.get("HTTP_X_AMZ_TARGET", "")).rpartition(".")[2]
+            if not action or _models_operation(environ, action):
+                raise  # an action moto lacks: a 500 that names the gap in the log
+            return unknown_action(environ, start_response, action)
 
     def request_handler(self) -> type[WSGIRequestHandler]:
-        """Werkzeug's request handler for medical-imaging; moto's for the rest, loaded when the first one comes."""
+        """Werkzeug's request handler (bench/load.py measures it): moto's for requests not signed for medical-imaging."""
         world = self
 
         class EndpointRequestHandler(WSGIRequestHandler):
@@ -83,3 +96,42 @@ class MotoWorld:
                 return super().make_environ()
 
         return EndpointRequestHandler
+
+
+def unknown_action(environ: WSGIEnvironment, start_response: StartResponse, action: str) -> list[bytes]:
+    """400 for an action the service does not have, in its protocol's format (JSON with `__type`, or query XML)."""
+    from xml.sax.saxutils import escape
+
+    message = f"{action or 'The action'} is not a valid action of this service"
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        body = json.dumps({"__type": "UnknownOperationException", "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-ErrorType", "UnknownOperationException")]
+    else:
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code>"
+            f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+        ).encode()
+        headers = [("Content-Type", "text/xml")]
+    start_response("400 Bad Request", [*headers, ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _models_operation(environ: WSGIEnvironment, action: str) -> bool:
+    """Whether botocore's model of the signing service has this operation (so moto's NotImplementedError is its gap)."""
+    scope = scope_from_headers(str(environ.get("HTTP_AUTHORIZATION", "")), str(environ.get("QUERY_STRING", "")))
+    if scope is None:
+        return False
+    try:
+        return action in _operation_names(scope.service)
+    except Exception:  # noqa: BLE001 - botocore has no model of that service: the action cannot be one of its
+        return False
+
+
+@functools.cache
+def _operation_names(service: str) -> frozenset[str]:
+    from botocore.loaders import create_loader
+
+    loader = create_loader()
+    version = loader.determine_latest_version(service, "service-2")
+    document = loader.load_service_model(service, "service-2", version)
+    return frozenset(document["operations"])
