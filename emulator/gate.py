@@ -38,7 +38,7 @@ from emulator.errors import (
 from emulator.protocol.router import raw_path
 from emulator.protocol.serializer import error_response
 from emulator.protocol.sigv2 import is_sigv2, verify_sigv2
-from emulator.protocol.sigv4 import Principal, SignedRequest, Verifier, scope_from_headers
+from emulator.protocol.sigv4 import AccessKey, Principal, SignedRequest, Verifier, scope_from_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -85,8 +85,8 @@ def verifier_for(config: EndpointConfig) -> Verifier:
     )
 
 
-def moto_iam_key(access_key: str) -> tuple[str, str] | None:
-    """An active access key created through moto's IAM (or STS AssumeRole): its secret and account."""
+def moto_iam_key(access_key: str) -> AccessKey | None:
+    """An active access key created through moto's IAM, in its account; an assumed role's also needs its token."""
     models = sys.modules.get("moto.iam.models")
     if models is None:  # moto not loaded yet: it has issued no keys
         return None
@@ -94,8 +94,19 @@ def moto_iam_key(access_key: str) -> tuple[str, str] | None:
         for partition in models.PARTITION_NAMES:
             key = account[partition].access_keys.get(access_key)
             if key is not None and key.status == "Active":
-                return key.secret_access_key, account_id
+                return AccessKey(key.secret_access_key, account_id, _session_token(access_key) if key.role_arn else None)
     return None
+
+
+def _session_token(access_key: str) -> str:
+    """The session token STS issued with a temporary key; an impossible one if moto no longer knows it."""
+    sts = sys.modules.get("moto.sts.models")
+    for account in list(sts.sts_backends.values()) if sts is not None else []:
+        for backend in list(account.values()):
+            for role in list(backend.assumed_roles):
+                if role.access_key_id == access_key:
+                    return str(role.session_token)
+    return "\0no-session-token"
 
 
 class SignatureGate:

@@ -58,7 +58,7 @@ def verify_sigv2(verifier: Verifier, request: SignedRequest, now: dt.datetime | 
     key = verifier.key(access_key)
     if key is None:
         raise UnrecognizedClientException("The AWS Access Key Id you provided does not exist in our records.")
-    secret, account_id = key
+    key.check_token(amz_headers.get("x-amz-security-token"))
     string_to_sign = "\n".join([
         request.method.upper(),
         request.headers.get("Content-MD5", "").strip(),
@@ -67,10 +67,10 @@ def verify_sigv2(verifier: Verifier, request: SignedRequest, now: dt.datetime | 
         *(f"{name}:{amz_headers[name]}" for name in sorted(amz_headers)),
         _resource(request.raw_path or "/", request.query_string),
     ])
-    expected = base64.b64encode(hmac.new(secret.encode(), string_to_sign.encode("utf-8"), hashlib.sha1).digest())
+    expected = base64.b64encode(hmac.new(key.secret.encode(), string_to_sign.encode("utf-8"), hashlib.sha1).digest())
     if not hmac.compare_digest(expected, signature.encode("utf-8", "replace")):
         raise InvalidSignatureException(_MISMATCH)
-    return Principal(access_key, account_id, "us-east-1", "s3")
+    return Principal(access_key, key.account_id, "us-east-1", "s3")
 
 
 def _resource(path: str, query_string: str) -> str:

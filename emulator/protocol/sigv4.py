@@ -110,8 +110,22 @@ class SignedRequest:
         return self.body_sha256() if self.body_sha256 is not None else hashlib.sha256(self.body).hexdigest()
 
 
-#: An access key id -> (its secret, its account), or None for a key nobody issued.
-KeyLookup = Callable[[str], "tuple[str, str] | None"]
+@dataclass(frozen=True)
+class AccessKey:
+    """What the endpoint knows of one access key id; temporary keys also need their session token."""
+
+    secret: str = field(repr=False)
+    account_id: str
+    session_token: str | None = field(default=None, repr=False)
+
+    def check_token(self, sent: str | None) -> None:
+        """A temporary key is only good with the session token it was issued with."""
+        if self.session_token is not None and not hmac.compare_digest((sent or "").encode(), self.session_token.encode()):
+            raise UnrecognizedClientException("The security token included in the request is invalid.")
+
+
+#: An access key id -> what the endpoint knows of it, or None for a key nobody issued.
+KeyLookup = Callable[[str], "AccessKey | None"]
 
 
 @dataclass(frozen=True)
@@ -127,20 +141,21 @@ class Verifier:
     #: Keys issued elsewhere (moto's IAM), consulted after the configured ones.
     lookup: KeyLookup | None = None
 
-    def key(self, access_key: str) -> tuple[str, str] | None:
+    def key(self, access_key: str) -> AccessKey | None:
         """The secret and account of an access key id, if the endpoint knows it."""
         if access_key in self.secrets:
-            return self.secrets[access_key], self.account_id
+            return AccessKey(self.secrets[access_key], self.account_id)
         found = self.lookup(access_key) if self.lookup is not None else None
         if found is not None:
             return found
-        return (self.shared_secret, self.account_id) if self.shared_secret is not None else None
+        return AccessKey(self.shared_secret, self.account_id) if self.shared_secret is not None else None
 
     def verify(self, request: SignedRequest, now: dt.datetime | None = None) -> Principal:
         """The verified principal; a missing, wrong, stale or mismatched signature raises AWS's error for it."""
         query = _query_pairs(request.query_string)
         presigned = any(key == "X-Amz-Signature" for key, _ in query)
         expires: int | None = None
+        fields: dict[str, str] = {}
         if presigned:
             fields = {key: unquote(value) for key, value in query}
             if fields.get("X-Amz-Algorithm") != ALGORITHM:
@@ -169,7 +184,7 @@ class Verifier:
         key = self.key(scope.access_key)
         if key is None:
             raise UnrecognizedClientException("The security token included in the request is invalid.")
-        secret, account_id = key
+        key.check_token(fields.get("X-Amz-Security-Token") if presigned else request.headers.get("X-Amz-Security-Token"))
         timestamp = _parse_amz_date(amz_date)
         if scope.date != amz_date[:8]:
             raise InvalidSignatureException(
@@ -183,12 +198,12 @@ class Verifier:
         is_s3 = scope.service == "s3"
         payload = _s3_payload(request, presigned) if is_s3 else _body_payload(request)
         canonical = canonical_request(request, query, names, payload, s3=is_s3)
-        expected = signature_for(secret, scope, amz_date, canonical)
+        expected = signature_for(key.secret, scope, amz_date, canonical)
         if not hmac.compare_digest(expected, signature.lower()):
             raise InvalidSignatureException(_MISMATCH)
         if is_s3 and _SHA256_HEX.fullmatch(payload) and payload.lower() != request.payload_sha256():
             raise PayloadHashMismatch(_PAYLOAD_MISMATCH)
-        return Principal(scope.access_key, account_id, scope.region, scope.service)
+        return Principal(scope.access_key, key.account_id, scope.region, scope.service)
 
     def _check_clock(self, amz_date: str, timestamp: dt.datetime, expires: int | None, now: dt.datetime | None) -> None:
         if self.max_skew is None:

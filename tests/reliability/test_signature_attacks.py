@@ -165,6 +165,14 @@ def test_the_account_comes_from_the_key_not_a_header(endpoint: LocalEndpoint, ma
     assert reader.get_caller_identity()["Arn"] == f"arn:aws:iam::{account}:user/reader"  # moto's IAM key, its account
     wrong = make_client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key="guessed")
     assert error_code(wrong.get_caller_identity) == "SignatureDoesNotMatch"
+    role = f"arn:aws:iam::{OTHER_ACCOUNT}:role/auditor"  # a role in another account: its keys act there
+    issued = clients["sts"].assume_role(RoleArn=role, RoleSessionName="audit")["Credentials"]
+    pair = {"aws_access_key_id": issued["AccessKeyId"], "aws_secret_access_key": issued["SecretAccessKey"]}
+    auditor = make_client("medical-imaging", aws_session_token=issued["SessionToken"], **pair)
+    assert auditor.create_datastore(datastoreName="audit")["datastoreId"]
+    assert [s["datastoreArn"].split(":")[4] for s in auditor.list_datastores()["datastoreSummaries"]] == [OTHER_ACCOUNT]
+    without_token = make_client("sts", **pair)
+    assert error_code(without_token.get_caller_identity) == "InvalidClientTokenId"
 
 
 def test_moto_services_refuse_no_or_wrong_credentials(endpoint: LocalEndpoint, make_client: Callable[..., Any]) -> None:
