@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.dicom.failures import FileFailure
 from emulator.dicom.instance import ProcessedInstance
+from emulator.dicom.limits import MAX_METADATA_BYTES
+from emulator.dicom.metadata_size import json_size, over_image_set_quota
 
 SCHEMA_VERSION = "1.1"
 
@@ -71,3 +74,29 @@ def build_document(datastore_id: str, image_set_id: str, draft: ImageSetDraft) -
             },
         },
     }
+
+
+def fit_metadata_quota(draft: ImageSetDraft) -> tuple[ImageSetDraft, list[tuple[ProcessedInstance, FileFailure]]]:
+    """The instances whose metadata fits the quota together, in order, and the others with their failure.
+
+    The guide gives the 50 MB quota per import but not what happens to a series over it; splitting it
+    into more image sets would invent a rule, so the instances that do not fit fail, each with a line.
+    """
+    first = draft.instances[0]
+    document = build_document("0" * 32, "0" * 32, ImageSetDraft([first]))
+    used = json_size(document) - _entry_size(first)
+    kept = ImageSetDraft()
+    overflow: list[tuple[ProcessedInstance, FileFailure]] = []
+    for instance in draft.instances:
+        cost = _entry_size(instance) + 1  # and a comma
+        if used + cost > MAX_METADATA_BYTES:
+            overflow.append((instance, over_image_set_quota(instance.series_instance_uid)))
+            continue
+        used += cost
+        kept.instances.append(instance)
+    return kept, overflow
+
+
+def _entry_size(instance: ProcessedInstance) -> int:
+    """Compact JSON bytes of `"<SOP Instance UID>":{...}` in the Instances object."""
+    return json_size(instance.sop_instance_uid) + 1 + instance.metadata_bytes

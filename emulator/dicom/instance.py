@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO
 
+from emulator.dicom.budget import DECODE_BUDGET
 from emulator.dicom.failures import FileFailure, ImportCaveat, server_failure
 from emulator.dicom.frames import StageTimes, StoredFrame, store_frame
 from emulator.dicom.levels import LEVEL_OF, SERIES_ALSO
-from emulator.dicom.parse import CaveatCollector, check_identity, read_p10
-from emulator.dicom.pixels import decode_frames, has_pixels
+from emulator.dicom.metadata_size import check_estimate, check_instance
+from emulator.dicom.parse import P10, CaveatCollector, check_identity, read_p10
+from emulator.dicom.pixels import PixelPlan, decode_frames, has_pixels, plan_pixels
 from emulator.dicom.transfer_syntaxes import STORED_TRANSFER_SYNTAX_UID
 from emulator.dicom.values import encode_dataset
 
@@ -29,6 +34,8 @@ class ProcessedInstance:
     instance: dict[str, Any]
     frames: list[StoredFrame]
     caveats: list[ImportCaveat] = field(default_factory=list)
+    #: Compact JSON bytes of the instance block: its share of the image set's metadata document.
+    metadata_bytes: int = 0
 
     @property
     def grouping_key(self) -> str:
@@ -56,11 +63,20 @@ class FileOutcome:
     times: StageTimes = field(default_factory=StageTimes)
 
 
-def process_file(input_file: str, data: bytes) -> FileOutcome:
-    """Turn one object's bytes into an instance, or a failure a person can act on; never raises."""
+FrameSink = Callable[[StoredFrame], None]
+
+
+def process_file(input_file: str, data: bytes | BinaryIO, on_frame: FrameSink | None = None) -> FileOutcome:
+    """Turn one object (its bytes or a seekable stream) into an instance, or a failure a person can act on.
+
+    Never raises. `on_frame` receives each stored frame as soon as it is verified (the import writes it
+    to disk and drops its bytes), so a file's frames are never all in memory at once.
+    """
     outcome = FileOutcome(input_file)
+    source = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
     try:
-        outcome.instance = _process(input_file, data, outcome.times)
+        with ExitStack() as resources:
+            outcome.instance = _process(input_file, source, outcome.times, on_frame, resources)
     except FileFailure as failure:
         outcome.failure = failure
     except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
@@ -68,11 +84,15 @@ def process_file(input_file: str, data: bytes) -> FileOutcome:
     return outcome
 
 
-def _process(input_file: str, data: bytes, times: StageTimes) -> ProcessedInstance:
+def _process(
+    input_file: str, source: BinaryIO, times: StageTimes, on_frame: FrameSink | None, resources: ExitStack
+) -> ProcessedInstance:
     caveats = CaveatCollector()
     started = time.perf_counter()
     with caveats.capture():
-        dataset = read_p10(data)
+        p10 = read_p10(source, resources)
+        dataset = p10.dataset
+        check_estimate(dataset)
         # Describe the attributes before anything converts them: IS/DS keep their raw text.
         vrs: dict[str, str] = {}
         little_endian = dataset.original_encoding[1] is not False
@@ -83,11 +103,8 @@ def _process(input_file: str, data: bytes, times: StageTimes) -> ProcessedInstan
         times.parse += time.perf_counter() - started
         frames: list[StoredFrame] = []
         if has_pixels(dataset):
-            decode_started = time.perf_counter()
-            for number, pixels in enumerate(decode_frames(dataset, transfer_syntax), start=1):
-                times.decode += time.perf_counter() - decode_started
-                frames.append(store_frame(pixels, number, times))
-                decode_started = time.perf_counter()
+            plan = plan_pixels(p10, transfer_syntax)
+            frames = _store_frames(p10, transfer_syntax, plan, times, on_frame)
     levels, instance_dicom = split_levels(described)
     instance = {
         "DICOM": instance_dicom,
@@ -96,6 +113,7 @@ def _process(input_file: str, data: bytes, times: StageTimes) -> ProcessedInstan
         "ChecksumType": "DECOMPRESSED",
         "ImageFrames": [frame.entry for frame in frames],
     }
+    size = check_instance(instance, levels)
     return ProcessedInstance(
         input_file=input_file,
         sop_instance_uid=str(dataset.SOPInstanceUID).strip(),
@@ -104,7 +122,28 @@ def _process(input_file: str, data: bytes, times: StageTimes) -> ProcessedInstan
         instance=instance,
         frames=frames,
         caveats=caveats.caveats,
+        metadata_bytes=size,
     )
+
+
+def _store_frames(
+    p10: P10, transfer_syntax: str, plan: PixelPlan, times: StageTimes, on_frame: FrameSink | None
+) -> list[StoredFrame]:
+    """Decode, store and verify frame after frame, each inside the process-wide decoded-bytes budget."""
+    frames: list[StoredFrame] = []
+    decoded = decode_frames(p10, transfer_syntax, plan)
+    while True:
+        with DECODE_BUDGET.hold(plan.frame_bytes):
+            decode_started = time.perf_counter()
+            pixels = next(decoded, None)
+            if pixels is None:
+                return frames
+            times.decode += time.perf_counter() - decode_started
+            frame = store_frame(pixels, len(frames) + 1, times)
+            del pixels
+        if on_frame is not None:
+            on_frame(frame)
+        frames.append(frame)
 
 
 def split_levels(described: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:

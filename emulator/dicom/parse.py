@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import struct
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import BinaryIO
 
 import pydicom
 from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset
+from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filebase import DicomFileLike
+from pydicom.filereader import _read_file_meta_info, read_preamble
+from pydicom.filewriter import write_file_meta_info
+from pydicom.uid import ExplicitVRLittleEndian
 
 from emulator.dicom.failures import FileFailure, ImportCaveat
+from emulator.dicom.source import inflate_into, size_of, spooled
 from emulator.dicom.transfer_syntaxes import SUPPORTED_TRANSFER_SYNTAXES
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+#: Values longer than this stay in the stream until used (pixel data is read frame by frame).
+DEFER_BYTES = 64 * 1024
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 _REQUIRED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
@@ -81,12 +89,32 @@ def _caveat_for(text: str) -> ImportCaveat:
     return ImportCaveat(45339, "NonConformantDICOM", f"The file was imported but the DICOM reader reported: {text}")
 
 
-def read_p10(data: bytes) -> Dataset:
-    """Parse a DICOM P10 object fully, or raise a FileFailure saying what is wrong with it."""
-    if not data:
+@dataclass
+class P10:
+    """A parsed file: its data set (large values deferred) and the seekable P10 stream they are read from.
+
+    For Deflated Explicit VR the stream is the inflated rebuild (declared Explicit VR Little Endian),
+    while `dataset.file_meta` keeps the file's own File Meta Information.
+    """
+
+    dataset: Dataset
+    stream: BinaryIO
+    size: int
+
+
+def read_p10(source: BinaryIO, resources: ExitStack) -> P10:
+    """Parse a DICOM P10 stream, or raise a FileFailure saying what is wrong with it.
+
+    Values over DEFER_BYTES (pixel data among them) stay in the stream until asked for; anything
+    opened here (an inflated copy) is closed with `resources`.
+    """
+    size = size_of(source)
+    if size == 0:
         raise FileFailure("The file is empty; it is not a DICOM P10 file.")
+    source.seek(0)
     try:
-        dataset = pydicom.dcmread(io.BytesIO(data), force=False)
+        read_preamble(source, False)
+        meta = _read_file_meta_info(source)
     except InvalidDicomError:
         raise FileFailure(
             "The file is not a DICOM P10 file: it lacks the 128-byte preamble, the 'DICM' prefix "
@@ -94,7 +122,7 @@ def read_p10(data: bytes) -> Dataset:
         ) from None
     except (EOFError, OSError, struct.error) as exc:
         raise FileFailure(f"The file is truncated: it ends inside its File Meta Information ({exc}).") from None
-    transfer_syntax = dataset.file_meta.get("TransferSyntaxUID")
+    transfer_syntax = meta.get("TransferSyntaxUID")
     if not transfer_syntax:
         raise FileFailure("DICOM attribute TransferSyntaxUID does not exist")
     if transfer_syntax not in SUPPORTED_TRANSFER_SYNTAXES:
@@ -102,9 +130,31 @@ def read_p10(data: bytes) -> Dataset:
             f"Transfer syntax {transfer_syntax} ({pydicom.uid.UID(transfer_syntax).name}) is not supported; "
             "see the supported transfer syntaxes of the DICOM import."
         )
-    if transfer_syntax != _DEFLATED:
-        _check_complete(dataset, len(data))
-    return dataset
+    stream = source
+    if transfer_syntax == _DEFLATED:
+        stream = resources.enter_context(spooled())
+        _inflated_p10(source, meta, stream)
+        size = size_of(stream)
+    stream.seek(0)
+    dataset = pydicom.dcmread(stream, force=False, defer_size=DEFER_BYTES)
+    if transfer_syntax == _DEFLATED:
+        dataset.file_meta = meta
+    else:
+        _check_complete(dataset, size)
+    return P10(dataset, stream, size)
+
+
+def _inflated_p10(source: BinaryIO, meta: FileMetaDataset, target: BinaryIO) -> None:
+    """Write the P10 file a deflated one stands for: same File Meta (but Explicit VR LE), data set inflated."""
+    rebuilt = FileMetaDataset()
+    for element in meta:
+        rebuilt.add(element)
+    rebuilt.TransferSyntaxUID = ExplicitVRLittleEndian
+    writer = DicomFileLike(target)
+    writer.is_little_endian, writer.is_implicit_VR = True, False
+    writer.write(b"\x00" * 128 + b"DICM")
+    write_file_meta_info(writer, rebuilt, enforce_standard=False)
+    inflate_into(source, target)
 
 
 def _check_complete(dataset: Dataset, size: int) -> None:
@@ -114,14 +164,18 @@ def _check_complete(dataset: Dataset, size: int) -> None:
         last = dataset._dict[tag]
     if not isinstance(last, RawDataElement):
         return
+    deferred = last.value is None and last.length not in (0, _UNDEFINED_LENGTH)
+    if last.value is None and last.length == _UNDEFINED_LENGTH:
+        return  # deferred encapsulated pixel data: its items are walked (and checked) before decoding
     value = last.value or b""
     if last.length == _UNDEFINED_LENGTH:
         end = last.value_tell + len(value) + 8
     else:
-        if len(value) < last.length:
+        present = min(last.length, size - last.value_tell) if deferred else len(value)
+        if present < last.length:
             raise FileFailure(
                 f"The file is truncated: element ({last.tag.group:04X},{last.tag.element:04X}) declares "
-                f"{last.length} bytes but only {len(value)} are present."
+                f"{last.length} bytes but only {present} are present."
             )
         end = last.value_tell + last.length
     if end < size:

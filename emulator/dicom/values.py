@@ -48,11 +48,14 @@ def encode_dataset(
     for tag in sorted(dataset.keys()):
         if tag.element == 0 and tag.group != 0x0002:
             continue  # retired group lengths say nothing about the data
+        key = key_for(tag)
+        if tag in _PIXEL_TAGS:
+            encoded[key] = None  # frames hold the pixels; resolving the VR would read the deferred value
+            continue
         element = dataset.get_item(tag)
         vr = _vr_of(dataset, tag, element)
-        key = key_for(tag)
         encoded[key] = _encode_value(dataset, tag, element, vr, little_endian)
-        if vrs is not None and tag not in _PIXEL_TAGS and _needs_vr(tag, vr):
+        if vrs is not None and _needs_vr(tag, vr):
             vrs[key] = vr
     return encoded
 

@@ -16,12 +16,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from emulator.dicom.failures import FileFailure
-from emulator.dicom.grouping import ImageSetDraft, build_document, group_instances
+from emulator.dicom.frames import StoredFrame
+from emulator.dicom.grouping import ImageSetDraft, build_document, fit_metadata_quota, group_instances
 from emulator.dicom.instance import FileOutcome, ProcessedInstance, process_file
+from emulator.dicom.limits import MAX_FILE_BYTES, mib
 from emulator.ids import new_id
 from emulator.imports import s3io
 from emulator.imports.outputs import FAILURE, SUCCESS, folder_location, output_files
-from emulator.imports.s3io import InputObject, S3AccessError, S3Location
+from emulator.imports.s3io import InputObject, ObjectTooLarge, S3AccessError, S3Location
 from emulator.store import import_jobs
 from emulator.store.datastores import get_datastore
 from emulator.store.db import Store
@@ -35,10 +37,16 @@ log = logging.getLogger("emulator.imports")
 MAX_FILES = 5000
 MAX_FOLDERS = 10_000
 MAX_JOB_BYTES = 10 * 1024**3
-MAX_FILE_BYTES = 4 * 1024**3
 #: Failure records are written in batches of this many.
 RECORD_BATCH = 64
 _MESSAGE_FORBIDDEN = re.compile(r"[^\w \-:`!\"#$%&'()*+,./0-9]")
+
+
+def _too_large(size: int) -> FileFailure:
+    return FileFailure(
+        f"The file is {mib(size)}, over the {mib(MAX_FILE_BYTES)} size quota for one DICOM P10 file of an import "
+        "job; it is not read"
+    )
 
 
 class JobFailure(Exception):
@@ -167,21 +175,24 @@ class JobRunner:
             yield outcome
 
     def _one_file(self, job_id: str, bucket: str, item: InputObject) -> FileOutcome:
-        """Read, process and stage one file's frames (runs in the pool)."""
+        """Read, process and stage one file's frames (runs in the pool); memory stays bounded per file."""
         if self.stopping.is_set():
             return FileOutcome(item.key, failure=FileFailure("interrupted", customer=False))
         if item.size > MAX_FILE_BYTES:
-            return FileOutcome(item.key, failure=FileFailure(f"The file is {item.size} bytes, larger than 4 GB"))
+            return FileOutcome(item.key, failure=_too_large(item.size))
         try:
-            data = s3io.read_object(bucket, item.key)
+            stream = s3io.open_object(bucket, item.key, MAX_FILE_BYTES)
         except S3AccessError as error:
             return FileOutcome(item.key, failure=FileFailure(str(error)))
-        outcome = process_file(item.key, data)
-        if outcome.instance is not None:
-            for frame in outcome.instance.frames:
-                self.frames.write(self.frames.job_path(job_id, frame.frame_id), frame.data)
-                frame.data = b""
-        return outcome
+        except ObjectTooLarge as error:
+            return FileOutcome(item.key, failure=_too_large(error.size))
+
+        def stage(frame: StoredFrame) -> None:
+            self.frames.write(self.frames.job_path(job_id, frame.frame_id), frame.data)
+            frame.data = b""
+
+        with stream:
+            return process_file(item.key, stream, on_frame=stage)
 
     def _record(self, job: ImportJob, records: list[FileRecord]) -> None:
         if records:
@@ -192,7 +203,8 @@ class JobRunner:
     def _commit(self, job: ImportJob, draft: ImageSetDraft) -> None:
         """One image set, its frames and its files' records: all visible at once, or not at all."""
         image_set_id = new_id()
-        document = build_document(job.datastore_id, image_set_id, draft)
+        draft, overflow = fit_metadata_quota(draft)
+        document = build_document(job.datastore_id, image_set_id, draft) if draft.instances else {}
         instances = draft.instances
         frames = [
             FrameRef(
@@ -211,6 +223,13 @@ class JobRunner:
             )
             for instance in instances
         ]
+        records.extend(
+            FileRecord(instance.input_file, FAILURE, None, failure.customer, failure.to_exception())
+            for instance, failure in overflow
+        )
+        if not instances:
+            self._record(job, records)
+            return
         with self.store.transaction() as tx:
             now = self.now()
             datastore = get_datastore(tx, job.account_id, job.region, job.datastore_id, now)

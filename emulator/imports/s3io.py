@@ -6,7 +6,9 @@ moto's internal API (`s3_backends`, `FakeBucket.keys`) is why moto is pinned exa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
+
+from emulator.dicom.source import CHUNK_BYTES, spooled
 
 if TYPE_CHECKING:
     from moto.s3.models import FakeBucket
@@ -91,13 +93,41 @@ def list_input(location: S3Location) -> list[InputObject]:
     return found
 
 
-def read_object(bucket_name: str, key: str) -> bytes:
-    """An input object's bytes."""
+def open_object(bucket_name: str, key: str, limit: int) -> IO[bytes]:
+    """An input object's bytes in a spooled file (disk beyond a few MB), copied chunk by chunk.
+
+    moto keeps each object in its own spooled buffer guarded by the key's lock (`FakeKey._value_buffer`,
+    `FakeKey.lock`: internal API, hence the exact moto pin); copying under that lock never holds more
+    than one chunk in memory, where `FakeKey.value` would copy the whole object twice.
+    """
     bucket, _ = _bucket(bucket_name, "input")
     value = bucket.keys.get(key)
     if not _is_object(value):
         raise S3AccessError(f"The input object s3://{bucket_name}/{key} disappeared while the job ran")
-    return bytes(value.value)
+    target = spooled()
+    try:
+        with value.lock:
+            buffer = value._value_buffer
+            buffer.seek(0)
+            copied = 0
+            while chunk := buffer.read(CHUNK_BYTES):
+                copied += len(chunk)
+                if copied > limit:
+                    raise ObjectTooLarge(copied)
+                target.write(chunk)
+    except BaseException:
+        target.close()
+        raise
+    target.seek(0)
+    return target
+
+
+class ObjectTooLarge(Exception):
+    """The object grew past the file size quota after it was listed."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 def check_writable(bucket_name: str) -> None:

@@ -1,0 +1,165 @@
+"""Small DICOM files whose headers claim far more than they hold: each one a way to exhaust an importer.
+
+Every bomb is a few KB to a few MB on the wire; what it claims (a decoded frame, an inflated data set,
+a metadata document) is gigabytes. Each is built from a good 64x64 CT phantom so that everything the
+bomb does not target is valid.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import Callable
+
+import imagecodecs
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.encaps import encapsulate
+from pydicom.filebase import DicomBytesIO
+
+from emulator.demo.phantoms import ct_series
+
+DEFLATED = "1.2.840.10008.1.2.1.99"
+JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
+JPEG_2000_LOSSLESS = "1.2.840.10008.1.2.4.90"
+RLE_LOSSLESS = "1.2.840.10008.1.2.5"
+#: What the deflate bomb inflates to, and the text the metadata bomb carries (above the 50 MB quota).
+DEFLATE_BOMB_BYTES = 1024**3
+METADATA_BOMB_ELEMENTS = 6000
+METADATA_BOMB_ELEMENT_CHARS = 10_000
+
+
+def _good(key: str) -> Dataset:
+    """A valid 64x64 CT instance of its own series (so no bomb shares an image set with the good files)."""
+    data = ct_series(1, 64, series_key=f"bomb-{key}")[0][1]
+    return pydicom.dcmread(io.BytesIO(data))
+
+
+def _save(ds: Dataset, transfer_syntax: str) -> bytes:
+    ds.file_meta.TransferSyntaxUID = transfer_syntax
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=False, implicit_vr=False, little_endian=True)
+    return buffer.getvalue()
+
+
+def _encapsulated(ds: Dataset, transfer_syntax: str, fragment: bytes, **attributes: object) -> bytes:
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    ds.PixelData = encapsulate([fragment])
+    ds["PixelData"].VR = "OB"
+    return _save(ds, transfer_syntax)
+
+
+def jpeg_sof_bomb() -> bytes:
+    """A 64x64 8-bit JPEG Baseline frame whose SOF header claims 65535 x 65535."""
+    ds = _good("sof")
+    frame = imagecodecs.jpeg8_encode(np.full((64, 64), 100, np.uint8), level=90)
+    sof = frame.index(b"\xff\xc0")
+    patched = frame[: sof + 5] + struct.pack(">HH", 65535, 65535) + frame[sof + 9 :]
+    return _encapsulated(
+        ds, JPEG_BASELINE, patched, BitsAllocated=8, BitsStored=8, HighBit=7, PixelRepresentation=0
+    )
+
+
+def j2k_siz_bomb() -> bytes:
+    """A 64x64 lossless JPEG 2000 frame whose SIZ marker claims a 60000 x 60000 image in one tile."""
+    ds = _good("siz")
+    pixels = ds.pixel_array
+    frame = imagecodecs.jpeg2k_encode(pixels, level=0, codecformat="j2k")
+    siz = frame.index(b"\xff\x51")
+    fields = struct.pack(">IIIIII", 60000, 60000, 0, 0, 60000, 60000)
+    patched = frame[: siz + 6] + fields + frame[siz + 6 + len(fields) :]
+    return _encapsulated(ds, JPEG_2000_LOSSLESS, patched)
+
+
+def huge_frame_bomb() -> bytes:
+    """Rows and Columns of 65535 at 16 bits x 3 samples: a 24 GB frame claimed in a few bytes of RLE."""
+    ds = _good("rows")
+    header = struct.pack("<16I", 6, 64, 66, 68, 70, 72, 74, *([0] * 9))
+    return _encapsulated(
+        ds,
+        RLE_LOSSLESS,
+        header + b"\x00\x00" * 6,
+        Rows=65535,
+        Columns=65535,
+        SamplesPerPixel=3,
+        PhotometricInterpretation="RGB",
+        PlanarConfiguration=0,
+    )
+
+
+def frame_count_bomb() -> bytes:
+    """A valid 64x64 frame in a file that claims 2,000,000,000 of them."""
+    ds = _good("frames")
+    ds.NumberOfFrames = 2_000_000_000
+    return _save(ds, "1.2.840.10008.1.2.1")
+
+
+def _raw_element(tag: int, vr: bytes, value_length: int) -> bytes:
+    """An Explicit VR Little Endian element header with a 4-byte length (OB, UT, UN...)."""
+    return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, vr, 0, value_length)
+
+
+def _full_flushed(data: bytes) -> bytes:
+    """Raw deflate blocks for `data` that depend on nothing before them and end on a byte boundary."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
+
+
+def _deflated(ds: Dataset, tail: bytes = b"") -> bytes:
+    """`ds` as a Deflated Explicit VR file, its deflated data set followed by the raw deflate blocks `tail`."""
+    explicit = DicomBytesIO()
+    explicit.is_little_endian, explicit.is_implicit_VR = True, False
+    ds.file_meta.TransferSyntaxUID = DEFLATED
+    pydicom.filewriter.write_dataset(explicit, ds)
+    head = DicomBytesIO()
+    head.write(b"\x00" * 128 + b"DICM")
+    pydicom.filewriter.write_file_meta_info(head, ds.file_meta, enforce_standard=True)
+    final = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
+    return head.getvalue() + _full_flushed(explicit.getvalue()) + tail + final
+
+
+def _without_pixels(key: str) -> Dataset:
+    ds = _good(key)
+    del ds.PixelData
+    for keyword in ("Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit", "SamplesPerPixel",
+                    "PhotometricInterpretation", "PixelRepresentation"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    return ds
+
+
+def deflate_bomb() -> bytes:
+    """About 1 MB of deflated data that inflates to 1 GB: one private OB element of zeros."""
+    ds = _without_pixels("deflate")
+    ds.add_new(0x00290010, "LO", "AHI BOMB")
+
+    # Repeating one self-contained block run is a valid stream: 1 GB in about 1 MB, built in milliseconds.
+    block = 16 * 1024 * 1024
+    zeros = _full_flushed(bytes(block)) * (DEFLATE_BOMB_BYTES // block)
+    return _deflated(ds, _full_flushed(_raw_element(0x00291000, b"OB", DEFLATE_BOMB_BYTES)) + zeros)
+
+
+def metadata_bomb() -> bytes:
+    """Thousands of long private text elements: a ~60 MB metadata document from a small deflated file."""
+    ds = _without_pixels("metadata")
+    blocks = -(-METADATA_BOMB_ELEMENTS // 256)
+    for block in range(blocks):
+        ds.add_new(0x00290010 + block, "LO", f"AHI BOMB {block}")
+    text = ("The quick brown fox jumps over the lazy dog. " * 300)[:METADATA_BOMB_ELEMENT_CHARS]
+    for index in range(METADATA_BOMB_ELEMENTS):
+        block, element = divmod(index, 256)
+        ds.add_new(0x00290000 | ((0x10 + block) << 8) | element, "LT", text)
+    return _deflated(ds)
+
+
+BOMBS: dict[str, Callable[[], bytes]] = {
+    "bombs/jpeg-sof.dcm": jpeg_sof_bomb,
+    "bombs/j2k-siz.dcm": j2k_siz_bomb,
+    "bombs/huge-rows-columns.dcm": huge_frame_bomb,
+    "bombs/frame-count.dcm": frame_count_bomb,
+    "bombs/deflate.dcm": deflate_bomb,
+    "bombs/metadata.dcm": metadata_bomb,
+}
