@@ -16,7 +16,7 @@ import struct
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -40,6 +40,8 @@ MAX_FRAME_BYTES = MAX_DECODED_BYTES + MAX_DECODED_BYTES // 8
 #: How much of the body is read before the header is checked (the SIZ of a JPH file sits in its first
 #: hundred bytes; a file whose codestream starts later is checked once it has all arrived).
 HEADER_PEEK_BYTES = 64 * 1024
+#: Boxes looked at in one JP2/JPH box list before giving up on finding the codestream.
+MAX_BOXES = 1024
 _SIZ_FIXED = 38  # Lsiz .. Csiz, the bytes after the SIZ marker before the component entries
 # JP2 `colr` enumerated colour spaces (ISO/IEC 15444-1 Annex I.5.3.3).
 _ENUMERATED_COLOUR_SPACES = {16: "sRGB", 17: "greyscale", 18: "sYCC"}
@@ -154,10 +156,12 @@ def jp2_colour_space(data: bytes) -> str | None:
     return None
 
 
-def _boxes(data: bytes, offset: int, end: int) -> list[tuple[bytes, int, int]]:
-    """(type, payload start, payload end) of the boxes between offset and end."""
-    boxes = []
-    while offset + 8 <= end:
+def _boxes(data: bytes, offset: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of the boxes between offset and end, one at a time (a
+    hostile file may hold millions of empty boxes); stops after MAX_BOXES, far more than a JP2 file has."""
+    for _ in range(MAX_BOXES):
+        if offset + 8 > end:
+            return
         length, kind = struct.unpack_from(">I4s", data, offset)
         header = 8
         if length == 1 and offset + 16 <= end:
@@ -167,9 +171,8 @@ def _boxes(data: bytes, offset: int, end: int) -> list[tuple[bytes, int, int]]:
             length = end - offset
         if length < header:
             break
-        boxes.append((kind, offset + header, min(offset + length, end)))
+        yield kind, offset + header, min(offset + length, end)
         offset += length
-    return boxes
 
 
 def _siz(data: bytes, offset: int) -> FrameHeader:
@@ -360,21 +363,20 @@ def get_image_frame_bytes(
             if not checked and received >= HEADER_PEEK_BYTES:
                 head = b"".join(chunks)
                 chunks = [head]
-                checked = _claims_checked(head)
+                _refuse_large_claims(head)
+                checked = True
         return b"".join(chunks)
     finally:
         body.close()
 
 
-def _claims_checked(head: bytes) -> bool:
-    """Refuse a frame whose header (in the first bytes of its body) claims too much; False if not there yet."""
+def _refuse_large_claims(head: bytes) -> None:
+    """Refuse a frame whose header, in the first bytes of its body, claims too much (a header not there
+    yet is checked by decode_frame once the body has arrived)."""
     header = frame_header(head)
-    if header is None:
-        return False
-    problem = header.problem()
+    problem = header.problem() if header is not None else None
     if problem is not None:
         raise FrameTooLarge(problem)
-    return True
 
 
 def client_fetcher(client: Any, datastore_id: str, max_bytes: int = MAX_FRAME_BYTES) -> FrameFetcher:
