@@ -20,6 +20,9 @@ MAX_FRAME_BYTES = 256 * 1024**2
 MAX_FILE_DECODED_BYTES = 64 * 1024**3
 #: A Deflated Explicit VR data set, inflated. Ours: the syntax carries reports and small images.
 MAX_INFLATED_BYTES = 256 * 1024**2
+#: DICOM elements of one file besides pixel data, nested ones included. Ours: pydicom keeps an object of
+#: a few hundred bytes per element; an enhanced CT of 2,000 frames has about 50,000.
+MAX_ELEMENTS = 500_000
 #: How much of one fragment is read to find its codestream header (JPEG SOF, JPEG 2000 SIZ).
 HEADER_SCAN_BYTES = 1024**2
 

@@ -21,6 +21,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from emulator.dicom.failures import FileFailure, ImportCaveat
 from emulator.dicom.source import inflate_into, size_of, spooled
+from emulator.dicom.structure import survey
 from emulator.dicom.transfer_syntaxes import SUPPORTED_TRANSFER_SYNTAXES
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
@@ -130,11 +131,13 @@ def read_p10(source: BinaryIO, resources: ExitStack) -> P10:
             f"Transfer syntax {transfer_syntax} ({pydicom.uid.UID(transfer_syntax).name}) is not supported; "
             "see the supported transfer syntaxes of the DICOM import."
         )
-    stream = source
+    stream, start = source, source.tell()
+    syntax = pydicom.uid.UID(transfer_syntax)
     if transfer_syntax == _DEFLATED:
         stream = resources.enter_context(spooled())
-        _inflated_p10(source, meta, stream)
+        start = _inflated_p10(source, meta, stream)
         size = size_of(stream)
+    survey(stream, start, size, implicit=syntax.is_implicit_VR, little=syntax.is_little_endian)
     stream.seek(0)
     dataset = pydicom.dcmread(stream, force=False, defer_size=DEFER_BYTES)
     if transfer_syntax == _DEFLATED:
@@ -144,8 +147,11 @@ def read_p10(source: BinaryIO, resources: ExitStack) -> P10:
     return P10(dataset, stream, size)
 
 
-def _inflated_p10(source: BinaryIO, meta: FileMetaDataset, target: BinaryIO) -> None:
-    """Write the P10 file a deflated one stands for: same File Meta (but Explicit VR LE), data set inflated."""
+def _inflated_p10(source: BinaryIO, meta: FileMetaDataset, target: BinaryIO) -> int:
+    """Write the P10 file a deflated one stands for: same File Meta (but Explicit VR LE), data set inflated.
+
+    Returns where the data set starts.
+    """
     rebuilt = FileMetaDataset()
     for element in meta:
         rebuilt.add(element)
@@ -154,7 +160,9 @@ def _inflated_p10(source: BinaryIO, meta: FileMetaDataset, target: BinaryIO) -> 
     writer.is_little_endian, writer.is_implicit_VR = True, False
     writer.write(b"\x00" * 128 + b"DICM")
     write_file_meta_info(writer, rebuilt, enforce_standard=False)
+    start = target.tell()
     inflate_into(source, target)
+    return start
 
 
 def _check_complete(dataset: Dataset, size: int) -> None:

@@ -155,6 +155,33 @@ def metadata_bomb() -> bytes:
     return _deflated(ds)
 
 
+def nested_sequence_bomb() -> bytes:
+    """A 200 MB private OB element inside an undefined-length sequence item, deflated to a few hundred KB."""
+    ds = _without_pixels("nested")
+    ds.add_new(0x00290010, "LO", "AHI BOMB")
+    block = 16 * 1024 * 1024
+    size = 12 * block
+    opening = (
+        struct.pack("<HH2sHI", 0x0029, 0x1001, b"SQ", 0, 0xFFFFFFFF)
+        + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+        + _raw_element(0x00291002, b"OB", size)
+    )
+    closing = struct.pack("<HHIHHI", 0xFFFE, 0xE00D, 0, 0xFFFE, 0xE0DD, 0)
+    zeros = _full_flushed(bytes(block)) * (size // block)
+    return _deflated(ds, _full_flushed(opening) + zeros + _full_flushed(closing))
+
+
+def element_count_bomb() -> bytes:
+    """600,000 empty private elements: 5 MB of headers, each a Python object once parsed."""
+    ds = _without_pixels("elements")
+    headers = b"".join(
+        struct.pack("<HH2sH", group, element, b"LO", 0)
+        for group in range(0x0031, 0x0031 + 2 * 2400, 2)
+        for element in range(0x1000, 0x1100)
+    )
+    return _deflated(ds, _full_flushed(headers))
+
+
 BOMBS: dict[str, Callable[[], bytes]] = {
     "bombs/jpeg-sof.dcm": jpeg_sof_bomb,
     "bombs/j2k-siz.dcm": j2k_siz_bomb,
@@ -162,4 +189,6 @@ BOMBS: dict[str, Callable[[], bytes]] = {
     "bombs/frame-count.dcm": frame_count_bomb,
     "bombs/deflate.dcm": deflate_bomb,
     "bombs/metadata.dcm": metadata_bomb,
+    "bombs/nested-sequence.dcm": nested_sequence_bomb,
+    "bombs/element-count.dcm": element_count_bomb,
 }

@@ -30,6 +30,8 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "bombs/frame-count.dcm": ("NumberOfFrames", "2000000000"),
     "bombs/deflate.dcm": ("Deflated", "inflate", "limit"),
     "bombs/metadata.dcm": ("metadata", "50 MB"),
+    "bombs/nested-sequence.dcm": ("metadata", "50 MB"),
+    "bombs/element-count.dcm": ("more than 500000 DICOM elements",),
 }
 
 
