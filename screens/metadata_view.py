@@ -57,8 +57,9 @@ LABEL_CHARS = 200
 VALUE_CHARS = 400
 #: The most matches one search collects (the status line says when there are more).
 MAX_MATCHES = 10_000
-#: The largest JSON `y` shows (it is laid out whole); larger branches are exported with `e` instead.
-RAW_VIEW_CHARS = 256 * 1024
+#: The largest JSON `y` shows: the raw view lays its whole text out on the UI thread (about 2 s for 64 KiB
+#: here), so larger branches are exported with `e` instead.
+RAW_VIEW_CHARS = 64 * 1024
 #: The most bytes `e` writes for a document too large to open (streamed to the file, never parsed).
 RAW_EXPORT_BYTES = 1024 * 1024 * 1024
 
