@@ -139,6 +139,9 @@ def test_a_document_past_the_cap_then_ten_thousand_instances_open_expand_in_chun
         root = view.loaded.tree
         group = locate(root, ("Study", "Series"))
         assert group is not None and not group.built, "the series were built before anyone opened them"
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.screen is view and "more than y lays out" in notifications(app)[-1]
 
         line_of(view, ("Study", "Series")).expand()
         await pilot.pause()
