@@ -267,6 +267,8 @@ class EndpointServer(TcpWSGIServer):
             "Channel", (HTTPChannel,), {"parser_class": parser, "task_class": EndpointTask, "error_task_class": EndpointErrorTask}
         )
         self.limits = limits
+        self._trigger_lock = threading.Lock()
+        self._closing = False
         super().__init__(app, map={}, adj=adj, sockinfo=adj.listen[0])
         self._loop: threading.Thread | None = None
 
@@ -285,11 +287,23 @@ class EndpointServer(TcpWSGIServer):
         self._loop.start()
 
     def stop(self, join_seconds: float) -> None:
-        """Close the listener and every connection on the loop's own thread, then the worker threads."""
-        self.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+        """Let the worker threads finish the requests they run, then close every socket on the loop's thread.
+
+        In that order: a worker still running after its descriptors were closed would wake the loop
+        through a descriptor number the next server (or a database file) may already have been given.
+        """
+        self.task_dispatcher.shutdown(cancel_pending=True, timeout=join_seconds)
+        with self._trigger_lock:
+            self._closing = True
+            self.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
         if self._loop is not None and self._loop is not threading.current_thread():
             self._loop.join(join_seconds)
-        self.task_dispatcher.shutdown(timeout=join_seconds)
+
+    def pull_trigger(self) -> None:
+        """Wake the loop (a worker has output for it); nothing once the server is closing."""
+        with self._trigger_lock:
+            if not self._closing:
+                self.trigger.pull_trigger()
 
     def join(self) -> None:
         """Block until the loop ends."""
