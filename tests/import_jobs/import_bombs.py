@@ -102,9 +102,9 @@ def _raw_element(tag: int, vr: bytes, value_length: int) -> bytes:
     return struct.pack("<HH2sHI", tag >> 16, tag & 0xFFFF, vr, 0, value_length)
 
 
-def _full_flushed(data: bytes) -> bytes:
+def _full_flushed(data: bytes, level: int = 9) -> bytes:
     """Raw deflate blocks for `data` that depend on nothing before them and end on a byte boundary."""
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush(zlib.Z_FULL_FLUSH)
 
 
@@ -118,7 +118,7 @@ def _deflated(ds: Dataset, tail: bytes = b"") -> bytes:
     head.write(b"\x00" * 128 + b"DICM")
     pydicom.filewriter.write_file_meta_info(head, ds.file_meta, enforce_standard=True)
     final = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS).flush()
-    return head.getvalue() + _full_flushed(explicit.getvalue()) + tail + final
+    return head.getvalue() + _full_flushed(explicit.getvalue(), level=1) + tail + final
 
 
 def _without_pixels(key: str) -> Dataset:
@@ -142,17 +142,30 @@ def deflate_bomb() -> bytes:
     return _deflated(ds, _full_flushed(_raw_element(0x00291000, b"OB", DEFLATE_BOMB_BYTES)) + zeros)
 
 
+def _long_text(key: str, elements: int, instance: int = 1) -> bytes:
+    """A deflated instance without pixels carrying `elements` private LT elements of 10,000 characters."""
+    ds = _without_pixels(key)
+    ds.InstanceNumber = instance
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"{ds.SOPInstanceUID}.{instance}"
+    text = ("The quick brown fox jumps over the lazy dog. " * 300)[:METADATA_BOMB_ELEMENT_CHARS].encode()
+    # Private groups after every element pydicom wrote (ascending tags), one creator and 256 elements each.
+    raw = []
+    for index in range(elements):
+        group, element = 0x0031 + 2 * (index // 256), 0x1000 + index % 256
+        if element == 0x1000:
+            raw.append(struct.pack("<HH2sH", group, 0x0010, b"LO", 8) + b"AHI BOMB")
+        raw.append(struct.pack("<HH2sH", group, element, b"LT", len(text)) + text)
+    return _deflated(ds, _full_flushed(b"".join(raw), level=1))
+
+
 def metadata_bomb() -> bytes:
     """Thousands of long private text elements: a ~60 MB metadata document from a small deflated file."""
-    ds = _without_pixels("metadata")
-    blocks = -(-METADATA_BOMB_ELEMENTS // 256)
-    for block in range(blocks):
-        ds.add_new(0x00290010 + block, "LO", f"AHI BOMB {block}")
-    text = ("The quick brown fox jumps over the lazy dog. " * 300)[:METADATA_BOMB_ELEMENT_CHARS]
-    for index in range(METADATA_BOMB_ELEMENTS):
-        block, element = divmod(index, 256)
-        ds.add_new(0x00290000 | ((0x10 + block) << 8) | element, "LT", text)
-    return _deflated(ds)
+    return _long_text("metadata", METADATA_BOMB_ELEMENTS)
+
+
+def series_over_quota() -> list[tuple[str, bytes]]:
+    """Two instances of one series with 30 MB of metadata each: each fits the quota, together they do not."""
+    return [(f"bombs/series-{n}.dcm", _long_text("series", METADATA_BOMB_ELEMENTS // 2, n)) for n in (1, 2)]
 
 
 def nested_sequence_bomb() -> bytes:
@@ -179,7 +192,7 @@ def element_count_bomb() -> bytes:
         for group in range(0x0031, 0x0031 + 2 * 2400, 2)
         for element in range(0x1000, 0x1100)
     )
-    return _deflated(ds, _full_flushed(headers))
+    return _deflated(ds, _full_flushed(headers, level=1))
 
 
 BOMBS: dict[str, Callable[[], bytes]] = {

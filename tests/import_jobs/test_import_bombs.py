@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reliability"))
 
-from import_bombs import BOMBS  # noqa: E402
+from import_bombs import BOMBS, series_over_quota  # noqa: E402
 from import_job_helpers import active_datastore, read_output, start, upload, wait_for_job  # noqa: E402
 from local_process import start_local  # noqa: E402
 
@@ -47,10 +47,11 @@ def peak_rss_mb(pid: int) -> float:
 def test_bombs_fail_each_for_its_rule_beside_good_files_and_memory_stays_bounded(tmp_path: Path) -> None:
     good = ct_series(2, 64, series_key="good")
     bombs = [(name, make()) for name, make in BOMBS.items()]
+    first, second = series = series_over_quota()
     child = start_local(tmp_path / "logs", "--state-dir", str(tmp_path / "state"))
     try:
         mi, s3 = child.client(), child.client("s3")
-        upload(s3, good + bombs)
+        upload(s3, good + bombs + series)
         datastore_id = active_datastore(mi)
         properties = wait_for_job(mi, datastore_id, start(mi, datastore_id), timeout=120)
         peak = peak_rss_mb(child.process.pid)
@@ -59,14 +60,17 @@ def test_bombs_fail_each_for_its_rule_beside_good_files_and_memory_stays_bounded
         child.stop()
     assert properties["jobStatus"] == "COMPLETED", properties
     failures = {line["inputFile"].removeprefix("in/"): line["exception"] for line in output.failure}
-    assert set(failures) == set(BOMBS), failures
+    assert set(failures) == {*BOMBS, second[0]}, failures
     for name, words in EXPECTED.items():
         exception = failures[name]
         assert exception["exceptionType"] == "ValidationException", (name, exception)
         for word in words:
             assert word in exception["message"], (name, word, exception["message"])
-    assert sorted(line["inputFile"].removeprefix("in/") for line in output.success) == sorted(n for n, _ in good)
-    assert output.manifest["numberOfFilesWithCustomerError"] == len(BOMBS)
-    assert output.manifest["numberOfImportedFiles"] == len(good)
+    # The second half of a series over the quota fails; the first, which fits, is imported.
+    assert "would hold more than 50 MB of metadata" in failures[second[0]]["message"]
+    imported = sorted(line["inputFile"].removeprefix("in/") for line in output.success)
+    assert imported == sorted([first[0], *(name for name, _ in good)])
+    assert output.manifest["numberOfFilesWithCustomerError"] == len(BOMBS) + 1
+    assert output.manifest["numberOfImportedFiles"] == len(good) + 1
     print(f"endpoint peak RSS {peak:.0f} MB")
     assert peak < PEAK_RSS_BOUND_MB, f"endpoint peak RSS {peak:.0f} MB"
