@@ -3,6 +3,10 @@
 Values are shown the way people read them: person names as "Family, Given", dates as 2024-03-15,
 times as 09:30:00, binary attributes (base64 in the document) as their size, null as "(empty)". Each
 node keeps its JSON path so an editor can build a patch for it (services.metadata_patch).
+
+The document may be as large as the service allows (or larger, from a hostile endpoint), so branches
+are built when first opened, a search passes through unopened ones without keeping them, and values
+are cut to VALUE_CHARS (docs/console-limits.md).
 """
 
 from __future__ import annotations
