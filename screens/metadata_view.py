@@ -118,7 +118,7 @@ def too_large_text(error: DocumentTooLarge) -> Text:
     cap_mib = error.cap / 2**20
     text = Text("This metadata document is too large to open.\n\n", style="bold")
     text.append(
-        f"It unpacks to more than {cap_mib:,.0f} MiB (stopped after {error.compressed_read:,} bytes of gzip). "
+        f"It is more than {cap_mib:,.0f} MiB (reading stopped after {error.compressed_read:,} bytes of its gzip body). "
         f"The service keeps at most 50 MB of metadata per image set version, so a document past {cap_mib:,.0f} MiB "
         "does not come from it; the console does not parse it.\n\n"
     )

@@ -150,14 +150,14 @@ class MetadataDocument:
 
 
 class DocumentTooLarge(AwsCallError):
-    """A metadata document that unpacks past the cap: refused before it is parsed, its size a lower bound."""
+    """A metadata document past the cap, unpacked or as sent: refused before it is parsed, its size a lower bound."""
 
     def __init__(self, cap: int, compressed_read: int, unpacked_at_least: int) -> None:
         super().__init__(
             "GetImageSetMetadata",
             "DocumentTooLarge",
-            f"the metadata document unpacks to more than {cap / 2**20:,.0f} MiB (the most the console reads); "
-            f"stopped after {compressed_read:,} bytes of gzip",
+            f"the metadata document is more than {cap / 2**20:,.0f} MiB (the most the console reads); "
+            f"stopped after {compressed_read:,} bytes of its body",
         )
         self.cap = cap
         self.compressed_read = compressed_read
@@ -174,6 +174,8 @@ def inflate_bounded(chunks: Iterable[bytes], cap: int) -> tuple[bytearray, int]:
     pending = b""
     for chunk in chunks:
         compressed += len(chunk)
+        if compressed > cap + cap // 64 + READ_CHUNK_BYTES:  # no real gzip of `cap` bytes is this long
+            raise DocumentTooLarge(cap, compressed, len(out))
         if gzipped is None:
             pending += chunk
             if len(pending) < len(_GZIP_MAGIC):

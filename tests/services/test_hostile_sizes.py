@@ -95,6 +95,9 @@ def test_a_document_under_the_cap_opens_and_multi_member_gzip_or_plain_json_read
     assert inflate_bounded(iter(pieces), len(text)) == (bytearray(text), len(text))
     with pytest.raises(DocumentTooLarge):
         inflate_bounded(iter(pieces), len(text) - 1)
+    empty_members = gzip.compress(b"") * 16384  # 320 KiB of gzip that unpacks to nothing
+    with pytest.raises(DocumentTooLarge):
+        inflate_bounded(iter([empty_members[i : i + 65536] for i in range(0, len(empty_members), 65536)]), 1024)
 
 
 def test_a_document_too_large_to_open_is_exported_unparsed_up_to_the_cap(
