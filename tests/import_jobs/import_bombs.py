@@ -31,54 +31,54 @@ METADATA_BOMB_ELEMENTS = 6000
 METADATA_BOMB_ELEMENT_CHARS = 10_000
 
 
-def _good(key: str) -> Dataset:
+def good_instance(key: str) -> Dataset:
     """A valid 64x64 CT instance of its own series (so no bomb shares an image set with the good files)."""
     data = ct_series(1, 64, series_key=f"bomb-{key}")[0][1]
     return pydicom.dcmread(io.BytesIO(data))
 
 
-def _save(ds: Dataset, transfer_syntax: str) -> bytes:
+def saved_file(ds: Dataset, transfer_syntax: str) -> bytes:
     ds.file_meta.TransferSyntaxUID = transfer_syntax
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=False, implicit_vr=False, little_endian=True)
     return buffer.getvalue()
 
 
-def _encapsulated(ds: Dataset, transfer_syntax: str, fragment: bytes, **attributes: object) -> bytes:
+def encapsulated_file(ds: Dataset, transfer_syntax: str, fragment: bytes, **attributes: object) -> bytes:
     for keyword, value in attributes.items():
         setattr(ds, keyword, value)
     ds.PixelData = encapsulate([fragment])
     ds["PixelData"].VR = "OB"
-    return _save(ds, transfer_syntax)
+    return saved_file(ds, transfer_syntax)
 
 
 def jpeg_sof_bomb() -> bytes:
     """A 64x64 8-bit JPEG Baseline frame whose SOF header claims 65535 x 65535."""
-    ds = _good("sof")
+    ds = good_instance("sof")
     frame = imagecodecs.jpeg8_encode(np.full((64, 64), 100, np.uint8), level=90)
     sof = frame.index(b"\xff\xc0")
     patched = frame[: sof + 5] + struct.pack(">HH", 65535, 65535) + frame[sof + 9 :]
-    return _encapsulated(
+    return encapsulated_file(
         ds, JPEG_BASELINE, patched, BitsAllocated=8, BitsStored=8, HighBit=7, PixelRepresentation=0
     )
 
 
 def j2k_siz_bomb() -> bytes:
     """A 64x64 lossless JPEG 2000 frame whose SIZ marker claims a 60000 x 60000 image in one tile."""
-    ds = _good("siz")
+    ds = good_instance("siz")
     pixels = ds.pixel_array
     frame = imagecodecs.jpeg2k_encode(pixels, level=0, codecformat="j2k")
     siz = frame.index(b"\xff\x51")
     fields = struct.pack(">IIIIII", 60000, 60000, 0, 0, 60000, 60000)
     patched = frame[: siz + 6] + fields + frame[siz + 6 + len(fields) :]
-    return _encapsulated(ds, JPEG_2000_LOSSLESS, patched)
+    return encapsulated_file(ds, JPEG_2000_LOSSLESS, patched)
 
 
 def huge_frame_bomb() -> bytes:
     """Rows and Columns of 65535 at 16 bits x 3 samples: a 24 GB frame claimed in a few bytes of RLE."""
-    ds = _good("rows")
+    ds = good_instance("rows")
     header = struct.pack("<16I", 6, 64, 66, 68, 70, 72, 74, *([0] * 9))
-    return _encapsulated(
+    return encapsulated_file(
         ds,
         RLE_LOSSLESS,
         header + b"\x00\x00" * 6,
@@ -92,9 +92,9 @@ def huge_frame_bomb() -> bytes:
 
 def frame_count_bomb() -> bytes:
     """A valid 64x64 frame in a file that claims 2,000,000,000 of them."""
-    ds = _good("frames")
+    ds = good_instance("frames")
     ds.NumberOfFrames = 2_000_000_000
-    return _save(ds, "1.2.840.10008.1.2.1")
+    return saved_file(ds, "1.2.840.10008.1.2.1")
 
 
 def _raw_element(tag: int, vr: bytes, value_length: int) -> bytes:
@@ -122,7 +122,7 @@ def _deflated(ds: Dataset, tail: bytes = b"") -> bytes:
 
 
 def _without_pixels(key: str) -> Dataset:
-    ds = _good(key)
+    ds = good_instance(key)
     del ds.PixelData
     for keyword in ("Rows", "Columns", "BitsAllocated", "BitsStored", "HighBit", "SamplesPerPixel",
                     "PhotometricInterpretation", "PixelRepresentation"):
