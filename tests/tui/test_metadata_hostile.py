@@ -6,18 +6,25 @@ from __future__ import annotations
 
 import gzip
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from console_harness import AppFactory, drive, notifications, settle, widget_text
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, Tree
 
+from emulator.dicom.htj2k import encode_frame
 from emulator.handlers import HANDLERS
+from emulator.protocol.serializer import BlobStream
+from screens.frame_viewer import FrameViewerScreen
 from screens import metadata_view
 from screens.metadata_view import CHUNK, MetadataViewScreen, MoreLines, node_label
+from services.frames import FrameTooLarge
 from services.metadata_tree import MetadataNode, locate
+from tui.widgets.frame_preview import FramePreview
 
 DATASTORE = "0" * 31 + "d"
 IMAGE_SET = "0" * 31 + "e"
@@ -68,10 +75,21 @@ def document(instances: int) -> dict[str, Any]:
 
 
 def serve(monkeypatch: pytest.MonkeyPatch, served: dict[str, bytes]) -> None:
-    """GetImageSet answers an ACTIVE version 1; GetImageSetMetadata answers `served["body"]` (gzip)."""
+    """GetImageSet answers an ACTIVE version 1, GetImageSetMetadata `served["body"]` (gzip) and
+    GetImageFrame `served["frame"]`."""
     state = {"datastoreId": DATASTORE, "imageSetId": IMAGE_SET, "versionId": "1", "imageSetState": "ACTIVE", "imageSetWorkflowStatus": "CREATED"}
     monkeypatch.setitem(HANDLERS, "GetImageSet", lambda ctx, params: state)
     monkeypatch.setitem(HANDLERS, "GetImageSetMetadata", lambda ctx, params: {"imageSetMetadataBlob": served["body"], "contentEncoding": "gzip"})
+    monkeypatch.setitem(HANDLERS, "GetImageFrame", lambda ctx, params: {"imageFrameBlob": BlobStream([served["frame"]], len(served["frame"]))})
+
+
+def frame_claiming(width: int, height: int) -> bytes:
+    """A real HTJ2K frame (JPH) whose SIZ and ihdr headers are rewritten to claim width x height."""
+    data = bytearray(encode_frame(np.zeros((64, 64), np.uint16)))
+    siz = data.index(b"\xff\x4f\xff\x51")
+    struct.pack_into(">IIIIIIII", data, siz + 8, width, height, 0, 0, width, height, 0, 0)
+    struct.pack_into(">II", data, data.index(b"ihdr") + 4, height, width)
+    return bytes(data)
 
 
 async def open_view(pilot: Pilot[Any]) -> MetadataViewScreen:
@@ -103,7 +121,7 @@ def test_a_document_past_the_cap_then_ten_thousand_instances_open_expand_in_chun
 ) -> None:
     """A document past the cap is shown as such, exported unparsed, and the console goes on to open a
     10,000-instance document at once, expanding it a chunk at a time, every hostile value literal."""
-    served = {"body": gzip.compress(json.dumps({"Patient": {"DICOM": {"PatientName": "x" * (8 * 2**20)}}}).encode())}
+    served = {"frame": b"", "body": gzip.compress(json.dumps({"Patient": {"DICOM": {"PatientName": "x" * (8 * 2**20)}}}).encode())}
     serve(monkeypatch, served)
     monkeypatch.setattr(metadata_view, "RAW_EXPORT_BYTES", 2**20)
     app = make_app()
@@ -198,6 +216,17 @@ def test_a_document_past_the_cap_then_ten_thousand_instances_open_expand_in_chun
         await pilot.click(Tree, offset=(10, name.line - int(tree.scroll_offset.y)))
         await pilot.pause()
         assert app.return_code is None and app.screen is view, "clicking a value ran something"
+
+        served["body"] = gzip.compress(json.dumps(document(1)).encode())
+        served["frame"] = frame_claiming(65535, 65535)
+        app.push_screen(FrameViewerScreen(DATASTORE, IMAGE_SET))
+        await settle(pilot)
+        preview = app.screen.query_one(FramePreview)
+        assert isinstance(preview.error, FrameTooLarge) and preview.decoded is None
+        assert "65535x65535 pixels" in str(preview.error) and "16384 a side" in str(preview.error)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is view and app.return_code is None
 
 
     drive(app, scenario)
