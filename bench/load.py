@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import logging
 import os
 import random
 import statistics
@@ -86,6 +87,7 @@ def serve(state_dir: str, server: str) -> None:
     class WerkzeugEndpoint(LocalEndpoint):
         def make_server(self, app: Any) -> Any:
             assert self.runtime is not None
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)  # as before: no line per request
             return WerkzeugServer(app, self.config.host, self.config.port, self.runtime.moto.request_handler())
 
     kind = WerkzeugEndpoint if server == "werkzeug" else LocalEndpoint
