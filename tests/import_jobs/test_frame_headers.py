@@ -1,12 +1,15 @@
 """Each codestream and pixel-data rule on its own, in process: the failure names it and nothing is decoded.
 
 The job-level bomb test covers the large claims end to end; these are the other shapes a header can
-lie in (tile grids, DNL heights, RLE segment tables, oversized fragments, short native data).
+lie in (tile grids, DNL heights, RLE segment tables, oversized fragments, short native data), and the
+file size quota, which fails an object from its listed size alone.
 """
 
 from __future__ import annotations
 
 import struct
+import threading
+import time
 
 import imagecodecs
 import numpy as np
@@ -14,6 +17,8 @@ import pytest
 from import_bombs import JPEG_2000_LOSSLESS, JPEG_BASELINE, RLE_LOSSLESS, encapsulated_file, good_instance, saved_file
 
 from emulator.dicom.instance import process_file
+from emulator.imports.runner import JobRunner
+from emulator.imports.s3io import InputObject
 
 
 def _siz(frame: bytes, *fields: int) -> bytes:
@@ -75,3 +80,13 @@ def test_a_lying_header_fails_before_decoding(make, words: tuple[str, ...]) -> N
     for word in words:
         assert word in outcome.failure.message, outcome.failure.message
     assert outcome.times.decode == 0.0
+
+
+def test_an_object_over_the_file_quota_fails_without_being_read() -> None:
+    runner = JobRunner(
+        store=None, frames=None, pool=None, now=time.time, stopping=threading.Event(), workers=1  # type: ignore[arg-type]
+    )
+    # No bucket of that name exists: reading the object would raise instead of returning this failure.
+    outcome = runner._one_file("job", "no-such-bucket", InputObject("in/huge.dcm", 5 * 1024**3))
+    assert outcome.failure is not None and outcome.failure.customer
+    assert outcome.failure.message.startswith("The file is 5 GB, over the 4 GB size quota")
