@@ -199,6 +199,8 @@ class MetadataViewScreen(ImageSetScreen):
             notice.focus()
             self.update_status()
             return
+        if notice.has_focus:
+            tree.focus()
         tree.display, notice.display, notice.can_focus = True, False, False
         self._tree_nodes[id(result.tree)] = tree.root
         tree.root.set_label(node_label(result.tree))
