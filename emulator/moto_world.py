@@ -13,7 +13,7 @@ import functools
 import json
 import threading
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from werkzeug.serving import WSGIRequestHandler
@@ -64,8 +64,12 @@ class MotoWorld:
         """The WSGI app for every service but medical-imaging; an action the service lacks is a 400, not moto's 500."""
         from botocore.model import OperationNotFoundError
 
+        app = self.ready()
+        service = _unserved_service(app, environ)
+        if service is not None:
+            return unknown_service(start_response, service)
         try:
-            return self.ready()(environ, start_response)
+            return app(environ, start_response)
         except OperationNotFoundError as error:  # a query-protocol Action no model has (STS, IAM, ...)
             return unknown_action(environ, start_response, str(error))
         except NotImplementedError:
@@ -114,6 +118,28 @@ def unknown_action(environ: WSGIEnvironment, start_response: StartResponse, acti
         headers = [("Content-Type", "text/xml")]
     start_response("400 Bad Request", [*headers, ("Content-Length", str(len(body)))])
     return [body]
+
+
+def unknown_service(start_response: StartResponse, service: str) -> list[bytes]:
+    """404 as for a route nothing serves: moto has no backend for the signing service (moto itself would fail)."""
+    message = f"No operation matches: this endpoint serves no service signed as {service!r}"
+    body = json.dumps({"message": message}).encode()
+    start_response("404 Not Found", [("Content-Type", "application/json"), ("x-amzn-ErrorType", "UnknownOperationException"),
+                                     ("x-amzn-RequestId", str(uuid.uuid4())), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _unserved_service(app: Any, environ: WSGIEnvironment) -> str | None:
+    """The signing service of a signed request moto has no backend for, else None (moto's own lookup, headers only)."""
+    path = str(environ.get("PATH_INFO", ""))
+    if not environ.get("HTTP_AUTHORIZATION") or path.startswith("/moto-api"):
+        return None
+    scope = scope_from_headers(str(environ.get("HTTP_AUTHORIZATION", "")), "")
+    with app.lock:
+        host = app.infer_service_region_host(environ, path)
+        if host is None or app.get_backend_for_host(host) is not None:
+            return None
+    return scope.service if scope else host
 
 
 def _models_operation(environ: WSGIEnvironment, action: str) -> bool:

@@ -216,10 +216,12 @@ def test_a_5000_digit_version_is_a_404_not_a_500(raw_request: Callable[..., Any]
     assert (answer.status, answer.error_type) == (404, "ResourceNotFoundException"), answer.body[:200]
 
 
-def test_an_action_the_service_lacks_is_a_400_in_its_own_format(raw_request: Callable[..., Any]) -> None:
+def test_an_action_or_service_moto_lacks_is_a_4xx_in_its_own_format(raw_request: Callable[..., Any]) -> None:
     kms = raw_request("POST", "/", b"{}", {"X-Amz-Target": "TrentService.Nope", "Content-Type": "application/x-amz-json-1.1"},
                       service="kms")
     assert (kms.status, kms.json["__type"]) == (400, "UnknownOperationException")
     sts = raw_request("POST", "/", b"Action=Nope&Version=2011-06-15", {"Content-Type": "application/x-www-form-urlencoded"},
                       service="sts")
     assert sts.status == 400 and b"<Code>InvalidAction</Code>" in sts.body
+    unknown = raw_request("GET", "/x", service="nosuchservice")
+    assert (unknown.status, unknown.error_type) == (404, "UnknownOperationException")
