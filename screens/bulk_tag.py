@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, ProgressBar, Static
 
 from services.tags import Outcome, TagChange, TagOutcome, TagTarget
+from tui.widgets.resource_table import CELL_LIMIT
 
 OUTCOME_STYLES = {Outcome.CHANGED: "green", Outcome.UNCHANGED: "dim", Outcome.FAILED: "bold red", Outcome.SKIPPED: "yellow"}
 
@@ -60,7 +61,7 @@ class BulkTagScreen(ModalScreen[list[TagOutcome] | None]):
         verb = f"Removing tag {self.change.key} from" if self.change.removes else f"Adding tag {self.change} to"
         fmt = self.app.formatter  # type: ignore[attr-defined]
         with Vertical(id="bulk"):
-            yield Label(fmt.text(f"{verb} {len(self.targets)} resource{'s' if len(self.targets) > 1 else ''}"), classes="title")
+            yield Label(fmt.literal(f"{verb} {len(self.targets)} resource{'s' if len(self.targets) > 1 else ''}"), classes="title")
             yield ProgressBar(total=len(self.targets), show_eta=False, id="progress")
             yield Static("", id="summary")
             yield DataTable(id="outcomes", cursor_type="row", zebra_stripes=True)
@@ -90,9 +91,9 @@ class BulkTagScreen(ModalScreen[list[TagOutcome] | None]):
         fmt = self.app.formatter  # type: ignore[attr-defined]
         detail = f"{outcome.code}: {outcome.detail}" if outcome.code else outcome.detail
         self.query_one("#outcomes", DataTable).add_row(
-            fmt.text(outcome.target.label),
+            fmt.literal(outcome.target.label, limit=CELL_LIMIT),
             Text(outcome.outcome.value, style=OUTCOME_STYLES[outcome.outcome]),
-            fmt.text(detail),
+            fmt.literal(detail, limit=CELL_LIMIT),
             key=outcome.target.arn,
         )
         self.query_one("#progress", ProgressBar).advance(1)

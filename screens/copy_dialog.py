@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from services.validation import shape, string_problems
+from tui.literal import literal
 
 NEW, EXISTING = "new", "existing"
 
@@ -68,7 +69,7 @@ class CopyDialog(ModalScreen["CopyRequest | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Copy image set {self.source_id} (version {self.source_version})", classes="title")
+            yield Label(literal(f"Copy image set {self.source_id} (version {self.source_version})"), classes="title")
             with Horizontal(classes="row"):
                 yield Label("Copy to")
                 yield Select([("a new image set", NEW), ("an existing image set", EXISTING)], value=NEW, allow_blank=False, id="target", compact=True)
@@ -104,7 +105,7 @@ class CopyDialog(ModalScreen["CopyRequest | None"]):
         if flags:
             text += "\n// query: " + ", ".join(f"{flag}=true" for flag in flags)
         self.query_one("#preview", Static).update(Syntax(text, "json", theme="ansi_dark", word_wrap=True))
-        self.query_one("#problem", Static).update(problem or "")
+        self.query_one("#problem", Static).update(literal(problem or ""))
         self.query_one("#send", Button).disabled = problem is not None
 
     @on(Select.Changed)

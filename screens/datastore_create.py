@@ -15,6 +15,7 @@ from services.datastores import STORAGE_FORMATS, CreateDatastoreRequest
 from services.errors import AwsCallError
 from services.kms import KmsKey
 from services.tags import parse_tags
+from tui.literal import literal
 from tui.messages import AwsCallFailed, Fetched
 
 AWS_OWNED_KEY = ""
@@ -60,14 +61,14 @@ class CreateDatastoreScreen(ModalScreen[CreateDatastoreRequest | None]):
         keys: list[KmsKey] = message.result
         fmt = self.app.formatter  # type: ignore[attr-defined]
         options = [("AWS owned key (default)", AWS_OWNED_KEY)]
-        options += [(fmt.text(f"{key.label}  {key.description}".strip()), key.arn) for key in keys]
+        options += [(fmt.literal(f"{key.label}  {key.description}".strip(), limit=120), key.arn) for key in keys]
         self.query_one("#key", Select).set_options(options)
         self.query_one("#key", Select).value = AWS_OWNED_KEY
 
     @on(AwsCallFailed)
     def _keys_failed(self, message: AwsCallFailed) -> None:
         self.query_one("#problems", Static).update(
-            f"Customer keys unavailable ({message.error.code}); the AWS owned key can still be used."
+            literal(f"Customer keys unavailable ({message.error.code}); the AWS owned key can still be used.")
         )
 
     def request(self) -> CreateDatastoreRequest:
@@ -85,7 +86,7 @@ class CreateDatastoreScreen(ModalScreen[CreateDatastoreRequest | None]):
         request = self.request()
         problems = request.problems()
         if problems:
-            self.query_one("#problems", Static).update("\n".join(f"✖ {problem}" for problem in problems))
+            self.query_one("#problems", Static).update(literal("\n".join(f"✖ {problem}" for problem in problems), multiline=True))
             return
         self.dismiss(request)
 

@@ -17,6 +17,7 @@ from services.datastores import Datastore
 from services.errors import AwsCallError
 from services.import_jobs import count_jobs_by_status
 from services.kms import KeyStatus
+from tui.literal import literal, literal_row
 from tui.screen_base import AhiScreen
 
 T = TypeVar("T")
@@ -90,7 +91,7 @@ class DatastoreDetailScreen(AhiScreen):
         self.query_one("#jobs", Static).update(self._jobs(result.jobs))
 
     def _section(self, title: str) -> Table:
-        table = Table(title=title, title_justify="left", title_style="bold", box=None, show_header=False, expand=False)
+        table = Table(title=literal(title, style="bold"), title_justify="left", title_style="bold", box=None, show_header=False, expand=False)
         table.add_column(style="dim", no_wrap=True)
         table.add_column()
         return table
@@ -101,13 +102,13 @@ class DatastoreDetailScreen(AhiScreen):
         for key, value in store.raw.items():
             label = PROPERTY_LABELS.get(key, key)
             if key == "datastoreStatus":
-                table.add_row(label, status_text(str(value)))
+                literal_row(table, label, status_text(str(value)))
             elif key in ("createdAt", "updatedAt"):
-                table.add_row(label, fmt.time(value))
+                literal_row(table, label, fmt.time(value))
             else:
-                table.add_row(label, fmt.text(value))
+                literal_row(table, label, fmt.text(value))
         if not store.kms_key_arn:
-            table.add_row("KMS key", AWS_OWNED)
+            literal_row(table, "KMS key", AWS_OWNED)
         return table
 
     def _unavailable(self, title: str, error: AwsCallError) -> Group:
@@ -118,9 +119,9 @@ class DatastoreDetailScreen(AhiScreen):
             return self._unavailable("Tags", tags)
         table = self._section(f"Tags ({len(tags)})")
         for key in sorted(tags):
-            table.add_row(key, tags[key])
+            literal_row(table, key, tags[key])
         if not tags:
-            table.add_row("", Text("no tags", style="dim"))
+            literal_row(table, "", Text("no tags", style="dim"))
         return table
 
     def _key(self, key: KeyStatus | AwsCallError) -> Table | Group:
@@ -128,20 +129,20 @@ class DatastoreDetailScreen(AhiScreen):
             return self._unavailable("KMS key", key)
         table = self._section("KMS key")
         if key.aws_owned:
-            table.add_row("key", AWS_OWNED)
+            literal_row(table, "key", AWS_OWNED)
             return table
         fmt = self.ahi.formatter
-        table.add_row("key", fmt.text(key.alias or key.arn))
+        literal_row(table, "key", fmt.text(key.alias or key.arn))
         if key.error is not None:
-            table.add_row("state", Text(f"cannot describe: {key.error.code}", style="bold red"))
+            literal_row(table, "state", Text(f"cannot describe: {key.error.code}", style="bold red"))
             return table
         state = Text(key.key_state or "?", style="green" if key.usable else "bold red")
         if key.deletion_date is not None:
             state.append(f" (deletion {fmt.time(key.deletion_date)})")
-        table.add_row("state", state)
-        table.add_row("manager", key.key_manager or "?")
+        literal_row(table, "state", state)
+        literal_row(table, "manager", key.key_manager or "?")
         rotation = "unknown" if key.rotation_enabled is None else "enabled" if key.rotation_enabled else "disabled"
-        table.add_row("rotation", rotation)
+        literal_row(table, "rotation", rotation)
         return table
 
     def _jobs(self, jobs: dict[str, int] | AwsCallError) -> Table | Group:
@@ -149,5 +150,5 @@ class DatastoreDetailScreen(AhiScreen):
             return self._unavailable("Import jobs", jobs)
         table = self._section("Import jobs")
         for status, count in jobs.items():
-            table.add_row(status, str(count))
+            literal_row(table, status, str(count))
         return table

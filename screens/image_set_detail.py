@@ -30,6 +30,7 @@ from services.errors import AwsCallError
 from services.imagesets import ImageSetState, MetadataDocument
 from services.metadata_patch import MetadataUpdate
 from tui.actions import REGISTRY, Action, Confirm, mutating
+from tui.literal import literal, literal_row
 from tui.widgets.resource_table import Column, ResourceTable, Row
 
 SCOPE = "image_set_detail"
@@ -138,7 +139,7 @@ class ImageSetDetailScreen(ImageSetScreen):
         self.query_one("#tags", Static).update(self._tags(result.tags))
         versions = result.versions
         if isinstance(versions, AwsCallError):
-            self.query_one("#versions-title", Label).update(f"Versions: not available ({versions.code})")
+            self.query_one("#versions-title", Label).update(literal(f"Versions: not available ({versions.code})"))
             return
         self.query_one(ResourceTable).set_rows([self._version_row(v) for v in versions])
 
@@ -158,23 +159,23 @@ class ImageSetDetailScreen(ImageSetScreen):
     def _properties(self, shown: ImageSetState, latest: ImageSetState) -> Table:
         fmt = self.ahi.formatter
         which = "latest version" if shown.version_id == latest.version_id else f"version {shown.version_id} (latest is {latest.version_id})"
-        table = Table(title=f"Properties — {which}", title_justify="left", title_style="bold", box=None, show_header=False)
+        table = Table(title=literal(f"Properties — {which}", style="bold"), title_justify="left", title_style="bold", box=None, show_header=False)
         table.add_column(style="dim", no_wrap=True)
         table.add_column()
         for key, value in shown.raw.items():
             label = PROPERTY_LABELS.get(key, key)
             if key == "imageSetState":
-                table.add_row(label, state_text(str(value)))
+                literal_row(table, label, state_text(str(value)))
             elif key in ("imageSetWorkflowStatus", "ImageSetWorkflowStatus"):
-                table.add_row("workflow status", status_text(str(value)))
+                literal_row(table, "workflow status", status_text(str(value)))
             elif key in TIMES:
-                table.add_row(label, fmt.time(value))
+                literal_row(table, label, fmt.time(value))
             elif key == "isPrimary":
-                table.add_row(label, "yes" if value else "no")
+                literal_row(table, label, "yes" if value else "no")
             elif key == "message":
-                table.add_row(label, Text(fmt.text(value), style="red" if shown.failed else ""))
+                literal_row(table, label, Text(fmt.text(value), style="red" if shown.failed else ""))
             else:
-                table.add_row(label, fmt.text(value))
+                literal_row(table, label, fmt.text(value))
         return table
 
     def _tags(self, tags: dict[str, str] | AwsCallError) -> Table | Group:
@@ -184,9 +185,9 @@ class ImageSetDetailScreen(ImageSetScreen):
         table.add_column(style="dim", no_wrap=True)
         table.add_column()
         for key in sorted(tags):
-            table.add_row(key, tags[key])
+            literal_row(table, key, tags[key])
         if not tags:
-            table.add_row("", Text("no tags", style="dim"))
+            literal_row(table, "", Text("no tags", style="dim"))
         return table
 
     def current_resource(self) -> ImageSetState | None:

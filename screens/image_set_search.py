@@ -28,6 +28,7 @@ from services.imagesets import ImageSetSummary, SearchPage
 from services.metadata_tree import dicom_date, person_name
 from services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
 from tui.actions import REGISTRY, Action
+from tui.literal import DETAIL_LIMIT, literal, safe
 from tui.navigation import ScreenSpec, register_screen
 from tui.widgets.resource_table import Column, ResourceTable, Row
 
@@ -208,7 +209,7 @@ class ImageSetSearchScreen(TaggableScreen):
         run = result.run
         if first_load:
             select = self.query_one("#f-datastore_id", Select)
-            select.set_options([(f"{store.name}  {self.ahi.formatter.text(store.id)}", store.id) for store in result.datastores])
+            select.set_options([(self.ahi.formatter.literal(f"{store.name}  {store.id}", limit=120), store.id) for store in result.datastores])
         if run.datastore_id and (first_load or run.criteria is not None):
             self.query_one("#f-datastore_id", Select).value = run.datastore_id
         if run.criteria is not None or not run.form.is_empty():
@@ -235,7 +236,7 @@ class ImageSetSearchScreen(TaggableScreen):
         return text
 
     def _summary(self, text: Text) -> None:
-        self.query_one("#search-summary", Static).update(text)
+        self.query_one("#search-summary", Static).update(safe(text, limit=DETAIL_LIMIT, multiline=False))
 
     def _row(self, summary: ImageSetSummary) -> Row:
         fmt, tags = self.ahi.formatter, summary.dicom
@@ -290,7 +291,7 @@ class ImageSetSearchScreen(TaggableScreen):
 
     def _problem_at(self, name: str, problem: str | None) -> None:
         note = self.query_one(f"#p-{name}", Static)
-        note.update(problem or "")
+        note.update(literal(problem or "", multiline=True))
         note.display = problem is not None
         self.query_one(f"#f-{name}").set_class(problem is not None, "-invalid")
 

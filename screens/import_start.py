@@ -14,6 +14,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from services.import_form import FIELDS, StartImportForm, validate
 from services.import_job_list import ImportJob
+from tui.literal import literal
+from tui.widgets.literal_input import LiteralInput
 
 if TYPE_CHECKING:
     from tui.screen_base import AhiScreen
@@ -44,7 +46,7 @@ class StartImportScreen(ModalScreen["StartImportForm | None"]):
             yield Label("Start import job", classes="title")
             for name, (_member, _flag, label) in FIELDS.items():
                 yield Label(label)
-                yield Input(values[name], placeholder=PLACEHOLDERS[name], id=name)
+                yield LiteralInput(values[name], placeholder=PLACEHOLDERS[name], id=name)
                 yield Static("", id=f"{name}-problem", classes="problem")
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
@@ -64,7 +66,7 @@ class StartImportScreen(ModalScreen["StartImportForm | None"]):
         errors = validate(form)
         for name in FIELDS:
             messages = [e.rule for e in errors if e.field == name]
-            self.query_one(f"#{name}-problem", Static).update("\n".join(f"✖ {m}" for m in messages))
+            self.query_one(f"#{name}-problem", Static).update(literal("\n".join(f"✖ {m}" for m in messages), multiline=True))
         if errors:
             self.query_one(f"#{errors[0].field}", Input).focus()
             return

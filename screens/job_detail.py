@@ -48,6 +48,7 @@ from services.reimport import ReimportPlan, ReimportResult, plan_reimport, run_r
 from services.s3_location import S3Problem, S3Uri
 from tui.actions import REGISTRY, Action, Confirm, mutating
 from tui.dialogs.json_view import JsonScreen
+from tui.literal import DETAIL_LIMIT, literal_row, safe
 from tui.screen_base import AhiScreen
 
 SCOPE = "job_detail"
@@ -179,9 +180,9 @@ class JobDetailScreen(AhiScreen):
             ("input", fmt.text(raw.get("inputS3Uri"))),
             ("output", fmt.text(raw.get("outputS3Uri"))),
         ):
-            table.add_row(label, value)
+            literal_row(table, label, value)
         if job.message:
-            table.add_row("message", Text(fmt.text(job.message), style="bold red" if job.status == "FAILED" else ""))
+            literal_row(table, "message", Text(fmt.text(job.message), style="bold red" if job.status == "FAILED" else ""))
         self.query_one("#properties", Static).update(table)
 
     def _counts_from_manifest(self) -> JobCounts | None:
@@ -299,19 +300,19 @@ class JobDetailScreen(AhiScreen):
                 ("image sets", manifest.generated_image_sets),
             ):
                 alarm = label.endswith("errors") and bool(value)
-                table.add_row(label, Text("—" if value is None else str(value), style="bold red" if alarm else ""))
+                literal_row(table, label, Text("—" if value is None else str(value), style="bold red" if alarm else ""))
         elif self.manifest is None:
-            table.add_row("manifest", Text("reading…", style="dim"))
+            literal_row(table, "manifest", Text("reading…", style="dim"))
         for name in (SUCCESS.name, WARNING.name):
             result = self.sections.get(name)
             if result is not None and not result.absent:
-                table.add_row(f"{name} lines", str(result.tally.records))
+                literal_row(table, f"{name} lines", str(result.tally.records))
         self.query_one("#outcome", Static).update(table)
         notes = [self.manifest.message] if self.manifest and self.manifest.message else []
         notes += [r.message for r in self.sections.values() if r.message and not r.absent]
         notes += [r.message for r in self.sections.values() if r.absent and r.section == FAILURE.name and manifest]
         text = Text("\n".join(fmt.text(note) for note in notes), style="yellow")
-        self.query_one("#notes", Static).update(text)
+        self.query_one("#notes", Static).update(safe(text, limit=DETAIL_LIMIT))
         self.query_one("#notes", Static).display = bool(notes)
 
     # --- input objects (size, date) on demand --------------------------------------------------------

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from rich.text import Text
+from rich.text import Text, TextType
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -20,9 +20,12 @@ from screens.job_view import size_text
 from services.failure_reasons import FailureGroup
 from services.input_objects import ObjectInfo, ObjectLookup
 from services.job_output import FailureLine, ImageSetSummary, MalformedLine, WarningLine
+from tui.literal import safe
 
 #: Files added per page when a reason is opened.
 PAGE = 100
+#: Longest label drawn (reasons and S3 keys can be long; the raw line is one key away).
+LABEL_LIMIT = 400
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,10 @@ class OutcomeTree(Tree[Any]):
         self._group_nodes: dict[Any, TreeNode[Any]] = {}
         self._file_nodes: dict[str, list[TreeNode[Any]]] = defaultdict(list)
         self._lookups: dict[str, ObjectLookup] = {}
+
+    def process_label(self, label: TextType) -> Text:
+        """Every label is literal on one line: keys and reasons come from failure.ndjson, written by anyone."""
+        return safe(label, limit=LABEL_LIMIT, multiline=False)
 
     # --- failures -------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from screens.datastore_view import AWS_OWNED, key_id_of, status_text
 from services.kms import KeyStatus
 from services.kms_health import KEY_NOT_FOUND_CODES, DatastoreKeyCheck, KeyHealth, check_datastore_keys
 from tui.actions import REGISTRY, Action
+from tui.literal import DETAIL_LIMIT, safe
 from tui.navigation import ScreenSpec, register_screen
 from tui.screen_base import AhiScreen
 from tui.widgets.resource_table import Column, ResourceTable, Row
@@ -161,7 +162,7 @@ class KmsStatusScreen(AhiScreen):
             lines.append(Text.assemble(("key ", "dim"), fmt.text(check.key.arn or check.key.key_ref)))
         for step in assessment.advice:
             lines.append(Text(fmt.text(step), style="bold" if step.startswith("aws ") else ""))
-        return Group(*lines)
+        return Group(*(safe(line, limit=DETAIL_LIMIT) for line in lines))
 
     # --- actions --------------------------------------------------------------------------------
 

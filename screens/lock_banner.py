@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from services.errors import AwsCallError
 from services.imagesets import ImageSetState, settled
+from tui.literal import DETAIL_LIMIT, safe
 
 if TYPE_CHECKING:
     from tui.app import AhiApp
@@ -162,7 +163,7 @@ class LockBanner(Static):
     def _set(self, variant: str, text: Text) -> None:
         self.remove_class("-locked", "-done", "-failed")
         self.add_class("-visible", variant)
-        self.update(text)
+        self.update(safe(text, limit=DETAIL_LIMIT, multiline=False))
 
     def hide(self) -> None:
         self.remove_class("-visible", "-locked", "-done", "-failed")

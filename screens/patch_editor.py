@@ -21,6 +21,8 @@ from textual.widgets import Button, Input, Label, Select, Static
 from services.metadata_patch import LEVELS, AttributeRef, MetadataUpdate, current_value, set_attribute, typed_value, update_problems
 from services.metadata_tree import readable
 from services.validation import FieldProblem
+from tui.literal import DETAIL_LIMIT, literal, safe
+from tui.widgets.literal_input import LiteralInput
 
 
 def value_text(value: Any) -> str:
@@ -60,7 +62,7 @@ class PatchEditor(ModalScreen["MetadataUpdate | None"]):
     def compose(self) -> ComposeResult:
         with Vertical():
             if self.removal is not None:
-                yield Label(f"Remove {self.removal_label}?", classes="title")
+                yield Label(literal(f"Remove {self.removal_label}?", limit=200), classes="title")
                 yield Static("The patch below goes to UpdateImageSetMetadata as removableAttributes; a new version is created.", id="current")
             else:
                 yield Label("Update an attribute (a new version is created)", classes="title")
@@ -87,19 +89,19 @@ class PatchEditor(ModalScreen["MetadataUpdate | None"]):
             yield Select(self._instance_options(self.ref.series_uid if self.ref else None), value=(self.ref.sop_uid if self.ref and self.ref.sop_uid else Select.NULL), id="instance", disabled=fixed_level, compact=True, prompt="choose an instance")
         with Horizontal(classes="row"):
             yield Label("Attribute")
-            yield Input(self.ref.keyword if self.ref else "", placeholder="DICOM keyword, e.g. PatientName", id="keyword", disabled=fixed_keyword, compact=True)
+            yield LiteralInput(self.ref.keyword if self.ref else "", placeholder="DICOM keyword, e.g. PatientName", id="keyword", disabled=fixed_keyword, compact=True)
         with Horizontal(classes="row"):
             yield Label("New value")
-            yield Input(self._initial_value(), placeholder="the new value (Enter, then Enter on Send)", id="value", compact=True)
+            yield LiteralInput(self._initial_value(), placeholder="the new value (Enter, then Enter on Send)", id="value", compact=True)
 
     def _initial_value(self) -> str:
         if self.ref is None or not self.ref.keyword:
             return ""
         return value_text(current_value(self.document, self.ref)[1])
 
-    def _series_options(self) -> list[tuple[str, str]]:
+    def _series_options(self) -> list[tuple[Text, str]]:
         series = (self.document.get("Study") or {}).get("Series") or {}
-        return [(self._series_label(uid, body), uid) for uid, body in series.items()]
+        return [(literal(self._series_label(uid, body), limit=120), uid) for uid, body in series.items()]
 
     @staticmethod
     def _series_label(uid: str, body: Mapping[str, Any]) -> str:
@@ -107,10 +109,11 @@ class PatchEditor(ModalScreen["MetadataUpdate | None"]):
         number = str(dicom.get("SeriesNumber") or "").strip()
         return f"{number} {dicom.get('Modality') or ''} {uid}".strip()
 
-    def _instance_options(self, series_uid: str | None) -> list[tuple[str, str]]:
+    def _instance_options(self, series_uid: str | None) -> list[tuple[Text, str]]:
         series = ((self.document.get("Study") or {}).get("Series") or {}).get(series_uid or "") or {}
         instances = series.get("Instances") or {}
-        return [(f"{str((body.get('DICOM') or {}).get('InstanceNumber') or '').strip()} {uid}".strip(), uid) for uid, body in instances.items()]
+        labels = ((f"{str((body.get('DICOM') or {}).get('InstanceNumber') or '').strip()} {uid}".strip(), uid) for uid, body in instances.items())
+        return [(literal(label, limit=120), uid) for label, uid in labels]
 
     def on_mount(self) -> None:
         self.set_class(self.removal is not None, "-removal")
@@ -151,14 +154,14 @@ class PatchEditor(ModalScreen["MetadataUpdate | None"]):
             present, existing = current_value(self.document, ref) if ref.keyword else (False, None)
             value = typed_value(ref.keyword, self.query_one("#value", Input).value, existing) if ref.keyword else ""
             current = readable(ref.keyword, existing) if present else "(not set: this inserts it)" if ref.keyword else ""
-            self.query_one("#current", Static).update(Text.assemble(("current value: ", "dim"), current) if current else "")
+            self.query_one("#current", Static).update(safe(Text.assemble(("current value: ", "dim"), current), limit=DETAIL_LIMIT) if current else "")
             if not problems:
                 problems = update_problems(self.document, ref, value)
             self.update_to_send = set_attribute(ref, value) if ref.keyword else None
         if self.update_to_send is not None:
             problems += self.update_to_send.problems()
             self.query_one("#preview", Static).update(Syntax(self.update_to_send.preview(), "json", theme="ansi_dark", word_wrap=True))
-        self.query_one("#problems", Static).update("\n".join(str(p) for p in problems))
+        self.query_one("#problems", Static).update(literal("\n".join(str(p) for p in problems), multiline=True))
         self.query_one("#send", Button).disabled = bool(problems) or self.update_to_send is None
 
     @on(Select.Changed)

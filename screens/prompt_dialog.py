@@ -11,6 +11,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from tui.literal import literal
+from tui.widgets.literal_input import LiteralInput
+
 Check = Callable[[str], "str | None"]
 
 
@@ -35,10 +38,10 @@ class PromptDialog(ModalScreen["str | None"]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Label(literal(self.title_text, limit=200), classes="title")
             if self.hint:
-                yield Static(self.hint, classes="hint")
-            yield Input(self.value, id="prompt-value")
+                yield Static(literal(self.hint, multiline=True), classes="hint")
+            yield LiteralInput(self.value, id="prompt-value")
             yield Static("", classes="problem", id="prompt-problem")
 
     def on_mount(self) -> None:
@@ -49,7 +52,7 @@ class PromptDialog(ModalScreen["str | None"]):
         text = event.value.strip()
         problem = "Nothing entered" if not text else self.check(text) if self.check else None
         if problem:
-            self.query_one("#prompt-problem", Static).update(problem)
+            self.query_one("#prompt-problem", Static).update(literal(problem, multiline=True))
             return
         self.dismiss(text)
 

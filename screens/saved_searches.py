@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 from services.atomic_file import atomic_text_file
 from services.search_criteria import SearchForm, check_search, describe_criteria
 from tui.config import ConsoleConfig, parse_config
+from tui.literal import literal
 from tui.paths import config_path
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
@@ -96,7 +97,7 @@ class SavedSearchPicker(ModalScreen["str | None"]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Saved searches (Enter runs, Esc closes)")
-            yield OptionList(*(Option(f"{name} — {summary(values)}", id=name) for name, values in sorted(self.searches.items())))
+            yield OptionList(*(Option(literal(f"{name} — {summary(values)}", limit=200), id=name) for name, values in sorted(self.searches.items())))
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

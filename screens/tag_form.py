@@ -17,6 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from services.tags import MAX_TAGS_PER_RESOURCE, TagChange, allowed_key_punctuation, tag_problems
+from tui.literal import DETAIL_LIMIT, literal
+from tui.widgets.literal_input import LiteralInput
 
 
 class TagFormScreen(ModalScreen[TagChange | None]):
@@ -46,12 +48,12 @@ class TagFormScreen(ModalScreen[TagChange | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="form"):
-            yield Label(self.title_text, classes="title")
+            yield Label(literal(self.title_text, limit=200), classes="title")
             yield Label("Key")
-            yield Input(self.original_key, placeholder=f"letters, digits and {allowed_key_punctuation()}", id="key")
+            yield LiteralInput(self.original_key, placeholder=f"letters, digits and {allowed_key_punctuation()}", id="key")
             if self.ask_value:
                 yield Label("Value (may be empty)")
-                yield Input(self.initial_value, placeholder="up to 256 characters", id="value")
+                yield LiteralInput(self.initial_value, placeholder="up to 256 characters", id="value")
             yield Static(self._limits(), id="limits")
             yield Static("", id="problems")
             with Horizontal(id="buttons"):
@@ -85,7 +87,7 @@ class TagFormScreen(ModalScreen[TagChange | None]):
         note = ""
         if self.existing is not None and change.key != self.original_key and change.key in self.existing:
             note = f"{change.key} exists: its value {self.existing[change.key]!r} will be replaced."
-        self.query_one("#problems", Static).update(Text(note, style="yellow"))
+        self.query_one("#problems", Static).update(literal(note, style="yellow", limit=DETAIL_LIMIT))
 
     @on(Button.Pressed, "#submit")
     @on(Input.Submitted)
@@ -93,7 +95,7 @@ class TagFormScreen(ModalScreen[TagChange | None]):
         change = self.change()
         problems = self.problems(change)
         if problems:
-            self.query_one("#problems", Static).update(Text("\n".join(f"✖ {problem}" for problem in problems), style="red"))
+            self.query_one("#problems", Static).update(literal("\n".join(f"✖ {problem}" for problem in problems), style="red", multiline=True))
             return
         self.dismiss(change)
 

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Static
 from screens.tag_form import TagFormScreen
 from services.tags import MAX_TAGS_PER_RESOURCE, TagChange, TagTarget
 from tui.actions import REGISTRY, Action, Confirm, mutating
+from tui.literal import DETAIL_LIMIT, safe
 from tui.screen_base import AhiScreen
 from tui.widgets.resource_table import Column, ResourceTable, Row
 
@@ -80,7 +81,7 @@ class TagsPanelScreen(AhiScreen):
             count = len(self.tags)
             text.append(f"  ·  {count} of {MAX_TAGS_PER_RESOURCE} tags", style="bold red" if count >= MAX_TAGS_PER_RESOURCE else "")
         text.append(f"\n{fmt.text(self.target.arn)}", style="dim")
-        return text
+        return safe(text, limit=DETAIL_LIMIT)
 
     def current_resource(self) -> TagSubject:
         return TagSubject(resource_id_of(self.target.arn), self.target.arn, self.raw)

@@ -13,6 +13,7 @@ import boto3
 from textual import on, work
 from textual.app import App
 from textual.binding import BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from services.backoff import Backoff
@@ -27,6 +28,7 @@ from tui.daemon_executor import DaemonThreadExecutor
 from tui.dialogs.help import HelpScreen
 from tui.exit_watchdog import ExitWatchdog
 from tui.format import Formatter
+from tui.literal import visible_lines
 from tui.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
 from tui.messages import AccountResolved, CallRecorded
 from tui.navigation import SCREENS, ScreenSpec, resolve_alias
@@ -44,6 +46,9 @@ LOCAL_START_TIMEOUT_S = 60.0
 #: How long the header's account lookup on the local endpoint waits for the first screen's data.
 ACCOUNT_AFTER_FIRST_LISTING_S = 5.0
 STARTING_LOCAL = "starting local endpoint…"
+#: Longest notification message and title shown; a foreign value can be any size.
+NOTIFY_LIMIT = 2000
+TITLE_LIMIT = 120
 
 log = logging.getLogger("ahi.console")
 
@@ -190,6 +195,28 @@ class AhiApp(App[None]):
         screen = self.main_screen
         if screen is not None:
             screen.refresh_now()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification, ours or a widget's: shown literally (markup off, control and bidi characters visible).
+
+        Messages quote foreign values (IDs, keys, error messages), so none is ever read as markup
+        (docs/foreign-text.md); `markup` is accepted for Textual's signature and ignored.
+        """
+        super().notify(
+            visible_lines(message, limit=NOTIFY_LIMIT),
+            title=visible_lines(title, limit=TITLE_LIMIT),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def _from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """`call_from_thread`, except that an app which has already quit is left alone."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.table import Table
 from rich.text import Text
 
 ELLIPSIS = "…"
@@ -54,8 +55,8 @@ def literal(value: Any, *, limit: int | None = None, style: str = "", multiline:
     """
     raw = "" if value is None else str(value)
     if multiline:
-        lines = [literal(line, style=style) for line in raw.split("\n")]
-        text = Text("\n", style=style).join(lines)
+        text = Text("\n").join(literal(line) for line in raw.split("\n"))
+        text.style = style
     else:
         text = Text(style=style)
         plain_run: list[str] = []
@@ -74,3 +75,69 @@ def literal(value: Any, *, limit: int | None = None, style: str = "", multiline:
         text.truncate(max(limit - 1, 0))
         text.append(ELLIPSIS, style="dim")
     return text
+
+
+def _needs_escape(value: str, multiline: bool) -> bool:
+    if not multiline and "\n" in value:
+        return True
+    return not (value.isprintable() and value.isascii()) and any(char != "\n" and _escape(char) for char in value)
+
+
+def safe(value: Text | str | None, *, limit: int | None = None, multiline: bool = True) -> Text:
+    """Text bound for a widget: a `str` is taken literally; a `Text` keeps its styles, its unsafe characters escaped.
+
+    For text the console composes around foreign values (`Text.assemble`, f-strings): whatever slipped in
+    unescaped is escaped here, so no path to a widget carries a control sequence or markup.
+    """
+    if value is None or isinstance(value, str):
+        return literal(value, limit=limit, multiline=multiline)
+    text = value
+    if _needs_escape(text.plain, multiline):
+        text = _escaped_styled(text, multiline)
+    if limit is not None and len(text) > limit:
+        text = text.copy()
+        text.truncate(max(limit - 1, 0))
+        text.append(ELLIPSIS, style="dim")
+    return text
+
+
+def _escaped_styled(text: Text, multiline: bool) -> Text:
+    """`text` with each unsafe character replaced by its stand-in, every span kept over what it covered."""
+    out = Text(style=text.style, justify=text.justify, overflow=text.overflow, no_wrap=text.no_wrap, end=text.end)
+    bounds = sorted({0, len(text.plain), *(s.start for s in text.spans), *(s.end for s in text.spans)})
+    for start, end in zip(bounds, bounds[1:]):
+        piece = literal(text.plain[start:end], multiline=multiline)
+        offset = len(out)
+        out.append_text(piece)
+        for span in text.spans:
+            if span.start <= start and span.end >= end:
+                out.stylize(span.style, offset, len(out))
+    return out
+
+
+def visible_lines(value: object, *, limit: int | None = None) -> str:
+    """`value` as a plain string with line breaks kept and every other unsafe character made visible (for notifications)."""
+    raw = "" if value is None else str(value)
+    if limit is not None and len(raw) > limit:
+        raw = raw[: max(limit - 1, 0)] + ELLIPSIS
+    return "\n".join(visible(line) for line in raw.split("\n"))
+
+
+#: Longest value a detail view shows on its own line; a foreign value can be any size.
+DETAIL_LIMIT = 2000
+
+
+def literal_row(table: Table, *cells: Text | str | None) -> None:
+    """Add a row to a Rich `Table` with every cell literal (a `str` cell would otherwise be read as markup)."""
+    table.add_row(*(safe(cell, limit=DETAIL_LIMIT) for cell in cells))
+
+
+def one_for_one(value: str) -> str:
+    """`value` with each unsafe character replaced by one visible character (for editable text).
+
+    An editor keeps the value as it is and its cursor counts characters, so each stand-in is exactly one
+    character: control pictures for C0 and DEL, `�` for C1, bidi and surrogate characters.
+    """
+    if value.isprintable() and value.isascii():
+        return value
+    return "".join(char if _escape(char) is None else _C0_PICTURES.get(ord(char), "\ufffd") for char in value)

@@ -15,6 +15,7 @@ from services.errors import AwsCallError
 from tui.actions import REGISTRY, Confirm
 from tui.dialogs.confirm import ConfirmScreen
 from tui.dialogs.json_view import JsonScreen
+from tui.literal import literal
 from tui.messages import AwsCallFailed, CallDone, Fetched, FetchedPart
 from tui.widgets.breadcrumb import Breadcrumb
 from tui.widgets.context_header import ContextHeader
@@ -24,6 +25,9 @@ from tui.widgets.resource_table import ResourceTable
 
 if TYPE_CHECKING:
     from tui.app import AhiApp
+
+#: Longest status line drawn (it can quote a series label or a filter).
+STATUS_LIMIT = 400
 
 
 class StatusLine(Static):
@@ -190,7 +194,7 @@ class AhiScreen(Screen[None]):
     def update_status(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one(StatusLine).update("  ·  ".join(part for part in self.status_parts() if part))
+        self.query_one(StatusLine).update(literal("  ·  ".join(part for part in self.status_parts() if part), limit=STATUS_LIMIT))
 
     def status_parts(self) -> list[str]:
         parts: list[str] = []

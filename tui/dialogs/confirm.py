@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from tui.actions import Action, Confirm
+from tui.literal import safe
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -39,9 +40,9 @@ class ConfirmScreen(ModalScreen[bool]):
         fmt = self.app.formatter  # type: ignore[attr-defined]
         with Vertical():
             yield Label(f"{self.action.description}?", classes="title")
-            yield Static(Text.assemble(self.resource_label, " ", (fmt.text(self.resource_id), "bold")))
+            yield Static(safe(Text.assemble(self.resource_label, " ", (fmt.text(self.resource_id), "bold"))))
             if self.action.confirm is Confirm.TYPE_ID:
-                yield Static(Text.assemble("Type ", (fmt.text(self.resource_id), "bold"), " to confirm."))
+                yield Static(safe(Text.assemble("Type ", (fmt.text(self.resource_id), "bold"), " to confirm.")))
                 yield Input(placeholder="resource ID", id="typed")
                 yield Static("", classes="problem", id="problem")
             with Horizontal():

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from tui.actions import Action, key_label
+from tui.literal import literal
 
 FILTER_HELP = "/ filter: words match any column; col:value one column; !word negates; Esc clears."
 COMMAND_HELP = ":ds :jobs :sets :tags :kms — screens;  :profile NAME  :region NAME  :q — Tab completes."
@@ -43,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
 
     def render_table(self) -> Table:
         """One row per action: keys, what it does (and whether it changes AWS), its command, its id for [keymap]."""
-        table = Table(title=self.title_text, expand=True, box=None, title_style="bold")
+        table = Table(title=literal(self.title_text, limit=120, style="bold"), expand=True, box=None, title_style="bold")
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("action", ratio=1)
         table.add_column("command", style="dim", no_wrap=True)

@@ -11,6 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from tui.literal import literal
+
 
 class JsonScreen(ModalScreen[None]):
     """Read-only, scrollable; Esc or `q` closes, `c` copies the document."""
@@ -34,7 +36,7 @@ class JsonScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         self.document_text = self.app.formatter.json(self.document)  # type: ignore[attr-defined]
         with VerticalScroll():
-            yield Label(self.title_text)
+            yield Label(literal(self.title_text, limit=200))
             yield Static(Syntax(self.document_text, "json", theme="ansi_dark", word_wrap=True))
 
     def action_close(self) -> None:

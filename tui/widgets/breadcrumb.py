@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import Static
+
+from tui.literal import literal
+
+#: Longest crumb shown; the detail views show the whole name.
+CRUMB_LIMIT = 40
 
 
 class Breadcrumb(Static):
@@ -15,6 +21,7 @@ class Breadcrumb(Static):
     def on_mount(self) -> None:
         self.update(self.trail())
 
-    def trail(self) -> str:
-        crumbs = [str(getattr(screen, "crumb")) for screen in self.app.screen_stack if getattr(screen, "crumb", None)]
-        return " › ".join(crumbs)
+    def trail(self) -> Text:
+        """The crumbs joined, each literal and cut (a crumb is often a name or ID from AWS)."""
+        crumbs = [literal(getattr(screen, "crumb"), limit=CRUMB_LIMIT) for screen in self.app.screen_stack if getattr(screen, "crumb", None)]
+        return Text(" › ").join(crumbs)

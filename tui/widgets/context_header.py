@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from tui.literal import safe
+
 
 @dataclass(frozen=True)
 class HeaderState:
@@ -52,4 +54,4 @@ class ContextHeader(Static):
         parts.append(Text.assemble(("region ", "dim"), state.region or "?"))
         where = "local" if state.local else "AWS"
         parts.append(Text.assemble(("endpoint ", "dim"), (where, "bold"), " ", fmt.text(state.endpoint)))
-        return Text(" │ ").join(parts)
+        return safe(Text(" │ ").join(parts), multiline=False)

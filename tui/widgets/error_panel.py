@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from services.errors import AwsCallError
+from tui.literal import DETAIL_LIMIT, safe
 
 #: What the operator can do about each error code.
 HINTS: dict[str, str] = {
@@ -62,13 +63,14 @@ class ErrorPanel(Static):
             text.append(f" ({during})", style="dim")
         text.append(" — ")
         text.append(error.code, style="bold red")
-        text.append(f"\n{fmt.text(error.message)}")
+        text.append("\n")
+        text.append_text(fmt.literal(error.message, limit=DETAIL_LIMIT, multiline=True))
         hint = HINTS.get(error.code)
         if error.code in CREDENTIAL_CODES:
             hint = credentials_hint(getattr(getattr(self.app, "aws", None), "profile", None))
         if hint:
             text.append(f"\n{hint}", style="italic")
-        self.update(text)
+        self.update(safe(text))
         self.add_class("-visible")
 
     def clear(self) -> None:

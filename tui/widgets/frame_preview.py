@@ -36,6 +36,7 @@ from services.windowing import (
     to_display,
 )
 from tui.actions import REGISTRY, Action
+from tui.literal import visible
 
 FrameLoader = Callable[[FrameRequest], DecodedFrame]
 SCOPE = "frame_preview"
@@ -283,7 +284,7 @@ class FramePreview(Widget, can_focus=True):
             message = self._placeholder()
             if y == height // 2 and message:
                 text, style = message
-                return Strip([Segment(text[:width], background + style)]).text_align(width, "center").apply_style(background)
+                return Strip([Segment(visible(text)[:width], background + style)]).text_align(width, "center").apply_style(background)
             return Strip.blank(width, background)
         top = (height - len(self._strips)) // 2
         if not 0 <= y - top < len(self._strips):
@@ -538,8 +539,8 @@ def thumbnail_range(count: int, slots: int, current: int) -> tuple[int, int]:
 
 
 def _overlay(line: Strip, text: str, style: Style, width: int, right: bool) -> Strip:
-    """`line` with `text` drawn over its left or right end."""
-    text = text[:width]
+    """`line` with `text` drawn over its left or right end (DICOM labels: control and bidi characters made visible)."""
+    text = visible(text)[:width]
     piece = Strip([Segment(text, style)])
     length = piece.cell_length
     if right:

@@ -13,11 +13,14 @@ from textual.widgets import DataTable
 
 from tui.actions import REGISTRY
 from tui.filtering import parse_filter, row_matches
+from tui.literal import safe
 
 MARK_COLUMN = "_mark"
 MARK = "●"
 #: Widest an automatically sized column grows; longer cells are cut (the detail view shows them whole).
 MAX_AUTO_WIDTH = 48
+#: Longest value a cell holds (the detail view shows it whole); a foreign value can be any size.
+CELL_LIMIT = 256
 
 
 @dataclass(frozen=True)
@@ -31,15 +34,27 @@ class Column:
 
 @dataclass
 class Row:
-    """One resource: its display cells by column key, sort values, and the resource itself."""
+    """One resource: its display cells by column key, sort values, and the resource itself.
+
+    Cells are foreign text: each becomes `Text` drawn literally (a `str` is never read as markup,
+    control and bidi characters are shown escaped, long values cut with `…`; docs/foreign-text.md).
+    """
 
     key: str
     cells: dict[str, str | Text]
     resource: Any = None
     sort_values: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.cells = {column: cell_text(value) for column, value in self.cells.items()}
+
     def plain(self) -> dict[str, str]:
         return {k: v.plain if isinstance(v, Text) else str(v) for k, v in self.cells.items()}
+
+
+def cell_text(value: str | Text) -> Text:
+    """One cell as literal `Text` on one line: line breaks shown as `␊`, cut at `CELL_LIMIT`."""
+    return safe(value, limit=CELL_LIMIT, multiline=False)
 
 
 class ResourceTable(DataTable[Any]):
