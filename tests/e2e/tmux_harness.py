@@ -50,9 +50,25 @@ class Tmux:
         self.run("set-option", "-g", "set-clipboard", "on")
         self.run("set-option", "-g", "status", "off")
 
-    def start_ahi(self, *args: str) -> None:
-        """Run `ahi ARGS`, writing its exit status to `status_file` when it ends."""
-        self.start(f"sh -c '{AHI} {' '.join(args)}; echo $? > {self.status_file}'")
+    def start_ahi(self, *args: str, raw_output: Path | None = None) -> None:
+        """Run `ahi ARGS`, writing its exit status to `status_file` when it ends.
+
+        With `raw_output`, every byte ahi writes to the terminal is appended there (tmux pipe-pane), from
+        its first byte: ahi starts only once the pipe is in place.
+        """
+        if raw_output is None:
+            self.start(f"sh -c '{AHI} {' '.join(args)}; echo $? > {self.status_file}'")
+            return
+        gate = self.home / "pipe-ready"
+        self.start(f"sh -c 'while [ ! -e {gate} ]; do sleep 0.02; done; {AHI} {' '.join(args)}; echo $? > {self.status_file}'")
+        self.run("pipe-pane", "-o", "-t", SESSION, f"cat >> {raw_output}")
+        gate.touch()
+
+    def click(self, column: int, row: int) -> None:
+        """A left click at a 0-based cell, sent as the SGR mouse report a terminal sends to an app that asked for one."""
+        for final in ("M", "m"):
+            report = f"\x1b[<0;{column + 1};{row + 1}{final}"
+            self.run("send-keys", "-t", SESSION, "-H", *(f"{ord(char):02x}" for char in report))
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", SESSION)
