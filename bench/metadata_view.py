@@ -57,8 +57,9 @@ def peak_rss_mb() -> float:
     return float("nan")
 
 
-def child(instances: int) -> dict[str, float]:
-    """One measurement in this process, with whatever code is on sys.path."""
+def child(body_path: Path) -> dict[str, float]:
+    """One measurement in this process, with whatever code is on sys.path (the document built by the
+    parent, so building it does not count in this process's memory)."""
     from dataclasses import replace
 
     from textual.widgets import Tree
@@ -71,7 +72,7 @@ def child(instances: int) -> dict[str, float]:
     from tui.config import ConsoleConfig
     from tui.settings import build_parser, resolve
 
-    body = gzip.compress(json.dumps(document(instances)).encode())
+    body = body_path.read_bytes()
     state = {"datastoreId": DATASTORE, "imageSetId": IMAGE_SET, "versionId": "1", "imageSetState": "ACTIVE"}
     figures: dict[str, float] = {"gzip_mb": len(body) / 2**20}
     with LocalEndpoint(EndpointConfig(state_dir=Path(tempfile.mkdtemp()) / "state", port=0)) as endpoint:
@@ -82,7 +83,7 @@ def child(instances: int) -> dict[str, float]:
         options = resolve(build_parser().parse_args(["--local", "--refresh", "0"]), ConsoleConfig(), {}, endpoint.url)
         app = AhiApp(replace(options, connection=replace(options.connection, max_attempts=1)))
 
-        async def lines_named(tree: Any, parent: Any, prefix: str) -> Any:
+        def lines_named(parent: Any, prefix: str) -> Any:
             return next(line for line in parent.children if str(line.label).startswith(prefix))
 
         async def main() -> None:
@@ -97,14 +98,14 @@ def child(instances: int) -> dict[str, float]:
                 await pilot.pause()
                 figures["first_paint_s"] = time.perf_counter() - started
                 tree = app.screen.query_one(Tree)
-                study = await lines_named(tree, tree.root, "Study")
-                series_group = await lines_named(tree, study, "Series (")
+                study = lines_named(tree.root, "Study")
+                series_group = lines_named(study, "Series (")
                 series_group.expand()
                 await pilot.pause()
-                series = await lines_named(tree, series_group, "Series 1")
+                series = lines_named(series_group, "Series 1")
                 series.expand()
                 await pilot.pause()
-                group = await lines_named(tree, series, "Instances (")
+                group = lines_named(series, "Instances (")
                 started = time.perf_counter()
                 group.expand()
                 await pilot.pause()
@@ -116,10 +117,10 @@ def child(instances: int) -> dict[str, float]:
     return figures
 
 
-def run(tree: Path, instances: int) -> dict[str, float]:
+def run(tree: Path, body_path: Path) -> dict[str, float]:
     """One child process on the code at `tree`: its figures."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    out = subprocess.run([sys.executable, str(ROOT / "bench" / "metadata_view.py"), "--child", "--instances", str(instances)],
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "metadata_view.py"), "--child", str(body_path)],
                          cwd=tree, env=env, capture_output=True, text=True, timeout=600, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -139,16 +140,18 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", default="01c408d", help="the commit measured as the alternative")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.instances)))
+        print(json.dumps(child(args.child)))
         return
     before = extract(args.before)
+    body_path = before / "metadata.json.gz"
+    body_path.write_bytes(gzip.compress(json.dumps(document(args.instances)).encode()))
     results: dict[str, list[dict[str, float]]] = {"now": [], "before": []}
     for _ in range(args.runs):
-        results["now"].append(run(ROOT, args.instances))
-        results["before"].append(run(before, args.instances))
+        results["now"].append(run(ROOT, body_path))
+        results["before"].append(run(before, body_path))
     print(f"{args.instances:,} instances, {results['now'][0]['gzip_mb']:.1f} MiB gzip; {args.runs} runs each, interleaved (median)")
     for name in ("now", "before"):
         runs = results[name]
