@@ -25,8 +25,10 @@ PAGE_SIZE = 50
 #: ImageSetMetadata (50 MB per import, copy or update), so no document the service holds is over it
 #: (docs/console-limits.md). Past it the body is refused unparsed, never read on.
 METADATA_JSON_CAP = 50 * 1024 * 1024
-#: Bytes of the gzip body read at a time while it is inflated.
+#: Bytes of the gzip body read at a time while it is inflated, and the most one inflate step writes
+#: (zlib builds each step's output in blocks and joins them, so a large step costs twice its size).
 READ_CHUNK_BYTES = 256 * 1024
+INFLATE_PIECE_BYTES = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 IMAGE_SET_STATES: tuple[str, ...] = tuple(shape("ImageSetState").enum)
 WORKFLOW_STATUSES: tuple[str, ...] = tuple(shape("ImageSetWorkflowStatus").enum)
@@ -164,45 +166,45 @@ class DocumentTooLarge(AwsCallError):
         self.unpacked_at_least = unpacked_at_least
 
 
-def inflate_bounded(chunks: Iterable[bytes], cap: int) -> tuple[bytearray, int]:
+def inflate_bounded(chunks: Iterable[bytes], cap: int) -> tuple[bytes, int]:
     """The unpacked body (gzip, any number of members, or plain JSON) and its gzip size; DocumentTooLarge
-    as soon as more than `cap` bytes would come out, so a small gzip bomb never expands in memory."""
-    out = bytearray()
-    compressed = 0
+    as soon as more than `cap` bytes would come out, so a small gzip bomb never expands in memory.
+    Pieces are kept apart until the end, so a refusal never holds more than about `cap` bytes."""
+    pieces: list[bytes] = []
+    size = compressed = 0
     inflater: Any = None
     gzipped: bool | None = None
     pending = b""
     for chunk in chunks:
         compressed += len(chunk)
         if compressed > cap + cap // 64 + READ_CHUNK_BYTES:  # no real gzip of `cap` bytes is this long
-            raise DocumentTooLarge(cap, compressed, len(out))
+            raise DocumentTooLarge(cap, compressed, size)
         if gzipped is None:
             pending += chunk
             if len(pending) < len(_GZIP_MAGIC):
                 continue
             gzipped, chunk, pending = pending.startswith(_GZIP_MAGIC), pending, b""
-        if not gzipped:
-            out += chunk
-            if len(out) > cap:
-                raise DocumentTooLarge(cap, compressed, len(out))
-            continue
         while chunk:
-            if inflater is None:
-                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            try:
-                out += inflater.decompress(chunk, cap - len(out) + 1)
-            except zlib.error as exc:
-                raise AwsCallError("GetImageSetMetadata", "InvalidDocument", f"the metadata body is not valid gzip: {exc}") from exc
-            if len(out) > cap:
-                raise DocumentTooLarge(cap, compressed, len(out))
-            chunk = inflater.unconsumed_tail
-            if inflater.eof:
-                chunk, inflater = inflater.unused_data + chunk, None
-    if pending:
-        out += pending
+            if not gzipped:
+                piece, chunk = chunk, b""
+            else:
+                if inflater is None:
+                    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                try:
+                    piece = inflater.decompress(chunk, min(cap - size + 1, INFLATE_PIECE_BYTES))
+                except zlib.error as exc:
+                    raise AwsCallError("GetImageSetMetadata", "InvalidDocument", f"the metadata body is not valid gzip: {exc}") from exc
+                chunk = inflater.unconsumed_tail
+                if inflater.eof:
+                    chunk, inflater = inflater.unused_data + chunk, None
+            size += len(piece)
+            if size > cap:
+                raise DocumentTooLarge(cap, compressed, size)
+            pieces.append(piece)
+    pieces.append(pending)
     if inflater is not None:
         raise AwsCallError("GetImageSetMetadata", "InvalidDocument", "the metadata body ends inside its gzip stream")
-    return out, compressed
+    return b"".join(pieces), compressed
 
 
 def readable_version(latest: ImageSetState) -> str | None:
@@ -297,7 +299,7 @@ class ImageSetService:
             params["versionId"] = version_id
         cap = self.metadata_cap
 
-        def fetch() -> tuple[bytearray, int]:
+        def fetch() -> tuple[bytes, int]:
             response = self.client.get_image_set_metadata(**params)
             body = response["imageSetMetadataBlob"]
             try:
