@@ -7,12 +7,13 @@ from typing import Callable, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import Input
+
+from tui.widgets.literal_input import LiteralInput
 
 Completer = Callable[[str], list[str]]
 
 
-class PromptBar(Input):
+class PromptBar(LiteralInput):
     """An input docked at the bottom that closes on Esc (posting `Closed`)."""
 
     DEFAULT_CSS = """
