@@ -64,7 +64,11 @@ def test_hostile_world_reaches_the_terminal_only_as_visible_text(tmux: Tmux, sta
     tmux.wait_for(lambda s: "Tags (4)" not in s and made.datastore_name in s, "the data store list (the click quit nothing)")
     tmux.keys("t")
     screen = tmux.wait_for(lambda s: "Tags: hostile-archive" in s and CLICK_MARK in s, "the tags panel")
-    click_on(tmux, screen, CLICK_MARK)
+    click_on(tmux, screen, CLICK_MARK)  # the cursor moves to the `click` row, and nothing runs
+    tmux.keys("Up", "e")  # the `clear` tag, every payload at once, in the tag form's input
+    tmux.wait_for(lambda s: "Edit tag on hostile-archive" in s and f"{MARK}BIDItag-clear" in s, "the hostile value in the tag form")
+    tmux.keys("Escape")
+    tmux.wait_for(lambda s: "Edit tag on" not in s and "Tags: hostile-archive" in s, "the tags panel again")
     tmux.keys("Escape")
     tmux.wait_for(lambda s: "Tags: hostile-archive" not in s, "the data store list again")
 
