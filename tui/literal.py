@@ -14,6 +14,8 @@ from rich.table import Table
 from rich.text import Text
 
 ELLIPSIS = "…"
+#: Longest value a detail view shows on its own line; a foreign value can be any size.
+DETAIL_LIMIT = 2000
 #: The style of a character shown in escaped form, so it cannot pass for the data itself.
 ESCAPED_STYLE = "reverse"
 
@@ -54,6 +56,8 @@ def literal(value: Any, *, limit: int | None = None, style: str = "", multiline:
     (each line escaped on its own) instead of showing them as `␊`.
     """
     raw = "" if value is None else str(value)
+    if limit is not None:
+        raw = raw[: limit + 1]  # every character draws as at least one: the rest would be cut anyway
     if multiline:
         text = Text("\n").join(literal(line) for line in raw.split("\n"))
         text.style = style
@@ -92,6 +96,8 @@ def safe(value: Text | str | None, *, limit: int | None = None, multiline: bool 
     if value is None or isinstance(value, str):
         return literal(value, limit=limit, multiline=multiline)
     text = value
+    if limit is not None and len(text) > limit + 1:
+        text = text[: limit + 1]
     if _needs_escape(text.plain, multiline):
         text = _escaped_styled(text, multiline)
     if limit is not None and len(text) > limit:
@@ -122,9 +128,6 @@ def visible_lines(value: object, *, limit: int | None = None) -> str:
         raw = raw[: max(limit - 1, 0)] + ELLIPSIS
     return "\n".join(visible(line) for line in raw.split("\n"))
 
-
-#: Longest value a detail view shows on its own line; a foreign value can be any size.
-DETAIL_LIMIT = 2000
 
 
 def literal_row(table: Table, *cells: Text | str | None) -> None:

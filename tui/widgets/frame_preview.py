@@ -540,7 +540,7 @@ def thumbnail_range(count: int, slots: int, current: int) -> tuple[int, int]:
 
 def _overlay(line: Strip, text: str, style: Style, width: int, right: bool) -> Strip:
     """`line` with `text` drawn over its left or right end (DICOM labels: control and bidi characters made visible)."""
-    text = visible(text)[:width]
+    text = visible(text[:width])[:width]
     piece = Strip([Segment(text, style)])
     length = piece.cell_length
     if right:
