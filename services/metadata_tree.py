@@ -72,7 +72,7 @@ class MetadataNode:
 
     @property
     def children(self) -> list[MetadataNode]:
-        """The children, built once and kept."""
+        """The children, built once and kept (on the UI thread: a search only passes through)."""
         if self._children is None:
             self._children = self.expand() if self.expand is not None else []
         return self._children
