@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -17,6 +18,7 @@ from emulator.dicom.levels import LEVEL_OF, SERIES_ALSO
 from emulator.dicom.metadata_size import check_estimate, check_instance
 from emulator.dicom.parse import P10, CaveatCollector, check_identity, read_p10
 from emulator.dicom.pixels import PixelPlan, decode_frames, has_pixels, plan_pixels
+from emulator.dicom.spill import MetadataSpill, Ref
 from emulator.dicom.transfer_syntaxes import STORED_TRANSFER_SYNTAX_UID
 from emulator.dicom.values import encode_dataset
 
@@ -25,7 +27,11 @@ LEVELS = ("Patient", "Study", "Series")
 
 @dataclass
 class ProcessedInstance:
-    """A file that became an instance: its normalized levels, its instance block and its frames."""
+    """A file that became an instance: its normalized levels, its instance block and its frames.
+
+    Between processing and commit a job parks `levels` and `instance` on disk (`park`), keeping only
+    what grouping, ordering and the quota need: the grouping key, the order key, the sizes.
+    """
 
     input_file: str
     sop_instance_uid: str
@@ -36,21 +42,40 @@ class ProcessedInstance:
     caveats: list[ImportCaveat] = field(default_factory=list)
     #: Compact JSON bytes of the instance block: its share of the image set's metadata document.
     metadata_bytes: int = 0
+    #: Instances share an image set only when every normalized attribute agrees: a digest of them all.
+    grouping_key: str = field(init=False, default="")
+    #: InstanceNumber, then SOP Instance UID: the order of instances inside an image set.
+    order_key: tuple[float, str] = field(init=False, default=(0.0, ""))
+    #: (frame ID, stored size) of each frame, kept when the frames' entries are parked.
+    frame_sizes: list[tuple[str, int]] = field(init=False, default_factory=list)
+    parked: tuple[MetadataSpill, Ref, Ref] | None = field(init=False, default=None, repr=False)
 
-    @property
-    def grouping_key(self) -> str:
-        """Instances share an image set only when every normalized attribute agrees (service.md 3.6)."""
-        return json.dumps(self.levels, sort_keys=True, separators=(",", ":"))
-
-    @property
-    def order_key(self) -> tuple[float, str]:
-        """InstanceNumber, then SOP Instance UID: the order of instances inside an image set."""
+    def __post_init__(self) -> None:
+        levels = json.dumps(self.levels, sort_keys=True, separators=(",", ":")).encode("utf-8")
+        self.grouping_key = hashlib.sha256(levels).hexdigest()
         raw = self.instance["DICOM"].get("InstanceNumber")
         try:
             number = float(raw[0] if isinstance(raw, list) else raw)
         except (TypeError, ValueError):
             number = float("inf")
-        return (number, self.sop_instance_uid)
+        self.order_key = (number, self.sop_instance_uid)
+        self.frame_sizes = [(frame.frame_id, int(frame.entry["FrameSizeInBytes"])) for frame in self.frames]
+
+    def park(self, spill: MetadataSpill) -> None:
+        """Move the levels and the instance block (frame entries included) to `spill`."""
+        self.parked = (spill, spill.put(self.levels), spill.put(self.instance))
+        self.levels, self.instance, self.frames = {}, {}, []
+
+    def restore(self) -> None:
+        """Bring parked levels and instance block back into memory."""
+        if self.parked is not None:
+            spill, levels, instance = self.parked
+            self.levels, self.instance = spill.get(levels), spill.get(instance)
+            self.parked = None
+
+    def release(self) -> None:
+        """Drop the levels and instance block once committed."""
+        self.levels, self.instance = {}, {}
 
 
 @dataclass

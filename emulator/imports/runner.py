@@ -20,6 +20,7 @@ from emulator.dicom.frames import StoredFrame
 from emulator.dicom.grouping import ImageSetDraft, build_document, fit_metadata_quota, group_instances
 from emulator.dicom.instance import FileOutcome, ProcessedInstance, process_file
 from emulator.dicom.limits import MAX_FILE_BYTES, mib
+from emulator.dicom.spill import MetadataSpill
 from emulator.ids import new_id
 from emulator.imports import s3io
 from emulator.imports.outputs import FAILURE, SUCCESS, folder_location, output_files
@@ -107,10 +108,14 @@ class JobRunner:
             self.frames.discard_orphans(conn, job.job_id)
         todo = [item for item in objects if item.key not in done]
         input_bucket = S3Location.parse(job.input_s3_uri).bucket
-        instances = self._process(job, input_bucket, todo)
-        for draft in group_instances(instances):
-            self._check_stopping()
-            self._commit(job, draft)
+        spill = MetadataSpill()
+        try:
+            instances = self._process(job, input_bucket, todo, spill)
+            for draft in group_instances(instances):
+                self._check_stopping()
+                self._commit(job, draft)
+        finally:
+            spill.close()
         self._write_outputs(job)
 
     def _inputs(self, job: ImportJob) -> list[InputObject]:
@@ -139,12 +144,15 @@ class JobRunner:
             raise JobFailure(f"The input location {job.input_s3_uri} holds {total} bytes, more than 10 GB")
         return objects
 
-    def _process(self, job: ImportJob, bucket: str, todo: list[InputObject]) -> list[ProcessedInstance]:
-        """Process files in the pool; failures are recorded as they come, instances kept for grouping."""
+    def _process(
+        self, job: ImportJob, bucket: str, todo: list[InputObject], spill: MetadataSpill
+    ) -> list[ProcessedInstance]:
+        """Process files in the pool; failures are recorded as they come, instances parked for grouping."""
         instances: list[ProcessedInstance] = []
         pending_records: list[FileRecord] = []
         for outcome in self._outcomes(job, bucket, todo):
             if outcome.instance is not None:
+                outcome.instance.park(spill)
                 instances.append(outcome.instance)
                 continue
             failure = outcome.failure
@@ -201,17 +209,22 @@ class JobRunner:
             records.clear()
 
     def _commit(self, job: ImportJob, draft: ImageSetDraft) -> None:
-        """One image set, its frames and its files' records: all visible at once, or not at all."""
+        """One image set, its frames and its files' records: all visible at once, or not at all.
+
+        Only the instances that fit the metadata quota come back from the spill, so one image set's
+        document (at most the quota) is what this holds in memory.
+        """
         image_set_id = new_id()
+        draft.instances[0].restore()
         draft, overflow = fit_metadata_quota(draft)
+        for instance in draft.instances:
+            instance.restore()
         document = build_document(job.datastore_id, image_set_id, draft) if draft.instances else {}
         instances = draft.instances
         frames = [
-            FrameRef(
-                frame.frame_id, self.frames.job_path(job.job_id, frame.frame_id), int(frame.entry["FrameSizeInBytes"])
-            )
+            FrameRef(frame_id, self.frames.job_path(job.job_id, frame_id), size)
             for instance in instances
-            for frame in instance.frames
+            for frame_id, size in instance.frame_sizes
         ]
         records = [
             FileRecord(
@@ -229,6 +242,8 @@ class JobRunner:
         )
         if not instances:
             self._record(job, records)
+            for instance, _ in overflow:
+                instance.release()
             return
         with self.store.transaction() as tx:
             now = self.now()
@@ -247,6 +262,8 @@ class JobRunner:
                 import_job_id=job.job_id,
             )
             import_jobs.record_files(tx, job.job_id, records)
+        for instance in [*instances, *(instance for instance, _ in overflow)]:
+            instance.release()
 
     def _write_outputs(self, job: ImportJob) -> None:
         with self.store.read() as conn:
