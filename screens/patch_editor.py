@@ -21,7 +21,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from services.metadata_patch import LEVELS, AttributeRef, MetadataUpdate, current_value, set_attribute, typed_value, update_problems
 from services.metadata_tree import readable
 from services.validation import FieldProblem
-from tui.literal import DETAIL_LIMIT, literal, safe
+from tui.literal import DETAIL_LIMIT, literal, safe, visible_lines
 from tui.widgets.literal_input import LiteralInput
 
 
@@ -160,7 +160,7 @@ class PatchEditor(ModalScreen["MetadataUpdate | None"]):
             self.update_to_send = set_attribute(ref, value) if ref.keyword else None
         if self.update_to_send is not None:
             problems += self.update_to_send.problems()
-            self.query_one("#preview", Static).update(Syntax(self.update_to_send.preview(), "json", theme="ansi_dark", word_wrap=True))
+            self.query_one("#preview", Static).update(Syntax(visible_lines(self.update_to_send.preview()), "json", theme="ansi_dark", word_wrap=True))
         self.query_one("#problems", Static).update(literal("\n".join(str(p) for p in problems), multiline=True))
         self.query_one("#send", Button).disabled = bool(problems) or self.update_to_send is None
 
