@@ -54,14 +54,16 @@ def hostile(tag: str, limit: int = 256) -> str:
     return "".join(payloads(tag).values())[:limit]
 
 
-#: Short ones, for DICOM values with small length limits (LO 64, PN 64 per group).
 def short(tag: str) -> list[str]:
+    """Short payloads, for DICOM values with small length limits (LO 64, PN 64 per component group)."""
     p = payloads(tag)
     return [p["title"], p["clipboard"], p["clear"] + p["markup"][:12], p["link"], p["c1"] + p["bidi"]]
 
 
 @dataclass(frozen=True)
 class HostileWorld:
+    """Where the hostile values are: the data store, its import job, and the patient to search for."""
+
     datastore_id: str
     datastore_name: str
     job_name: str
@@ -76,7 +78,7 @@ ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
 INPUT_PREFIX = f"in/[@click=app.quit]{MARK}KEY[/]\u202e/"
 
 
-def hostile_dicom(data: bytes, instance: int) -> bytes:
+def hostile_dicom(data: bytes) -> bytes:
     """One CT file with hostile values at every level (UTF-8 character set)."""
     ds = pydicom.dcmread(io.BytesIO(data))
     study, series, inst = short("study"), short("series"), short("inst")
@@ -122,8 +124,8 @@ def seed(mi: Any, s3: Any, kms: Any) -> HostileWorld:
     for bucket in ("hostile-in", "hostile-out"):
         s3.create_bucket(Bucket=bucket)
     subject = Subject(patient_id=PATIENT_ID, study_key="pwn")
-    for index, (name, data) in enumerate(ct_series(2, 32, subject=subject, series_key="pwn")):
-        s3.put_object(Bucket="hostile-in", Key=f"{INPUT_PREFIX}{name.rpartition('/')[2]}", Body=hostile_dicom(data, index))
+    for name, data in ct_series(2, 32, subject=subject, series_key="pwn"):
+        s3.put_object(Bucket="hostile-in", Key=f"{INPUT_PREFIX}{name.rpartition('/')[2]}", Body=hostile_dicom(data))
     s3.put_object(Bucket="hostile-in", Key=f"{INPUT_PREFIX}not-dicom-{MARK}.dcm", Body=b"plain text, not DICOM\n")
     job_id = mi.start_dicom_import_job(
         jobName=JOB, datastoreId=datastore_id, dataAccessRoleArn=ROLE,
