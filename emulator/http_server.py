@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
@@ -44,6 +46,7 @@ from emulator.protocol.sigv4 import scope_from_headers
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
+log = logging.getLogger("emulator.http")
 #: moto's environ key for the original spelling of underscored `x-amz-meta-` headers.
 PRESERVED_NAMES_KEY = "moto.preserved_header_names"
 META_PREFIX = b"x-amz-meta-"
@@ -270,6 +273,8 @@ class EndpointServer(TcpWSGIServer):
         self._trigger_lock = threading.Lock()
         self._closing = False
         super().__init__(app, map={}, adj=adj, sockinfo=adj.listen[0])
+        pipe = os.fstat(self.trigger.trigger)
+        self._trigger_identity = (pipe.st_dev, pipe.st_ino)
         self._loop: threading.Thread | None = None
 
     @property
@@ -295,7 +300,8 @@ class EndpointServer(TcpWSGIServer):
         self.task_dispatcher.shutdown(cancel_pending=True, timeout=join_seconds)
         with self._trigger_lock:
             self._closing = True
-            self.trigger.pull_trigger(lambda: wasyncore.close_all(self._map))
+            if not self._wake(lambda: wasyncore.close_all(self._map)):
+                wasyncore.close_all(self._map, ignore_all=True)  # the loop ends at its next poll timeout
         if self._loop is not None and self._loop is not threading.current_thread():
             self._loop.join(join_seconds)
 
@@ -303,7 +309,23 @@ class EndpointServer(TcpWSGIServer):
         """Wake the loop (a worker has output for it); nothing once the server is closing."""
         with self._trigger_lock:
             if not self._closing:
-                self.trigger.pull_trigger()
+                self._wake()
+
+    def _wake(self, thunk: Callable[[], None] | None = None) -> bool:
+        """Pull waitress's wake-up pipe, only while its descriptor is still that pipe.
+
+        Were the number closed by other code and handed out again, a write would land in whatever now
+        has it (a socket, a database file); the loop then wakes at its poll timeout instead.
+        """
+        try:
+            found = os.fstat(self.trigger.trigger)
+        except OSError:
+            found = None
+        if found is None or (found.st_dev, found.st_ino) != self._trigger_identity:
+            log.warning("the endpoint's wake-up pipe (descriptor %s) was closed by other code", self.trigger.trigger)
+            return False
+        self.trigger.pull_trigger(thunk)
+        return True
 
     def join(self) -> None:
         """Block until the loop ends."""

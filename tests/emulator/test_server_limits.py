@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import threading
 import time
@@ -225,3 +226,12 @@ def test_an_action_or_service_moto_lacks_is_a_4xx_in_its_own_format(raw_request:
     assert sts.status == 400 and b"<Code>InvalidAction</Code>" in sts.body
     unknown = raw_request("GET", "/x", service="nosuchservice")
     assert (unknown.status, unknown.error_type) == (404, "UnknownOperationException")
+
+
+def test_stop_survives_its_wake_up_pipe_being_closed_by_other_code(tmp_path: Path) -> None:
+    endpoint = LocalEndpoint(EndpointConfig(state_dir=tmp_path / "state")).start()
+    port = endpoint.port
+    os.close(endpoint._server.trigger.trigger)  # type: ignore[union-attr]  # noqa: SLF001 - what a stray close would do
+    endpoint.stop()
+    with socket.create_server(("127.0.0.1", port)):
+        pass  # the port was released
