@@ -14,6 +14,7 @@ What this module adds (docs/server.md):
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -317,11 +318,14 @@ class EndpointServer(TcpWSGIServer):
         Were the number closed by other code and handed out again, a write would land in whatever now
         has it (a socket, a database file); the loop then wakes at its poll timeout instead.
         """
+        descriptor = self.trigger.trigger
         try:
-            found = os.fstat(self.trigger.trigger)
+            found = os.fstat(descriptor)
+            writable = fcntl.fcntl(descriptor, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
         except OSError:
-            found = None
-        if found is None or (found.st_dev, found.st_ino) != self._trigger_identity:
+            found, writable = None, False
+        # The read end has the same inode: a number closed and then given to a copy of it is caught too.
+        if found is None or not writable or (found.st_dev, found.st_ino) != self._trigger_identity:
             log.warning("the endpoint's wake-up pipe (descriptor %s) was closed by other code", self.trigger.trigger)
             return False
         self.trigger.pull_trigger(thunk)
