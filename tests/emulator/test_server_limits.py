@@ -231,7 +231,11 @@ def test_an_action_or_service_moto_lacks_is_a_4xx_in_its_own_format(raw_request:
 def test_stop_survives_its_wake_up_pipe_being_closed_by_other_code(tmp_path: Path) -> None:
     endpoint = LocalEndpoint(EndpointConfig(state_dir=tmp_path / "state")).start()
     port = endpoint.port
-    os.close(endpoint._server.trigger.trigger)  # type: ignore[union-attr]  # noqa: SLF001 - what a stray close would do
+    # What a stray close and reuse of the number would leave: the pipe's write end is something else now.
+    # (dup2, not close: a number merely closed could be reused by another thread before stop closes it.)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, endpoint._server.trigger.trigger)  # type: ignore[union-attr]  # noqa: SLF001
+    os.close(null)
     endpoint.stop()
     with socket.create_server(("127.0.0.1", port)):
         pass  # the port was released
