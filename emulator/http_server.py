@@ -124,8 +124,10 @@ class EndpointRequestParser(HTTPRequestParser):
         self.preserved_names = self._keep_underscored_meta(header_plus)
         self.target = classify(self.command, self.request_uri, self.headers, self.query, self.limits)
         self.adj = _BodyLimitAdjustments(self.adj, self.target.body_limit)  # type: ignore[assignment]
-        if self.content_length > self.target.body_limit:
-            self.expect_continue = False  # refused now: the client must not be invited to send it
+        if self.content_length > self.target.body_limit or (self.content_length == 0 and not self.chunked):
+            # Refused now, or no body to invite: waitress would send 100 Continue and then wait for a
+            # body that never comes (botocore sends `Expect: 100-continue` on an empty S3 PUT too).
+            self.expect_continue = False
 
     def _keep_underscored_meta(self, header_plus: bytes) -> dict[str, str]:
         """`x-amz-meta-my_key` as moto's handler keeps it (waitress drops underscored names).

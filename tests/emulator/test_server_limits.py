@@ -239,3 +239,9 @@ def test_stop_survives_its_wake_up_pipe_being_closed_by_other_code(tmp_path: Pat
     endpoint.stop()
     with socket.create_server(("127.0.0.1", port)):
         pass  # the port was released
+
+
+def test_an_empty_put_with_expect_continue_is_answered(s3: Any) -> None:
+    s3.create_bucket(Bucket="empty-bodies")
+    s3.put_object(Bucket="empty-bodies", Key="empty", Body=b"")  # botocore sends Expect: 100-continue, no body
+    assert s3.get_object(Bucket="empty-bodies", Key="empty")["Body"].read() == b""
