@@ -39,6 +39,7 @@ from waitress.utilities import (
     ServerNotImplemented,
 )
 
+from emulator.errors import UnknownOperationException
 from emulator.model import SERVICE_NAME
 from emulator.protocol.body_limits import FLOOR, body_limit
 from emulator.protocol.router import raw_path, service_router
@@ -93,7 +94,7 @@ def classify(method: str, request_uri: str, headers: dict[str, str], query: str,
     if ours:
         try:
             operation = router.match(method, path, query_keys=None)[0].name
-        except Exception:  # noqa: BLE001 - any unroutable request is refused later as UnknownOperation
+        except UnknownOperationException:  # refused later; its body need not be read
             return Target("rest-json", None, FLOOR)
         return Target("rest-json", operation, body_limit(operation))
     protocol = "json" if target_header else "s3" if service in ("s3", None) else "rest-json"
