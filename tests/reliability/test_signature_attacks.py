@@ -20,7 +20,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from conftest import ACCESS_KEY, SECRET_KEY, RawResponse, send_raw
+from raw_http import ACCESS_KEY, SECRET_KEY, RawResponse, send_raw
 
 from emulator.config import EndpointConfig
 from emulator.server import LocalEndpoint
