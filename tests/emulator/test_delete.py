@@ -61,10 +61,19 @@ def test_delete_locks_then_settles_deleted(
         assert (code, status) == ("ResourceNotFoundException", 404)
 
 
-def test_deleting_again_and_writing_to_a_deleted_image_set_are_conflicts(mi: Any, image_set: tuple[str, str]) -> None:
+def test_deleting_again_and_writing_to_a_deleted_image_set_are_conflicts(
+    endpoint: LocalEndpoint, mi: Any, image_set: tuple[str, str]
+) -> None:
     datastore_id, image_set_id = image_set
-    mi.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
-    code, status, message = rejected(lambda: mi.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id))
+    runtime = endpoint.runtime
+    assert runtime is not None
+    clock, frozen = runtime.clock, runtime.now()
+    runtime.clock = lambda: frozen  # still LOCKED however slowly the second call arrives
+    try:
+        mi.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
+        code, status, message = rejected(lambda: mi.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id))
+    finally:
+        runtime.clock = clock
     assert (code, status) == ("ConflictException", 409) and "LOCKED" in message
     wait_unlocked(mi, datastore_id, image_set_id)
     code, status, message = rejected(lambda: mi.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id))
