@@ -159,6 +159,12 @@ def _load(blob: bytes, member: str) -> dict[str, Any]:
         ) from None
     if not isinstance(document, dict):
         raise ValidationException(f"{member} must be a JSON object like the image set metadata document")
+    try:  # a `\ud800` escape decodes to an unpaired surrogate, which no stored (UTF-8) document can hold
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationException(
+            f"{member} must not contain an unpaired UTF-16 surrogate (\\ud800-\\udfff) in any key or value"
+        ) from None
     version = document.get("SchemaVersion")
     if version is None or isinstance(version, bool) or str(version) not in SCHEMA_VERSIONS:
         raise ValidationException(

@@ -230,6 +230,9 @@ def test_malformed_patches_are_validation_errors(mi: Any, image_set: tuple[str, 
     assert "must be a JSON object" in send({"DICOMUpdates": {"updatableAttributes": b"[1, 2]"}})
     twice = json.dumps({"SchemaVersion": 1.1, "Patient": {"DICOM": {"PatientName": "A^B"}}}).encode()
     assert "base64-encoded twice" in send({"DICOMUpdates": {"updatableAttributes": base64.b64encode(twice)}})
+    lone = json.dumps({"SchemaVersion": "1.1", "Patient": {"DICOM": {"PatientName": "A\ud800B"}}}).encode()
+    assert "unpaired UTF-16 surrogate" in send({"DICOMUpdates": {"updatableAttributes": lone}})
+    assert mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)["versionId"] == "1"
 
 
 def test_payload_limits(mi: Any, image_set: tuple[str, str]) -> None:
