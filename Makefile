@@ -25,7 +25,7 @@ bench-setup:
 
 # Every benchmark in turn (figures, not pass/fail); see bench/README.md for each one's options.
 bench: setup bench-setup
-	for script in import search frames triage startup load; do $(BIN)/python bench/$$script.py || exit 1; done
+	for script in import search frames triage startup load metadata_view; do $(BIN)/python bench/$$script.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
