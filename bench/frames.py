@@ -37,12 +37,12 @@ from textual.strip import Strip
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emulator.demo.phantoms import PhantomFile, ct_series  # noqa: E402
-from emulator.dicom.htj2k import encode_frame  # noqa: E402
-from services.frame_metadata import FrameRequest, pixel_model, series_frames  # noqa: E402
-from services.frames import FrameKey, decode_frame, frame_crc32, verify_checksum  # noqa: E402
-from services.pixels_render import ColourMode, HalfcellImage, halfcell_rows  # noqa: E402
-from services.windowing import AUTO_PERCENTILE, DisplaySettings, PixelModel, resample_to_cells, to_display  # noqa: E402
+from ahi.emulator.demo.phantoms import PhantomFile, ct_series  # noqa: E402
+from ahi.emulator.dicom.htj2k import encode_frame  # noqa: E402
+from ahi.services.frame_metadata import FrameRequest, pixel_model, series_frames  # noqa: E402
+from ahi.services.frames import FrameKey, decode_frame, frame_crc32, verify_checksum  # noqa: E402
+from ahi.services.pixels_render import ColourMode, HalfcellImage, halfcell_rows  # noqa: E402
+from ahi.services.windowing import AUTO_PERCENTILE, DisplaySettings, PixelModel, resample_to_cells, to_display  # noqa: E402
 
 GOAL_MS = 40.0
 STEPS = ("fetch", "decode", "verify", "window", "resample", "render")
@@ -149,7 +149,7 @@ def bench_decoders(encoded: list[bytes], pixels: list[np.ndarray], repeat: int) 
 
 def endpoint_frames(files: list[PhantomFile], workdir: Path) -> tuple[Callable[[FrameKey], bytes], list[FrameRequest], Callable[[], None]] | str:
     """Import the files into a fresh local endpoint and return a GetImageFrame fetcher, or why not."""
-    from emulator.handlers import load_handlers
+    from ahi.emulator.handlers import load_handlers
 
     needed = ("StartDICOMImportJob", "GetDICOMImportJob", "GetImageSet", "GetImageSetMetadata", "GetImageFrame")
     missing = [operation for operation in needed if operation not in load_handlers()]
@@ -158,9 +158,9 @@ def endpoint_frames(files: list[PhantomFile], workdir: Path) -> tuple[Callable[[
     import boto3
     from botocore.config import Config
 
-    from emulator.config import EndpointConfig
-    from emulator.server import LocalEndpoint
-    from services.frames import client_fetcher
+    from ahi.emulator.config import EndpointConfig
+    from ahi.emulator.server import LocalEndpoint
+    from ahi.services.frames import client_fetcher
 
     server = LocalEndpoint(EndpointConfig(state_dir=workdir / "state", port=0, datastore_transition_seconds=0.05)).start()
     try:

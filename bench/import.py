@@ -26,12 +26,12 @@ from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emulator.config import EndpointConfig  # noqa: E402
-from emulator.demo.phantoms import PhantomFile, ct_series  # noqa: E402
-from emulator.dicom.frames import StageTimes  # noqa: E402
-from emulator.dicom.instance import process_file  # noqa: E402
-from emulator.imports.service import FILE_WORKERS  # noqa: E402
-from emulator.server import LocalEndpoint  # noqa: E402
+from ahi.emulator.config import EndpointConfig  # noqa: E402
+from ahi.emulator.demo.phantoms import PhantomFile, ct_series  # noqa: E402
+from ahi.emulator.dicom.frames import StageTimes  # noqa: E402
+from ahi.emulator.dicom.instance import process_file  # noqa: E402
+from ahi.emulator.imports.service import FILE_WORKERS  # noqa: E402
+from ahi.emulator.server import LocalEndpoint  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
 

@@ -81,8 +81,8 @@ class WerkzeugServer:
 
 def serve(state_dir: str, server: str) -> None:
     """Child process: the endpoint with `ahi local`'s settings on `server`, printing its URL, until stdin closes."""
-    from emulator.config import EndpointConfig
-    from emulator.server import LocalEndpoint
+    from ahi.emulator.config import EndpointConfig
+    from ahi.emulator.server import LocalEndpoint
 
     class WerkzeugEndpoint(LocalEndpoint):
         def make_server(self, app: Any) -> Any:
@@ -129,7 +129,7 @@ def client(url: str, service: str = "medical-imaging") -> Any:
 
 def seed(url: str, clients: int) -> World:
     """A data store with two imported CT series per client (8 slices of 256x256): one to read, one to update."""
-    from emulator.demo.phantoms import ct_series
+    from ahi.emulator.demo.phantoms import ct_series
 
     mi, s3 = client(url), client(url, "s3")
     s3.create_bucket(Bucket="load-in")

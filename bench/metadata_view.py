@@ -64,13 +64,13 @@ def child(body_path: Path) -> dict[str, float]:
 
     from textual.widgets import Tree
 
-    from emulator.config import EndpointConfig
-    from emulator.handlers import HANDLERS
-    from emulator.server import LocalEndpoint
-    from screens.metadata_view import MetadataViewScreen
-    from tui.app import AhiApp
-    from tui.config import ConsoleConfig
-    from tui.settings import build_parser, resolve
+    from ahi.emulator.config import EndpointConfig
+    from ahi.emulator.handlers import HANDLERS
+    from ahi.emulator.server import LocalEndpoint
+    from ahi.screens.metadata_view import MetadataViewScreen
+    from ahi.tui.app import AhiApp
+    from ahi.tui.config import ConsoleConfig
+    from ahi.tui.settings import build_parser, resolve
 
     body = body_path.read_bytes()
     state = {"datastoreId": DATASTORE, "imageSetId": IMAGE_SET, "versionId": "1", "imageSetState": "ACTIVE"}

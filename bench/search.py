@@ -38,14 +38,14 @@ from botocore.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emulator.config import EndpointConfig  # noqa: E402
-from emulator.context import RequestContext  # noqa: E402
-from emulator.handlers.search import parse_filters, search_image_sets  # noqa: E402
-from emulator.ids import new_id  # noqa: E402
-from emulator.server import LocalEndpoint  # noqa: E402
-from emulator.store import search as store_search  # noqa: E402
-from emulator.store.db import Store  # noqa: E402
-from emulator.store.imagesets import insert_image_set  # noqa: E402
+from ahi.emulator.config import EndpointConfig  # noqa: E402
+from ahi.emulator.context import RequestContext  # noqa: E402
+from ahi.emulator.handlers.search import parse_filters, search_image_sets  # noqa: E402
+from ahi.emulator.ids import new_id  # noqa: E402
+from ahi.emulator.server import LocalEndpoint  # noqa: E402
+from ahi.emulator.store import search as store_search  # noqa: E402
+from ahi.emulator.store.db import Store  # noqa: E402
+from ahi.emulator.store.imagesets import insert_image_set  # noqa: E402
 
 GOAL_MS = 25.0
 PAGE = 50

@@ -29,8 +29,8 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 BIN = Path(sys.executable).parent
 
@@ -87,12 +87,12 @@ def aws_cli_listing(state_dir: Path) -> float:
 
 def in_process(state_dir: Path, stores: int) -> float:
     """`ahi --local` inside this process: the endpoint starts behind the first paint, as in a terminal."""
-    from tui.app import AhiApp
-    from tui.config import ConsoleConfig
-    from tui.launch import LOCAL_PENDING_URL
-    from tui.local_endpoint import LocalEndpointRun
-    from tui.settings import build_parser, resolve
-    from tui.widgets.resource_table import ResourceTable
+    from ahi.tui.app import AhiApp
+    from ahi.tui.config import ConsoleConfig
+    from ahi.tui.launch import LOCAL_PENDING_URL
+    from ahi.tui.local_endpoint import LocalEndpointRun
+    from ahi.tui.settings import build_parser, resolve
+    from ahi.tui.widgets.resource_table import ResourceTable
 
     start = time.perf_counter()
     local = LocalEndpointRun(state_dir)
@@ -119,11 +119,11 @@ def table_memory(rows: int) -> tuple[float, float, float]:
     from textual.app import App, ComposeResult
     from textual.widgets import DataTable
 
-    from screens.datastores import DatastoreListing, DatastoresScreen
-    from services.datastores import Datastore
-    from tui.app import AhiApp
-    from tui.config import ConsoleConfig
-    from tui.settings import build_parser, resolve
+    from ahi.screens.datastores import DatastoreListing, DatastoresScreen
+    from ahi.services.datastores import Datastore
+    from ahi.tui.app import AhiApp
+    from ahi.tui.config import ConsoleConfig
+    from ahi.tui.settings import build_parser, resolve
 
     now = datetime(2026, 1, 1, tzinfo=timezone.utc)
     stores = [

@@ -86,7 +86,7 @@ def failure_file(lines: int, messages: str) -> bytes:
 def start_endpoint(state_dir: str) -> tuple[subprocess.Popen[str], str]:
     """`ahi local` on a free port; returns the process and its URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "local", "--port", "0", "--state-dir", state_dir],
+        [sys.executable, "-m", "ahi.tui.cli", "local", "--port", "0", "--state-dir", state_dir],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )  # fmt: skip
     assert process.stdout is not None
@@ -109,7 +109,7 @@ def client(service: str, url: str) -> Any:
 
 def real_job(url: str) -> dict[str, Any]:
     """A COMPLETED import of one broken file; its `jobProperties`."""
-    from emulator.demo.phantoms import broken_files
+    from ahi.emulator.demo.phantoms import broken_files
 
     s3, mi = client("s3", url), client("medical-imaging", url)
     for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
@@ -178,7 +178,7 @@ class RssPeak:
 
 
 def run_streaming(s3: Any, job: dict[str, Any]) -> dict[str, float]:
-    from services.imports import JobFolderReader
+    from ahi.services.imports import JobFolderReader
 
     reader = JobFolderReader.for_job(s3, job)
     reader.read_manifest()
@@ -188,7 +188,7 @@ def run_streaming(s3: Any, job: dict[str, Any]) -> dict[str, float]:
 
 def run_naive(s3: Any, job: dict[str, Any]) -> dict[str, float]:
     """The alternative: whole body in memory, a list of dicts, then grouping."""
-    from services.failure_reasons import normalize_message
+    from ahi.services.failure_reasons import normalize_message
 
     key = folder_key(job)
     json.loads(s3.get_object(Bucket=OUTPUT_BUCKET, Key=key + "job-output-manifest.json")["Body"].read())
@@ -203,9 +203,9 @@ def run_naive(s3: Any, job: dict[str, Any]) -> dict[str, float]:
 
 
 def console_app(url: str) -> Any:
-    from tui.app import AhiApp
-    from tui.config import ConsoleConfig
-    from tui.settings import build_parser, resolve
+    from ahi.tui.app import AhiApp
+    from ahi.tui.config import ConsoleConfig
+    from ahi.tui.settings import build_parser, resolve
 
     args = build_parser().parse_args(["--endpoint-url", url, "--region", "us-east-1", "--refresh", "0"])
     return AhiApp(resolve(args, ConsoleConfig(), {}))
@@ -232,9 +232,9 @@ def measured(mode: str) -> Iterator[dict[str, float]]:
 def measure_screen(url: str, job: dict[str, Any], mode: str) -> dict[str, float]:
     """Headless console: push the job's detail as Enter on the jobs list does (with the ListDICOMImportJobs summary),
     wait until its reasons are on screen, and note when the first ones showed."""
-    from screens.job_detail import JobDetailScreen
-    from screens.job_outcome_tree import OutcomeTree
-    from services.import_job_list import ImportJob
+    from ahi.screens.job_detail import JobDetailScreen
+    from ahi.screens.job_outcome_tree import OutcomeTree
+    from ahi.services.import_job_list import ImportJob
 
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")
     app = console_app(url)
@@ -272,7 +272,7 @@ def child(url: str, job_json: str, approach: str, mode: str) -> None:
     if approach == "screen":
         print(json.dumps(measure_screen(url, job, mode)))
         return
-    import services.failure_reasons, services.imports  # noqa: F401, E401 - imports outside the measurement
+    import ahi.services.failure_reasons, ahi.services.imports  # noqa: F401, E401 - imports outside the measurement
 
     s3 = client("s3", url)
     s3.head_bucket(Bucket=OUTPUT_BUCKET)  # first connection outside the measurement too

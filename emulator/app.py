@@ -11,21 +11,21 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from emulator.context import RequestContext
-from emulator.errors import NotImplementedByEndpoint, ServiceError
-from emulator.gate import PRINCIPAL_KEY, principal_of, verifier_for
-from emulator.handlers import load_handlers
-from emulator.model import error_status
-from emulator.protocol.parser import parse_request
-from emulator.protocol.router import raw_path, service_router
-from emulator.protocol.serializer import error_response, serialize_response
-from emulator.protocol.sigv4 import SignedRequest, scope_from_headers
-from emulator.protocol.validate import validate_input
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import NotImplementedByEndpoint, ServiceError
+from ahi.emulator.gate import PRINCIPAL_KEY, principal_of, verifier_for
+from ahi.emulator.handlers import load_handlers
+from ahi.emulator.model import error_status
+from ahi.emulator.protocol.parser import parse_request
+from ahi.emulator.protocol.router import raw_path, service_router
+from ahi.emulator.protocol.serializer import error_response, serialize_response
+from ahi.emulator.protocol.sigv4 import SignedRequest, scope_from_headers
+from ahi.emulator.protocol.validate import validate_input
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-    from emulator.runtime import Runtime
+    from ahi.emulator.runtime import Runtime
 
 log = logging.getLogger("emulator")
 

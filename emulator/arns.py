@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from emulator.errors import ValidationException
+from ahi.emulator.errors import ValidationException
 
 SERVICE = "medical-imaging"
 #: The partition this endpoint serves; other partitions' ARNs are well-formed but name nothing here.

@@ -14,10 +14,10 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, TextIO
 
-from emulator.config import DEFAULT_MAX_CLOCK_SKEW, EndpointConfig, default_state_dir
+from ahi.emulator.config import DEFAULT_MAX_CLOCK_SKEW, EndpointConfig, default_state_dir
 
 if TYPE_CHECKING:
-    from emulator.server import LocalEndpoint
+    from ahi.emulator.server import LocalEndpoint
 
 DEFAULT_REGION = "us-east-1"
 DUMMY_ACCESS_KEY = "AKIDLOCALENDPOINT"
@@ -28,7 +28,7 @@ SECRETS_ENV = "AHI_LOCAL_SECRETS"
 #: Modules that add later flags (`--demo`, `--faults`, ...). Each may define
 #: `add_arguments(parser)`, `configure(args, config)` (before start) and `on_started(args, endpoint)`.
 #: A module that does not exist yet is skipped.
-CLI_EXTENSION_MODULES: tuple[str, ...] = ("emulator.demo.cli", "emulator.faults.cli")
+CLI_EXTENSION_MODULES: tuple[str, ...] = ("ahi.emulator.demo.cli", "ahi.emulator.faults.cli")
 
 
 def extension_modules() -> list[ModuleType]:
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    from emulator.server import LocalEndpoint  # heavy (botocore, Werkzeug); only once the options are known to be good
+    from ahi.emulator.server import LocalEndpoint  # heavy (botocore, Werkzeug); only once the options are known to be good
 
     try:
         endpoint: LocalEndpoint = LocalEndpoint(config).start()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from emulator.runtime import Runtime
+    from ahi.emulator.runtime import Runtime
 
 
 @dataclass(frozen=True)

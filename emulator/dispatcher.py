@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from emulator.gate import SignatureGate
-from emulator.model import SERVICE_NAME
-from emulator.protocol.router import raw_path, service_router
-from emulator.protocol.sigv4 import scope_from_headers
+from ahi.emulator.gate import SignatureGate
+from ahi.emulator.model import SERVICE_NAME
+from ahi.emulator.protocol.router import raw_path, service_router
+from ahi.emulator.protocol.sigv4 import scope_from_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment

@@ -21,9 +21,9 @@ from xml.sax.saxutils import escape
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.wrappers import Response
 
-from emulator.config import EndpointConfig
-from emulator.model import error_status
-from emulator.errors import (
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.model import error_status
+from ahi.emulator.errors import (
     BadRequestException,
     IncompleteSignatureException,
     InvalidSignatureException,
@@ -35,10 +35,10 @@ from emulator.errors import (
     UnrecognizedClientException,
     UnsupportedSigning,
 )
-from emulator.protocol.router import raw_path
-from emulator.protocol.serializer import error_response
-from emulator.protocol.sigv2 import is_sigv2, verify_sigv2
-from emulator.protocol.sigv4 import AccessKey, Principal, SignedRequest, Verifier, scope_from_headers
+from ahi.emulator.protocol.router import raw_path
+from ahi.emulator.protocol.serializer import error_response
+from ahi.emulator.protocol.sigv2 import is_sigv2, verify_sigv2
+from ahi.emulator.protocol.sigv4 import AccessKey, Principal, SignedRequest, Verifier, scope_from_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment

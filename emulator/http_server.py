@@ -39,16 +39,16 @@ from waitress.utilities import (
     ServerNotImplemented,
 )
 
-from emulator.errors import UnknownOperationException
-from emulator.model import SERVICE_NAME
-from emulator.protocol.body_limits import FLOOR, body_limit
-from emulator.protocol.router import raw_path, service_router
-from emulator.protocol.sigv4 import scope_from_headers
+from ahi.emulator.errors import UnknownOperationException
+from ahi.emulator.model import SERVICE_NAME
+from ahi.emulator.protocol.body_limits import FLOOR, body_limit
+from ahi.emulator.protocol.router import raw_path, service_router
+from ahi.emulator.protocol.sigv4 import scope_from_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
 
-log = logging.getLogger("emulator.http")
+log = logging.getLogger("ahi.emulator.http")
 #: moto's environ key for the original spelling of underscored `x-amz-meta-` headers.
 PRESERVED_NAMES_KEY = "moto.preserved_header_names"
 META_PREFIX = b"x-amz-meta-"

@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 
 from werkzeug.serving import WSGIRequestHandler
 
-from emulator.model import SERVICE_NAME
-from emulator.protocol.sigv4 import scope_from_headers
-from emulator.store.db import Store
+from ahi.emulator.model import SERVICE_NAME
+from ahi.emulator.protocol.sigv4 import scope_from_headers
+from ahi.emulator.store.db import Store
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -54,7 +54,7 @@ class MotoWorld:
         app = moto_app()
         with self._lock:
             if not self._restored:
-                from emulator.demo.restore import restore_demo_world
+                from ahi.emulator.demo.restore import restore_demo_world
 
                 restore_demo_world(self._store)
                 self._restored = True

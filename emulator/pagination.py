@@ -17,9 +17,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from emulator.context import RequestContext
-from emulator.errors import ValidationException
-from emulator.store.db import Store
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import ValidationException
+from ahi.emulator.store.db import Store
 
 T = TypeVar("T")
 Position = list[Any]

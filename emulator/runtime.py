@@ -6,12 +6,12 @@ import os
 import time
 from typing import Callable
 
-from emulator.config import EndpointConfig
-from emulator.imagesets.locks import ImageSetLocks
-from emulator.imports.service import ImportService
-from emulator.moto_world import MotoWorld
-from emulator.store.db import Store
-from emulator.store.frame_files import FrameFiles
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.imagesets.locks import ImageSetLocks
+from ahi.emulator.imports.service import ImportService
+from ahi.emulator.moto_world import MotoWorld
+from ahi.emulator.store.db import Store
+from ahi.emulator.store.frame_files import FrameFiles
 
 
 class Runtime:

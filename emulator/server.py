@@ -6,14 +6,14 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
-from emulator.app import MedicalImagingApp
-from emulator.cli import is_loopback
-from emulator.config import EndpointConfig
-from emulator.dispatcher import Dispatcher
-from emulator.faults import FaultInjector, parse_spec
-from emulator.gate import SignatureGate, verifier_for
-from emulator.http_server import EndpointServer, ServerLimits, quiet_waitress
-from emulator.runtime import Runtime
+from ahi.emulator.app import MedicalImagingApp
+from ahi.emulator.cli import is_loopback
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.dispatcher import Dispatcher
+from ahi.emulator.faults import FaultInjector, parse_spec
+from ahi.emulator.gate import SignatureGate, verifier_for
+from ahi.emulator.http_server import EndpointServer, ServerLimits, quiet_waitress
+from ahi.emulator.runtime import Runtime
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication

@@ -16,8 +16,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Label, ProgressBar, Static
 
-from services.tags import Outcome, TagChange, TagOutcome, TagTarget
-from tui.widgets.resource_table import CELL_LIMIT
+from ahi.services.tags import Outcome, TagChange, TagOutcome, TagTarget
+from ahi.tui.widgets.resource_table import CELL_LIMIT
 
 OUTCOME_STYLES = {Outcome.CHANGED: "green", Outcome.UNCHANGED: "dim", Outcome.FAILED: "bold red", Outcome.SKIPPED: "yellow"}
 

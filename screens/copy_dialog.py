@@ -18,8 +18,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from services.validation import shape, string_problems
-from tui.literal import literal
+from ahi.services.validation import shape, string_problems
+from ahi.tui.literal import literal
 
 NEW, EXISTING = "new", "existing"
 

@@ -11,12 +11,12 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from services.datastores import STORAGE_FORMATS, CreateDatastoreRequest
-from services.errors import AwsCallError
-from services.kms import KmsKey
-from services.tags import parse_tags
-from tui.literal import literal
-from tui.messages import AwsCallFailed, Fetched
+from ahi.services.datastores import STORAGE_FORMATS, CreateDatastoreRequest
+from ahi.services.errors import AwsCallError
+from ahi.services.kms import KmsKey
+from ahi.services.tags import parse_tags
+from ahi.tui.literal import literal
+from ahi.tui.messages import AwsCallFailed, Fetched
 
 AWS_OWNED_KEY = ""
 

@@ -12,13 +12,13 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from screens.datastore_view import AWS_OWNED, status_text
-from services.datastores import Datastore
-from services.errors import AwsCallError
-from services.import_jobs import count_jobs_by_status
-from services.kms import KeyStatus
-from tui.literal import literal, literal_row
-from tui.screen_base import AhiScreen
+from ahi.screens.datastore_view import AWS_OWNED, status_text
+from ahi.services.datastores import Datastore
+from ahi.services.errors import AwsCallError
+from ahi.services.import_jobs import count_jobs_by_status
+from ahi.services.kms import KeyStatus
+from ahi.tui.literal import literal, literal_row
+from ahi.tui.screen_base import AhiScreen
 
 T = TypeVar("T")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from services.datastores import Datastore
+from ahi.services.datastores import Datastore
 
 STATUS_STYLES = {
     "ACTIVE": "green",

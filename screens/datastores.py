@@ -10,17 +10,17 @@ from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from screens.datastore_create import CreateDatastoreScreen
-from screens.datastore_detail import DatastoreDetailScreen
-from screens.datastore_view import kms_label, status_text
-from screens.taggable import TaggableScreen
-from services.datastores import DATASTORE_STATUSES, CreateDatastoreRequest, Datastore
-from services.errors import AwsCallError
-from services.kms import KmsService
-from services.kms_health import assess_datastores
-from tui.actions import REGISTRY, Action, Confirm, mutating
-from tui.navigation import SCREENS, ScreenSpec, register_screen
-from tui.widgets.resource_table import Column, ResourceTable, Row
+from ahi.screens.datastore_create import CreateDatastoreScreen
+from ahi.screens.datastore_detail import DatastoreDetailScreen
+from ahi.screens.datastore_view import kms_label, status_text
+from ahi.screens.taggable import TaggableScreen
+from ahi.services.datastores import DATASTORE_STATUSES, CreateDatastoreRequest, Datastore
+from ahi.services.errors import AwsCallError
+from ahi.services.kms import KmsService
+from ahi.services.kms_health import assess_datastores
+from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
+from ahi.tui.navigation import SCREENS, ScreenSpec, register_screen
+from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 REGISTRY.register(
     Action("datastores.open", "open", "enter", "Open details", "datastores", footer=False),

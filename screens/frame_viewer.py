@@ -13,13 +13,13 @@ from textual import on
 from textual.binding import BindingType
 from textual.widget import Widget
 
-from services.frame_metadata import FrameRequest, series_frames
-from services.frames import DecodedFrame, FrameSource, client_fetcher
-from services.imagesets import ImageSetState, readable_version
-from tui.actions import REGISTRY, Action
-from tui.screen_base import AhiScreen
-from tui.widgets.frame_preview import SCOPE as PREVIEW_SCOPE
-from tui.widgets.frame_preview import THUMBNAIL_SCOPE, FramePreview, ThumbnailStrip
+from ahi.services.frame_metadata import FrameRequest, series_frames
+from ahi.services.frames import DecodedFrame, FrameSource, client_fetcher
+from ahi.services.imagesets import ImageSetState, readable_version
+from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.screen_base import AhiScreen
+from ahi.tui.widgets.frame_preview import SCOPE as PREVIEW_SCOPE
+from ahi.tui.widgets.frame_preview import THUMBNAIL_SCOPE, FramePreview, ThumbnailStrip
 
 SCOPE = "frame_viewer"
 REGISTRY.register(

@@ -7,11 +7,11 @@ from typing import Any, Callable
 
 from textual import on
 
-from screens.lock_banner import Following, LockBanner
-from screens.taggable import TaggableScreen
-from services.imagesets import ImageSetState
-from services.metadata_patch import MetadataUpdate
-from services.tags import TagTarget
+from ahi.screens.lock_banner import Following, LockBanner
+from ahi.screens.taggable import TaggableScreen
+from ahi.services.imagesets import ImageSetState
+from ahi.services.metadata_patch import MetadataUpdate
+from ahi.services.tags import TagTarget
 
 
 class ImageSetScreen(TaggableScreen):

@@ -19,19 +19,19 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Static
 
-from screens.copy_dialog import CopyDialog, CopyRequest
-from screens.datastore_detail import attempt
-from screens.frame_viewer import FrameViewerScreen
-from screens.image_set_base import ImageSetScreen
-from screens.lock_banner import Following, LockBanner
-from screens.metadata_view import MetadataViewScreen
-from screens.patch_editor import PatchEditor
-from services.errors import AwsCallError
-from services.imagesets import ImageSetState, MetadataDocument
-from services.metadata_patch import MetadataUpdate
-from tui.actions import REGISTRY, Action, Confirm, mutating
-from tui.literal import literal, literal_row
-from tui.widgets.resource_table import Column, ResourceTable, Row
+from ahi.screens.copy_dialog import CopyDialog, CopyRequest
+from ahi.screens.datastore_detail import attempt
+from ahi.screens.frame_viewer import FrameViewerScreen
+from ahi.screens.image_set_base import ImageSetScreen
+from ahi.screens.lock_banner import Following, LockBanner
+from ahi.screens.metadata_view import MetadataViewScreen
+from ahi.screens.patch_editor import PatchEditor
+from ahi.services.errors import AwsCallError
+from ahi.services.imagesets import ImageSetState, MetadataDocument
+from ahi.services.metadata_patch import MetadataUpdate
+from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
+from ahi.tui.literal import literal, literal_row
+from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 SCOPE = "image_set_detail"
 REGISTRY.register(

@@ -18,19 +18,19 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 
-from screens.frame_viewer import FrameViewerScreen
-from screens.image_set_detail import ImageSetDetailScreen
-from screens.prompt_dialog import PromptDialog
-from screens.saved_searches import SavedSearchPicker, name_problem, save_search
-from screens.taggable import TaggableScreen
-from services.datastores import Datastore
-from services.imagesets import ImageSetSummary, SearchPage
-from services.metadata_tree import dicom_date, person_name
-from services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
-from tui.actions import REGISTRY, Action
-from tui.literal import DETAIL_LIMIT, literal, safe
-from tui.navigation import ScreenSpec, register_screen
-from tui.widgets.resource_table import Column, ResourceTable, Row
+from ahi.screens.frame_viewer import FrameViewerScreen
+from ahi.screens.image_set_detail import ImageSetDetailScreen
+from ahi.screens.prompt_dialog import PromptDialog
+from ahi.screens.saved_searches import SavedSearchPicker, name_problem, save_search
+from ahi.screens.taggable import TaggableScreen
+from ahi.services.datastores import Datastore
+from ahi.services.imagesets import ImageSetSummary, SearchPage
+from ahi.services.metadata_tree import dicom_date, person_name
+from ahi.services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
+from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.literal import DETAIL_LIMIT, literal, safe
+from ahi.tui.navigation import ScreenSpec, register_screen
+from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 SCOPE = "image_set_search"
 REGISTRY.register(

@@ -12,13 +12,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from services.import_form import FIELDS, StartImportForm, validate
-from services.import_job_list import ImportJob
-from tui.literal import literal
-from tui.widgets.literal_input import LiteralInput
+from ahi.services.import_form import FIELDS, StartImportForm, validate
+from ahi.services.import_job_list import ImportJob
+from ahi.tui.literal import literal
+from ahi.tui.widgets.literal_input import LiteralInput
 
 if TYPE_CHECKING:
-    from tui.screen_base import AhiScreen
+    from ahi.tui.screen_base import AhiScreen
 
 PLACEHOLDERS = {
     "datastore_id": "32 lowercase letters and digits",

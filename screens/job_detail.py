@@ -23,15 +23,15 @@ from textual.widget import Widget
 from textual.widgets import ProgressBar, Static, Tree
 from textual.worker import get_current_worker
 
-from screens.import_start import start_import
-from screens.job_outcome_tree import MoreFiles, OutcomeTree
-from screens.job_view import duration_text, status_text
-from screens.prompt_dialog import PromptDialog
-from services.failure_export import FORMATS, export_failures
-from services.failure_reasons import FailureGroup, FailureGrouper
-from services.import_form import StartImportForm, cli_command
-from services.import_job_list import ImportJob, JobCounts
-from services.imports import (
+from ahi.screens.import_start import start_import
+from ahi.screens.job_outcome_tree import MoreFiles, OutcomeTree
+from ahi.screens.job_view import duration_text, status_text
+from ahi.screens.prompt_dialog import PromptDialog
+from ahi.services.failure_export import FORMATS, export_failures
+from ahi.services.failure_reasons import FailureGroup, FailureGrouper
+from ahi.services.import_form import StartImportForm, cli_command
+from ahi.services.import_job_list import ImportJob, JobCounts
+from ahi.services.imports import (
     FAILURE,
     SUCCESS,
     WARNING,
@@ -42,14 +42,14 @@ from services.imports import (
     SectionResult,
     fetch_raw_line,
 )
-from services.input_objects import InputObjects
-from services.job_output import FailureLine, ImageSetSummary, MalformedLine, SuccessLine, WarningLine
-from services.reimport import ReimportPlan, ReimportResult, plan_reimport, run_reimport
-from services.s3_location import S3Problem, S3Uri
-from tui.actions import REGISTRY, Action, Confirm, mutating
-from tui.dialogs.json_view import JsonScreen
-from tui.literal import DETAIL_LIMIT, literal_row, safe
-from tui.screen_base import AhiScreen
+from ahi.services.input_objects import InputObjects
+from ahi.services.job_output import FailureLine, ImageSetSummary, MalformedLine, SuccessLine, WarningLine
+from ahi.services.reimport import ReimportPlan, ReimportResult, plan_reimport, run_reimport
+from ahi.services.s3_location import S3Problem, S3Uri
+from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
+from ahi.tui.dialogs.json_view import JsonScreen
+from ahi.tui.literal import DETAIL_LIMIT, literal_row, safe
+from ahi.tui.screen_base import AhiScreen
 
 SCOPE = "job_detail"
 REGISTRY.register(
@@ -346,7 +346,7 @@ class JobDetailScreen(AhiScreen):
 
     def _open_image_set(self, summary: ImageSetSummary) -> None:
         try:
-            from screens.image_set_detail import ImageSetDetailScreen
+            from ahi.screens.image_set_detail import ImageSetDetailScreen
         except ModuleNotFoundError:
             self.notify("The image set screens are not available yet", severity="warning")
             return

@@ -16,11 +16,11 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from screens.job_view import size_text
-from services.failure_reasons import FailureGroup
-from services.input_objects import ObjectInfo, ObjectLookup
-from services.job_output import FailureLine, ImageSetSummary, MalformedLine, WarningLine
-from tui.literal import safe
+from ahi.screens.job_view import size_text
+from ahi.services.failure_reasons import FailureGroup
+from ahi.services.input_objects import ObjectInfo, ObjectLookup
+from ahi.services.job_output import FailureLine, ImageSetSummary, MalformedLine, WarningLine
+from ahi.tui.literal import safe
 
 #: Files added per page when a reason is opened.
 PAGE = 100

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from rich.text import Text
 
-from services.import_job_list import ImportJob, JobCounts, needs_attention
+from ahi.services.import_job_list import ImportJob, JobCounts, needs_attention
 
 STATUS_STYLES = {"SUBMITTED": "yellow", "IN_PROGRESS": "yellow", "COMPLETED": "green", "FAILED": "bold red"}
 ATTENTION = "⚠"

@@ -13,16 +13,16 @@ from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from screens.import_start import start_import
-from screens.job_detail import JobDetailScreen
-from screens.job_view import count_text, duration_text, status_text
-from services.import_form import StartImportForm
-from services.import_job_list import ImportJob, JobCounts, JobListing, needs_attention
-from tui.actions import REGISTRY, Action, mutating
-from tui.navigation import ScreenSpec, register_screen
-from tui.screen_base import AhiScreen
-from tui.widgets.error_panel import ErrorPanel
-from tui.widgets.resource_table import Column, ResourceTable, Row
+from ahi.screens.import_start import start_import
+from ahi.screens.job_detail import JobDetailScreen
+from ahi.screens.job_view import count_text, duration_text, status_text
+from ahi.services.import_form import StartImportForm
+from ahi.services.import_job_list import ImportJob, JobCounts, JobListing, needs_attention
+from ahi.tui.actions import REGISTRY, Action, mutating
+from ahi.tui.navigation import ScreenSpec, register_screen
+from ahi.tui.screen_base import AhiScreen
+from ahi.tui.widgets.error_panel import ErrorPanel
+from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 SCOPE = "jobs"
 REGISTRY.register(

@@ -16,15 +16,15 @@ from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from screens.datastore_detail import DatastoreDetailScreen
-from screens.datastore_view import AWS_OWNED, key_id_of, status_text
-from services.kms import KeyStatus
-from services.kms_health import KEY_NOT_FOUND_CODES, DatastoreKeyCheck, KeyHealth, check_datastore_keys
-from tui.actions import REGISTRY, Action
-from tui.literal import DETAIL_LIMIT, safe
-from tui.navigation import ScreenSpec, register_screen
-from tui.screen_base import AhiScreen
-from tui.widgets.resource_table import Column, ResourceTable, Row
+from ahi.screens.datastore_detail import DatastoreDetailScreen
+from ahi.screens.datastore_view import AWS_OWNED, key_id_of, status_text
+from ahi.services.kms import KeyStatus
+from ahi.services.kms_health import KEY_NOT_FOUND_CODES, DatastoreKeyCheck, KeyHealth, check_datastore_keys
+from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.literal import DETAIL_LIMIT, safe
+from ahi.tui.navigation import ScreenSpec, register_screen
+from ahi.tui.screen_base import AhiScreen
+from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 REGISTRY.register(
     Action("kms.open", "open_datastore", "enter", "Open data store", "kms", footer=False),

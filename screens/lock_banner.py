@@ -15,12 +15,12 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Static
 
-from services.errors import AwsCallError
-from services.imagesets import ImageSetState, settled
-from tui.literal import DETAIL_LIMIT, safe
+from ahi.services.errors import AwsCallError
+from ahi.services.imagesets import ImageSetState, settled
+from ahi.tui.literal import DETAIL_LIMIT, safe
 
 if TYPE_CHECKING:
-    from tui.app import AhiApp
+    from ahi.tui.app import AhiApp
 
 FOLLOW_INTERVAL_S = 0.5
 #: Each poll while still LOCKED waits this much longer, up to ten times the first interval (5 s):

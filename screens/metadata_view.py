@@ -25,18 +25,18 @@ from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
-from screens.frame_viewer import FrameViewerScreen
-from screens.image_set_base import ImageSetScreen
-from screens.lock_banner import Following, LockBanner
-from screens.patch_editor import PatchEditor
-from screens.prompt_dialog import PromptDialog
-from services.errors import AwsCallError
-from services.imagesets import DocumentTooLarge, ImageSetState, MetadataDocument, export_metadata, readable_version
-from services.metadata_patch import AttributeRef, MetadataUpdate, remove_attribute, remove_instance, remove_series, removal_problems
-from services.metadata_tree import MetadataNode, NodeKind, ancestors, build_tree, find, json_size_over, locate
-from tui.actions import REGISTRY, Action, Confirm, mutating
-from tui.dialogs.json_view import JsonScreen
-from tui.literal import literal
+from ahi.screens.frame_viewer import FrameViewerScreen
+from ahi.screens.image_set_base import ImageSetScreen
+from ahi.screens.lock_banner import Following, LockBanner
+from ahi.screens.patch_editor import PatchEditor
+from ahi.screens.prompt_dialog import PromptDialog
+from ahi.services.errors import AwsCallError
+from ahi.services.imagesets import DocumentTooLarge, ImageSetState, MetadataDocument, export_metadata, readable_version
+from ahi.services.metadata_patch import AttributeRef, MetadataUpdate, remove_attribute, remove_instance, remove_series, removal_problems
+from ahi.services.metadata_tree import MetadataNode, NodeKind, ancestors, build_tree, find, json_size_over, locate
+from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
+from ahi.tui.dialogs.json_view import JsonScreen
+from ahi.tui.literal import literal
 
 SCOPE = "metadata_view"
 REGISTRY.register(

@@ -18,11 +18,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
-from services.metadata_patch import LEVELS, AttributeRef, MetadataUpdate, current_value, set_attribute, typed_value, update_problems
-from services.metadata_tree import readable
-from services.validation import FieldProblem
-from tui.literal import DETAIL_LIMIT, literal, safe, visible_lines
-from tui.widgets.literal_input import LiteralInput
+from ahi.services.metadata_patch import LEVELS, AttributeRef, MetadataUpdate, current_value, set_attribute, typed_value, update_problems
+from ahi.services.metadata_tree import readable
+from ahi.services.validation import FieldProblem
+from ahi.tui.literal import DETAIL_LIMIT, literal, safe, visible_lines
+from ahi.tui.widgets.literal_input import LiteralInput
 
 
 def value_text(value: Any) -> str:

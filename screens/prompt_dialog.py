@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from tui.literal import literal
-from tui.widgets.literal_input import LiteralInput
+from ahi.tui.literal import literal
+from ahi.tui.widgets.literal_input import LiteralInput
 
 Check = Callable[[str], "str | None"]
 

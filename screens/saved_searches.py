@@ -18,11 +18,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from services.atomic_file import atomic_text_file
-from services.search_criteria import SearchForm, check_search, describe_criteria
-from tui.config import ConsoleConfig, parse_config
-from tui.literal import literal
-from tui.paths import config_path
+from ahi.services.atomic_file import atomic_text_file
+from ahi.services.search_criteria import SearchForm, check_search, describe_criteria
+from ahi.tui.config import ConsoleConfig, parse_config
+from ahi.tui.literal import literal
+from ahi.tui.paths import config_path
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}")
 _HEADER = re.compile(r"^\s*\[")

@@ -16,9 +16,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from services.tags import MAX_TAGS_PER_RESOURCE, TagChange, allowed_key_punctuation, tag_problems
-from tui.literal import DETAIL_LIMIT, literal
-from tui.widgets.literal_input import LiteralInput
+from ahi.services.tags import MAX_TAGS_PER_RESOURCE, TagChange, allowed_key_punctuation, tag_problems
+from ahi.tui.literal import DETAIL_LIMIT, literal
+from ahi.tui.widgets.literal_input import LiteralInput
 
 
 class TagFormScreen(ModalScreen[TagChange | None]):

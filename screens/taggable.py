@@ -12,12 +12,12 @@ from typing import Any, ClassVar
 
 from textual.binding import BindingType
 
-from screens.bulk_tag import BulkTagScreen
-from screens.tag_form import TagFormScreen
-from screens.tags_panel import TagsPanelScreen
-from services.tags import Outcome, TagChange, TagOutcome, TagTarget, arn_problems
-from tui.actions import REGISTRY, Action, Confirm, mutating
-from tui.screen_base import AhiScreen
+from ahi.screens.bulk_tag import BulkTagScreen
+from ahi.screens.tag_form import TagFormScreen
+from ahi.screens.tags_panel import TagsPanelScreen
+from ahi.services.tags import Outcome, TagChange, TagOutcome, TagTarget, arn_problems
+from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
+from ahi.tui.screen_base import AhiScreen
 
 REGISTRY.register(
     Action("tagging.panel", "tags", "t", "Tags of selected", "tagging", command="tags"),

@@ -11,12 +11,12 @@ from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from screens.tag_form import TagFormScreen
-from services.tags import MAX_TAGS_PER_RESOURCE, TagChange, TagTarget
-from tui.actions import REGISTRY, Action, Confirm, mutating
-from tui.literal import DETAIL_LIMIT, safe
-from tui.screen_base import AhiScreen
-from tui.widgets.resource_table import Column, ResourceTable, Row
+from ahi.screens.tag_form import TagFormScreen
+from ahi.services.tags import MAX_TAGS_PER_RESOURCE, TagChange, TagTarget
+from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
+from ahi.tui.literal import DETAIL_LIMIT, safe
+from ahi.tui.screen_base import AhiScreen
+from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 REGISTRY.register(
     Action("tags_panel.add", "add_tag", "a", "Add tag", "tags_panel", mutates=True, command="add"),

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
-from services.errors import AwsCallError
+from ahi.services.errors import AwsCallError
 
 T = TypeVar("T")
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 from botocore import xform_name
 from botocore.model import OperationModel, Shape
 
-from services.errors import error_code
+from ahi.services.errors import error_code
 
 #: String shapes whose values are identifiers (safe to show) even though they carry no enum.
 IDENTIFIER_SHAPE_SUFFIXES = ("Id", "Arn", "ARN", "IdType", "ArnType")

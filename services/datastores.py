@@ -8,10 +8,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
-from services.backoff import Backoff
-from services.errors import AwsCallError
-from services.tags import tag_problems
-from services.validation import FieldProblem, member_problems, shape
+from ahi.services.backoff import Backoff
+from ahi.services.errors import AwsCallError
+from ahi.services.tags import tag_problems
+from ahi.services.validation import FieldProblem, member_problems, shape
 
 STORAGE_FORMATS: tuple[str, ...] = tuple(shape("LosslessStorageFormat").enum)
 DATASTORE_STATUSES: tuple[str, ...] = tuple(shape("DatastoreStatus").enum)

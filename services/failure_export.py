@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from services.atomic_file import atomic_text_file
-from services.failure_reasons import FailureGroup
-from services.input_objects import ObjectInfo, ObjectLookup
+from ahi.services.atomic_file import atomic_text_file
+from ahi.services.failure_reasons import FailureGroup
+from ahi.services.input_objects import ObjectInfo, ObjectLookup
 
 FORMATS = ("csv", "json")
 CSV_COLUMNS = (

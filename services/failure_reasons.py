@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from services.job_output import FailureLine
+from ahi.services.job_output import FailureLine
 
 #: Quoted values may hold spaces, so they are replaced before the message is cut into words.
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`")

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from services.frames import FrameKey, expected_checksum
-from services.windowing import PixelModel, parse_windows
+from ahi.services.frames import FrameKey, expected_checksum
+from ahi.services.windowing import PixelModel, parse_windows
 
 
 @dataclass(frozen=True)

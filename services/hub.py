@@ -9,16 +9,16 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from services.backoff import Backoff
-from services.session import AwsSession
+from ahi.services.backoff import Backoff
+from ahi.services.session import AwsSession
 
 if TYPE_CHECKING:
-    from services.datastores import DatastoreService
-    from services.frames import FrameCache
-    from services.imagesets import ImageSetService
-    from services.import_job_list import ImportJobService
-    from services.kms import KmsService
-    from services.tags import TagService
+    from ahi.services.datastores import DatastoreService
+    from ahi.services.frames import FrameCache
+    from ahi.services.imagesets import ImageSetService
+    from ahi.services.import_job_list import ImportJobService
+    from ahi.services.kms import KmsService
+    from ahi.services.tags import TagService
 
 
 class ServiceHub:
@@ -30,25 +30,25 @@ class ServiceHub:
 
     @cached_property
     def datastores(self) -> DatastoreService:
-        from services.datastores import DatastoreService
+        from ahi.services.datastores import DatastoreService
 
         return DatastoreService(self.aws.medical_imaging, self.backoff)
 
     @cached_property
     def tags(self) -> TagService:
-        from services.tags import TagService
+        from ahi.services.tags import TagService
 
         return TagService(self.aws.medical_imaging, self.backoff)
 
     @cached_property
     def kms(self) -> KmsService:
-        from services.kms import KmsService
+        from ahi.services.kms import KmsService
 
         return KmsService(self.aws.kms, self.backoff)
 
     @cached_property
     def imagesets(self) -> ImageSetService:
-        from services.imagesets import ImageSetService
+        from ahi.services.imagesets import ImageSetService
 
         return ImageSetService(
             self.aws.medical_imaging, self.backoff, self.aws.account_id, writes_client=self.aws.medical_imaging_writes
@@ -57,13 +57,13 @@ class ServiceHub:
     @cached_property
     def frame_cache(self) -> FrameCache:
         """Decoded frames shared by every preview of this session (an LRU bounded in bytes)."""
-        from services.frames import FrameCache
+        from ahi.services.frames import FrameCache
 
         return FrameCache()
 
     @cached_property
     def imports(self) -> ImportJobService:
         """Import jobs and their outputs in S3 (the jobs screens)."""
-        from services.import_job_list import ImportJobService
+        from ahi.services.import_job_list import ImportJobService
 
         return ImportJobService(self.aws.medical_imaging, self.aws.client("s3"), self.backoff)

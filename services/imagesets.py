@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-from services.atomic_file import atomic_text_file
-from services.backoff import Backoff
-from services.errors import AwsCallError
-from services.metadata_patch import MetadataUpdate
-from services.validation import shape
+from ahi.services.atomic_file import atomic_text_file
+from ahi.services.backoff import Backoff
+from ahi.services.errors import AwsCallError
+from ahi.services.metadata_patch import MetadataUpdate
+from ahi.services.validation import shape
 
 PAGE_SIZE = 50
 #: The largest metadata document (unpacked JSON) the console reads: the service's quota on a version's

@@ -7,8 +7,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from services.calllog import CliContext
-from services.validation import member_problems
+from ahi.services.calllog import CliContext
+from ahi.services.validation import member_problems
 
 OPERATION = "StartDICOMImportJob"
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from services.backoff import Backoff
-from services.datastores import Datastore
-from services.errors import AwsCallError
-from services.import_form import StartImportForm
-from services.imports import JobFolderReader
+from ahi.services.backoff import Backoff
+from ahi.services.datastores import Datastore
+from ahi.services.errors import AwsCallError
+from ahi.services.import_form import StartImportForm
+from ahi.services.imports import JobFolderReader
 
 ACTIVE_STATUSES = frozenset({"SUBMITTED", "IN_PROGRESS"})
 #: Data stores listed at once, and manifests read at once.

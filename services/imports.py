@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic
 
-from services.failure_reasons import FailureGroup, FailureGrouper
-from services.job_output import (
+from ahi.services.failure_reasons import FailureGroup, FailureGrouper
+from ahi.services.job_output import (
     FailureLine,
     LineSpan,
     LineTally,
@@ -25,7 +25,7 @@ from services.job_output import (
     WarningLine,
     parse_ndjson,
 )
-from services.s3_location import S3Problem, S3ProblemKind, S3Uri, is_s3_failure
+from ahi.services.s3_location import S3Problem, S3ProblemKind, S3Uri, is_s3_failure
 
 MANIFEST_NAME = "job-output-manifest.json"
 SUCCESS_FILE = "SUCCESS/success.ndjson"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.s3_location import S3Problem, S3ProblemKind, S3Uri, is_s3_failure
+from ahi.services.s3_location import S3Problem, S3ProblemKind, S3Uri, is_s3_failure
 
 #: Parallel HeadObject calls per batch; botocore's default pool has 10 connections.
 HEAD_CONCURRENCY = 8

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-from services.backoff import Backoff
-from services.errors import AwsCallError
+from ahi.services.backoff import Backoff
+from ahi.services.errors import AwsCallError
 
 #: KeyStates in which HealthImaging cannot use the key, so the data store's data is unreadable.
 UNUSABLE_KEY_STATES = frozenset({"Disabled", "PendingDeletion", "PendingImport", "Unavailable"})

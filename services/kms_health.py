@@ -12,8 +12,8 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.datastores import Datastore, DatastoreService
-from services.kms import KeyStatus, KmsService
+from ahi.services.datastores import Datastore, DatastoreService
+from ahi.services.kms import KeyStatus, KmsService
 
 #: Data store statuses whose data no longer matters (the key can be gone without harm).
 GONE_STATUSES = frozenset({"DELETING", "DELETED"})

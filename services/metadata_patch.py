@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from pydicom.datadict import dictionary_VM, dictionary_VR, tag_for_keyword
 
-from services.validation import FieldProblem
+from ahi.services.validation import FieldProblem
 
 SCHEMA_VERSION = "1.1"
 #: Quota "Maximum size of an UpdateImageSetMetadata payload" (service.md section 9).

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.metadata_patch import AttributeRef, vr_of
+from ahi.services.metadata_patch import AttributeRef, vr_of
 
 _BINARY_VRS = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
 _PRIVATE_TAG = re.compile(r"[0-9A-Fa-f]{8}")

@@ -30,7 +30,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from rich_pixels import HalfcellRenderer, Pixels
-from services.windowing import DisplaySettings, PixelModel, Window, resample_to_cells, to_display
+from ahi.services.windowing import DisplaySettings, PixelModel, Window, resample_to_cells, to_display
 
 LOWER_HALF = "▄"
 Row = list[Segment]

@@ -16,9 +16,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from services.imports import JobFolder
-from services.input_objects import input_key
-from services.s3_location import S3Problem, S3Uri, is_s3_failure
+from ahi.services.imports import JobFolder
+from ahi.services.input_objects import input_key
+from ahi.services.s3_location import S3Problem, S3Uri, is_s3_failure
 
 COPY_CONCURRENCY = 8
 JOB_NAME_MAX = 64

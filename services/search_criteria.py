@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from datetime import date, datetime, time, timezone
 from typing import Any, Callable, Mapping
 
-from services.validation import FieldProblem, shape, string_problems
+from ahi.services.validation import FieldProblem, shape, string_problems
 
 SORT_FIELDS: tuple[str, ...] = tuple(shape("SortField").enum)
 SORT_ORDERS: tuple[str, ...] = tuple(shape("SortOrder").enum)

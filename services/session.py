@@ -17,8 +17,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError
 
-from services.calllog import CallLog, CallRecorder, CliContext
-from services.errors import AwsCallError
+from ahi.services.calllog import CallLog, CallRecorder, CliContext
+from ahi.services.errors import AwsCallError
 
 MEDICAL_IMAGING = "medical-imaging"
 LOCAL_CREDENTIALS = ("ahi-local", "ahi-local-secret")

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
-from services.backoff import Backoff
-from services.errors import AwsCallError
-from services.validation import FieldProblem, member_problems, shape, string_problems
+from ahi.services.backoff import Backoff
+from ahi.services.errors import AwsCallError
+from ahi.services.validation import FieldProblem, member_problems, shape, string_problems
 
 #: The service's limit of tags per resource (developer guide, "Tagging resources").
 MAX_TAGS_PER_RESOURCE = 50

@@ -31,8 +31,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 from raw_http import ACCESS_KEY, REGION, SECRET_KEY, RawResponse, send_raw
 

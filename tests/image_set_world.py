@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from emulator.demo.phantoms import Subject, ct_series, ultrasound_rgb
+from ahi.emulator.demo.phantoms import Subject, ct_series, ultrasound_rgb
 
 ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
 PATIENT_A = Subject()
@@ -43,9 +43,9 @@ class World:
 def fixed_image_set_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sequential data store, image set and frame IDs (the endpoint's ID generators are replaced)."""
     stores, sets, frames = itertools.count(1), itertools.count(1), itertools.count(1)
-    monkeypatch.setattr("emulator.handlers.datastores.new_id", lambda: f"{next(stores):032x}")
-    monkeypatch.setattr("emulator.imports.runner.new_id", lambda: f"{0xA000 + next(sets):032x}")
-    monkeypatch.setattr("emulator.dicom.frames.new_id", lambda: f"{0xF000 + next(frames):032x}")
+    monkeypatch.setattr("ahi.emulator.handlers.datastores.new_id", lambda: f"{next(stores):032x}")
+    monkeypatch.setattr("ahi.emulator.imports.runner.new_id", lambda: f"{0xA000 + next(sets):032x}")
+    monkeypatch.setattr("ahi.emulator.dicom.frames.new_id", lambda: f"{0xF000 + next(frames):032x}")
 
 
 def import_world(mi: Any, s3: Any, datastore_name: str = "imaging-archive") -> World:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-    from emulator.server import LocalEndpoint
+    from ahi.emulator.server import LocalEndpoint
 
 KMS_TARGET_PREFIX = "TrentService."
 

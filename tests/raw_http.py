@@ -14,7 +14,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from emulator.server import LocalEndpoint
+from ahi.emulator.server import LocalEndpoint
 
 REGION = "us-east-1"
 ACCESS_KEY = "AKIDLOCALTEST"

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.imports import JobFolder
-from services.s3_location import S3Uri
+from ahi.services.imports import JobFolder
+from ahi.services.s3_location import S3Uri
 
 OUTPUT_BUCKET = "triage-output"
 INPUT_BUCKET = "triage-input"

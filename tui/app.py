@@ -16,28 +16,28 @@ from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
-from services.backoff import Backoff
-from services.calllog import CallLog
-from services.hub import ServiceHub
-from services.session import AwsSession, ConnectionSettings
-from tui.actions import REGISTRY, Action
-from tui.clock import Clock
-from tui.commands import QUIT_WORDS, Command, RegistryCommands, complete
-from tui.config import ConsoleConfig
-from tui.daemon_executor import DaemonThreadExecutor
-from tui.dialogs.help import HelpScreen
-from tui.exit_watchdog import ExitWatchdog
-from tui.format import Formatter
-from tui.literal import visible_lines
-from tui.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
-from tui.messages import AccountResolved, CallRecorded
-from tui.navigation import SCREENS, ScreenSpec, resolve_alias
-from tui.paths import state_dir
-from tui.screen_base import AhiScreen
-from tui.settings import ConsoleOptions
-from tui.terminal import terminal_gone
-from tui.view_state import VIEWS_FILE, ViewState
-from tui.widgets.context_header import HeaderState
+from ahi.services.backoff import Backoff
+from ahi.services.calllog import CallLog
+from ahi.services.hub import ServiceHub
+from ahi.services.session import AwsSession, ConnectionSettings
+from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.clock import Clock
+from ahi.tui.commands import QUIT_WORDS, Command, RegistryCommands, complete
+from ahi.tui.config import ConsoleConfig
+from ahi.tui.daemon_executor import DaemonThreadExecutor
+from ahi.tui.dialogs.help import HelpScreen
+from ahi.tui.exit_watchdog import ExitWatchdog
+from ahi.tui.format import Formatter
+from ahi.tui.literal import visible_lines
+from ahi.tui.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
+from ahi.tui.messages import AccountResolved, CallRecorded
+from ahi.tui.navigation import SCREENS, ScreenSpec, resolve_alias
+from ahi.tui.paths import state_dir
+from ahi.tui.screen_base import AhiScreen
+from ahi.tui.settings import ConsoleOptions
+from ahi.tui.terminal import terminal_gone
+from ahi.tui.view_state import VIEWS_FILE, ViewState
+from ahi.tui.widgets.context_header import HeaderState
 
 ROOT_SCREEN = "datastores"
 TERMINAL_CHECK_S = 2.0
@@ -283,7 +283,7 @@ class AhiApp(App[None]):
 
     @on(CallRecorded)
     def _call_recorded(self, message: CallRecorded) -> None:
-        from tui.call_log import CallLogScreen
+        from ahi.tui.call_log import CallLogScreen
 
         for screen in self.screen_stack:
             if isinstance(screen, CallLogScreen):
@@ -344,7 +344,7 @@ class AhiApp(App[None]):
         self.push_screen(HelpScreen(title, actions, self.keymap, self.read_only))
 
     def action_call_log(self) -> None:
-        from tui.call_log import CallLogScreen
+        from ahi.tui.call_log import CallLogScreen
 
         if not isinstance(self.screen, CallLogScreen):
             self.push_screen(CallLogScreen())

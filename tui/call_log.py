@@ -8,10 +8,10 @@ from rich.text import Text
 from textual.binding import BindingType
 from textual.widget import Widget
 
-from services.calllog import CallRecord
-from tui.actions import REGISTRY, Action
-from tui.screen_base import AhiScreen
-from tui.widgets.resource_table import Column, ResourceTable, Row
+from ahi.services.calllog import CallRecord
+from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.screen_base import AhiScreen
+from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 REGISTRY.register(Action("call_log.copy", "copy_command", "c", "Copy command line", "call_log"))
 

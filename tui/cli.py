@@ -11,14 +11,14 @@ def main(argv: list[str] | None = None) -> int:
     """Dispatch to a subcommand, or open the console."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] == "local":
-        from emulator.cli import main as local_main
+        from ahi.emulator.cli import main as local_main
 
         return local_main(args[1:])
     if args and args[0] == "info":
-        from tui.info import main as info_main
+        from ahi.tui.info import main as info_main
 
         return info_main(args[1:])
-    from tui.launch import main as console_main
+    from ahi.tui.launch import main as console_main
 
     return console_main(args)
 

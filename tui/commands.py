@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Iterable
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from tui.actions import REGISTRY, Action, key_label, visible
-from tui.navigation import SCREENS, screen_words
+from ahi.tui.actions import REGISTRY, Action, key_label, visible
+from ahi.tui.navigation import SCREENS, screen_words
 
 if TYPE_CHECKING:
-    from tui.app import AhiApp
+    from ahi.tui.app import AhiApp
 
 QUIT_WORDS = ("q", "quit", "q!")
 SETTING_WORDS = ("profile", "region")

@@ -155,7 +155,7 @@ def parse_config(text: str, path: Path) -> ConsoleConfig:
 
 def _saved_searches(check: _Checker, tables: Any) -> dict[str, dict[str, Any]]:
     """`[searches.NAME]` tables: each key one of the search form's fields, typed as the form types it."""
-    from services.search_criteria import field_names
+    from ahi.services.search_criteria import field_names
 
     check.typed(("searches",), tables, dict)
     known = field_names()

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from rich.text import Text
 
-from tui.literal import literal
+from ahi.tui.literal import literal
 
 EMPTY = "—"
 

@@ -6,9 +6,9 @@ import os
 import sys
 from typing import TextIO
 
-from tui.config import ConfigError, ConsoleConfig
-from tui.paths import CONFIG_ENV, config_path, endpoint_state_dir, log_path, state_dir
-from tui.settings import build_parser, resolve
+from ahi.tui.config import ConfigError, ConsoleConfig
+from ahi.tui.paths import CONFIG_ENV, config_path, endpoint_state_dir, log_path, state_dir
+from ahi.tui.settings import build_parser, resolve
 
 
 def describe(options_lines: list[tuple[str, str, str]], out: TextIO) -> None:
@@ -28,7 +28,7 @@ def main(argv: list[str], out: TextIO | None = None) -> int:
     print(f"  log file         {log_path()}", file=out)
     print(f"  local endpoint   {args.state_dir or endpoint_state_dir()}  (state and endpoint.log of `ahi --local`)", file=out)
     try:
-        from tui.launch import load_checked_config
+        from ahi.tui.launch import load_checked_config
 
         config = load_checked_config()
     except ConfigError as exc:

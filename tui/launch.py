@@ -6,9 +6,9 @@ import logging
 import os
 import sys
 
-from tui.config import ConfigError, ConsoleConfig, check_references, load_config
-from tui.paths import config_path, endpoint_state_dir, log_path
-from tui.settings import build_parser, resolve
+from ahi.tui.config import ConfigError, ConsoleConfig, check_references, load_config
+from ahi.tui.paths import config_path, endpoint_state_dir, log_path
+from ahi.tui.settings import build_parser, resolve
 
 #: What the connection holds until the local endpoint has its port (workers wait for that).
 LOCAL_PENDING_URL = "http://127.0.0.1"
@@ -22,13 +22,13 @@ def load_checked_config() -> ConsoleConfig:
     """
     from textual.theme import BUILTIN_THEMES
 
-    from tui.actions import REGISTRY
+    from ahi.tui.actions import REGISTRY
 
     config = load_config(config_path())
     if config.keymap:
-        from tui.navigation import load_screens
+        from ahi.tui.navigation import load_screens
 
-        import tui.call_log  # noqa: F401 - registers its actions
+        import ahi.tui.call_log  # noqa: F401 - registers its actions
 
         load_screens()
     check_references(config, REGISTRY.ids(), set(BUILTIN_THEMES))
@@ -53,7 +53,7 @@ def setup_logging() -> None:
 def main(argv: list[str]) -> int:
     """Parse the console's flags and run it; 2 for bad flags or config, 0 after a clean exit."""
     args = build_parser().parse_args(argv)
-    from tui.local_endpoint import LocalEndpointRun
+    from ahi.tui.local_endpoint import LocalEndpointRun
 
     local = LocalEndpointRun(args.state_dir or endpoint_state_dir()) if args.local else None
     if local is not None:
@@ -66,7 +66,7 @@ def main(argv: list[str]) -> int:
             local.stop()
         return 2
     setup_logging()
-    from tui.app import AhiApp
+    from ahi.tui.app import AhiApp
 
     options = resolve(args, config, os.environ, LOCAL_PENDING_URL if local is not None else None)
     app = AhiApp(options, config=config, local_endpoint=local)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from emulator.demo.seed import DemoJobs
+    from ahi.emulator.demo.seed import DemoJobs
 
 STATE_FILE = "state.sqlite3"
 #: Present while the demo seed has not yet created everything (the next start seeds again).
@@ -60,7 +60,7 @@ class LocalEndpointRun:
                 return
             try:
                 self._process = subprocess.Popen(
-                    [sys.executable, "-m", "tui.cli", "local", "--state-dir", str(self.state_dir), "--stop-when-stdin-closes"],
+                    [sys.executable, "-m", "ahi.tui.cli", "local", "--state-dir", str(self.state_dir), "--stop-when-stdin-closes"],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
                 )
             except OSError as exc:
@@ -104,7 +104,7 @@ class LocalEndpointRun:
 
     def start_demo(self) -> DemoJobs | None:
         """Create the demo world and start its imports (None when it was already there)."""
-        from emulator.demo.seed import start_demo
+        from ahi.emulator.demo.seed import start_demo
 
         assert self.url is not None, "start the endpoint first"
         jobs = start_demo(self.url)
@@ -113,7 +113,7 @@ class LocalEndpointRun:
 
     def settle_demo(self, jobs: DemoJobs) -> None:
         """Wait for the demo imports and add their finishing touches."""
-        from emulator.demo.seed import settle_demo
+        from ahi.emulator.demo.seed import settle_demo
 
         assert self.url is not None, "start the endpoint first"
         settle_demo(self.url, jobs)

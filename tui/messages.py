@@ -7,8 +7,8 @@ from typing import Any, Callable
 
 from textual.message import Message
 
-from services.calllog import CallRecord
-from services.errors import AwsCallError
+from ahi.services.calllog import CallRecord
+from ahi.services.errors import AwsCallError
 
 
 @dataclass

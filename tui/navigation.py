@@ -46,10 +46,10 @@ class LazyScreen:
 
 #: Every top-level screen, in palette order; a new screen module adds its line here.
 DECLARED: tuple[LazyScreen, ...] = (
-    LazyScreen("datastores", "Data stores", ("ds", "datastore", "stores"), "screens.datastores", "DatastoresScreen"),
-    LazyScreen("kms", "KMS keys", ("keys", "key"), "screens.kms_status", "KmsStatusScreen"),
-    LazyScreen("sets", "Image sets", ("set", "imagesets", "search"), "screens.image_set_search", "ImageSetSearchScreen"),
-    LazyScreen("jobs", "Import jobs", ("job", "imports"), "screens.jobs", "JobsScreen"),
+    LazyScreen("datastores", "Data stores", ("ds", "datastore", "stores"), "ahi.screens.datastores", "DatastoresScreen"),
+    LazyScreen("kms", "KMS keys", ("keys", "key"), "ahi.screens.kms_status", "KmsStatusScreen"),
+    LazyScreen("sets", "Image sets", ("set", "imagesets", "search"), "ahi.screens.image_set_search", "ImageSetSearchScreen"),
+    LazyScreen("jobs", "Import jobs", ("job", "imports"), "ahi.screens.jobs", "JobsScreen"),
 )
 SCREEN_MODULES: tuple[str, ...] = tuple(screen.module for screen in DECLARED)
 

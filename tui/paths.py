@@ -30,6 +30,6 @@ def log_path() -> Path:
 
 def endpoint_state_dir() -> Path:
     """Default state directory of `ahi --local` (the same default as `ahi local`)."""
-    from emulator.config import default_state_dir
+    from ahi.emulator.config import default_state_dir
 
     return default_state_dir()

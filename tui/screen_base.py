@@ -11,20 +11,20 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
-from services.errors import AwsCallError
-from tui.actions import REGISTRY, Confirm
-from tui.dialogs.confirm import ConfirmScreen
-from tui.dialogs.json_view import JsonScreen
-from tui.literal import literal
-from tui.messages import AwsCallFailed, CallDone, Fetched, FetchedPart
-from tui.widgets.breadcrumb import Breadcrumb
-from tui.widgets.context_header import ContextHeader
-from tui.widgets.error_panel import ErrorPanel
-from tui.widgets.prompt_bar import CommandLine, FilterBar, PromptBar
-from tui.widgets.resource_table import ResourceTable
+from ahi.services.errors import AwsCallError
+from ahi.tui.actions import REGISTRY, Confirm
+from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.dialogs.json_view import JsonScreen
+from ahi.tui.literal import literal
+from ahi.tui.messages import AwsCallFailed, CallDone, Fetched, FetchedPart
+from ahi.tui.widgets.breadcrumb import Breadcrumb
+from ahi.tui.widgets.context_header import ContextHeader
+from ahi.tui.widgets.error_panel import ErrorPanel
+from ahi.tui.widgets.prompt_bar import CommandLine, FilterBar, PromptBar
+from ahi.tui.widgets.resource_table import ResourceTable
 
 if TYPE_CHECKING:
-    from tui.app import AhiApp
+    from ahi.tui.app import AhiApp
 
 #: Longest status line drawn (it can quote a series label or a filter).
 STATUS_LIMIT = 400

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from services.session import ConnectionSettings
-from tui.config import ConsoleConfig
+from ahi.services.session import ConnectionSettings
+from ahi.tui.config import ConsoleConfig
 
 LOCAL_REGION = "us-east-1"
 ENDPOINT_ENV = ("AWS_ENDPOINT_URL_MEDICAL_IMAGING", "AWS_ENDPOINT_URL")

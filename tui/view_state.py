@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.atomic_file import atomic_text_file
+from ahi.services.atomic_file import atomic_text_file
 
 log = logging.getLogger("ahi.console")
 

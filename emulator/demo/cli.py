@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from emulator.server import LocalEndpoint
+from ahi.emulator.server import LocalEndpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def on_started(args: argparse.Namespace, endpoint: LocalEndpoint) -> None:
     """Seed before the environment lines are printed, so the data is there when they appear."""
     if not getattr(args, "demo", False):
         return
-    from emulator.demo.seed import seed_demo
+    from ahi.emulator.demo.seed import seed_demo
 
     print("# seeding demo data ...", file=sys.stderr, flush=True)
     seeded = seed_demo(endpoint.url)

@@ -17,16 +17,16 @@ import sqlite3
 from moto.kms.models import kms_backends
 from moto.s3.models import s3_backends
 
-from emulator.arns import datastore_arn
-from emulator.demo import world
-from emulator.imports.outputs import output_files
-from emulator.imports.s3io import S3Location
-from emulator.kms import KMS_ARN
-from emulator.store import import_jobs
-from emulator.store.db import Store
-from emulator.store.imagesets import image_sets_of_job
+from ahi.emulator.arns import datastore_arn
+from ahi.emulator.demo import world
+from ahi.emulator.imports.outputs import output_files
+from ahi.emulator.imports.s3io import S3Location
+from ahi.emulator.kms import KMS_ARN
+from ahi.emulator.store import import_jobs
+from ahi.emulator.store.db import Store
+from ahi.emulator.store.imagesets import image_sets_of_job
 
-log = logging.getLogger("emulator.demo")
+log = logging.getLogger("ahi.emulator.demo")
 
 
 def _demo_datastores(conn: sqlite3.Connection) -> list[sqlite3.Row]:

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from emulator.demo import world
+from ahi.emulator.demo import world
 
 REGION = "us-east-1"
 WAIT_SECONDS = 300.0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from emulator.demo.phantoms import PhantomFile
+    from ahi.emulator.demo.phantoms import PhantomFile
 
 INPUT_BUCKET = "ahi-demo-input"
 OUTPUT_BUCKET = "ahi-demo-output"
@@ -28,7 +28,7 @@ DEMO_TAG_VALUE = "seeded"
 
 def clean_files() -> list[PhantomFile]:
     """Synthetic studies that import without a single failure."""
-    from emulator.demo import phantoms
+    from ahi.emulator.demo import phantoms
 
     return (
         phantoms.ct_series(24, 512)
@@ -52,7 +52,7 @@ def pydicom_sample_files() -> list[PhantomFile]:
 
 def mixed_files() -> list[PhantomFile]:
     """A batch with broken files (not DICOM, truncated, unsupported syntax, ...) and a split series."""
-    from emulator.demo import phantoms
+    from ahi.emulator.demo import phantoms
 
     return phantoms.broken_files() + phantoms.split_series() + pydicom_sample_files()
 

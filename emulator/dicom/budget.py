@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from emulator.dicom.limits import MAX_FRAME_BYTES
+from ahi.emulator.dicom.limits import MAX_FRAME_BYTES
 
 
 class ByteBudget:

@@ -11,9 +11,9 @@ import math
 import struct
 from dataclasses import dataclass
 
-from emulator.dicom.failures import FileFailure
-from emulator.dicom.htj2k import codestream_of
-from emulator.dicom.limits import HEADER_SCAN_BYTES, bytes_per_sample, mib
+from ahi.emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.htj2k import codestream_of
+from ahi.emulator.dicom.limits import HEADER_SCAN_BYTES, bytes_per_sample, mib
 
 _JPEG_FAMILY = frozenset(
     {

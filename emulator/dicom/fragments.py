@@ -11,7 +11,7 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.failures import FileFailure
 
 _ITEM = 0xE000FFFE
 _SEQUENCE_DELIMITER = 0xE0DDFFFE

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emulator.dicom.checksum import checksum_entries, frame_checksum
-from emulator.dicom.failures import FileFailure
-from emulator.dicom.htj2k import decode_frame, encode_frame
-from emulator.ids import new_id
+from ahi.emulator.dicom.checksum import checksum_entries, frame_checksum
+from ahi.emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.htj2k import decode_frame, encode_frame
+from ahi.emulator.ids import new_id
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.dicom.failures import FileFailure
-from emulator.dicom.instance import ProcessedInstance
-from emulator.dicom.limits import MAX_METADATA_BYTES
-from emulator.dicom.metadata_size import json_size, over_image_set_quota
+from ahi.emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.instance import ProcessedInstance
+from ahi.emulator.dicom.limits import MAX_METADATA_BYTES
+from ahi.emulator.dicom.metadata_size import json_size, over_image_set_quota
 
 SCHEMA_VERSION = "1.1"
 

@@ -11,16 +11,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from emulator.dicom.budget import DECODE_BUDGET
-from emulator.dicom.failures import FileFailure, ImportCaveat, server_failure
-from emulator.dicom.frames import StageTimes, StoredFrame, store_frame
-from emulator.dicom.levels import LEVEL_OF, SERIES_ALSO
-from emulator.dicom.metadata_size import check_estimate, check_instance
-from emulator.dicom.parse import P10, CaveatCollector, check_identity, read_p10
-from emulator.dicom.pixels import PixelPlan, decode_frames, has_pixels, plan_pixels
-from emulator.dicom.spill import MetadataSpill, Ref
-from emulator.dicom.transfer_syntaxes import STORED_TRANSFER_SYNTAX_UID
-from emulator.dicom.values import encode_dataset
+from ahi.emulator.dicom.budget import DECODE_BUDGET
+from ahi.emulator.dicom.failures import FileFailure, ImportCaveat, server_failure
+from ahi.emulator.dicom.frames import StageTimes, StoredFrame, store_frame
+from ahi.emulator.dicom.levels import LEVEL_OF, SERIES_ALSO
+from ahi.emulator.dicom.metadata_size import check_estimate, check_instance
+from ahi.emulator.dicom.parse import P10, CaveatCollector, check_identity, read_p10
+from ahi.emulator.dicom.pixels import PixelPlan, decode_frames, has_pixels, plan_pixels
+from ahi.emulator.dicom.spill import MetadataSpill, Ref
+from ahi.emulator.dicom.transfer_syntaxes import STORED_TRANSFER_SYNTAX_UID
+from ahi.emulator.dicom.values import encode_dataset
 
 LEVELS = ("Patient", "Study", "Series")
 

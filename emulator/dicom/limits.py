@@ -6,7 +6,7 @@ modalities produce, because the guide names none.
 
 from __future__ import annotations
 
-from emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.failures import FileFailure
 
 #: The guide's quota on each DICOM P10 file of an import job.
 MAX_FILE_BYTES = 4 * 1024**3

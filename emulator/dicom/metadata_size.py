@@ -12,8 +12,8 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from emulator.dicom.failures import FileFailure
-from emulator.dicom.limits import MAX_METADATA_BYTES, METADATA_LIMIT_TEXT, mib
+from ahi.emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.limits import MAX_METADATA_BYTES, METADATA_LIMIT_TEXT, mib
 
 _PIXEL_TAGS = frozenset({0x7FE00010, 0x7FE00008, 0x7FE00009})
 _BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})

@@ -19,10 +19,10 @@ from pydicom.filereader import _read_file_meta_info, read_preamble
 from pydicom.filewriter import write_file_meta_info
 from pydicom.uid import ExplicitVRLittleEndian
 
-from emulator.dicom.failures import FileFailure, ImportCaveat
-from emulator.dicom.source import inflate_into, size_of, spooled
-from emulator.dicom.structure import survey
-from emulator.dicom.transfer_syntaxes import SUPPORTED_TRANSFER_SYNTAXES
+from ahi.emulator.dicom.failures import FileFailure, ImportCaveat
+from ahi.emulator.dicom.source import inflate_into, size_of, spooled
+from ahi.emulator.dicom.structure import survey
+from ahi.emulator.dicom.transfer_syntaxes import SUPPORTED_TRANSFER_SYNTAXES
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 #: Values longer than this stay in the stream until used (pixel data is read frame by frame).

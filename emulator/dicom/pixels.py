@@ -22,12 +22,12 @@ from pydicom.pixels import get_decoder
 from pydicom.pixels.utils import as_pixel_options, get_expected_length
 from pydicom.uid import UID
 
-from emulator.dicom.codestreams import FrameShape, check_frame_header, scan_size, starts_codestream
-from emulator.dicom.failures import FileFailure
-from emulator.dicom.fragments import fragments
-from emulator.dicom.limits import check_frame_claims, mib
-from emulator.dicom.parse import P10
-from emulator.dicom.transfer_syntaxes import JPEG_10918_TRANSFER_SYNTAXES
+from ahi.emulator.dicom.codestreams import FrameShape, check_frame_header, scan_size, starts_codestream
+from ahi.emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.fragments import fragments
+from ahi.emulator.dicom.limits import check_frame_claims, mib
+from ahi.emulator.dicom.parse import P10
+from ahi.emulator.dicom.transfer_syntaxes import JPEG_10918_TRANSFER_SYNTAXES
 
 PIXEL_DATA_TAG = 0x7FE00010
 _FLOAT_PIXEL_KEYWORDS = ("FloatPixelData", "DoubleFloatPixelData")

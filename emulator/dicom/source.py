@@ -6,8 +6,8 @@ import tempfile
 import zlib
 from typing import IO, BinaryIO
 
-from emulator.dicom.failures import FileFailure
-from emulator.dicom.limits import MAX_INFLATED_BYTES, mib
+from ahi.emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.limits import MAX_INFLATED_BYTES, mib
 
 #: Objects up to this size stay in memory; larger ones go to a temporary file that is gone when closed.
 SPOOL_BYTES = 8 * 1024**2

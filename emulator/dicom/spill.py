@@ -11,7 +11,7 @@ import json
 import threading
 from typing import Any
 
-from emulator.dicom.source import spooled
+from ahi.emulator.dicom.source import spooled
 
 Ref = tuple[int, int]
 

@@ -13,8 +13,8 @@ from typing import BinaryIO
 
 from pydicom.datadict import dictionary_VR
 
-from emulator.dicom.failures import FileFailure
-from emulator.dicom.limits import MAX_ELEMENTS, MAX_METADATA_BYTES, METADATA_LIMIT_TEXT, mib
+from ahi.emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.limits import MAX_ELEMENTS, MAX_METADATA_BYTES, METADATA_LIMIT_TEXT, mib
 
 _UNDEFINED = 0xFFFFFFFF
 _ITEM = (0xFFFE, 0xE000)

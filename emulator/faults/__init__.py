@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.faults.injector import FAULT_HEADER, FaultInjector, InjectedFault
-from emulator.faults.spec import FaultSpec, FaultSpecError, parse_spec
+from ahi.emulator.faults.injector import FAULT_HEADER, FaultInjector, InjectedFault
+from ahi.emulator.faults.spec import FaultSpec, FaultSpecError, parse_spec
 
 __all__ = ["FAULT_HEADER", "FaultInjector", "FaultSpec", "FaultSpecError", "InjectedFault", "parse_spec"]

@@ -6,11 +6,11 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from emulator.config import EndpointConfig
-from emulator.faults.spec import FaultSpecError, parse_spec
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.faults.spec import FaultSpecError, parse_spec
 
 if TYPE_CHECKING:
-    from emulator.server import LocalEndpoint
+    from ahi.emulator.server import LocalEndpoint
 
 SPEC_HELP = (
     "inject faults into medical-imaging requests: RULE;RULE..., each TARGET:KIND=VALUE,... where TARGET is * or "

@@ -25,16 +25,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from emulator.errors import UnknownOperationException
-from emulator.faults.spec import FaultSpec, Outcome
-from emulator.model import error_status
-from emulator.protocol.router import raw_path, service_router
-from emulator.protocol.serializer import error_response
+from ahi.emulator.errors import UnknownOperationException
+from ahi.emulator.faults.spec import FaultSpec, Outcome
+from ahi.emulator.model import error_status
+from ahi.emulator.protocol.router import raw_path, service_router
+from ahi.emulator.protocol.serializer import error_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-log = logging.getLogger("emulator.faults")
+log = logging.getLogger("ahi.emulator.faults")
 
 #: Response header naming the injected fault, so a test or a curious operator can tell it from a real one.
 FAULT_HEADER = "x-ahi-injected-fault"

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-from emulator.model import service_model
+from ahi.emulator.model import service_model
 
 ALL = "*"
 QUOTA_CODE = "ServiceQuotaExceededException"

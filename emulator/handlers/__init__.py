@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any, Callable
 
-from emulator.context import RequestContext
+from ahi.emulator.context import RequestContext
 
 Handler = Callable[[RequestContext, dict[str, Any]], dict[str, Any]]
 
@@ -36,8 +36,8 @@ def load_handlers() -> dict[str, Handler]:
     """Import every handler module so the table is complete; missing modules are skipped."""
     for name in HANDLER_MODULES:
         try:
-            importlib.import_module(f"emulator.handlers.{name}")
+            importlib.import_module(f"ahi.emulator.handlers.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name != f"emulator.handlers.{name}":
+            if exc.name != f"ahi.emulator.handlers.{name}":
                 raise
     return HANDLERS

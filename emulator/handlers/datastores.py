@@ -16,24 +16,24 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from emulator import kms
-from emulator.arns import datastore_arn
-from emulator.context import RequestContext
-from emulator.errors import (
+from ahi.emulator import kms
+from ahi.emulator.arns import datastore_arn
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import (
     ConflictException,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
     ValidationException,
 )
-from emulator.handlers import handler
-from emulator.handlers.tags import check_tag_count, check_tag_keys
-from emulator.ids import new_id
-from emulator.pagination import paginate
-from emulator.store import datastores as rows
-from emulator.store import hooks, tokens
-from emulator.store.datastores import Datastore
-from emulator.store.tags import put_tags
-from emulator.timestamps import to_datetime
+from ahi.emulator.handlers import handler
+from ahi.emulator.handlers.tags import check_tag_count, check_tag_keys
+from ahi.emulator.ids import new_id
+from ahi.emulator.pagination import paginate
+from ahi.emulator.store import datastores as rows
+from ahi.emulator.store import hooks, tokens
+from ahi.emulator.store.datastores import Datastore
+from ahi.emulator.store.tags import put_tags
+from ahi.emulator.timestamps import to_datetime
 
 DEFAULT_STORAGE_FORMAT = "HTJ2K"
 QUOTA_STATUSES = ("CREATING", "ACTIVE")

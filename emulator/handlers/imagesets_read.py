@@ -15,16 +15,16 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from emulator.arns import image_set_arn
-from emulator.context import RequestContext
-from emulator.errors import ConflictException, ResourceNotFoundException
-from emulator.handlers import handler
-from emulator.handlers.datastores import load_datastore
-from emulator.pagination import paginate
-from emulator.protocol.serializer import BlobStream
-from emulator.store import imagesets
-from emulator.store.imagesets import DELETED, ImageSetVersion
-from emulator.timestamps import to_datetime
+from ahi.emulator.arns import image_set_arn
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import ConflictException, ResourceNotFoundException
+from ahi.emulator.handlers import handler
+from ahi.emulator.handlers.datastores import load_datastore
+from ahi.emulator.pagination import paginate
+from ahi.emulator.protocol.serializer import BlobStream
+from ahi.emulator.store import imagesets
+from ahi.emulator.store.imagesets import DELETED, ImageSetVersion
+from ahi.emulator.timestamps import to_datetime
 
 LIST_PAGE_SIZE = 50
 FRAME_CONTENT_TYPE = "application/octet-stream"

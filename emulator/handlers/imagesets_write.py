@@ -25,14 +25,14 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from emulator.arns import image_set_arn
-from emulator.context import RequestContext
-from emulator.errors import ConflictException, ServiceQuotaExceededException, ThrottlingException, ValidationException
-from emulator.handlers import handler
-from emulator.handlers.imagesets_read import load_version
-from emulator.ids import new_id
-from emulator.imagesets import versions
-from emulator.imagesets.copy import (
+from ahi.emulator.arns import image_set_arn
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import ConflictException, ServiceQuotaExceededException, ThrottlingException, ValidationException
+from ahi.emulator.handlers import handler
+from ahi.emulator.handlers.imagesets_read import load_version
+from ahi.emulator.ids import new_id
+from ahi.emulator.imagesets import versions
+from ahi.emulator.imagesets.copy import (
     MAX_COPIED_FRAMES,
     as_new_image_set,
     copied_part,
@@ -40,11 +40,11 @@ from emulator.imagesets.copy import (
     merged,
     parse_copiable,
 )
-from emulator.imagesets.patch import Outcome, Patch, PatchFailure, apply_patch, parse_dicom_updates, refuse_unforced
-from emulator.imagesets.versions import ACTIVE, LOCKED, Settlement
-from emulator.store import imagesets
-from emulator.store.imagesets import DELETED, ImageSetVersion
-from emulator.timestamps import to_datetime
+from ahi.emulator.imagesets.patch import Outcome, Patch, PatchFailure, apply_patch, parse_dicom_updates, refuse_unforced
+from ahi.emulator.imagesets.versions import ACTIVE, LOCKED, Settlement
+from ahi.emulator.store import imagesets
+from ahi.emulator.store.imagesets import DELETED, ImageSetVersion
+from ahi.emulator.timestamps import to_datetime
 
 #: Concurrent UpdateImageSetMetadata, CopyImageSet and DeleteImageSet requests per data store (service.md 9.1).
 CONCURRENT_WRITES_QUOTA = 100

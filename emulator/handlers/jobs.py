@@ -15,21 +15,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from emulator.context import RequestContext
-from emulator.errors import (
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import (
     ConflictException,
     NotImplementedByEndpoint,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
 )
-from emulator.handlers import handler
-from emulator.handlers.datastores import load_active_datastore, load_datastore
-from emulator.ids import new_id
-from emulator.imports.outputs import job_folder
-from emulator.pagination import paginate
-from emulator.store import import_jobs, tokens
-from emulator.store.import_jobs import ImportJob
-from emulator.timestamps import to_datetime
+from ahi.emulator.handlers import handler
+from ahi.emulator.handlers.datastores import load_active_datastore, load_datastore
+from ahi.emulator.ids import new_id
+from ahi.emulator.imports.outputs import job_folder
+from ahi.emulator.pagination import paginate
+from ahi.emulator.store import import_jobs, tokens
+from ahi.emulator.store.import_jobs import ImportJob
+from ahi.emulator.timestamps import to_datetime
 
 LIST_PAGE_SIZE = 50
 #: service.md section 9: concurrent import jobs per data store (ap-southeast-2 has 20; we serve one quota).

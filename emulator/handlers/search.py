@@ -38,13 +38,13 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any
 
-from emulator.context import RequestContext
-from emulator.errors import ValidationException
-from emulator.handlers import handler
-from emulator.handlers.datastores import load_active_datastore
-from emulator.pagination import paginate
-from emulator.store import search as store_search
-from emulator.store.search import (
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import ValidationException
+from ahi.emulator.handlers import handler
+from ahi.emulator.handlers.datastores import load_active_datastore
+from ahi.emulator.pagination import paginate
+from ahi.emulator.store import search as store_search
+from ahi.emulator.store.search import (
     Between,
     Cursor,
     Equal,

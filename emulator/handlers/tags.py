@@ -16,12 +16,12 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from emulator.arns import PARTITION, ResourceArn, parse_resource_arn
-from emulator.context import RequestContext
-from emulator.errors import ResourceNotFoundException, ValidationException
-from emulator.handlers import handler
-from emulator.store import datastores, hooks
-from emulator.store.tags import get_tags, put_tags, remove_tags
+from ahi.emulator.arns import PARTITION, ResourceArn, parse_resource_arn
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import ResourceNotFoundException, ValidationException
+from ahi.emulator.handlers import handler
+from ahi.emulator.store import datastores, hooks
+from ahi.emulator.store.tags import get_tags, put_tags, remove_tags
 
 MAX_TAGS_PER_RESOURCE = 50
 RESERVED_PREFIX = "aws:"

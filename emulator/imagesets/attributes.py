@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.dicom.levels import LEVEL_OF
+from ahi.emulator.dicom.levels import LEVEL_OF
 
 #: Written by HealthImaging itself; never updatable, `force` or not.
 GENERATED_KEYS = frozenset(

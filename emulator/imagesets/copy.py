@@ -21,9 +21,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.errors import ValidationException
-from emulator.imagesets.messages import invalid_request
-from emulator.imagesets.patch import SCHEMA_VERSIONS, Outcome, PatchFailure, check_document
+from ahi.emulator.errors import ValidationException
+from ahi.emulator.imagesets.messages import invalid_request
+from ahi.emulator.imagesets.patch import SCHEMA_VERSIONS, Outcome, PatchFailure, check_document
 
 COPIABLE_MEMBER = "copyImageSetInformation.sourceImageSet.DICOMCopies.copiableAttributes"
 #: ImageFrames copied per CopyImageSet request (service.md 9.1).

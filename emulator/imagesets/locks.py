@@ -13,12 +13,12 @@ import sqlite3
 import threading
 from typing import Callable
 
-from emulator.imagesets import versions
-from emulator.imagesets.messages import version_message
-from emulator.store.db import Store, StoreError
-from emulator.store.frame_files import FrameFiles
+from ahi.emulator.imagesets import versions
+from ahi.emulator.imagesets.messages import version_message
+from ahi.emulator.store.db import Store, StoreError
+from ahi.emulator.store.frame_files import FrameFiles
 
-log = logging.getLogger("emulator.imagesets")
+log = logging.getLogger("ahi.emulator.imagesets")
 
 #: Longest sleep between looks at the store (a safety net; schedule() wakes the thread earlier).
 IDLE_SECONDS = 5.0

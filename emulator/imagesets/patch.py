@@ -23,8 +23,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.errors import ValidationException
-from emulator.imagesets.attributes import (
+from ahi.emulator.errors import ValidationException
+from ahi.emulator.imagesets.attributes import (
     GENERATED_INSTANCE_MEMBERS,
     GENERATED_KEYS,
     Findings,
@@ -33,7 +33,7 @@ from emulator.imagesets.attributes import (
     check_update,
     stored_form,
 )
-from emulator.imagesets.messages import invalid_request
+from ahi.emulator.imagesets.messages import invalid_request
 
 UPDATES_MEMBER = "updateImageSetMetadataUpdates.DICOMUpdates"
 #: The guide's quota (10 KB, service.md 9.1; the API reference says at most 10000 per blob). botocore's

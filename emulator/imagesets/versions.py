@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.dicom.summary import search_fields
-from emulator.store.imagesets import DELETED, ImageSetVersion, compress_document, insert_image_set
+from ahi.emulator.dicom.summary import search_fields
+from ahi.emulator.store.imagesets import DELETED, ImageSetVersion, compress_document, insert_image_set
 
 LOCKED = "LOCKED"
 ACTIVE = "ACTIVE"

@@ -10,8 +10,8 @@ import json
 from collections import Counter
 from typing import Any
 
-from emulator.imports.s3io import S3Location
-from emulator.store.import_jobs import FileRecord, ImportJob
+from ahi.emulator.imports.s3io import S3Location
+from ahi.emulator.store.import_jobs import FileRecord, ImportJob
 
 SUCCESS = "SUCCESS"
 FAILURE = "FAILURE"

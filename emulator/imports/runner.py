@@ -15,24 +15,24 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from emulator.dicom.failures import FileFailure
-from emulator.dicom.frames import StoredFrame
-from emulator.dicom.grouping import ImageSetDraft, build_document, fit_metadata_quota, group_instances
-from emulator.dicom.instance import FileOutcome, ProcessedInstance, process_file
-from emulator.dicom.limits import MAX_FILE_BYTES, mib
-from emulator.dicom.spill import MetadataSpill
-from emulator.ids import new_id
-from emulator.imports import s3io
-from emulator.imports.outputs import FAILURE, SUCCESS, folder_location, output_files
-from emulator.imports.s3io import InputObject, ObjectTooLarge, S3AccessError, S3Location
-from emulator.store import import_jobs
-from emulator.store.datastores import get_datastore
-from emulator.store.db import Store
-from emulator.store.frame_files import FrameFiles
-from emulator.store.imagesets import FrameRef, image_sets_of_job, insert_image_set
-from emulator.store.import_jobs import FileRecord, ImportJob
+from ahi.emulator.dicom.failures import FileFailure
+from ahi.emulator.dicom.frames import StoredFrame
+from ahi.emulator.dicom.grouping import ImageSetDraft, build_document, fit_metadata_quota, group_instances
+from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance, process_file
+from ahi.emulator.dicom.limits import MAX_FILE_BYTES, mib
+from ahi.emulator.dicom.spill import MetadataSpill
+from ahi.emulator.ids import new_id
+from ahi.emulator.imports import s3io
+from ahi.emulator.imports.outputs import FAILURE, SUCCESS, folder_location, output_files
+from ahi.emulator.imports.s3io import InputObject, ObjectTooLarge, S3AccessError, S3Location
+from ahi.emulator.store import import_jobs
+from ahi.emulator.store.datastores import get_datastore
+from ahi.emulator.store.db import Store
+from ahi.emulator.store.frame_files import FrameFiles
+from ahi.emulator.store.imagesets import FrameRef, image_sets_of_job, insert_image_set
+from ahi.emulator.store.import_jobs import FileRecord, ImportJob
 
-log = logging.getLogger("emulator.imports")
+log = logging.getLogger("ahi.emulator.imports")
 
 #: service.md section 9 ([DE] values): files per job, nested folders, bytes per job and per file.
 MAX_FILES = 5000

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
-from emulator.dicom.source import CHUNK_BYTES, spooled
+from ahi.emulator.dicom.source import CHUNK_BYTES, spooled
 
 if TYPE_CHECKING:
     from moto.s3.models import FakeBucket

@@ -14,14 +14,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from emulator.store import import_jobs
-from emulator.store.db import Store
-from emulator.store.frame_files import FrameFiles
+from ahi.emulator.store import import_jobs
+from ahi.emulator.store.db import Store
+from ahi.emulator.store.frame_files import FrameFiles
 
 if TYPE_CHECKING:
-    from emulator.imports.runner import JobRunner
+    from ahi.emulator.imports.runner import JobRunner
 
-log = logging.getLogger("emulator.imports")
+log = logging.getLogger("ahi.emulator.imports")
 
 #: Files processed at once across all jobs; imagecodecs releases the GIL, so threads use every core.
 FILE_WORKERS = max(2, (os.cpu_count() or 2) + 1)
@@ -49,7 +49,7 @@ class ImportService:
         """Made on first use: the DICOM pipeline imports pydicom and numpy, which an endpoint with no job never needs."""
         with self._runner_lock:
             if self._runner is None:
-                from emulator.imports.runner import JobRunner
+                from ahi.emulator.imports.runner import JobRunner
 
                 self._runner = JobRunner(
                     store=self._store,

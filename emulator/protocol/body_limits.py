@@ -66,6 +66,6 @@ def body_bound(operation: OperationModel) -> int:
 @functools.cache
 def body_limit(operation_name: str) -> int:
     """Bytes of body the endpoint reads for this operation before answering 413."""
-    from emulator.model import operation_model
+    from ahi.emulator.model import operation_model
 
     return max(FLOOR, HEADROOM * body_bound(operation_model(operation_name)))

@@ -10,8 +10,8 @@ from typing import Any
 from botocore.model import OperationModel, Shape, StructureShape
 from werkzeug.datastructures import Headers, MultiDict
 
-from emulator.errors import SerializationException
-from emulator.protocol.shapes import decode_base64, parse_text, parse_timestamp, timestamp_format
+from ahi.emulator.errors import SerializationException
+from ahi.emulator.protocol.shapes import decode_base64, parse_text, parse_timestamp, timestamp_format
 
 #: Digit-only members (model pattern `\d+`: version ids) are numbers to the service.
 DIGITS_PATTERN = r"\d+"

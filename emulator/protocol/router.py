@@ -16,7 +16,7 @@ from botocore.model import OperationModel, ServiceModel
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 
-from emulator.errors import UnknownOperationException
+from ahi.emulator.errors import UnknownOperationException
 
 _LABEL = re.compile(r"\{([^}]+?)(\+)?\}")
 
@@ -97,6 +97,6 @@ class OperationRouter:
 @functools.cache
 def service_router() -> OperationRouter:
     """The one router of the medical-imaging model, shared: building its URL map takes a moment."""
-    from emulator.model import service_model
+    from ahi.emulator.model import service_model
 
     return OperationRouter(service_model())

@@ -11,7 +11,7 @@ from typing import IO, Any
 from botocore.model import OperationModel, Shape
 from werkzeug.wrappers import Response
 
-from emulator.protocol.shapes import encode_base64, format_text, format_timestamp, timestamp_format
+from ahi.emulator.protocol.shapes import encode_base64, format_text, format_timestamp, timestamp_format
 
 JSON_TYPE = "application/json"
 STREAM_CHUNK = 64 * 1024

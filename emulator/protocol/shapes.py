@@ -10,7 +10,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from botocore.model import Shape
 
-from emulator.errors import SerializationException
+from ahi.emulator.errors import SerializationException
 
 UTC = dt.timezone.utc
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)

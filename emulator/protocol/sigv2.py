@@ -17,14 +17,14 @@ from urllib.parse import unquote
 
 from botocore.auth import HmacV1Auth
 
-from emulator.errors import (
+from ahi.emulator.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
     PresignedUrlExpired,
     SignatureExpired,
     UnrecognizedClientException,
 )
-from emulator.protocol.sigv4 import Principal, SignedRequest, Verifier
+from ahi.emulator.protocol.sigv4 import Principal, SignedRequest, Verifier
 
 _SUBRESOURCES = frozenset(HmacV1Auth.QSAOfInterest)
 _MISMATCH = "The request signature we calculated does not match the signature you provided."

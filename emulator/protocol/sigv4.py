@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote
 
 from botocore.utils import normalize_url_path
 
-from emulator.errors import (
+from ahi.emulator.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.model import Shape, StructureShape
 
-from emulator.errors import ValidationException
+from ahi.emulator.errors import ValidationException
 
 #: Java regex constructs in the model and their Python spelling.
 _JAVA_CLASSES = {

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from emulator.arns import datastore_arn
+from ahi.emulator.arns import datastore_arn
 
 #: A row is `status` until `transition_at`, then `next_status`; reads derive the current value.
 EFFECTIVE_STATUS = (

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
-MIGRATIONS_PACKAGE = "emulator.store.migrations"
+MIGRATIONS_PACKAGE = "ahi.emulator.store.migrations"
 MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 BUSY_TIMEOUT_MS = 10_000
 

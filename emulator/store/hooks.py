@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Callable
 
-from emulator.arns import ResourceArn
+from ahi.emulator.arns import ResourceArn
 
 #: (conn, parsed image set ARN, now) -> whether that image set exists and can carry tags.
 ImageSetExists = Callable[[sqlite3.Connection, ResourceArn, float], bool]

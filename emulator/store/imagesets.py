@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.arns import ResourceArn
-from emulator.dicom.summary import SEARCH_FIELDS, search_fields
-from emulator.store import hooks
+from ahi.emulator.arns import ResourceArn
+from ahi.emulator.dicom.summary import SEARCH_FIELDS, search_fields
+from ahi.emulator.store import hooks
 
 #: The state an image set is in once it is gone; it no longer counts towards its data store.
 DELETED = "DELETED"

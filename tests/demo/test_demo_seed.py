@@ -8,10 +8,10 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from emulator.cli import build_parser, extension_modules
-from emulator.demo import cli as demo_cli
-from emulator.demo import world
-from emulator.demo.seed import seed_demo
+from ahi.emulator.cli import build_parser, extension_modules
+from ahi.emulator.demo import cli as demo_cli
+from ahi.emulator.demo import world
+from ahi.emulator.demo.seed import seed_demo
 
 
 def job_outputs(s3: Any, properties: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from openjpeg import decode as openjpeg_decode
 
-from emulator.dicom.checksum import frame_checksum
-from emulator.dicom.htj2k import codestream_of, decode_frame, encode_frame
+from ahi.emulator.dicom.checksum import frame_checksum
+from ahi.emulator.dicom.htj2k import codestream_of, decode_frame, encode_frame
 
 RNG = np.random.default_rng(7)
 SAMPLES = {
@@ -76,7 +76,7 @@ def test_codestream_is_rpcl_with_tlm_and_one_tile_part_per_resolution() -> None:
 FRESH_PROCESS_THREADED_ENCODE = """
 import sys, threading
 import numpy as np
-from emulator.dicom.htj2k import decode_frame, encode_frame
+from ahi.emulator.dicom.htj2k import decode_frame, encode_frame
 failures = []
 sys.unraisablehook = lambda unraisable: failures.append(repr(unraisable.exc_value))
 pixels = np.random.default_rng(1).integers(0, 4096, (32, 32), dtype=np.uint16)

@@ -10,10 +10,10 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from emulator.demo.phantoms import Subject, ct_series, split_series
-from emulator.dicom.grouping import build_document, group_instances
-from emulator.dicom.instance import ProcessedInstance, process_file
-from emulator.dicom.values import encode_dataset
+from ahi.emulator.demo.phantoms import Subject, ct_series, split_series
+from ahi.emulator.dicom.grouping import build_document, group_instances
+from ahi.emulator.dicom.instance import ProcessedInstance, process_file
+from ahi.emulator.dicom.values import encode_dataset
 
 
 def processed(files: list[tuple[str, bytes]]) -> list[ProcessedInstance]:

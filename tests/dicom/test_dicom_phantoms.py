@@ -7,8 +7,8 @@ import io
 import numpy as np
 import pydicom
 
-from emulator.demo import phantoms
-from emulator.dicom.instance import process_file
+from ahi.emulator.demo import phantoms
+from ahi.emulator.dicom.instance import process_file
 
 
 def test_phantoms_are_deterministic() -> None:

@@ -12,8 +12,8 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file, get_testdata_files
 
-from emulator.dicom.htj2k import decode_frame
-from emulator.dicom.instance import FileOutcome, process_file
+from ahi.emulator.dicom.htj2k import decode_frame
+from ahi.emulator.dicom.instance import FileOutcome, process_file
 
 FILES = sorted(path for path in get_testdata_files() if os.path.isfile(path))
 

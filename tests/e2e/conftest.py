@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from tmux_harness import Tmux
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 
 @pytest.fixture

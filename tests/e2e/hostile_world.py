@@ -20,7 +20,7 @@ from typing import Any
 
 import pydicom
 
-from emulator.demo.phantoms import Subject, ct_series
+from ahi.emulator.demo.phantoms import Subject, ct_series
 
 #: Every marker starts with this; a marker found inside a control sequence means the data reached the terminal.
 MARK = "PWN"

@@ -13,8 +13,8 @@ from botocore.config import Config
 from image_set_world import PATIENT_B, import_world
 from tmux_harness import Tmux
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 

@@ -18,7 +18,7 @@ import pytest
 from botocore.config import Config
 from tmux_harness import Tmux
 
-from emulator.demo.phantoms import broken_files, ct_series
+from ahi.emulator.demo.phantoms import broken_files, ct_series
 
 pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 

@@ -13,9 +13,9 @@ import pytest
 from botocore.config import Config
 from tmux_harness import AHI, Tmux
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
-from tui.local_endpoint import SEED_PENDING_FILE
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
+from ahi.tui.local_endpoint import SEED_PENDING_FILE
 
 pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 

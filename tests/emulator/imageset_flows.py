@@ -11,8 +11,8 @@ import pytest
 from botocore.exceptions import ClientError
 from datastore_waits import active_datastore, error_of
 
-from emulator.demo import phantoms
-from emulator.demo.phantoms import Subject
+from ahi.emulator.demo import phantoms
+from ahi.emulator.demo.phantoms import Subject
 
 ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
 INPUT_BUCKET = "imageset-writes-input"

@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.ids import new_id
-from emulator.store.db import Store
-from emulator.store.imagesets import insert_image_set
+from ahi.emulator.ids import new_id
+from ahi.emulator.store.db import Store
+from ahi.emulator.store.imagesets import insert_image_set
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -21,9 +21,9 @@ import openjpeg.utils
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.demo import phantoms
-from emulator.demo.phantoms import Subject
-from emulator.handlers import load_handlers
+from ahi.emulator.demo import phantoms
+from ahi.emulator.demo.phantoms import Subject
+from ahi.emulator.handlers import load_handlers
 
 POLL_SECONDS = 0.05
 ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"

@@ -19,9 +19,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from imageset_flows import import_files, metadata, new_datastore, update, wait_unlocked
 
-from emulator.arns import image_set_arn
-from emulator.config import EndpointConfig
-from emulator.demo import phantoms
+from ahi.emulator.arns import image_set_arn
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.demo import phantoms
 
 THREADS = 16
 SERIES = ("axial", "coronal", "sagittal", "oblique")
@@ -159,7 +159,7 @@ def test_sixteen_clients_updating_tagging_and_copying_lose_nothing(
 
 def ahi_command() -> list[str]:
     script = Path(sys.executable).with_name("ahi")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tui.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ahi.tui.cli"]
 
 
 @dataclass

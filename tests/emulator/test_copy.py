@@ -19,7 +19,7 @@ from imageset_flows import (  # noqa: F401 - image_set is a fixture
     wait_unlocked,
 )
 
-from emulator.config import EndpointConfig
+from ahi.emulator.config import EndpointConfig
 
 GUIDE_MESSAGE = "INVALID_REQUEST: Series of SourceImageSet and DestinationImageSet don't match."
 

@@ -14,9 +14,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from datastore_waits import ACCOUNT, active_datastore, error_of, wait_for_status
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
-from emulator.store import hooks
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
+from ahi.emulator.store import hooks
 
 LAMBDA_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:authorizer"
 

@@ -16,9 +16,9 @@ from imageset_flows import (  # noqa: F401 - image_set is a fixture
     wait_unlocked,
 )
 
-from emulator.config import EndpointConfig
-from emulator.handlers import HANDLERS
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.handlers import HANDLERS
+from ahi.emulator.server import LocalEndpoint
 
 
 def first_frame(document: dict[str, Any]) -> str:

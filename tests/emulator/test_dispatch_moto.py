@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from emulator.server import LocalEndpoint
+from ahi.emulator.server import LocalEndpoint
 
 
 def test_s3_kms_sts_are_served_by_moto_on_the_same_port(s3: Any, kms: Any, sts: Any) -> None:
@@ -24,7 +24,7 @@ def test_s3_kms_sts_are_served_by_moto_on_the_same_port(s3: Any, kms: Any, sts: 
 
 def test_medical_imaging_never_reaches_moto(endpoint: LocalEndpoint, mi: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     reached: list[str] = []
-    from emulator import dispatcher
+    from ahi.emulator import dispatcher
 
     server_app = endpoint._server.app  # type: ignore[union-attr]
     original = server_app.other
@@ -52,8 +52,8 @@ import sys, tempfile
 from pathlib import Path
 import boto3
 from botocore.config import Config
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 def client(service, url):
     return boto3.client(service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="k",

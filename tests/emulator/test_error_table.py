@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from emulator.errors import ServiceError
-from emulator.handlers import HANDLERS
-from emulator.model import service_model
+from ahi.emulator.errors import ServiceError
+from ahi.emulator.handlers import HANDLERS
+from ahi.emulator.model import service_model
 
 ERROR_SHAPES = sorted((shape.name, shape.metadata["error"]["httpStatusCode"]) for shape in service_model().error_shapes)
 

@@ -12,14 +12,14 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from emulator.cli import environment_lines, is_loopback
+from ahi.emulator.cli import environment_lines, is_loopback
 
 STARTUP_SECONDS = 30
 
 
 def ahi_command() -> list[str]:
     script = Path(sys.executable).with_name("ahi")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "tui.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ahi.tui.cli"]
 
 
 def clean_env(tmp_path: Path) -> dict[str, str]:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from datastore_waits import active_datastore, wait_for_status
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 
 Restart = Callable[[], tuple[LocalEndpoint, Any]]

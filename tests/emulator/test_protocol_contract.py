@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import Headers, MultiDict
 
-from emulator.model import service_model
-from emulator.protocol.parser import parse_request
-from emulator.protocol.router import OperationRouter
-from emulator.protocol.serializer import serialize_response
-from emulator.protocol.validate import compile_pattern, validate_input
+from ahi.emulator.model import service_model
+from ahi.emulator.protocol.parser import parse_request
+from ahi.emulator.protocol.router import OperationRouter
+from ahi.emulator.protocol.serializer import serialize_response
+from ahi.emulator.protocol.validate import compile_pattern, validate_input
 
 MODEL = service_model()
 OPERATIONS = sorted(MODEL.operation_names)

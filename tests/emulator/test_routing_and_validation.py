@@ -14,8 +14,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.handlers import HANDLERS
-from emulator.protocol.serializer import BlobStream
+from ahi.emulator.handlers import HANDLERS
+from ahi.emulator.protocol.serializer import BlobStream
 
 DATASTORE_ID = "0" * 32
 IMAGE_SET_ID = "1" * 32

@@ -13,9 +13,9 @@ from botocore.exceptions import ClientError
 from datastore_waits import active_datastore, error_of, wait_for_status
 from search_seed import ACCOUNT, REGION, UTC, Seed, document, mark_deleted, search_all, seed_image_sets, shown, touch
 
-from emulator.ids import new_id
-from emulator.store import search as store_search
-from emulator.store.imagesets import insert_image_set
+from ahi.emulator.ids import new_id
+from ahi.emulator.store import search as store_search
+from ahi.emulator.store.imagesets import insert_image_set
 
 T0 = 1_700_000_000.0
 DEFAULT_SORT = {"sortField": "updatedAt", "sortOrder": "DESC"}

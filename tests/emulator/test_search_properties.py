@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from search_seed import UTC, Seed, search_all, seed_image_sets, shown
 
-from emulator.store import search as store_search
+from ahi.emulator.store import search as store_search
 
 T0 = 1_700_000_000.0
 PATIENTS = ("P1", "P2", "P3")

@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 import pytest
 
-from emulator.config import EndpointConfig
-from emulator.http_server import ServerLimits
-from emulator.protocol.body_limits import body_limit
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.http_server import ServerLimits
+from ahi.emulator.protocol.body_limits import body_limit
+from ahi.emulator.server import LocalEndpoint
 
 ROLE = "arn:aws:iam::123456789012:role/ImportRole"
 

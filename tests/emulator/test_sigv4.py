@@ -15,10 +15,10 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from emulator.config import EndpointConfig
-from emulator.errors import InvalidSignatureException
-from emulator.protocol.sigv4 import SignedRequest, Verifier
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.errors import InvalidSignatureException
+from ahi.emulator.protocol.sigv4 import SignedRequest, Verifier
+from ahi.emulator.server import LocalEndpoint
 
 SIGNATURE_CODES = {
     "MissingAuthenticationTokenException",

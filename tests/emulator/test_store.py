@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from emulator import arns, ids, pagination
-from emulator.kms import describe_key as kms_lookup
-from emulator.config import EndpointConfig
-from emulator.context import RequestContext
-from emulator.errors import ValidationException
-from emulator.runtime import Runtime
-from emulator.store import db, hooks
-from emulator.store.db import Store, StoreError
+from ahi.emulator import arns, ids, pagination
+from ahi.emulator.kms import describe_key as kms_lookup
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.context import RequestContext
+from ahi.emulator.errors import ValidationException
+from ahi.emulator.runtime import Runtime
+from ahi.emulator.store import db, hooks
+from ahi.emulator.store.db import Store, StoreError
 
 
 @pytest.fixture

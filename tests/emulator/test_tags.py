@@ -8,8 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 from datastore_waits import ACCOUNT, active_datastore, error_of, wait_for_status
 
-from emulator.arns import image_set_arn
-from emulator.store import hooks
+from ahi.emulator.arns import image_set_arn
+from ahi.emulator.store import hooks
 
 IMAGE_SET_ID = "b" * 32
 

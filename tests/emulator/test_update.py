@@ -19,8 +19,8 @@ from imageset_flows import (  # noqa: F401 - image_set is a fixture
     wait_unlocked,
 )
 
-from emulator.config import EndpointConfig
-from emulator.handlers import HANDLERS
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.handlers import HANDLERS
 
 
 def test_update_answers_locked_then_settles_updated(

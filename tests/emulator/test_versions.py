@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from imageset_flows import copy_to_new, import_ct, metadata, new_datastore, update, wait_unlocked
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 
 def versions_of(mi: Any, datastore_id: str, image_set_id: str, **extra: Any) -> dict[str, Any]:

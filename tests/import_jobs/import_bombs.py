@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.encaps import encapsulate
 from pydicom.filebase import DicomBytesIO
 
-from emulator.demo.phantoms import ct_series
+from ahi.emulator.demo.phantoms import ct_series
 
 DEFLATED = "1.2.840.10008.1.2.1.99"
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from import_bombs import JPEG_2000_LOSSLESS, JPEG_BASELINE, RLE_LOSSLESS, encapsulated_file, good_instance, saved_file
 
-from emulator.dicom.instance import process_file
-from emulator.imports.runner import JobRunner
-from emulator.imports.s3io import InputObject
+from ahi.emulator.dicom.instance import process_file
+from ahi.emulator.imports.runner import JobRunner
+from ahi.emulator.imports.s3io import InputObject
 
 
 def _siz(frame: bytes, *fields: int) -> bytes:

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from import_job_helpers import active_datastore, instances_of, metadata, read_output, start, upload, wait_for_job
 from openjpeg import decode as openjpeg_decode
 
-from emulator.demo.phantoms import ct_series, multiframe_cine, ultrasound_rgb
+from ahi.emulator.demo.phantoms import ct_series, multiframe_cine, ultrasound_rgb
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from import_bombs import BOMBS, series_over_quota  # noqa: E402
 from import_job_helpers import active_datastore, read_output, start, upload, wait_for_job  # noqa: E402
 from local_process import start_local  # noqa: E402
 
-from emulator.demo.phantoms import ct_series  # noqa: E402
+from ahi.emulator.demo.phantoms import ct_series  # noqa: E402
 
 #: The endpoint's peak resident memory over the whole job, bombs included; a clean start is ~150 MB.
 PEAK_RSS_BOUND_MB = 500

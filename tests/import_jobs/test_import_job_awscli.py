@@ -18,7 +18,7 @@ import pytest
 from import_job_helpers import INPUT_BUCKET, OUTPUT_BUCKET, ROLE, active_datastore, instances_of, read_output, upload
 from openjpeg import decode as openjpeg_decode
 
-from emulator.demo.phantoms import ct_series
+from ahi.emulator.demo.phantoms import ct_series
 
 pytestmark = pytest.mark.awscli
 

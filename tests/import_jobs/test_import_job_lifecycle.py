@@ -18,7 +18,7 @@ from import_job_helpers import (
     wait_for_job,
 )
 
-from emulator.demo.phantoms import broken_files, ct_series
+from ahi.emulator.demo.phantoms import broken_files, ct_series
 
 
 def error_code(exc_info: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
@@ -169,8 +169,8 @@ def test_a_creating_data_store_refuses_imports(mi: Any, endpoint: Any) -> None:
 def test_concurrent_job_quota(mi: Any, s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     upload(s3, ct_series(1, 32))
     datastore_id = active_datastore(mi)
-    monkeypatch.setattr("emulator.handlers.jobs.MAX_CONCURRENT_JOBS", 1)
-    monkeypatch.setattr("emulator.imports.service.ImportService.start", lambda self, job_id: None)
+    monkeypatch.setattr("ahi.emulator.handlers.jobs.MAX_CONCURRENT_JOBS", 1)
+    monkeypatch.setattr("ahi.emulator.imports.service.ImportService.start", lambda self, job_id: None)
     start(mi, datastore_id)  # stays SUBMITTED: its worker is held back
     with pytest.raises(ClientError) as exc_info:
         start(mi, datastore_id)

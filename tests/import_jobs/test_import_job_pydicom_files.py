@@ -24,7 +24,7 @@ from import_job_helpers import (
 from openjpeg import decode as openjpeg_decode
 from pydicom.data import get_testdata_files
 
-from emulator.demo.phantoms import split_series
+from ahi.emulator.demo.phantoms import split_series
 
 DATA_ROOT = Path(pydicom.data.__file__).parent
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from import_job_helpers import active_datastore, read_output, start, upload, wait_for_job
 
-from emulator.demo.phantoms import ct_series
-from emulator.dicom.grouping import ImageSetDraft
-from emulator.imports.runner import JobRunner
-from emulator.store.import_jobs import ImportJob
+from ahi.emulator.demo.phantoms import ct_series
+from ahi.emulator.dicom.grouping import ImageSetDraft
+from ahi.emulator.imports.runner import JobRunner
+from ahi.emulator.store.import_jobs import ImportJob
 
 SERIES = 4
 
@@ -79,7 +79,7 @@ def test_a_resumed_job_whose_input_is_gone_fails_with_a_message(
     """After a real process restart moto's buckets are gone: the resumed job ends FAILED naming the bucket."""
     upload(s3, ct_series(2, 32))
     datastore_id = active_datastore(mi)
-    monkeypatch.setattr("emulator.imports.service.ImportService.start", lambda self, job_id: None)
+    monkeypatch.setattr("ahi.emulator.imports.service.ImportService.start", lambda self, job_id: None)
     job_id = start(mi, datastore_id)
     assert mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"] == "SUBMITTED"
     for key in [entry["Key"] for entry in s3.list_objects_v2(Bucket="dicom-input")["Contents"]]:

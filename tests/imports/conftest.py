@@ -11,8 +11,8 @@ import pytest
 
 from triage_helpers import FOLDER, INPUT_BUCKET, OUTPUT_BUCKET, PutFolder
 
-from emulator.server import LocalEndpoint
-from services.imports import JobFolder
+from ahi.emulator.server import LocalEndpoint
+from ahi.services.imports import JobFolder
 
 @pytest.fixture
 def buckets(s3: Any) -> Any:

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from services.failure_export import export_failures
-from services.failure_reasons import group_failures
-from services.input_objects import ObjectInfo
-from services.job_output import FailureLine, LineSpan
-from services.s3_location import S3Problem, S3ProblemKind, S3Uri
+from ahi.services.failure_export import export_failures
+from ahi.services.failure_reasons import group_failures
+from ahi.services.input_objects import ObjectInfo
+from ahi.services.job_output import FailureLine, LineSpan
+from ahi.services.s3_location import S3Problem, S3ProblemKind, S3Uri
 
 FAILURES = [
     FailureLine(LineSpan(1, 0, 10), "in/a.dcm", "ValidationException", "Unsupported transfer syntax 1.2.3.4"),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.failure_reasons import FailureGrouper, group_failures, normalize_message
-from services.job_output import FailureLine, LineSpan
+from ahi.services.failure_reasons import FailureGrouper, group_failures, normalize_message
+from ahi.services.job_output import FailureLine, LineSpan
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from triage_helpers import INPUT_BUCKET, OUTPUT_BUCKET, ROLE, active_datastore, wait_for_job
 
-from emulator.demo.phantoms import ct_series
-from services.calllog import CliContext
-from services.import_form import StartImportForm, cli_command, validate
+from ahi.emulator.demo.phantoms import ct_series
+from ahi.services.calllog import CliContext
+from ahi.services.import_form import StartImportForm, cli_command, validate
 
 GOOD = StartImportForm(
     datastore_id="d" * 32,

@@ -7,8 +7,8 @@ from typing import Any
 
 from triage_helpers import INPUT_BUCKET
 
-from services.input_objects import InputObjects, ObjectInfo, candidate_keys, input_key
-from services.s3_location import S3Problem, S3ProblemKind, S3Uri
+from ahi.services.input_objects import InputObjects, ObjectInfo, candidate_keys, input_key
+from ahi.services.s3_location import S3Problem, S3ProblemKind, S3Uri
 
 PREFIX = S3Uri(INPUT_BUCKET, "dicom/batch-7/")
 

@@ -14,7 +14,7 @@ from triage_helpers import (
     manifest_document,
 )
 
-from services.imports import (
+from ahi.services.imports import (
     FAILURE,
     JobFolder,
     JobFolderReader,
@@ -22,7 +22,7 @@ from services.imports import (
     fetch_raw_line,
     read_job_report,
 )
-from services.s3_location import S3ProblemKind, S3Uri
+from ahi.services.s3_location import S3ProblemKind, S3Uri
 
 SUCCESS_TEXT = (
     '{"inputFile":"dicom/batch-7/a.dcm","importResponse":{"imageSetId":"' + "f" * 32 + '","isPrimary":true}}\n'

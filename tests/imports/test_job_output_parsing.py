@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from services.job_output import (
+from ahi.services.job_output import (
     NO_EXTRAS,
     FailureLine,
     LineTally,

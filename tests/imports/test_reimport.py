@@ -7,11 +7,11 @@ from typing import Any
 
 from triage_helpers import INPUT_BUCKET, JOB_PROPERTIES, OUTPUT_BUCKET, run_import, wait_for_job
 
-from emulator.demo.phantoms import broken_files, ct_series
-from services.import_form import StartImportForm, validate
-from services.imports import read_job_report
-from services.reimport import plan_reimport, reimport_job_name, reimport_prefix, run_reimport
-from services.s3_location import S3ProblemKind, S3Uri
+from ahi.emulator.demo.phantoms import broken_files, ct_series
+from ahi.services.import_form import StartImportForm, validate
+from ahi.services.imports import read_job_report
+from ahi.services.reimport import plan_reimport, reimport_job_name, reimport_prefix, run_reimport
+from ahi.services.s3_location import S3ProblemKind, S3Uri
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=timezone.utc)
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from triage_helpers import INPUT_BUCKET, run_import
 
-from emulator.demo.phantoms import broken_files, ct_series
-from services.imports import read_job_report
-from services.input_objects import InputObjects, ObjectInfo
-from services.s3_location import S3Uri
+from ahi.emulator.demo.phantoms import broken_files, ct_series
+from ahi.services.imports import read_job_report
+from ahi.services.input_objects import InputObjects, ObjectInfo
+from ahi.services.s3_location import S3Uri
 
 
 def test_a_clean_import_reads_as_clean(mi: Any, buckets: Any) -> None:

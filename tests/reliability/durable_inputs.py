@@ -8,7 +8,7 @@ output bucket comes back empty: what a job wrote there in an earlier life is gon
 
 from __future__ import annotations
 
-from emulator.demo.phantoms import PhantomFile, ct_series
+from ahi.emulator.demo.phantoms import PhantomFile, ct_series
 
 INPUT_BUCKET = "durable-input"
 OUTPUT_BUCKET = "durable-output"

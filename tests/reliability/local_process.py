@@ -22,9 +22,9 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from services.session import refuse_truncated_body
+from ahi.services.session import refuse_truncated_body
 
-PRELOAD = ["tui.cli", "emulator.cli", "emulator.server", "emulator.faults.cli", "boto3", "moto.s3.models"]
+PRELOAD = ["ahi.tui.cli", "ahi.emulator.cli", "ahi.emulator.server", "ahi.emulator.faults.cli", "boto3", "moto.s3.models"]
 STARTUP_SECONDS = 60.0
 READY_LINE = "stops it"
 _context: ForkServerContext | None = None
@@ -48,7 +48,7 @@ def run_ahi_local(argv: list[str], stdout_path: str, stderr_path: str, before: C
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     if before is not None:
         before()
-    from tui.cli import main
+    from ahi.tui.cli import main
 
     sys.exit(main(["local", *argv]))
 

@@ -42,11 +42,11 @@ from botocore.serialize import create_serializer
 from hypothesis import HealthCheck, given, settings
 from hostile_inputs import Mutation, mutate_body, mutate_url, request_strategy
 
-from emulator.config import EndpointConfig
-from emulator.demo.phantoms import ct_series
-from emulator.handlers import load_handlers
-from emulator.model import service_model
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.demo.phantoms import ct_series
+from ahi.emulator.handlers import load_handlers
+from ahi.emulator.model import service_model
+from ahi.emulator.server import LocalEndpoint
 
 SECRET = "hostile-secret"
 ACCESS_KEY = "AKIDHOSTILE"

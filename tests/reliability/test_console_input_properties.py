@@ -18,14 +18,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hostile_inputs import HOSTILE_STRINGS
 
-from services.import_form import FIELDS as IMPORT_FIELDS
-from services.import_form import StartImportForm, validate
-from services.metadata_patch import AttributeRef, typed_value, update_problems
-from services.search_criteria import SearchForm, check_search, field_names
-from services.tags import tag_problems
-from tui.commands import Command
-from tui.config import ConfigError, parse_config
-from tui.settings import build_parser
+from ahi.services.import_form import FIELDS as IMPORT_FIELDS
+from ahi.services.import_form import StartImportForm, validate
+from ahi.services.metadata_patch import AttributeRef, typed_value, update_problems
+from ahi.services.search_criteria import SearchForm, check_search, field_names
+from ahi.services.tags import tag_problems
+from ahi.tui.commands import Command
+from ahi.tui.config import ConfigError, parse_config
+from ahi.tui.settings import build_parser
 
 #: Bounded and seeded by default; AHI_HOSTILE_EXAMPLES / AHI_HOSTILE_RANDOM as in test_bad_input_properties.py.
 EXAMPLES = settings(max_examples=int(os.environ.get("AHI_HOSTILE_EXAMPLES", "150")), deadline=None,

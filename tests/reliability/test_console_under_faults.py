@@ -20,15 +20,15 @@ from textual.pilot import Pilot
 sys.path.insert(0, str(Path(__file__).parents[1] / "tui"))
 from console_harness import FROZEN, AppFactory, drive, settle, widget_text  # noqa: E402
 
-from emulator.config import EndpointConfig  # noqa: E402
-from emulator.server import LocalEndpoint  # noqa: E402
-from services.backoff import Backoff  # noqa: E402
-from tui.app import AhiApp  # noqa: E402
-from tui.clock import Clock  # noqa: E402
-from tui.config import ConsoleConfig  # noqa: E402
-from tui.settings import build_parser, resolve  # noqa: E402
-from tui.widgets.error_panel import ErrorPanel  # noqa: E402
-from tui.widgets.resource_table import ResourceTable  # noqa: E402
+from ahi.emulator.config import EndpointConfig  # noqa: E402
+from ahi.emulator.server import LocalEndpoint  # noqa: E402
+from ahi.services.backoff import Backoff  # noqa: E402
+from ahi.tui.app import AhiApp  # noqa: E402
+from ahi.tui.clock import Clock  # noqa: E402
+from ahi.tui.config import ConsoleConfig  # noqa: E402
+from ahi.tui.settings import build_parser, resolve  # noqa: E402
+from ahi.tui.widgets.error_panel import ErrorPanel  # noqa: E402
+from ahi.tui.widgets.resource_table import ResourceTable  # noqa: E402
 
 #: The issue's weather: 20% throttling and 5% 5xx on every medical-imaging call.
 WEATHER = "*:throttle=0.2,5xx=0.05"
@@ -197,7 +197,7 @@ def test_a_wrong_secret_says_credentials_rejected_with_the_profile(
 
 
 def test_backoff_repeats_reads_after_server_faults_but_never_writes() -> None:
-    from services.errors import AwsCallError
+    from ahi.services.errors import AwsCallError
 
     def failing_twice(operation: str) -> tuple[list[int], Any]:
         calls: list[int] = []
@@ -223,9 +223,9 @@ def test_a_response_cut_short_is_a_dropped_connection_not_an_empty_answer(aws_en
     import socket
     import threading
 
-    from services.datastores import DatastoreService
-    from services.errors import AwsCallError
-    from services.session import AwsSession, ConnectionSettings
+    from ahi.services.datastores import DatastoreService
+    from ahi.services.errors import AwsCallError
+    from ahi.services.session import AwsSession, ConnectionSettings
 
     listener = socket.create_server(("127.0.0.1", 0))
 
@@ -248,7 +248,7 @@ def test_a_response_cut_short_is_a_dropped_connection_not_an_empty_answer(aws_en
 
 
 def test_head_requests_keep_their_length_without_a_body(endpoint: LocalEndpoint, aws_env: dict[str, str]) -> None:
-    from services.session import AwsSession, ConnectionSettings
+    from ahi.services.session import AwsSession, ConnectionSettings
 
     session = AwsSession(ConnectionSettings(region="us-east-1", endpoint_url=endpoint.url, local_credentials=True))
     s3 = session.client("s3")

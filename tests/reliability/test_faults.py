@@ -13,8 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionClosedError
 
-from emulator.faults import FAULT_HEADER, FaultSpecError, parse_spec
-from emulator.server import LocalEndpoint
+from ahi.emulator.faults import FAULT_HEADER, FaultSpecError, parse_spec
+from ahi.emulator.server import LocalEndpoint
 from local_process import start_local
 
 
@@ -250,7 +250,7 @@ def test_ahi_local_takes_a_spec_and_a_seed(tmp_path: Path) -> None:
 
 def test_ahi_local_refuses_a_bad_spec_naming_the_problem(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "local", "--state-dir", str(tmp_path / "state"),
+        [sys.executable, "-m", "ahi.tui.cli", "local", "--state-dir", str(tmp_path / "state"),
          "--faults", "ListDatastores:throtle=0.1"],
         capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2],
     )

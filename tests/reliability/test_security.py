@@ -32,10 +32,10 @@ from durability_workload import start_job
 from durable_inputs import INPUT_BUCKET, INPUT_PREFIX, OUTPUT_BUCKET
 from local_process import start_local, with_debug_logging, with_umask
 
-from emulator.config import EndpointConfig
-from emulator.demo.phantoms import Subject, ct_series
-from emulator.server import LocalEndpoint
-from services.session import AwsSession, ConnectionSettings
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.demo.phantoms import Subject, ct_series
+from ahi.emulator.server import LocalEndpoint
+from ahi.services.session import AwsSession, ConnectionSettings
 
 ACCESS_KEY, SECRET = "AKIDLOCALTEST", "local-test-secret"  # conftest's signing pair
 DATASTORE_NAME = "signed"

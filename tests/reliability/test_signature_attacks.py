@@ -22,8 +22,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from raw_http import ACCESS_KEY, SECRET_KEY, RawResponse, send_raw
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 PHI = "Zqx^Patient-PHI-marker"
 OTHER_ACCOUNT = "999999999999"
@@ -204,8 +204,8 @@ def test_moto_services_refuse_no_or_wrong_credentials(endpoint: LocalEndpoint, m
 
 
 def test_secrets_come_from_a_variable_and_stay_out_of_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
-    from emulator.cli import build_parser, gather_secrets
-    from emulator.gate import verifier_for
+    from ahi.emulator.cli import build_parser, gather_secrets
+    from ahi.emulator.gate import verifier_for
 
     monkeypatch.setenv("AHI_LOCAL_SECRETS", "# keys\nAKIDONE=first-secret, AKIDTWO=second-secret\n*=shared-secret")
     parser = build_parser([])

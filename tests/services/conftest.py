@@ -6,10 +6,10 @@ from typing import Any, Callable
 
 import pytest
 
-from emulator.handlers import HANDLERS
-from emulator.server import LocalEndpoint
-from services.hub import ServiceHub
-from services.session import AwsSession, ConnectionSettings
+from ahi.emulator.handlers import HANDLERS
+from ahi.emulator.server import LocalEndpoint
+from ahi.services.hub import ServiceHub
+from ahi.services.session import AwsSession, ConnectionSettings
 
 
 @pytest.fixture

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from emulator.errors import ThrottlingException
-from emulator.handlers import HANDLERS
-from services.backoff import Backoff
-from services.datastores import DatastoreService
-from services.errors import AwsCallError
-from services.session import AwsSession
+from ahi.emulator.errors import ThrottlingException
+from ahi.emulator.handlers import HANDLERS
+from ahi.services.backoff import Backoff
+from ahi.services.datastores import DatastoreService
+from ahi.services.errors import AwsCallError
+from ahi.services.session import AwsSession
 
 
 def throttle_first(calls: int, operation: str, replace_handler: Any) -> list[int]:

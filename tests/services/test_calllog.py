@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from emulator.errors import ThrottlingException
-from services.datastores import CreateDatastoreRequest
-from services.hub import ServiceHub
-from services.session import AwsSession
+from ahi.emulator.errors import ThrottlingException
+from ahi.services.datastores import CreateDatastoreRequest
+from ahi.services.hub import ServiceHub
+from ahi.services.session import AwsSession
 
 AWS = Path(sys.executable).with_name("aws")
 SECRET_VALUE = "patient-jane-doe"
@@ -49,7 +49,7 @@ def test_failures_are_recorded_with_their_error_code(hub: ServiceHub, aws: AwsSe
 
 
 def test_retries_are_counted(endpoint, aws_env, replace_handler) -> None:  # type: ignore[no-untyped-def]
-    from services.session import ConnectionSettings
+    from ahi.services.session import ConnectionSettings
 
     session = AwsSession(ConnectionSettings(region="us-east-1", endpoint_url=endpoint.url, local_credentials=True, max_attempts=2))
 

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from services.datastores import CreateDatastoreRequest, DatastoreService
-from services.errors import AwsCallError
-from services.hub import ServiceHub
-from services.session import AwsSession
+from ahi.services.datastores import CreateDatastoreRequest, DatastoreService
+from ahi.services.errors import AwsCallError
+from ahi.services.hub import ServiceHub
+from ahi.services.session import AwsSession
 
 
 def wait_active(service: DatastoreService, datastore_id: str) -> None:

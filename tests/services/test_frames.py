@@ -14,12 +14,12 @@ import pytest
 from PIL import Image
 from pydicom.data import get_testdata_file
 
-from emulator.demo.phantoms import shepp_logan_hu
-from emulator.dicom.checksum import frame_checksum
-from emulator.dicom.htj2k import codestream_of, encode_frame
-from emulator.dicom.instance import process_file
-from services.frame_metadata import FrameRequest, pixel_model, series_frames
-from services.frames import (
+from ahi.emulator.demo.phantoms import shepp_logan_hu
+from ahi.emulator.dicom.checksum import frame_checksum
+from ahi.emulator.dicom.htj2k import codestream_of, encode_frame
+from ahi.emulator.dicom.instance import process_file
+from ahi.services.frame_metadata import FrameRequest, pixel_model, series_frames
+from ahi.services.frames import (
     ChecksumState,
     DecodedFrame,
     FrameCache,
@@ -34,7 +34,7 @@ from services.frames import (
     jp2_colour_space,
     verify_checksum,
 )
-from services.pixels_render import (
+from ahi.services.pixels_render import (
     ColourMode,
     carrier_rgb,
     cell_colours,
@@ -47,7 +47,7 @@ from services.pixels_render import (
     rich_pixels_rows,
     xterm_rgb,
 )
-from services.windowing import (
+from ahi.services.windowing import (
     AUTO,
     DICOM,
     DisplaySettings,

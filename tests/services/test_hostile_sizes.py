@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from botocore.response import StreamingBody
 
-from emulator.dicom.htj2k import codestream_of, encode_frame
-from emulator.protocol.serializer import BlobStream
-from services.frames import (
+from ahi.emulator.dicom.htj2k import codestream_of, encode_frame
+from ahi.emulator.protocol.serializer import BlobStream
+from ahi.services.frames import (
     HEADER_PEEK_BYTES,
     MAX_DECODED_BYTES,
     FrameDecodeError,
@@ -27,8 +27,8 @@ from services.frames import (
     client_fetcher,
     decode_frame,
 )
-from services.hub import ServiceHub
-from services.imagesets import DocumentTooLarge, inflate_bounded
+from ahi.services.hub import ServiceHub
+from ahi.services.imagesets import DocumentTooLarge, inflate_bounded
 
 DATASTORE = "d" * 32
 IMAGE_SET = "e" * 32

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from image_set_world import PATIENT_A, PATIENT_B, World, import_world, wait_until_active
 
-from emulator.config import EndpointConfig
-from services.errors import AwsCallError
-from services.hub import ServiceHub
-from services.imagesets import ImageSetState, export_metadata, image_set_arn, readable_version, settled
-from services.metadata_patch import (
+from ahi.emulator.config import EndpointConfig
+from ahi.services.errors import AwsCallError
+from ahi.services.hub import ServiceHub
+from ahi.services.imagesets import ImageSetState, export_metadata, image_set_arn, readable_version, settled
+from ahi.services.metadata_patch import (
     AttributeRef,
     MetadataUpdate,
     remove_attribute,
@@ -28,8 +28,8 @@ from services.metadata_patch import (
     typed_value,
     update_problems,
 )
-from services.metadata_tree import NodeKind, binary_size, build_tree, dicom_time, find, person_name, readable, value_at
-from services.search_criteria import SearchForm, check_search, date_problem, describe_criteria, time_problem, uid_problem
+from ahi.services.metadata_tree import NodeKind, binary_size, build_tree, dicom_time, find, person_name, readable, value_at
+from ahi.services.search_criteria import SearchForm, check_search, date_problem, describe_criteria, time_problem, uid_problem
 
 
 # --- the search form ------------------------------------------------------------------------------

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from kms_faults import inject_kms_faults
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
-from services.datastores import Datastore
-from services.errors import AwsCallError
-from services.hub import ServiceHub
-from services.kms import KeyStatus
-from services.kms_health import KeyHealth, assess, check_datastore_keys
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
+from ahi.services.datastores import Datastore
+from ahi.services.errors import AwsCallError
+from ahi.services.hub import ServiceHub
+from ahi.services.kms import KeyStatus
+from ahi.services.kms_health import KeyHealth, assess, check_datastore_keys
 
 @pytest.fixture
 def endpoint_config(endpoint_config: EndpointConfig) -> EndpointConfig:

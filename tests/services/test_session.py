@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.server import LocalEndpoint
-from services.datastores import DatastoreService
-from services.errors import AwsCallError
-from services.session import AwsSession, ConnectionSettings, is_aws_endpoint
+from ahi.emulator.server import LocalEndpoint
+from ahi.services.datastores import DatastoreService
+from ahi.services.errors import AwsCallError
+from ahi.services.session import AwsSession, ConnectionSettings, is_aws_endpoint
 
 IMAGE_SET_ID = "0" * 32
 

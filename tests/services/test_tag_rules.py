@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from services.hub import ServiceHub
-from services.tags import (
+from ahi.services.hub import ServiceHub
+from ahi.services.tags import (
     MAX_TAGS_PER_RESOURCE,
     Outcome,
     TagChange,

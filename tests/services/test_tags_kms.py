@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.hub import ServiceHub
-from services.tags import MAX_TAGS_PER_RESOURCE, parse_tags, tag_problems
+from ahi.services.hub import ServiceHub
+from ahi.services.tags import MAX_TAGS_PER_RESOURCE, parse_tags, tag_problems
 
 
 def test_tag_rules_come_from_the_model() -> None:

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from image_set_world import World, import_world
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
-from services.errors import AwsCallError
-from services.hub import ServiceHub
-from services.session import AwsSession, ConnectionSettings
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
+from ahi.services.errors import AwsCallError
+from ahi.services.hub import ServiceHub
+from ahi.services.session import AwsSession, ConnectionSettings
 
 
 @pytest.fixture

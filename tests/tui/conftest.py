@@ -14,14 +14,14 @@ from typing import Any, Callable
 import pytest
 from console_harness import FROZEN, SHOWN_URL, AppFactory
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
-from services.backoff import Backoff
-from tui.app import AhiApp
-from tui.clock import Clock
-from tui.config import ConsoleConfig
-from tui.format import Formatter
-from tui.settings import build_parser, resolve
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
+from ahi.services.backoff import Backoff
+from ahi.tui.app import AhiApp
+from ahi.tui.clock import Clock
+from ahi.tui.config import ConsoleConfig
+from ahi.tui.format import Formatter
+from ahi.tui.settings import build_parser, resolve
 
 SEED = (
     ("cardiology-archive", {}, {"team": "cardiology"}),
@@ -40,7 +40,7 @@ def endpoint_config(endpoint_config: EndpointConfig) -> EndpointConfig:
 def fixed_ids(monkeypatch: pytest.MonkeyPatch, endpoint: LocalEndpoint) -> None:
     """Sequential data store IDs and a frozen endpoint clock, so screens look the same every run."""
     counter = itertools.count(1)
-    monkeypatch.setattr("emulator.handlers.datastores.new_id", lambda: f"{next(counter):032x}")
+    monkeypatch.setattr("ahi.emulator.handlers.datastores.new_id", lambda: f"{next(counter):032x}")
     assert endpoint.runtime is not None
     endpoint.runtime.clock = lambda: FROZEN.timestamp()
 
@@ -86,7 +86,7 @@ def make_app(endpoint: LocalEndpoint, aws_env: dict[str, str]) -> AppFactory:
 @pytest.fixture
 def replace_handler(monkeypatch: pytest.MonkeyPatch) -> Callable[[str, Callable[..., Any]], None]:
     """Swap one operation's handler in the running endpoint (error injection)."""
-    from emulator.handlers import HANDLERS
+    from ahi.emulator.handlers import HANDLERS
 
     def replace_one(operation: str, handler: Callable[..., Any]) -> None:
         monkeypatch.setitem(HANDLERS, operation, handler)

@@ -8,7 +8,7 @@ from typing import Any, Awaitable, Callable
 
 from textual.pilot import Pilot
 
-from tui.app import AhiApp
+from ahi.tui.app import AhiApp
 
 FROZEN = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
 SHOWN_URL = "http://127.0.0.1:4599"

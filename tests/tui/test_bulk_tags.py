@@ -12,14 +12,14 @@ from console_harness import AppFactory, drive, settle, widget_text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, ProgressBar
 
-from screens.bulk_tag import BulkTagScreen
-from screens.datastores import DatastoresScreen
-from screens.tag_form import TagFormScreen
-from screens.taggable import tag_target
-from services.tags import MAX_TAGS_PER_RESOURCE
-from tui.app import AhiApp
-from tui.dialogs.confirm import ConfirmScreen
-from tui.widgets.resource_table import ResourceTable
+from ahi.screens.bulk_tag import BulkTagScreen
+from ahi.screens.datastores import DatastoresScreen
+from ahi.screens.tag_form import TagFormScreen
+from ahi.screens.taggable import tag_target
+from ahi.services.tags import MAX_TAGS_PER_RESOURCE
+from ahi.tui.app import AhiApp
+from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.widgets.resource_table import ResourceTable
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
 IMAGE_SET_ARN = "arn:aws:medical-imaging:us-east-1:123456789012:datastore/" + "1" * 32 + "/imageset/" + "2" * 32
@@ -97,7 +97,7 @@ def test_bulk_remove_reports_a_store_deleted_meanwhile(seeded: dict[str, str], m
 
 
 def test_escape_stops_after_the_current_resource(seeded: dict[str, str], make_app: AppFactory, replace_handler: Any) -> None:
-    from emulator.handlers import HANDLERS
+    from ahi.emulator.handlers import HANDLERS
 
     real = HANDLERS["ListTagsForResource"]
     entered, released = threading.Event(), threading.Event()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tui import info, launch
-from tui.config import ConfigError, check_references, load_config, parse_config
+from ahi.tui import info, launch
+from ahi.tui.config import ConfigError, check_references, load_config, parse_config
 
 GOOD = """\
 refresh = 30
@@ -76,7 +76,7 @@ def test_console_does_not_start_with_a_bad_config(
     path = tmp_path / "config.toml"
     path.write_text('[keymap]\n"no.such.action" = "x"\n')
     monkeypatch.setenv("AHI_CONFIG", str(path))
-    monkeypatch.setattr("tui.app.AhiApp.run", lambda self: pytest.fail("the console started"))
+    monkeypatch.setattr("ahi.tui.app.AhiApp.run", lambda self: pytest.fail("the console started"))
     assert launch.main([]) == 2
     assert f"{path}:2: keymap.no.such.action" in capsys.readouterr().err
 

@@ -10,12 +10,12 @@ from typing import Any
 from console_harness import AppFactory, drive, notifications, settle, widget_text
 from textual.pilot import Pilot
 
-from emulator.errors import ConflictException
-from screens.datastore_detail import DatastoreDetailScreen
-from screens.datastores import DatastoresScreen
-from tui.dialogs.confirm import ConfirmScreen
-from tui.widgets.error_panel import ErrorPanel
-from tui.widgets.resource_table import ResourceTable
+from ahi.emulator.errors import ConflictException
+from ahi.screens.datastore_detail import DatastoreDetailScreen
+from ahi.screens.datastores import DatastoresScreen
+from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.widgets.error_panel import ErrorPanel
+from ahi.tui.widgets.resource_table import ResourceTable
 
 
 def names(app: Any) -> list[str]:
@@ -41,7 +41,7 @@ def test_rows_come_before_their_details_and_columns_widen_for_them(
     seeded: dict[str, str], make_app: AppFactory, replace_handler: Any
 ) -> None:
     """GetDatastore per new store (and KMS for its key) comes after the first paint of the rows."""
-    from emulator.handlers import HANDLERS
+    from ahi.emulator.handlers import HANDLERS
 
     details_allowed = threading.Event()
     get_datastore = HANDLERS["GetDatastore"]
@@ -146,7 +146,7 @@ def test_a_change_made_during_a_refresh_is_followed_by_another(
     seeded: dict[str, str], make_app: AppFactory, replace_handler: Any, mi: Any
 ) -> None:
     """The running refresh may have read before the change (a store just created): one more follows it."""
-    from emulator.handlers import HANDLERS
+    from ahi.emulator.handlers import HANDLERS
 
     listing_allowed = threading.Event()
     list_datastores = HANDLERS["ListDatastores"]

@@ -10,7 +10,7 @@ from pathlib import Path
 HUNG_SHUTDOWN = """
 import sys, threading
 from pathlib import Path
-from tui.exit_watchdog import ExitWatchdog
+from ahi.tui.exit_watchdog import ExitWatchdog
 marker = Path(sys.argv[1])
 ExitWatchdog(lambda: marker.write_text("cleaned up"), grace_s=0.5).arm()
 threading.Event().wait()  # a shutdown that never finishes
@@ -19,7 +19,7 @@ threading.Event().wait()  # a shutdown that never finishes
 FINISHED_SHUTDOWN = """
 import sys, time
 from pathlib import Path
-from tui.exit_watchdog import ExitWatchdog
+from ahi.tui.exit_watchdog import ExitWatchdog
 marker = Path(sys.argv[1])
 watchdog = ExitWatchdog(lambda: marker.write_text("cleaned up"), grace_s=0.3)
 watchdog.arm()

@@ -11,13 +11,13 @@ from console_harness import AppFactory, drive, notifications, settle
 from rich.text import Text
 from textual.pilot import Pilot
 
-from screens.datastore_detail import DatastoreDetailScreen
-from services.errors import AwsCallError
-from tui.literal import literal, safe, visible, visible_lines
-from tui.messages import AwsCallFailed
-from tui.widgets.error_panel import ErrorPanel
-from tui.widgets.literal_input import LiteralInput
-from tui.widgets.resource_table import CELL_LIMIT, Row
+from ahi.screens.datastore_detail import DatastoreDetailScreen
+from ahi.services.errors import AwsCallError
+from ahi.tui.literal import literal, safe, visible, visible_lines
+from ahi.tui.messages import AwsCallFailed
+from ahi.tui.widgets.error_panel import ErrorPanel
+from ahi.tui.widgets.literal_input import LiteralInput
+from ahi.tui.widgets.resource_table import CELL_LIMIT, Row
 
 MARK = "PWN"
 HOSTILE = {

@@ -14,13 +14,13 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.strip import Strip
 
-from emulator.demo.phantoms import shepp_logan_hu
-from services.frame_metadata import FrameLabels, FrameRequest
-from services.frames import ChecksumState, DecodedFrame, FrameKey, frame_crc32, verify_checksum
-from services.pixels_render import ColourMode, cell_colours, grey_lut_256, render_preview
-from services.windowing import DisplaySettings, PixelModel, Window, parse_windows, preset
-from tui.actions import REGISTRY
-from tui.widgets.frame_preview import FramePreview, ThumbnailStrip, thumbnail_range
+from ahi.emulator.demo.phantoms import shepp_logan_hu
+from ahi.services.frame_metadata import FrameLabels, FrameRequest
+from ahi.services.frames import ChecksumState, DecodedFrame, FrameKey, frame_crc32, verify_checksum
+from ahi.services.pixels_render import ColourMode, cell_colours, grey_lut_256, render_preview
+from ahi.services.windowing import DisplaySettings, PixelModel, Window, parse_windows, preset
+from ahi.tui.actions import REGISTRY
+from ahi.tui.widgets.frame_preview import FramePreview, ThumbnailStrip, thumbnail_range
 
 def pilot_test(test: Callable[[], Awaitable[None]]) -> Callable[[], None]:
     """Run an async Pilot test on its own event loop (no asyncio plugin needed)."""

@@ -15,21 +15,21 @@ from image_set_world import PATIENT_A, PATIENT_B, World, fixed_image_set_ids, im
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Tree
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
-from screens.frame_viewer import FrameViewerScreen, frames_by_series
-from screens.image_set_detail import ImageSetDetailScreen
-from screens.image_set_search import ImageSetSearchScreen
-from screens.lock_banner import LockBanner
-from screens.metadata_view import MetadataViewScreen
-from screens.patch_editor import PatchEditor
-from screens.saved_searches import name_problem, with_search
-from services.metadata_patch import AttributeRef, set_attribute
-from tui.actions import REGISTRY
-from tui.config import ConfigError, load_config, parse_config
-from tui.dialogs.confirm import ConfirmScreen
-from tui.widgets.frame_preview import FramePreview
-from tui.widgets.resource_table import ResourceTable
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
+from ahi.screens.frame_viewer import FrameViewerScreen, frames_by_series
+from ahi.screens.image_set_detail import ImageSetDetailScreen
+from ahi.screens.image_set_search import ImageSetSearchScreen
+from ahi.screens.lock_banner import LockBanner
+from ahi.screens.metadata_view import MetadataViewScreen
+from ahi.screens.patch_editor import PatchEditor
+from ahi.screens.saved_searches import name_problem, with_search
+from ahi.services.metadata_patch import AttributeRef, set_attribute
+from ahi.tui.actions import REGISTRY
+from ahi.tui.config import ConfigError, load_config, parse_config
+from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.widgets.frame_preview import FramePreview
+from ahi.tui.widgets.resource_table import ResourceTable
 
 
 @pytest.fixture

@@ -18,16 +18,16 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 from triage_helpers import INPUT_BUCKET, OUTPUT_BUCKET, active_datastore, run_import
 
-from emulator.demo.phantoms import broken_files, ct_series
-from emulator.server import LocalEndpoint
-from screens.job_detail import JobDetailScreen
-from screens.job_outcome_tree import OutcomeTree
-from screens.jobs import JobsScreen
-from services.failure_reasons import FailureGroup
-from services.job_output import FailureLine
-from tui.dialogs.confirm import ConfirmScreen
-from tui.format import Formatter
-from tui.widgets.resource_table import ResourceTable
+from ahi.emulator.demo.phantoms import broken_files, ct_series
+from ahi.emulator.server import LocalEndpoint
+from ahi.screens.job_detail import JobDetailScreen
+from ahi.screens.job_outcome_tree import OutcomeTree
+from ahi.screens.jobs import JobsScreen
+from ahi.services.failure_reasons import FailureGroup
+from ahi.services.job_output import FailureLine
+from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.format import Formatter
+from ahi.tui.widgets.resource_table import ResourceTable
 
 BROKEN = broken_files()
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
@@ -37,7 +37,7 @@ SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24"
 def world(monkeypatch: pytest.MonkeyPatch, endpoint: LocalEndpoint, mi: Any, s3: Any) -> dict[str, Any]:
     """One store, three ended jobs (clean, with failures, FAILED); sequential IDs, frozen endpoint clock."""
     counter = itertools.count(1)
-    for module in ("emulator.handlers.datastores", "emulator.handlers.jobs", "emulator.imports.runner"):
+    for module in ("ahi.emulator.handlers.datastores", "ahi.emulator.handlers.jobs", "ahi.emulator.imports.runner"):
         monkeypatch.setattr(f"{module}.new_id", lambda: f"{next(counter):032x}")
     assert endpoint.runtime is not None
     endpoint.runtime.clock = lambda: FROZEN.timestamp()
@@ -157,7 +157,7 @@ def test_triage_from_the_data_store_list_to_the_reimport_confirmation(
 
 
 def test_enter_on_a_generated_image_set_opens_it(world: dict[str, Any], make_app: AppFactory) -> None:
-    from screens.image_set_detail import ImageSetDetailScreen
+    from ahi.screens.image_set_detail import ImageSetDetailScreen
 
     app = make_app()
 
@@ -223,7 +223,7 @@ def test_export_writes_the_report_and_the_cli_command_is_copied(
 def test_counts_of_many_jobs_load_over_follow_up_refreshes(
     world: dict[str, Any], make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("services.import_job_list.COUNTS_PER_REFRESH", 1)
+    monkeypatch.setattr("ahi.services.import_job_list.COUNTS_PER_REFRESH", 1)
     app = make_app()
 
     async def scenario(pilot: Pilot[Any]) -> None:
@@ -282,7 +282,7 @@ def test_start_form_names_each_broken_field_then_starts_the_job(
 def test_a_status_change_is_announced_and_refresh_runs_only_while_a_job_runs(
     world: dict[str, Any], make_app: AppFactory, mi: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from emulator.imports import runner
+    from ahi.emulator.imports import runner
 
     gate = threading.Event()
     original = runner.JobRunner.run

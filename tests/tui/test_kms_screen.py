@@ -9,12 +9,12 @@ from console_harness import AppFactory, drive, settle, widget_text
 from kms_faults import inject_kms_faults
 from textual.pilot import Pilot
 
-from emulator.server import LocalEndpoint
-from screens.datastore_detail import DatastoreDetailScreen
-from screens.kms_status import KmsStatusScreen
-from tui.app import AhiApp
-from tui.dialogs.json_view import JsonScreen
-from tui.widgets.resource_table import ResourceTable
+from ahi.emulator.server import LocalEndpoint
+from ahi.screens.datastore_detail import DatastoreDetailScreen
+from ahi.screens.kms_status import KmsStatusScreen
+from ahi.tui.app import AhiApp
+from ahi.tui.dialogs.json_view import JsonScreen
+from ahi.tui.widgets.resource_table import ResourceTable
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tui.launch import setup_logging
-from tui.paths import log_path
+from ahi.tui.launch import setup_logging
+from ahi.tui.paths import log_path
 
 
 def test_log_file_and_folder_are_private_under_umask_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,15 +16,15 @@ from console_harness import AppFactory, drive, notifications, settle, widget_tex
 from textual.pilot import Pilot
 from textual.widgets import Input, Static, Tree
 
-from emulator.dicom.htj2k import encode_frame
-from emulator.handlers import HANDLERS
-from emulator.protocol.serializer import BlobStream
-from screens.frame_viewer import FrameViewerScreen
-from screens import metadata_view
-from screens.metadata_view import CHUNK, MetadataViewScreen, MoreLines, node_label
-from services.frames import FrameTooLarge
-from services.metadata_tree import MetadataNode, locate
-from tui.widgets.frame_preview import FramePreview
+from ahi.emulator.dicom.htj2k import encode_frame
+from ahi.emulator.handlers import HANDLERS
+from ahi.emulator.protocol.serializer import BlobStream
+from ahi.screens.frame_viewer import FrameViewerScreen
+from ahi.screens import metadata_view
+from ahi.screens.metadata_view import CHUNK, MetadataViewScreen, MoreLines, node_label
+from ahi.services.frames import FrameTooLarge
+from ahi.services.metadata_tree import MetadataNode, locate
+from ahi.tui.widgets.frame_preview import FramePreview
 
 DATASTORE = "0" * 31 + "d"
 IMAGE_SET = "0" * 31 + "e"

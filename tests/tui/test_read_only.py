@@ -8,11 +8,11 @@ import pytest
 from console_harness import AppFactory, drive, settle, widget_text
 from textual.pilot import Pilot
 
-from tui.actions import REGISTRY, Action
-from tui.commands import RegistryCommands, complete
-from tui.dialogs.help import HelpScreen
-from tui.navigation import load_screens
-from tui.screen_base import AhiScreen
+from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.commands import RegistryCommands, complete
+from ahi.tui.dialogs.help import HelpScreen
+from ahi.tui.navigation import load_screens
+from ahi.tui.screen_base import AhiScreen
 
 load_screens()
 
@@ -21,8 +21,8 @@ def all_classes() -> list[type]:
     """Every loaded widget, screen and app class (where actions are implemented and bound)."""
     from textual.dom import DOMNode
 
-    import tui.app  # noqa: F401 - the app and its screens
-    import tui.call_log  # noqa: F401
+    import ahi.tui.app  # noqa: F401 - the app and its screens
+    import ahi.tui.call_log  # noqa: F401
 
     seen: list[type] = []
     pending: list[type] = [DOMNode]

@@ -8,13 +8,13 @@ import pytest
 from console_harness import AppFactory, drive, notifications, settle, widget_text
 from textual.pilot import Pilot
 
-from emulator.errors import ServiceError
-from screens.datastores import DatastoresScreen
-from tui.call_log import CallLogScreen
-from tui.config import ConsoleConfig
-from tui.widgets.error_panel import ErrorPanel
-from tui.widgets.prompt_bar import CommandLine
-from tui.widgets.resource_table import ResourceTable
+from ahi.emulator.errors import ServiceError
+from ahi.screens.datastores import DatastoresScreen
+from ahi.tui.call_log import CallLogScreen
+from ahi.tui.config import ConsoleConfig
+from ahi.tui.widgets.error_panel import ErrorPanel
+from ahi.tui.widgets.prompt_bar import CommandLine
+from ahi.tui.widgets.resource_table import ResourceTable
 
 ERROR_CODES = [
     ("AccessDeniedException", 403),
@@ -50,7 +50,7 @@ def test_error_panel_names_call_and_code(
 
 
 def test_error_clears_when_the_service_recovers(seeded: dict[str, str], make_app: AppFactory, replace_handler: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from emulator.handlers import HANDLERS
+    from ahi.emulator.handlers import HANDLERS
 
     real = HANDLERS["ListDatastores"]
 

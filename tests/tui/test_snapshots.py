@@ -8,7 +8,7 @@ import pytest
 from console_harness import AppFactory, settle
 from textual.pilot import Pilot
 
-from emulator.errors import AccessDeniedException
+from ahi.emulator.errors import AccessDeniedException
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
 

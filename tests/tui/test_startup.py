@@ -16,17 +16,17 @@ import pytest
 from console_harness import AppFactory, drive, settle, widget_text
 from textual.pilot import Pilot
 
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
-from screens.datastores import DatastoresScreen
-from screens.kms_status import KmsStatusScreen
-from tui.app import AhiApp
-from tui.config import ConsoleConfig
-from tui.launch import LOCAL_PENDING_URL
-from tui.local_endpoint import SEED_PENDING_FILE, LocalEndpointRun
-from tui.navigation import DECLARED, SCREENS, load_screens
-from tui.settings import build_parser, resolve
-from tui.widgets.resource_table import ResourceTable
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
+from ahi.screens.datastores import DatastoresScreen
+from ahi.screens.kms_status import KmsStatusScreen
+from ahi.tui.app import AhiApp
+from ahi.tui.config import ConsoleConfig
+from ahi.tui.launch import LOCAL_PENDING_URL
+from ahi.tui.local_endpoint import SEED_PENDING_FILE, LocalEndpointRun
+from ahi.tui.navigation import DECLARED, SCREENS, load_screens
+from ahi.tui.settings import build_parser, resolve
+from ahi.tui.widgets.resource_table import ResourceTable
 
 #: Libraries only the image set screens and the import pipeline need.
 HEAVY = ("numpy", "pydicom", "imagecodecs", "PIL")
@@ -34,10 +34,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 FIRST_SCREEN = """
 import asyncio, json, sys
-from tui.app import AhiApp
-from tui.commands import complete
-from tui.config import ConsoleConfig
-from tui.settings import build_parser, resolve
+from ahi.tui.app import AhiApp
+from ahi.tui.commands import complete
+from ahi.tui.config import ConsoleConfig
+from ahi.tui.settings import build_parser, resolve
 
 args = build_parser().parse_args(["--endpoint-url", "http://127.0.0.1:9", "--region", "us-east-1", "--refresh", "0"])
 app = AhiApp(resolve(args, ConsoleConfig(), {}, None))
@@ -57,8 +57,8 @@ asyncio.run(main())
 ENDPOINT_START = """
 import json, sys
 from pathlib import Path
-from emulator.config import EndpointConfig
-from emulator.server import LocalEndpoint
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
 
 LocalEndpoint(EndpointConfig(state_dir=Path(sys.argv[1]))).start().stop()
 print(json.dumps(sorted(name for name in sys.modules if name.split(".")[0] in %r)))
@@ -75,7 +75,7 @@ def test_first_screen_loads_no_imaging_library_and_no_other_screen() -> None:
     loaded = run_python(FIRST_SCREEN % (HEAVY,))
     assert loaded["screen"] == "DatastoresScreen"
     assert [name for name in loaded["modules"] if name.split(".")[0] in HEAVY] == []
-    assert "screens.image_set_search" not in loaded["modules"] and "screens.jobs" not in loaded["modules"]
+    assert "ahi.screens.image_set_search" not in loaded["modules"] and "ahi.screens.jobs" not in loaded["modules"]
     assert "sets" in loaded["completion"], "a screen not yet imported is still completed"
 
 
@@ -205,7 +205,7 @@ def test_a_seed_cut_short_is_done_again(tmp_path: Path, monkeypatch: pytest.Monk
 
     again = LocalEndpointRun(state)
     assert again.seed_wanted
-    monkeypatch.setattr("emulator.demo.seed.start_demo", lambda url: [])
+    monkeypatch.setattr("ahi.emulator.demo.seed.start_demo", lambda url: [])
     again.start()
     try:
         assert again.start_demo() == []

@@ -9,14 +9,14 @@ from console_harness import AppFactory, drive, notifications, settle, widget_tex
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from screens.tag_form import TagFormScreen
-from screens.tags_panel import TagsPanelScreen
-from services.tags import MAX_TAGS_PER_RESOURCE
-from tui.actions import REGISTRY
-from tui.app import AhiApp
-from tui.dialogs.confirm import ConfirmScreen
-from tui.widgets.error_panel import ErrorPanel
-from tui.widgets.resource_table import ResourceTable
+from ahi.screens.tag_form import TagFormScreen
+from ahi.screens.tags_panel import TagsPanelScreen
+from ahi.services.tags import MAX_TAGS_PER_RESOURCE
+from ahi.tui.actions import REGISTRY
+from ahi.tui.app import AhiApp
+from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.widgets.error_panel import ErrorPanel
+from ahi.tui.widgets.resource_table import ResourceTable
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
 CLEAR = ("ctrl+a", "ctrl+k")

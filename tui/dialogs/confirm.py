@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from tui.actions import Action, Confirm
-from tui.literal import safe
+from ahi.tui.actions import Action, Confirm
+from ahi.tui.literal import safe
 
 
 class ConfirmScreen(ModalScreen[bool]):

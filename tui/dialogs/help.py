@@ -12,8 +12,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.actions import Action, key_label
-from tui.literal import literal
+from ahi.tui.actions import Action, key_label
+from ahi.tui.literal import literal
 
 FILTER_HELP = "/ filter: words match any column; col:value one column; !word negates; Esc clears."
 COMMAND_HELP = ":ds :jobs :sets :tags :kms — screens;  :profile NAME  :region NAME  :q — Tab completes."

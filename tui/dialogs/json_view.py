@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from tui.literal import literal
+from ahi.tui.literal import literal
 
 
 class JsonScreen(ModalScreen[None]):

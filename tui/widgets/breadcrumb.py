@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.literal import literal
+from ahi.tui.literal import literal
 
 #: Longest crumb shown; the detail views show the whole name.
 CRUMB_LIMIT = 40

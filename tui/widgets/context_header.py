@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.literal import safe
+from ahi.tui.literal import safe
 
 
 @dataclass(frozen=True)

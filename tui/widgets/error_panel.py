@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from services.errors import AwsCallError
-from tui.literal import DETAIL_LIMIT, safe
+from ahi.services.errors import AwsCallError
+from ahi.tui.literal import DETAIL_LIMIT, safe
 
 #: What the operator can do about each error code.
 HINTS: dict[str, str] = {

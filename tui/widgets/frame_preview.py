@@ -22,10 +22,10 @@ from textual.strip import Strip
 from textual.widget import Widget
 from textual.worker import get_current_worker
 
-from services.frame_metadata import FrameRequest
-from services.frames import ChecksumState, DecodedFrame
-from services.pixels_render import ColourMode, Row, colour_mode_for, halfcell_rows, render_preview
-from services.windowing import (
+from ahi.services.frame_metadata import FrameRequest
+from ahi.services.frames import ChecksumState, DecodedFrame
+from ahi.services.pixels_render import ColourMode, Row, colour_mode_for, halfcell_rows, render_preview
+from ahi.services.windowing import (
     AUTO,
     DICOM,
     PRESETS,
@@ -35,8 +35,8 @@ from services.windowing import (
     resample_to_cells,
     to_display,
 )
-from tui.actions import REGISTRY, Action
-from tui.literal import visible
+from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.literal import visible
 
 FrameLoader = Callable[[FrameRequest], DecodedFrame]
 SCOPE = "frame_preview"

@@ -6,7 +6,7 @@ from rich.cells import cell_len, get_character_cell_size
 from rich.text import Text
 from textual.widgets import Input
 
-from tui.literal import ESCAPED_STYLE, one_for_one
+from ahi.tui.literal import ESCAPED_STYLE, one_for_one
 
 
 class LiteralInput(Input):

@@ -8,7 +8,7 @@ from typing import Callable, ClassVar
 from textual.binding import Binding, BindingType
 from textual.message import Message
 
-from tui.widgets.literal_input import LiteralInput
+from ahi.tui.widgets.literal_input import LiteralInput
 
 Completer = Callable[[str], list[str]]
 

@@ -11,9 +11,9 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from tui.actions import REGISTRY
-from tui.filtering import parse_filter, row_matches
-from tui.literal import safe
+from ahi.tui.actions import REGISTRY
+from ahi.tui.filtering import parse_filter, row_matches
+from ahi.tui.literal import safe
 
 MARK_COLUMN = "_mark"
 MARK = "●"
