@@ -1,6 +1,6 @@
 """A banner that follows an image set while it is LOCKED and then says how the write ended.
 
-Update, copy and delete answer LOCKED at once (service.md 4.1.1); the banner polls GetImageSet in a
+Update, copy and delete answer LOCKED at once (docs/service.md#image-set-states); the banner polls GetImageSet in a
 thread worker, one call at a time, until the state leaves LOCKED, then shows UPDATED / COPIED /
 DELETED in green or the failed status with the service's `message` in red, and posts `Settled`.
 """

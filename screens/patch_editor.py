@@ -1,8 +1,9 @@
 """The update editor: pick a level and an attribute, type the value, read the patch, then send it.
 
 Also used to confirm a removal (attribute, instance or series): the patch is shown and nothing is
-sent until "Remove" is pressed; Cancel has the focus. The 4.9.4 rules the document can answer are
-checked as you type (services.metadata_patch) and keep the send button disabled.
+sent until "Remove" is pressed; Cancel has the focus. The update constraints the document can answer
+(docs/service.md#update-constraints) are checked as you type (services.metadata_patch) and keep the
+send button disabled.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """What the frame preview needs from a metadata document: frames in order, pixel model, overlay labels.
 
-The document layout is service.md 4.2: Study.Series.<uid>.Instances.<uid>.{DICOM, ImageFrames}. Values
-keep DICOM's JSON typing there: DS/IS as (padded) strings, multi-values as lists, missing as null.
+The document layout (docs/service.md#the-metadata-document) is
+Study.Series.<uid>.Instances.<uid>.{DICOM, ImageFrames}. Values keep DICOM's JSON typing there: DS/IS
+as (padded) strings, multi-values as lists, missing as null.
 """
 
 from __future__ import annotations

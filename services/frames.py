@@ -1,6 +1,6 @@
 """Image frames: fetch with GetImageFrame, decode HTJ2K, verify the CRC-32, and keep a small LRU cache.
 
-The checksum rule is clients.md section 3: CRC-32 (zlib) over the decoded full-resolution samples,
+The checksum rule is docs/clients.md#the-frame-checksum: CRC-32 (zlib) over the decoded full-resolution samples,
 row-major and pixel-interleaved, little-endian, each sample as wide as its precision needs (1, 2 or 4
 bytes) and signed when the component is; compared with the widest entry of
 `PixelDataChecksumFromBaseToFullResolution`.

@@ -1,6 +1,6 @@
 """Image sets: typed search, get, versions, metadata, update, copy and delete on one medical-imaging client.
 
-Update, copy and delete are asynchronous (service.md 4.1.1): each answers LOCKED at once and the
+Update, copy and delete are asynchronous (docs/service.md#image-set-states): each answers LOCKED at once and the
 console follows GetImageSet until the state leaves LOCKED. `settled` says when that is.
 """
 
@@ -37,7 +37,7 @@ FAILED_STATUSES = frozenset({"COPY_FAILED", "UPDATE_FAILED", "IMPORT_FAILED"})
 
 
 def image_set_arn(region: str, account_id: str, datastore_id: str, image_set_id: str) -> str:
-    """The image set's ARN (service.md 1.3); the partition follows the region."""
+    """The image set's ARN (docs/service.md#arns); the partition follows the region."""
     partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
     return f"arn:{partition}:medical-imaging:{region}:{account_id}:datastore/{datastore_id}/imageset/{image_set_id}"
 

@@ -1,7 +1,7 @@
 """Whether each data store's KMS key lets HealthImaging read it, and what the operator should do.
 
 HealthImaging decrypts image sets with the data store's key on every read, search and import
-(service.md 2.6), so a customer key that is Disabled, PendingDeletion, PendingImport or Unavailable,
+(docs/service.md#encryption-keys), so a customer key that is Disabled, PendingDeletion, PendingImport or Unavailable,
 or that no longer exists, makes the store's data unreadable. A key the console's own credentials
 may not describe is only a warning: HealthImaging's grants may still work.
 """

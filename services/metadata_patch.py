@@ -1,10 +1,11 @@
-"""Metadata patches for UpdateImageSetMetadata (service.md 4.9.3), built from a place in the document.
+"""UpdateImageSetMetadata patches (docs/service.md#metadata-patches), built from a place in the document.
 
 A patch mirrors the metadata document: `{"SchemaVersion": "1.1", "Patient": {"DICOM": {...}}}` to set a
 patient attribute, the same shape with the current value to remove it, and an empty object under an
-instance (or series) UID to remove that instance (or series). The constraints of 4.9.4 that can be
-judged from the document alone are checked here, so the editor names them before anything is sent;
-the service still has the last word (VR details, cross-module rules).
+instance (or series) UID to remove that instance (or series). The update constraints
+(docs/service.md#update-constraints) that can be judged from the document alone are checked here, so
+the editor names them before anything is sent; the service still has the last word (VR details,
+cross-module rules).
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from pydicom.datadict import dictionary_VM, dictionary_VR, tag_for_keyword
 from ahi.services.validation import FieldProblem
 
 SCHEMA_VERSION = "1.1"
-#: Quota "Maximum size of an UpdateImageSetMetadata payload" (service.md section 9).
+#: Quota "Maximum size of an UpdateImageSetMetadata payload" (docs/service.md#quotas).
 MAX_PATCH_BYTES = 10 * 1024
 LEVELS: tuple[str, ...] = ("Patient", "Study", "Series", "Instance")
-#: 4.9.4 rule 2: written by the service, never by a patch.
+#: docs/service.md#update-constraints rule 2: written by the service, never by a patch.
 SERVICE_GENERATED = frozenset(
     {"SchemaVersion", "DatastoreID", "ImageSetID", "PixelData", "Checksum", "Width", "Height",
      "MinPixelValue", "MaxPixelValue", "FrameSizeInBytes"}
 )
-#: 4.9.4 rule 3: the identity of the data ([DE] adds StudyID).
+#: docs/service.md#update-constraints rule 3: the identity of the data.
 PROTECTED = frozenset({"PixelData", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "StudyID"})
 _PRIVATE_TAG = re.compile(r"[0-9A-Fa-f]{8}")
 _NUMERIC_VRS = frozenset({"US", "UL", "SS", "SL", "FL", "FD", "UV", "SV"})
@@ -174,7 +175,7 @@ def typed_value(keyword: str, text: str, existing: Any = None) -> Any:
 
 
 def update_problems(document: Mapping[str, Any], ref: AttributeRef, value: Any) -> list[FieldProblem]:
-    """The 4.9.4 rules an update of `ref` to `value` breaks, judged from the document and the dictionary."""
+    """The update constraints an update of `ref` to `value` breaks, judged from the document and the dictionary."""
     problems = _reference_problems(document, ref)
     if problems:
         return problems

@@ -58,7 +58,7 @@ def detect_colour_mode(environ: Mapping[str, str] | None = None) -> ColourMode:
 
     Textual builds its console with `color_system=TEXTUAL_COLOR_SYSTEM` (default "auto"), and Rich's
     auto-detection says truecolor only for COLORTERM=truecolor|24bit; OpenSSH does not forward
-    COLORTERM by default, so a console over plain SSH lands here as 256 colours (console.md 3.2).
+    COLORTERM by default, so a console over plain SSH lands here as 256 colours (docs/console.md#colour-depth-over-ssh).
     """
     env = dict(os.environ if environ is None else environ)
     requested = env.get("TEXTUAL_COLOR_SYSTEM", "auto")

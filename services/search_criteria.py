@@ -1,8 +1,8 @@
 """The image set search form: every SearchImageSets filter, checked before sending, turned into `searchCriteria`.
 
-Rules come from the model (filters 1-2, values 1-2, EQUAL/BETWEEN, sort fields) and from service.md
-4.3: BETWEEN takes (lower, upper); a study date without a time means the start of that day; UIDs are
-digits separated by dots (4.3.6). Each problem names the form field it belongs to, so a screen can
+Rules come from the model (filters 1-2, values 1-2, EQUAL/BETWEEN, sort fields) and from
+docs/service.md#search: BETWEEN takes (lower, upper); a study date without a time means the start of that day; UIDs are
+digits separated by dots (docs/service.md#uid-rule). Each problem names the form field it belongs to, so a screen can
 show the reason next to that field.
 """
 
@@ -119,7 +119,7 @@ class CheckedSearch:
 
 
 def uid_problem(value: str) -> str | None:
-    """Why `value` is not a UID by service.md 4.3.6 (digits, dots between them, nothing else), or None."""
+    """Why `value` is not a UID by docs/service.md#uid-rule (digits, dots between them, nothing else), or None."""
     if " " in value or "\t" in value:
         return "contains a space: copy the UID again without spaces"
     if re.search(r"[A-Za-z]", value):

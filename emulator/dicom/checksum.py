@@ -1,4 +1,4 @@
-"""The image frame resolution checksum (IFRC) clients verify, by the rule of clients.md section 3."""
+"""The image frame resolution checksum (IFRC) clients verify, by the rule of docs/clients.md#the-frame-checksum."""
 
 from __future__ import annotations
 
@@ -20,9 +20,10 @@ def frame_checksum(pixels: np.ndarray) -> int:
 def checksum_entries(pixels: np.ndarray, checksum: int | None = None) -> list[dict[str, int]]:
     """`PixelDataChecksumFromBaseToFullResolution` for one frame.
 
-    The current service lists only the full-resolution entry (the real fixture in clients.md 2.3 has
-    exactly one); older pages listed every level, but no public code shows how the lower ones were
-    computed and clients read only the last / widest entry, so one entry is both faithful and sufficient.
+    The current service lists only the full-resolution entry (the real document in
+    docs/clients.md#a-real-metadata-document has exactly one); older pages listed every level, but no
+    public code shows how the lower ones were computed and clients read only the last / widest entry,
+    so one entry is both faithful and sufficient.
     """
     rows, cols = pixels.shape[:2]
     full = frame_checksum(pixels) if checksum is None else checksum

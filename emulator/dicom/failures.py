@@ -41,5 +41,5 @@ class ImportCaveat:
     message: str
 
     def to_json(self) -> dict[str, object]:
-        """The shape clients.md 2.1 shows for one warning."""
+        """One warning as warning.ndjson holds it (docs/clients.md#import-job-output)."""
         return {"warning_reason_code": self.code, "type": self.type, "message": self.message}

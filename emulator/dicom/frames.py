@@ -1,4 +1,4 @@
-"""One frame from source pixels to a verified stored frame (service.md 3.12.5)."""
+"""One frame from source pixels to a verified stored frame (docs/service.md#pixel-data-verification)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def store_frame(pixels: np.ndarray, number: int, times: StageTimes) -> StoredFra
     encoded = time.perf_counter()
     original = frame_checksum(pixels)
     decoded = decode_frame(data)
-    # Equal arrays have equal IFRCs, so the exact comparison also is the checksum comparison of 3.12.5.
+    # Equal arrays have equal IFRCs, so the exact comparison also is the checksum comparison of
+    # docs/service.md#pixel-data-verification.
     if decoded.shape != pixels.shape or decoded.dtype != pixels.dtype or not np.array_equal(decoded, pixels):
         raise FileFailure(
             f"Pixel data verification failed for frame {number}: the stored HTJ2K frame does not decode "
@@ -65,8 +66,8 @@ def store_frame(pixels: np.ndarray, number: int, times: StageTimes) -> StoredFra
         "PixelDataChecksumFromBaseToFullResolution": checksum_entries(pixels, original),
         "MinPixelValue": int(pixels.min()),
         "MaxPixelValue": int(pixels.max()),
-        # The size of the stored frame as served, as in the real fixture of clients.md 2.3
-        # (168371 bytes for a 640x640 16-bit frame), not the decoded size.
+        # The size of the stored frame as served, not the decoded size, as in the real document of
+        # docs/clients.md#a-real-metadata-document (168371 bytes for a 640x640 16-bit frame).
         "FrameSizeInBytes": len(data),
     }
     return StoredFrame(frame_id=str(entry["ID"]), data=data, entry=entry)

@@ -1,4 +1,7 @@
-"""Instances into image sets (service.md 3.6) and the image set's metadata document (service.md 4.2)."""
+"""Instances into image sets and the image set's metadata document.
+
+The rules: docs/service.md#grouping-into-image-sets and docs/service.md#the-metadata-document.
+"""
 
 from __future__ import annotations
 

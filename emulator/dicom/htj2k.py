@@ -1,13 +1,13 @@
 """Lossless HTJ2K frames in a JPH file wrapper: what GetImageFrame returns.
 
 Frame wire format: a JPH file (ISO/IEC 15444-15 Annex D: signature, `ftyp` brand `jph `, `jp2h` with
-`ihdr` + `colr`, then the codestream in `jp2c`). clients.md 4.3 measured that AWS's own Python and C++
+`ihdr` + `colr`, then the codestream in `jp2c`). docs/clients.md#frame-container: AWS's own Python and C++
 workflows open frames with OpenJPEG's JP2 reader, which rejects a bare codestream, while every
 OpenJPH-based client (and imagecodecs) reads the boxed form too; so the boxed form serves all known clients.
 
 The codestream is what the .202 syntax asks for: reversible (lossless) wavelet, RPCL progression
 (OpenJPH's default), TLM markers and one tile-part per resolution level, so the tile-level-marker
-proxy pattern (clients.md 4.2) can cut progressive ranges out of it.
+proxy pattern (docs/clients.md#progressive-fetch) can cut progressive ranges out of it.
 """
 
 from __future__ import annotations

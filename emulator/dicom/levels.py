@@ -1,4 +1,4 @@
-"""Which attributes are normalized to the patient, study and series levels (service.md 3.12.3).
+"""Which attributes are normalized to the patient, study and series levels (docs/service.md#normalized-levels).
 
 Keywords of the PS3.6 data dictionary, in the order the guide lists them; everything else stays at
 instance level. The guide's own samples also repeat StudyInstanceUID in each series block, so we do too.

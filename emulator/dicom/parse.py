@@ -30,7 +30,7 @@ DEFER_BYTES = 64 * 1024
 _DEFLATED = "1.2.840.10008.1.2.1.99"
 _REQUIRED_UIDS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
 
-#: service.md 3.12.4: (keyword, limit, whether the limit is on the value rather than its length).
+#: docs/service.md#length-limits-at-import: (keyword, limit, whether the limit is on the value rather than its length).
 LENGTH_LIMITS: tuple[tuple[str, int, bool], ...] = (
     ("PatientID", 64, False),
     ("PatientName", 256, False),
@@ -201,7 +201,7 @@ def _text_of(value: object) -> str:
 
 
 def check_identity(dataset: Dataset) -> None:
-    """The UIDs every instance needs, and the length limits of service.md 3.12.4."""
+    """The UIDs every instance needs, and the length limits of docs/service.md#length-limits-at-import."""
     missing = [keyword for keyword in _REQUIRED_UIDS if not str(dataset.get(keyword) or "").strip()]
     if len(missing) == 1:
         raise FileFailure(f"DICOM attribute {missing[0]} does not exist")

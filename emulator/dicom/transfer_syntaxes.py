@@ -1,4 +1,4 @@
-"""The transfer syntaxes an import accepts (service.md 3.12.2) and the one frames are stored in."""
+"""The transfer syntaxes an import accepts (docs/service.md#transfer-syntaxes) and the one frames are stored in."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""DICOM elements as the metadata document's JSON values (service.md 4.2, clients.md 2.3).
+"""DICOM elements as the metadata document's JSON values (docs/service.md#the-metadata-document,
+docs/clients.md#a-real-metadata-document).
 
 Keys are PS3.6 keywords; private and unnamed elements use the 8-hex tag ("00191010"), private
 creators included (the guide's single "PrivateCreatorID" key could not hold several creators).

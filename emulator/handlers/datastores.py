@@ -1,6 +1,6 @@
 """CreateDatastore, GetDatastore, ListDatastores and DeleteDatastore.
 
-Choices where the guide is silent (service.md section 12), made as the real service behaves as far
+Choices where the guide is silent (docs/service.md#data-stores), made as the real service behaves as far
 as public material shows:
 - Status changes are derived from stored timestamps (CREATING -> ACTIVE after
   `datastore_transition_seconds`, DELETING -> DELETED likewise), so they survive a restart.

@@ -1,6 +1,6 @@
 """GetImageSet, ListImageSetVersions, GetImageSetMetadata and GetImageFrame.
 
-Choices where the guide is silent (service.md sections 4 and 12):
+Choices where the guide is silent (docs/service.md#reads):
 - GetImageSet and ListImageSetVersions describe DELETED image sets too; their metadata and frames are
   gone (ResourceNotFoundException);
 - reading the metadata of a version that is still being written (LOCKED, document not ready) is a

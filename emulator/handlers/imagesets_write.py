@@ -2,7 +2,7 @@
 
 Each request checks what it can at once, commits the LOCKED versions and what they become, and
 answers LOCKED; `EndpointConfig.imageset_lock_seconds` later the background settler
-(emulator/imagesets/locks.py) unlocks them. Choices where the guide is silent (service.md 4 and 12):
+(emulator/imagesets/locks.py) unlocks them. Choices where the guide is silent (docs/service.md#copying):
 - any write to a LOCKED or DELETED image set is a ConflictException, and so is a `latestVersionId`
   that is not the current latest version (the AWS scenario treats Conflict on delete as "already
   deleted");
@@ -46,7 +46,7 @@ from ahi.emulator.store import imagesets
 from ahi.emulator.store.imagesets import DELETED, ImageSetVersion
 from ahi.emulator.timestamps import to_datetime
 
-#: Concurrent UpdateImageSetMetadata, CopyImageSet and DeleteImageSet requests per data store (service.md 9.1).
+#: Concurrent UpdateImageSetMetadata, CopyImageSet and DeleteImageSet requests per data store (docs/service.md#quotas).
 CONCURRENT_WRITES_QUOTA = 100
 SOURCE_MEMBER = "copyImageSetInformation.sourceImageSet"
 DESTINATION_MEMBER = "copyImageSetInformation.destinationImageSet"

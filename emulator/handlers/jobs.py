@@ -1,6 +1,6 @@
 """StartDICOMImportJob, GetDICOMImportJob and ListDICOMImportJobs.
 
-Choices where the guide is silent (service.md sections 3 and 12):
+Choices where the guide is silent (docs/service.md#import-jobs):
 - a job without `jobName` is named by its job id (the model requires a name in every response);
 - ListDICOMImportJobs lists newest first;
 - the data store must be ACTIVE: an unknown or DELETED one is ResourceNotFoundException, one that is
@@ -32,7 +32,7 @@ from ahi.emulator.store.import_jobs import ImportJob
 from ahi.emulator.timestamps import to_datetime
 
 LIST_PAGE_SIZE = 50
-#: service.md section 9: concurrent import jobs per data store (ap-southeast-2 has 20; we serve one quota).
+#: docs/service.md#quotas: concurrent import jobs per data store (ap-southeast-2 has 20; we serve one quota).
 MAX_CONCURRENT_JOBS = 100
 
 

@@ -1,6 +1,6 @@
 """SearchImageSets: filters, sort and stable pages over the image sets of an ACTIVE data store.
 
-Choices where the guide is silent (service.md 4.3 and 12), after botocore's model, the API
+Choices where the guide is silent (docs/service.md#search), after botocore's model, the API
 reference and the guide's examples:
 - operators: EQUAL (one value) for DICOMPatientId, DICOMAccessionNumber, DICOMStudyId,
   DICOMStudyInstanceUID, DICOMSeriesInstanceUID and isPrimary; BETWEEN (lower bound, then upper

@@ -1,7 +1,7 @@
 """TagResource, UntagResource and ListTagsForResource on data store and image set ARNs.
 
 The model's key and value patterns and lengths are checked by the protocol layer; this module adds
-what the model cannot express. Choices where the guide is silent (service.md sections 5 and 12):
+what the model cannot express. Choices where the guide is silent (docs/service.md#tagging):
 - at most 50 tags per resource after a request is merged in (the guide's image set limit, applied to
   data stores too, as for AWS resources generally); more is a ValidationException;
 - the `aws:` prefix is reserved in any letter case (AWS's general tagging rule; the model's pattern

@@ -1,4 +1,4 @@
-"""The DICOM metadata constraints of UpdateImageSetMetadata (service.md 4.9.4), one attribute at a time.
+"""UpdateImageSetMetadata's DICOM metadata constraints (docs/service.md#update-constraints), one attribute at a time.
 
 Each rule either refuses an attribute outright or refuses it "unless the force flag is set"; the
 caller collects the second kind and decides whether `force` lifts them. Keys are PS3.6 keywords or,
@@ -24,7 +24,7 @@ GENERATED_KEYS = frozenset(
 )
 #: Members of an instance block beside `DICOM`, all written by the service.
 GENERATED_INSTANCE_MEMBERS = frozenset({"ImageFrames", "DICOMVRs", "StoredTransferSyntaxUID", "ChecksumType"})
-#: Protected DICOM attributes: updatable only with `force` ([DE] adds StudyID; PixelData is generated).
+#: Protected DICOM attributes: updatable only with `force` (newer guides add StudyID; PixelData is generated).
 PROTECTED_KEYWORDS = frozenset({"StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "StudyID"})
 #: The document is keyed by these UIDs, so their values must stay non-empty strings and cannot be removed.
 KEY_UIDS = frozenset({"StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID"})

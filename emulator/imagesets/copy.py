@@ -1,6 +1,6 @@
 """CopyImageSet's documents: which instances to copy, and the destination's document afterwards.
 
-`copiableAttributes` (service.md 4.10, clients.md 1.2) names SOP instances to copy:
+`copiableAttributes` (docs/service.md#copying, docs/clients.md#the-python-wrapper) names SOP instances to copy:
 `{"SchemaVersion": "1.1", "Study": {"Series": {<seriesUID>: {"Instances": {<sopUID>: {}, ...}}}}}`.
 SOP Instance UIDs are unique within an image set, so an instance is found by its UID; the series key is
 checked only when it names a series of the source (AWS's own Python example puts the literal
@@ -26,7 +26,7 @@ from ahi.emulator.imagesets.messages import invalid_request
 from ahi.emulator.imagesets.patch import SCHEMA_VERSIONS, Outcome, PatchFailure, check_document
 
 COPIABLE_MEMBER = "copyImageSetInformation.sourceImageSet.DICOMCopies.copiableAttributes"
-#: ImageFrames copied per CopyImageSet request (service.md 9.1).
+#: ImageFrames copied per CopyImageSet request (docs/service.md#quotas).
 MAX_COPIED_FRAMES = 1000
 SERIES_MISMATCH = "Series of SourceImageSet and DestinationImageSet don't match."
 

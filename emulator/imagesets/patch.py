@@ -1,4 +1,4 @@
-"""UpdateImageSetMetadata's patch documents (service.md 4.9.3): parse, check, apply.
+"""UpdateImageSetMetadata's patch documents (docs/service.md#metadata-patches): parse, check, apply.
 
 A patch mirrors the metadata document: `{"SchemaVersion": 1.1, "Patient": {"DICOM": {...}},
 "Study": {"DICOM": {...}, "Series": {uid: {"DICOM": {...}, "Instances": {uid: {"DICOM": {...}}}}}}}`.
@@ -6,7 +6,7 @@ In `updatableAttributes` each attribute is inserted or replaced; in `removableAt
 removed, and only when key and value both match the stored one; an empty object under a series or
 instance UID removes that whole series or instance.
 
-Which failures are synchronous (the guide is silent, service.md 4.9.4): everything that can be
+Which failures are synchronous (the guide is silent, docs/service.md#update-constraints): everything that can be
 judged from the request alone (JSON, layout, keywords, levels, VRs, the payload limit) is a
 ValidationException and consumes no version; whatever depends on the stored metadata (a series or
 instance that is not there, a removal whose value does not match, a UID that would clash, an image
@@ -36,10 +36,10 @@ from ahi.emulator.imagesets.attributes import (
 from ahi.emulator.imagesets.messages import invalid_request
 
 UPDATES_MEMBER = "updateImageSetMetadataUpdates.DICOMUpdates"
-#: The guide's quota (10 KB, service.md 9.1; the API reference says at most 10000 per blob). botocore's
+#: The guide's quota (10 KB, docs/service.md#quotas; the API reference says at most 10000 per blob). botocore's
 #: model allows 30000 bytes per blob, which the protocol layer enforces first; this applies after.
 MAX_PATCH_BYTES = 10_000
-#: ImageSetMetadata size per update or copy (service.md 9.1).
+#: ImageSetMetadata size per update or copy (docs/service.md#quotas).
 MAX_METADATA_BYTES = 50 * 1024 * 1024
 SCHEMA_VERSIONS = ("1.1",)
 #: How many violations one ValidationException lists.

@@ -1,4 +1,4 @@
-"""The job folder's files, exactly as clients.md 2.1 shows them: manifest plus three ndjson files.
+"""The job folder's files, exactly as docs/clients.md#import-job-output shows them: manifest plus three ndjson files.
 
 Every file is written for every completed job, empty when nothing belongs in it, so a client that
 reads `failureOutputS3Uri + "failure.ndjson"` never meets NoSuchKey (the guide is silent here).

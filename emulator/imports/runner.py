@@ -34,7 +34,7 @@ from ahi.emulator.store.import_jobs import FileRecord, ImportJob
 
 log = logging.getLogger("ahi.emulator.imports")
 
-#: service.md section 9 ([DE] values): files per job, nested folders, bytes per job and per file.
+#: docs/service.md#quotas (the newer edition's values): files per job, nested folders, bytes per job and per file.
 MAX_FILES = 5000
 MAX_FOLDERS = 10_000
 MAX_JOB_BYTES = 10 * 1024**3

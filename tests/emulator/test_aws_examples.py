@@ -1,8 +1,9 @@
 """AWS's own Python examples (awsdocs/aws-doc-sdk-examples, medical-imaging) run against the local endpoint.
 
-The calls, arguments, waits and reads follow clients.md 1.3 (`medical_imaging_basics.usage_demo`) and
-1.4 (the `imaging_set_and_frames_workflow` scenario) step by step; only the polling intervals are
-shorter. The wrapper below mirrors the examples' `MedicalImagingWrapper` methods that the steps use.
+The calls, arguments, waits and reads follow docs/clients.md#the-usage-demo
+(`medical_imaging_basics.usage_demo`) and docs/clients.md#the-image-sets-and-frames-scenario (the
+`imaging_set_and_frames_workflow` scenario) step by step; only the polling intervals are shorter.
+The wrapper below mirrors the examples' `MedicalImagingWrapper` methods that the steps use.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def wait_while_locked(wrapper: MedicalImagingWrapper, datastore_id: str, image_s
 
 @needs_search
 def test_usage_demo(mi: Any, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """clients.md 1.3: every step of `usage_demo`, with its waits and the values it reads."""
+    """docs/clients.md#the-usage-demo: every step of `usage_demo`, with its waits and the values it reads."""
     monkeypatch.chdir(tmp_path)
     upload(s3, "medical-imaging-dicom-input", "dicom_input/", phantoms.ct_series(3, 32, subject=DEMO_SUBJECT),
            "medical-imaging-output")
@@ -279,7 +280,10 @@ def download_decode_and_check_image_frames(
 
 @needs_search
 def test_image_sets_and_frames_scenario(mi: Any, s3: Any, tmp_path: Path) -> None:
-    """clients.md 1.4: import, manifest, metadata walk, frame download, decode and checksum, cleanup."""
+    """Import, manifest, metadata walk, frame download, decode and checksum, cleanup.
+
+    The steps of docs/clients.md#the-image-sets-and-frames-scenario.
+    """
     bucket = "scenario-stack-bucket"
     upload(s3, bucket, "input/", phantoms.ct_series(2, 32) + phantoms.mr_series(2, 32))
     wrapper = MedicalImagingWrapper(mi)

@@ -123,7 +123,7 @@ def test_runtime_host_is_accepted(raw_request: Callable[..., Any], endpoint: Loc
 
 
 def test_injected_host_prefix_through_a_proxy_passes(make_client: Callable[..., Any], endpoint: LocalEndpoint) -> None:
-    """boto3's own `runtime-` URL, delivered in absolute form through a proxy (wire.md §4)."""
+    """boto3's own `runtime-` URL, delivered in absolute form through a proxy (docs/wire.md#host-prefix-injection)."""
     mi = make_client("medical-imaging", config=Config(inject_host_prefix=True, proxies={"http": endpoint.url}))
     code, status, _ = error_of(lambda: mi.get_image_set(datastoreId="a" * 32, imageSetId="b" * 32))
     assert code not in SIGNATURE_CODES and status != 403
