@@ -90,7 +90,7 @@ def in_process(state_dir: Path, stores: int) -> float:
     from ahi.tui.app import AhiApp
     from ahi.tui.config import ConsoleConfig
     from ahi.tui.launch import LOCAL_PENDING_URL
-    from ahi.tui.local_endpoint import LocalEndpointRun
+    from ahi.services.local_endpoint import LocalEndpointRun
     from ahi.tui.settings import build_parser, resolve
     from ahi.tui.widgets.resource_table import ResourceTable
 

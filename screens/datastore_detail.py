@@ -15,7 +15,6 @@ from textual.widgets import Static
 from ahi.screens.datastore_view import AWS_OWNED, status_text
 from ahi.services.datastores import Datastore
 from ahi.services.errors import AwsCallError
-from ahi.services.import_jobs import count_jobs_by_status
 from ahi.services.kms import KeyStatus
 from ahi.tui.literal import literal, literal_row
 from ahi.tui.screen_base import AhiScreen
@@ -80,7 +79,7 @@ class DatastoreDetailScreen(AhiScreen):
         datastore = hub.datastores.get(self.datastore.id)
         tags = attempt("ListTagsForResource", lambda: hub.tags.list(datastore.arn or ""))
         key = attempt("DescribeKey", lambda: hub.kms.status(datastore.kms_key_arn))
-        jobs = attempt("ListDICOMImportJobs", lambda: count_jobs_by_status(self.ahi.aws.medical_imaging, datastore.id))
+        jobs = attempt("ListDICOMImportJobs", lambda: hub.job_counts(datastore.id))
         return DatastoreDetail(datastore, tags, key, jobs)
 
     def show(self, result: DatastoreDetail) -> None:

@@ -14,7 +14,7 @@ from textual.binding import BindingType
 from textual.widget import Widget
 
 from ahi.services.frame_metadata import FrameRequest, series_frames
-from ahi.services.frames import DecodedFrame, FrameSource, client_fetcher
+from ahi.services.frames import DecodedFrame, FrameSource
 from ahi.services.imagesets import ImageSetState, readable_version
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.screen_base import AhiScreen
@@ -86,7 +86,7 @@ class FrameViewerScreen(AhiScreen):
 
     def compose_body(self) -> Iterable[Widget]:
         hub = self.ahi.services
-        self._source = FrameSource(client_fetcher(self.ahi.aws.medical_imaging, self.datastore_id), cache=hub.frame_cache)
+        self._source = FrameSource(hub.frame_fetcher(self.datastore_id), cache=hub.frame_cache)
         yield FramePreview(self.load_frame, id="preview")
         yield ThumbnailStrip(self.load_frame, id="thumbnails")
 

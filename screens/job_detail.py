@@ -36,15 +36,13 @@ from ahi.services.imports import (
     SUCCESS,
     WARNING,
     JobFolder,
-    JobFolderReader,
     ManifestOutcome,
     ReadProgress,
     SectionResult,
-    fetch_raw_line,
 )
 from ahi.services.input_objects import InputObjects
 from ahi.services.job_output import FailureLine, ImageSetSummary, MalformedLine, SuccessLine, WarningLine
-from ahi.services.reimport import ReimportPlan, ReimportResult, plan_reimport, run_reimport
+from ahi.services.reimport import ReimportPlan, ReimportResult, plan_reimport
 from ahi.services.s3_location import S3Problem, S3Uri
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
 from ahi.tui.dialogs.json_view import JsonScreen
@@ -212,8 +210,7 @@ class JobDetailScreen(AhiScreen):
             if worker.is_cancelled or generation != self._generation:
                 raise _Stale
 
-        s3 = self.ahi.aws.client("s3")
-        reader = JobFolderReader.for_job(s3, properties)
+        reader = self.ahi.services.job_folder(properties)
         self.post_message(ManifestRead(generation, reader.read_manifest()))
         grouper = FailureGrouper()
         last_update = [float("-inf")]
@@ -244,7 +241,7 @@ class JobDetailScreen(AhiScreen):
         input_uri = (manifest.input_s3_uri if manifest else None) or self.job.raw.get("inputS3Uri")
         if input_uri and self.inputs is None:
             try:
-                self.inputs = InputObjects(self.ahi.aws.client("s3"), S3Uri.parse(input_uri))
+                self.inputs = self.ahi.services.input_objects(S3Uri.parse(input_uri))
             except ValueError:
                 self.inputs = None
         if manifest is not None:
@@ -378,9 +375,9 @@ class JobDetailScreen(AhiScreen):
         if result is None:
             self.notify("Put the cursor on a file first", severity="warning")
             return
-        s3, uri, span = self.ahi.aws.client("s3"), result.uri, data.span
+        connection, uri, span = self.ahi.services, result.uri, data.span
         title = f"{uri.key.rpartition('/')[2]} line {span.number}"
-        self.call_in_background("GetObject", lambda: fetch_raw_line(s3, uri, span), lambda raw: self._show_raw(title, raw))
+        self.call_in_background("GetObject", lambda: connection.raw_line(uri, span), lambda raw: self._show_raw(title, raw))
 
     def _show_raw(self, title: str, raw: str | S3Problem) -> None:
         if isinstance(raw, S3Problem):
@@ -404,7 +401,7 @@ class JobDetailScreen(AhiScreen):
         )
 
     def action_copy_cli(self) -> None:
-        command = cli_command(self._start_form(self.job.name), self.ahi.aws.cli_context("medical-imaging"))
+        command = cli_command(self._start_form(self.job.name), self.ahi.services.cli_context())
         self.app.copy_to_clipboard(command)
         self.notify(self.ahi.formatter.text(command), title="AWS CLI command copied (OSC 52)")
 
@@ -424,9 +421,9 @@ class JobDetailScreen(AhiScreen):
         self.confirm_then("job_detail.reimport", f"{what}{plan.summary}", str(plan.target_prefix), lambda: self._reimport(plan))
 
     def _reimport(self, plan: ReimportPlan) -> None:
-        s3, mi = self.ahi.aws.client("s3"), self.ahi.aws.medical_imaging
+        connection = self.ahi.services
         self.notify(f"Copying {plan.file_count} file(s) to {self.ahi.formatter.text(str(plan.target_prefix))}…")
-        self.call_in_background("CopyObject", lambda: run_reimport(s3, mi, plan), self._reimported)
+        self.call_in_background("CopyObject", lambda: connection.reimport(plan), self._reimported)
 
     def _reimported(self, result: ReimportResult) -> None:
         failed = f"; {len(result.copy_failures)} copy(ies) failed" if result.copy_failures else ""

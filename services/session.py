@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, replace
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,16 @@ LOCAL_CREDENTIALS = ("ahi-local", "ahi-local-secret")
 AWS_HOST_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws", ".c2s.ic.gov", ".sc2s.sgov.gov")
 
 
+class EndpointOrigin(Enum):
+    """Where the endpoint URL came from (the value is how `ahi info` and the header name it)."""
+
+    AWS = "AWS default for the region"
+    FLAG = "flag --endpoint-url"
+    ENVIRONMENT = "environment"
+    CONFIG = "config profile"
+    LOCAL = "--local (local endpoint process)"
+
+
 @dataclass(frozen=True)
 class ConnectionSettings:
     """What the user chose (flags, config): None means "let the AWS credential chain decide"."""
@@ -32,16 +43,19 @@ class ConnectionSettings:
     profile: str | None = None
     region: str | None = None
     endpoint_url: str | None = None
+    endpoint_origin: EndpointOrigin = EndpointOrigin.AWS
     #: Dummy static credentials for the in-process local endpoint (it does not check them by default).
     local_credentials: bool = False
     #: Total attempts per call in botocore's standard retry mode; None keeps botocore's default (3).
     max_attempts: int | None = None
 
-    def with_profile(self, profile: str | None) -> ConnectionSettings:
-        return replace(self, profile=profile)
-
     def with_region(self, region: str | None) -> ConnectionSettings:
         return replace(self, region=region)
+
+
+def available_profiles() -> list[str]:
+    """The profiles in the shared AWS config and credentials files."""
+    return list(boto3.Session().available_profiles)
 
 
 def is_aws_endpoint(url: str | None) -> bool:

@@ -9,7 +9,6 @@ import threading
 from dataclasses import replace
 from typing import Any, Callable, ClassVar
 
-import boto3
 from textual import on, work
 from textual.app import App
 from textual.binding import BindingType
@@ -18,8 +17,9 @@ from textual.reactive import reactive
 
 from ahi.services.backoff import Backoff
 from ahi.services.calllog import CallLog
-from ahi.services.hub import ServiceHub
-from ahi.services.session import AwsSession, ConnectionSettings
+from ahi.services.connection import AccountLookup, Connection
+from ahi.services.local_endpoint import LocalEndpointRun
+from ahi.services.session import EndpointOrigin, available_profiles
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.clock import Clock
 from ahi.tui.commands import QUIT_WORDS, Command, RegistryCommands, complete
@@ -29,20 +29,17 @@ from ahi.tui.dialogs.help import HelpScreen
 from ahi.tui.exit_watchdog import ExitWatchdog
 from ahi.tui.format import Formatter
 from ahi.tui.literal import visible_lines
-from ahi.tui.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
 from ahi.tui.messages import AccountResolved, CallRecorded
 from ahi.tui.navigation import SCREENS, ScreenSpec, resolve_alias
 from ahi.tui.paths import state_dir
 from ahi.tui.screen_base import AhiScreen
-from ahi.tui.settings import ConsoleOptions
+from ahi.tui.settings import ConsoleOptions, resolve_profile
 from ahi.tui.terminal import terminal_gone
 from ahi.tui.view_state import VIEWS_FILE, ViewState
 from ahi.tui.widgets.context_header import HeaderState
 
 ROOT_SCREEN = "datastores"
 TERMINAL_CHECK_S = 2.0
-#: How long a worker waits for the local endpoint to serve before its call fails.
-LOCAL_START_TIMEOUT_S = 60.0
 #: How long the header's account lookup on the local endpoint waits for the first screen's data.
 ACCOUNT_AFTER_FIRST_LISTING_S = 5.0
 STARTING_LOCAL = "starting local endpoint…"
@@ -86,59 +83,25 @@ class AhiApp(App[None]):
         self.clock = clock or Clock()
         self.formatter = formatter or Formatter()
         self.call_log = CallLog(clock=self.clock.now)
-        self.backoff = backoff
-        self._aws = AwsSession(options.connection, self.call_log)
-        self._services = ServiceHub(self._aws, backoff)
-        self.local_endpoint = local_endpoint
-        #: Set once the connection is usable (at once, unless the local endpoint is starting).
-        self._connected = threading.Event()
-        self._connect_error: str | None = None
-        self._endpoint_note: str | None = STARTING_LOCAL if local_endpoint is not None else None
-        self._ui_thread: int | None = None
+        #: The one door to AWS; its services wait in workers while the local endpoint starts.
+        self.services = Connection.for_settings(options.connection, self.call_log, backoff, local_endpoint)
         #: Ends the process if the shutdown hangs after the terminal went away.
-        self.exit_watchdog = ExitWatchdog(local_endpoint.stop if local_endpoint is not None else lambda: None)
+        self.exit_watchdog = ExitWatchdog(self.services.stop_local)
         #: Set when the first screen has its first data (or its error).
         self._first_listing = threading.Event()
-        if local_endpoint is None:
-            self._connected.set()
-
-    # --- the connection -----------------------------------------------------------------------
-
-    @property
-    def aws(self) -> AwsSession:
-        """The current session; a worker thread waits here while the local endpoint starts."""
-        self._wait_for_connection()
-        return self._aws
-
-    @property
-    def services(self) -> ServiceHub:
-        """The current session's services; a worker thread waits here while the local endpoint starts."""
-        self._wait_for_connection()
-        return self._services
-
-    def _wait_for_connection(self) -> None:
-        """Block a worker (never the UI thread) until the connection is there; raise if it never comes."""
-        if self._connected.is_set() and self._connect_error is None:
-            return
-        if threading.get_ident() == self._ui_thread:
-            return
-        if not self._connected.wait(LOCAL_START_TIMEOUT_S):
-            raise LocalEndpointUnavailable(f"the local endpoint did not start within {LOCAL_START_TIMEOUT_S:g} s")
-        if self._connect_error is not None:
-            raise LocalEndpointUnavailable(self._connect_error)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self._ui_thread = threading.get_ident()
+        self.services.never_wait_on_this_thread()
         asyncio.get_running_loop().set_default_executor(DaemonThreadExecutor())
         self.theme = self.options.theme
         self.set_keymap(self.keymap)
         self.call_log.subscribe(lambda record: self.post_message(CallRecorded(record)))
         self.header_state = self._header_state()
         self.push_screen(SCREENS[ROOT_SCREEN].factory(None))
-        if self.local_endpoint is not None:
-            self._start_local_endpoint(self.local_endpoint)
+        if self.services.local is not None:
+            self._start_local_endpoint()
         else:
             self._resolve_account()
         self._watch_terminal()
@@ -146,46 +109,36 @@ class AhiApp(App[None]):
     # --- the local endpoint process (`--local`) -------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="local-endpoint")
-    def _start_local_endpoint(self, local: LocalEndpointRun) -> None:
-        """Start the endpoint while the screen paints; workers wait for it in `_wait_for_connection`."""
+    def _start_local_endpoint(self) -> None:
+        """Start the endpoint while the screen paints; workers wait for it in the connection."""
         try:
-            url = local.start()
-        except Exception as exc:
+            self.services.start_local()
+        except Exception:
             log.exception("the local endpoint did not start")
-            self._from_thread(self._local_endpoint_failed, f"the local endpoint did not start: {exc}")
+            self._from_thread(self._local_endpoint_failed, self.services.local_failure or "the local endpoint did not start")
         else:
-            self._from_thread(self._local_endpoint_ready, local, url)
+            self._from_thread(self._local_endpoint_ready)
 
-    def _local_endpoint_ready(self, local: LocalEndpointRun, url: str) -> None:
-        self._use_session(AwsSession(replace(self._aws.settings, endpoint_url=url), self.call_log))
-        self._endpoint_note = None
-        self._connected.set()
+    def _local_endpoint_ready(self) -> None:
         self.header_state = self._header_state()
         # The endpoint's first STS call loads moto (half a second of its CPU): not while it serves the first table.
         self._resolve_account(after=self._first_listing)
-        if local.seed_wanted:
+        local = self.services.local
+        if local is not None and local.seed_wanted:
             self.notify("Seeding the demo world (data stores, keys, imports)…", title="local endpoint")
-            self._seed_demo(local)
+            self._seed_demo()
 
     def _local_endpoint_failed(self, reason: str) -> None:
-        self._connect_error = reason
-        self._endpoint_note = "local endpoint failed to start"
-        self._connected.set()
         self.header_state = self._header_state()
         self.notify(reason, severity="error", title="local endpoint", timeout=30)
 
     @work(thread=True, exit_on_error=False, group="demo-seed")
-    def _seed_demo(self, local: LocalEndpointRun) -> None:
+    def _seed_demo(self) -> None:
         """Create the demo world, then follow its imports; the console never waits for this."""
         try:
-            jobs = local.start_demo()
-            if jobs is None:
-                return
-            self._from_thread(self._demo_changed, "Demo data stores ready; imports are running (:jobs shows them).")
-            local.settle_demo(jobs)
-            self._from_thread(self._demo_changed, "Demo imports finished.")
+            self.services.seed_demo(lambda note: self._from_thread(self._demo_changed, note))
         except Exception as exc:
-            if local.stopped:
+            if self.services.local is None or self.services.local.stopped:
                 return
             log.exception("demo seed failed")
             self._from_thread(self.notify, f"Demo seed failed: {exc}", severity="error", title="local endpoint")
@@ -233,24 +186,29 @@ class AhiApp(App[None]):
     def _resolve_account(self, after: threading.Event | None = None) -> None:
         if after is not None:
             after.wait(ACCOUNT_AFTER_FIRST_LISTING_S)
-        aws = self.aws
-        endpoint, local = aws.endpoint_url, aws.is_local
-        self.post_message(AccountResolved(aws, aws.account_id(), endpoint, local))
+        lookup = self.services.lookup_account()
+        self.post_message(AccountResolved(lookup.session, lookup.account_id, lookup.endpoint, lookup.local))
 
     @on(AccountResolved)
     def _account_resolved(self, message: AccountResolved) -> None:
-        if message.session is self.aws:
-            self.header_state = self._header_state(message.account_id, message.endpoint, message.local)
+        if message.session is self.services.aws:
+            self.header_state = self._header_state(AccountLookup(message.session, message.account_id, message.endpoint, message.local))
 
-    def _header_state(self, account: str | None = None, endpoint: str | None = None, local: bool | None = None) -> HeaderState:
-        aws = self._aws
-        settings = aws.settings
+    def _header_state(self, lookup: AccountLookup | None = None) -> HeaderState:
+        connection = self.services
+        settings = connection.settings
+        if connection.starting_local:
+            endpoint = STARTING_LOCAL
+        elif connection.local_failure is not None:
+            endpoint = "local endpoint failed to start"
+        else:
+            endpoint = (lookup.endpoint if lookup else None) or settings.endpoint_url or ""
         return HeaderState(
-            profile=aws.profile,
-            account=account,
-            region=aws.region,
-            endpoint=self._endpoint_note or endpoint or settings.endpoint_url or "",
-            local=bool(settings.endpoint_url) if local is None else local,
+            profile=connection.profile,
+            account=lookup.account_id if lookup else None,
+            region=connection.region,
+            endpoint=endpoint,
+            local=lookup.local if lookup else settings.endpoint_origin is not EndpointOrigin.AWS,
             read_only=self.read_only,
             production=self.production,
             alerts=self.header_state.alerts,
@@ -391,16 +349,11 @@ class AhiApp(App[None]):
     # --- switching profile and region -------------------------------------------------------------
 
     def profile_names(self) -> list[str]:
-        names = list(boto3.Session().available_profiles) + list(self.config.profiles)
+        names = available_profiles() + list(self.config.profiles)
         return sorted(dict.fromkeys(names))
 
     def region_names(self) -> list[str]:
-        regions = self.aws.boto_session.get_available_regions("medical-imaging") or []
-        return sorted({*regions, *([self.aws.region] if self.aws.region else [])})
-
-    def _use_session(self, session: AwsSession) -> None:
-        self._aws = session
-        self._services = ServiceHub(session, self.backoff)
+        return self.services.available_regions()
 
     def switch_profile(self, name: str | None) -> None:
         if not name:
@@ -409,27 +362,25 @@ class AhiApp(App[None]):
         if name not in self.profile_names():
             self.notify(f"No profile {name!r} in the AWS config or the ahi config", severity="error")
             return
-        profile = self.config.profile(name)
-        current = self.aws.settings
-        self.read_only = self.options.read_only or profile.read_only or self.config.read_only
-        self.production = profile.production
-        endpoint = current.endpoint_url if self.options.sources.get("endpoint", "").startswith(("flag", "--local")) else profile.endpoint_url
-        self.connect(ConnectionSettings(profile=name, region=profile.region, endpoint_url=endpoint, local_credentials=current.local_credentials))
+        current = self.services.settings
+        local_url = current.endpoint_url if current.endpoint_origin is EndpointOrigin.LOCAL else None
+        self.connect(resolve_profile(self.options, self.config, name, local_url))
 
     def switch_region(self, name: str | None) -> None:
         if not name:
             self.notify("Usage: :region NAME", severity="warning")
             return
-        self.connect(self.aws.settings.with_region(name))
+        self.connect(replace(self.options, connection=self.services.settings.with_region(name)))
 
-    def connect(self, settings: ConnectionSettings) -> None:
+    def connect(self, options: ConsoleOptions) -> None:
         """Use a new profile/region: new clients, same call log, every screen reloaded from the root."""
         try:
-            session = AwsSession(settings, self.call_log)
+            self.services.switch(options.connection)
         except Exception as exc:  # botocore refuses unknown profiles and bad config up front
             self.notify(f"Cannot switch: {exc}", severity="error")
             return
-        self._use_session(session)
+        self.options = options
+        self.read_only, self.production = options.read_only, options.production
         self.header_state = self._header_state()
         self._resolve_account()
         self.refresh_bindings()
@@ -438,4 +389,4 @@ class AhiApp(App[None]):
         root = self.main_screen
         if root is not None:
             root.reset()
-        self.notify(f"Now on profile {self.aws.profile}, region {self.aws.region}")
+        self.notify(f"Now on profile {self.services.profile}, region {self.services.region}")

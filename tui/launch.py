@@ -53,7 +53,7 @@ def setup_logging() -> None:
 def main(argv: list[str]) -> int:
     """Parse the console's flags and run it; 2 for bad flags or config, 0 after a clean exit."""
     args = build_parser().parse_args(argv)
-    from ahi.tui.local_endpoint import LocalEndpointRun
+    from ahi.services.local_endpoint import LocalEndpointRun
 
     local = LocalEndpointRun(args.state_dir or endpoint_state_dir()) if args.local else None
     if local is not None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from ahi.services.session import ConnectionSettings
+from ahi.services.session import ConnectionSettings, EndpointOrigin
 from ahi.tui.config import ConsoleConfig
 
 LOCAL_REGION = "us-east-1"
@@ -41,6 +41,9 @@ class ConsoleOptions:
     local: bool = False
     state_dir: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    #: The flags and environment this was resolved from (a profile switch resolves them again).
+    flags: argparse.Namespace = field(default_factory=argparse.Namespace, repr=False)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 def resolve(
@@ -73,15 +76,16 @@ def resolve(
     endpoint = local_endpoint_url or args.endpoint_url
     env_endpoint = next((name for name in ENDPOINT_ENV if env.get(name)), None)
     if local_endpoint_url:
-        sources["endpoint"] = "--local (local endpoint process)"
+        origin, sources["endpoint"] = EndpointOrigin.LOCAL, EndpointOrigin.LOCAL.value
     elif args.endpoint_url:
-        sources["endpoint"] = "flag --endpoint-url"
+        origin, sources["endpoint"] = EndpointOrigin.FLAG, EndpointOrigin.FLAG.value
     elif env_endpoint:
-        sources["endpoint"] = f"env {env_endpoint}"
+        origin, sources["endpoint"] = EndpointOrigin.ENVIRONMENT, f"env {env_endpoint}"
     elif profile_config.endpoint_url:
-        endpoint, sources["endpoint"] = profile_config.endpoint_url, profile_table
+        origin, sources["endpoint"] = EndpointOrigin.CONFIG, profile_table
+        endpoint = profile_config.endpoint_url
     else:
-        sources["endpoint"] = "AWS default for the region"
+        origin, sources["endpoint"] = EndpointOrigin.AWS, EndpointOrigin.AWS.value
 
     if args.read_only:
         read_only, sources["read_only"] = True, "flag --read-only"
@@ -103,6 +107,7 @@ def resolve(
         profile=args.profile or None,
         region=region,
         endpoint_url=endpoint,
+        endpoint_origin=origin,
         local_credentials=bool(local_endpoint_url),
     )
     return ConsoleOptions(
@@ -115,4 +120,18 @@ def resolve(
         local=bool(args.local),
         state_dir=args.state_dir,
         sources=sources,
+        flags=args,
+        env=dict(env),
     )
+
+
+def resolve_profile(
+    options: ConsoleOptions, config: ConsoleConfig, profile: str, local_endpoint_url: str | None = None
+) -> ConsoleOptions:
+    """The settings after a switch to `profile`: start-up's flags and environment resolved again, as if given `--profile`."""
+    return resolve(replace_namespace(options.flags, profile=profile), config, options.env, local_endpoint_url)
+
+
+def replace_namespace(args: argparse.Namespace, **changes: object) -> argparse.Namespace:
+    """A copy of parsed flags with some values changed."""
+    return argparse.Namespace(**{**vars(args), **changes})

@@ -15,7 +15,7 @@ from tmux_harness import AHI, Tmux
 
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
-from ahi.tui.local_endpoint import SEED_PENDING_FILE
+from ahi.services.local_endpoint import SEED_PENDING_FILE
 
 pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
 

@@ -8,7 +8,7 @@ import pytest
 
 from ahi.emulator.handlers import HANDLERS
 from ahi.emulator.server import LocalEndpoint
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.session import AwsSession, ConnectionSettings
 
 
@@ -20,8 +20,8 @@ def aws(endpoint: LocalEndpoint, aws_env: dict[str, str]) -> AwsSession:
 
 
 @pytest.fixture
-def hub(aws: AwsSession) -> ServiceHub:
-    return ServiceHub(aws)
+def hub(aws: AwsSession) -> Connection:
+    return Connection(aws)
 
 
 @pytest.fixture

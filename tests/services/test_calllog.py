@@ -12,14 +12,14 @@ import pytest
 
 from ahi.emulator.errors import ThrottlingException
 from ahi.services.datastores import CreateDatastoreRequest
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.session import AwsSession
 
 AWS = Path(sys.executable).with_name("aws")
 SECRET_VALUE = "patient-jane-doe"
 
 
-def test_each_call_is_recorded_with_outcome_and_cli_line(hub: ServiceHub, aws: AwsSession) -> None:
+def test_each_call_is_recorded_with_outcome_and_cli_line(hub: Connection, aws: AwsSession) -> None:
     hub.datastores.list()
     record = aws.call_log.records()[-1]
     assert (record.service, record.operation, record.outcome) == ("medical-imaging", "ListDatastores", "OK")
@@ -29,7 +29,7 @@ def test_each_call_is_recorded_with_outcome_and_cli_line(hub: ServiceHub, aws: A
     assert "--region us-east-1" in record.cli_command
 
 
-def test_tag_values_and_names_never_reach_the_log(hub: ServiceHub, aws: AwsSession) -> None:
+def test_tag_values_and_names_never_reach_the_log(hub: Connection, aws: AwsSession) -> None:
     datastore_id, _ = hub.datastores.create(
         CreateDatastoreRequest(name="ward-7-secret", tags={"patient": SECRET_VALUE})
     )
@@ -42,7 +42,7 @@ def test_tag_values_and_names_never_reach_the_log(hub: ServiceHub, aws: AwsSessi
     assert "--tags '<omitted>'" in lines[1] and f"--resource-arn {arn}" in lines[1]
 
 
-def test_failures_are_recorded_with_their_error_code(hub: ServiceHub, aws: AwsSession) -> None:
+def test_failures_are_recorded_with_their_error_code(hub: Connection, aws: AwsSession) -> None:
     with pytest.raises(Exception):
         hub.datastores.get("f" * 32)
     assert aws.call_log.records()[-1].outcome == "ResourceNotFoundException"
@@ -64,7 +64,7 @@ def test_retries_are_counted(endpoint, aws_env, replace_handler) -> None:  # typ
 
 
 @pytest.mark.awscli
-def test_the_logged_command_line_runs_with_the_aws_cli(hub: ServiceHub, aws: AwsSession) -> None:
+def test_the_logged_command_line_runs_with_the_aws_cli(hub: Connection, aws: AwsSession) -> None:
     datastore_id, _ = hub.datastores.create(CreateDatastoreRequest(name="cli-check"))
     hub.datastores.get(datastore_id)
     hub.datastores.list(page_size=5)
@@ -78,7 +78,7 @@ def test_the_logged_command_line_runs_with_the_aws_cli(hub: ServiceHub, aws: Aws
         assert check(json.loads(done.stdout)), line
 
 
-def test_listeners_hear_every_record(hub: ServiceHub, aws: AwsSession) -> None:
+def test_listeners_hear_every_record(hub: Connection, aws: AwsSession) -> None:
     heard = []
     unsubscribe = aws.call_log.subscribe(heard.append)
     hub.datastores.list()

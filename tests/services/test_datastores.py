@@ -8,7 +8,7 @@ import pytest
 
 from ahi.services.datastores import CreateDatastoreRequest, DatastoreService
 from ahi.services.errors import AwsCallError
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.session import AwsSession
 
 
@@ -19,7 +19,7 @@ def wait_active(service: DatastoreService, datastore_id: str) -> None:
         time.sleep(0.02)
 
 
-def test_listing_reads_every_page(hub: ServiceHub, aws: AwsSession) -> None:
+def test_listing_reads_every_page(hub: Connection, aws: AwsSession) -> None:
     created = {hub.datastores.create(CreateDatastoreRequest(name=f"store-{i}"))[0] for i in range(7)}
     before = len(aws.call_log.records())
     listed = hub.datastores.list(page_size=3)
@@ -29,7 +29,7 @@ def test_listing_reads_every_page(hub: ServiceHub, aws: AwsSession) -> None:
     assert all(store.name.startswith("store-") and store.arn and store.created_at for store in listed)
 
 
-def test_detailed_listing_fills_key_and_format_once(hub: ServiceHub, aws: AwsSession, kms) -> None:  # type: ignore[no-untyped-def]
+def test_detailed_listing_fills_key_and_format_once(hub: Connection, aws: AwsSession, kms) -> None:  # type: ignore[no-untyped-def]
     key_arn = kms.create_key()["KeyMetadata"]["Arn"]
     plain, _ = hub.datastores.create(CreateDatastoreRequest(name="plain", storage_format="JPEG_2000_LOSSLESS"))
     keyed, _ = hub.datastores.create(CreateDatastoreRequest(name="keyed", kms_key_arn=key_arn))
@@ -42,7 +42,7 @@ def test_detailed_listing_fills_key_and_format_once(hub: ServiceHub, aws: AwsSes
     assert [r.operation for r in aws.call_log.records()[before:]] == ["ListDatastores"]
 
 
-def test_status_filter_is_sent_to_the_service(hub: ServiceHub) -> None:
+def test_status_filter_is_sent_to_the_service(hub: Connection) -> None:
     datastore_id, status = hub.datastores.create(CreateDatastoreRequest(name="filtered"))
     assert status == "CREATING"
     wait_active(hub.datastores, datastore_id)
@@ -50,7 +50,7 @@ def test_status_filter_is_sent_to_the_service(hub: ServiceHub) -> None:
     assert hub.datastores.list(status="DELETED") == []
 
 
-def test_create_with_tags_then_delete(hub: ServiceHub) -> None:
+def test_create_with_tags_then_delete(hub: Connection) -> None:
     datastore_id, _ = hub.datastores.create(CreateDatastoreRequest(name="tagged", tags={"team": "imaging"}))
     wait_active(hub.datastores, datastore_id)
     store = hub.datastores.get(datastore_id)
@@ -58,7 +58,7 @@ def test_create_with_tags_then_delete(hub: ServiceHub) -> None:
     assert hub.datastores.delete(datastore_id) == "DELETING"
 
 
-def test_invalid_input_is_refused_before_sending(hub: ServiceHub, aws: AwsSession) -> None:
+def test_invalid_input_is_refused_before_sending(hub: Connection, aws: AwsSession) -> None:
     request = CreateDatastoreRequest(name="bad name!", kms_key_arn="not-an-arn", tags={"aws:reserved": "x"})
     problems = {problem.field for problem in request.problems()}
     assert problems == {"datastoreName", "kmsKeyArn", "tag key 'aws:reserved'"}
@@ -68,7 +68,7 @@ def test_invalid_input_is_refused_before_sending(hub: ServiceHub, aws: AwsSessio
     assert aws.call_log.records() == []
 
 
-def test_service_errors_become_typed_errors(hub: ServiceHub) -> None:
+def test_service_errors_become_typed_errors(hub: Connection) -> None:
     with pytest.raises(AwsCallError) as caught:
         hub.datastores.delete("0" * 32)
     assert (caught.value.operation, caught.value.code) == ("DeleteDatastore", "ResourceNotFoundException")

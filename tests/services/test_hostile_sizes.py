@@ -24,10 +24,9 @@ from ahi.services.frames import (
     FrameKey,
     FrameTooLarge,
     check_header,
-    client_fetcher,
     decode_frame,
 )
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.imagesets import DocumentTooLarge, inflate_bounded
 
 DATASTORE = "d" * 32
@@ -70,7 +69,7 @@ def claiming(width: int, height: int, dtype: Any = np.uint8, jph: bool = False) 
     return bytes(data)
 
 
-def test_a_metadata_gzip_bomb_is_refused_while_it_inflates(hub: ServiceHub, replace_handler: Any) -> None:
+def test_a_metadata_gzip_bomb_is_refused_while_it_inflates(hub: Connection, replace_handler: Any) -> None:
     """24 KiB of gzip that would unpack to 24 MiB: refused at the 1 MiB cap, never held whole."""
     bomb = gzip.compress(b'{"Patient": "' + b"0" * (24 * 2**20) + b'"}', compresslevel=9)
     serve_metadata(replace_handler, bomb)
@@ -83,7 +82,7 @@ def test_a_metadata_gzip_bomb_is_refused_while_it_inflates(hub: ServiceHub, repl
 
 
 def test_a_document_under_the_cap_opens_and_multi_member_gzip_or_plain_json_read_whole(
-    hub: ServiceHub, replace_handler: Any
+    hub: Connection, replace_handler: Any
 ) -> None:
     document = {"SchemaVersion": "1.1", "Patient": {"DICOM": {"PatientName": "A^B"}}}
     text = json.dumps(document).encode()
@@ -101,7 +100,7 @@ def test_a_document_under_the_cap_opens_and_multi_member_gzip_or_plain_json_read
 
 
 def test_a_document_too_large_to_open_is_exported_unparsed_up_to_the_cap(
-    hub: ServiceHub, replace_handler: Any, tmp_path: Path
+    hub: Connection, replace_handler: Any, tmp_path: Path
 ) -> None:
     body = b'{"Study": "' + b"x" * (3 * 2**20) + b'"}'
     serve_metadata(replace_handler, gzip.compress(body))
@@ -140,7 +139,7 @@ def test_frame_headers_within_the_limits_pass_and_malformed_ones_are_decode_erro
 
 
 def test_getimageframe_stops_reading_a_body_whose_header_claims_too_much(
-    hub: ServiceHub, replace_handler: Any, monkeypatch: pytest.MonkeyPatch
+    hub: Connection, replace_handler: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     serve_frame(replace_handler, claiming(65535, 65535) + b"\0" * (8 * 2**20))
     received: list[int] = []
@@ -152,16 +151,16 @@ def test_getimageframe_stops_reading_a_body_whose_header_claims_too_much(
             yield chunk
 
     monkeypatch.setattr(StreamingBody, "iter_chunks", counted)
-    fetch = client_fetcher(hub.aws.medical_imaging, DATASTORE)
+    fetch = hub.frame_fetcher(DATASTORE)
     with pytest.raises(FrameTooLarge, match="65535x65535"):
         fetch(FrameKey(IMAGE_SET, "1", FRAME))
     assert 0 < sum(received) <= 2 * HEADER_PEEK_BYTES, f"{sum(received):,} bytes read of a refused frame"
 
 
-def test_getimageframe_reads_no_more_than_its_cap(hub: ServiceHub, replace_handler: Any) -> None:
+def test_getimageframe_reads_no_more_than_its_cap(hub: Connection, replace_handler: Any) -> None:
     frame = encode_frame(np.zeros((64, 64), np.uint16))
     serve_frame(replace_handler, frame + b"\0" * (3 * 2**20))
-    capped = client_fetcher(hub.aws.medical_imaging, DATASTORE, max_bytes=2**20)
+    capped = hub.frame_fetcher(DATASTORE, max_bytes=2**20)
     with pytest.raises(FrameTooLarge, match="frame body is over 1 MiB"):
         capped(FrameKey(IMAGE_SET, "1", FRAME))
     serve_frame(replace_handler, frame)

@@ -15,7 +15,7 @@ from image_set_world import PATIENT_A, PATIENT_B, World, import_world, wait_unti
 
 from ahi.emulator.config import EndpointConfig
 from ahi.services.errors import AwsCallError
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.imagesets import ImageSetState, export_metadata, image_set_arn, readable_version, settled
 from ahi.services.metadata_patch import (
     AttributeRef,
@@ -287,7 +287,7 @@ def world(mi: Any, s3: Any) -> World:
     return import_world(mi, s3)
 
 
-def test_search_criteria_from_the_form_find_what_is_stored(hub: ServiceHub, world: World) -> None:
+def test_search_criteria_from_the_form_find_what_is_stored(hub: Connection, world: World) -> None:
     service = hub.imagesets
 
     def ids(form: SearchForm) -> set[str]:
@@ -314,7 +314,7 @@ def test_search_criteria_from_the_form_find_what_is_stored(hub: ServiceHub, worl
     assert len(first_page.summaries) == 1 and first_page.next_token and second_page.summaries[0].id != first_page.summaries[0].id
 
 
-def test_update_revert_copy_and_delete_over_http(hub: ServiceHub, world: World, mi: Any) -> None:
+def test_update_revert_copy_and_delete_over_http(hub: Connection, world: World, mi: Any) -> None:
     service, store, ct = hub.imagesets, world.datastore_id, world.ct
     metadata = service.metadata(store, ct)
     assert metadata.document["ImageSetID"] == ct and metadata.compressed_bytes < metadata.json_bytes
@@ -358,6 +358,6 @@ def test_update_revert_copy_and_delete_over_http(hub: ServiceHub, world: World, 
     assert ct not in {s.id for s in service.search(store, {}).summaries}
 
 
-def test_metadata_blob_is_gzip_on_the_wire(hub: ServiceHub, world: World, mi: Any) -> None:
+def test_metadata_blob_is_gzip_on_the_wire(hub: Connection, world: World, mi: Any) -> None:
     raw = mi.get_image_set_metadata(datastoreId=world.datastore_id, imageSetId=world.ct)["imageSetMetadataBlob"].read()
     assert hub.imagesets.metadata(world.datastore_id, world.ct).document == json.loads(gzip.decompress(raw))

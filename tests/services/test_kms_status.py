@@ -12,7 +12,7 @@ from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
 from ahi.services.datastores import Datastore
 from ahi.services.errors import AwsCallError
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.kms import KeyStatus
 from ahi.services.kms_health import KeyHealth, assess, check_datastore_keys
 
@@ -70,7 +70,7 @@ def test_verdicts_for_the_other_cases() -> None:
     assert assess(store(), throttled).health is KeyHealth.WARNING
 
 
-def test_check_every_store_over_http(hub: ServiceHub, mi: Any, kms: Any, endpoint: LocalEndpoint) -> None:
+def test_check_every_store_over_http(hub: Connection, mi: Any, kms: Any, endpoint: LocalEndpoint) -> None:
     def customer_key(alias: str) -> dict[str, Any]:
         meta = kms.create_key(Description=alias)["KeyMetadata"]
         kms.create_alias(AliasName=f"alias/{alias}", TargetKeyId=meta["KeyId"])
@@ -127,7 +127,7 @@ def test_check_every_store_over_http(hub: ServiceHub, mi: Any, kms: Any, endpoin
     assert operations.count("DescribeKey") == 4  # one per distinct customer key, not per data store
 
 
-def test_aliases_refused_still_gives_the_states(hub: ServiceHub, kms: Any, endpoint: LocalEndpoint) -> None:
+def test_aliases_refused_still_gives_the_states(hub: Connection, kms: Any, endpoint: LocalEndpoint) -> None:
     meta = kms.create_key()["KeyMetadata"]
     kms.create_alias(AliasName="alias/hidden", TargetKeyId=meta["KeyId"])
     faults = inject_kms_faults(endpoint)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.tags import (
     MAX_TAGS_PER_RESOURCE,
     Outcome,
@@ -43,7 +43,7 @@ def test_what_the_model_allows_passes() -> None:
     assert [p.field for p in untag_problems([f"k{i}" for i in range(201)])] == ["tagKeys"]
 
 
-def test_nothing_is_sent_when_a_rule_is_broken(hub: ServiceHub, mi: Any) -> None:
+def test_nothing_is_sent_when_a_rule_is_broken(hub: Connection, mi: Any) -> None:
     arn = datastore_arn(mi, "rules")
     before = len(hub.aws.call_log.records())
     with pytest.raises(TagRulesError) as refused:
@@ -61,7 +61,7 @@ def datastore_arn(mi: Any, name: str, tags: dict[str, str] | None = None) -> str
     return str(mi.get_datastore(datastoreId=created["datastoreId"])["datastoreProperties"]["datastoreArn"])
 
 
-def test_apply_reports_each_resource_truthfully(hub: ServiceHub, mi: Any) -> None:
+def test_apply_reports_each_resource_truthfully(hub: Connection, mi: Any) -> None:
     plain = TagTarget(datastore_arn(mi, "plain"), "plain")
     tagged = TagTarget(datastore_arn(mi, "tagged", {"team": "old"}), "tagged")
     same = TagTarget(datastore_arn(mi, "same", {"team": "imaging"}), "same")
@@ -85,7 +85,7 @@ def test_apply_reports_each_resource_truthfully(hub: ServiceHub, mi: Any) -> Non
     assert [(o.outcome, o.detail) for o in removed] == [(Outcome.CHANGED, "removed team=imaging"), (Outcome.UNCHANGED, "had no tag team")]
 
 
-def test_a_stop_skips_the_rest(hub: ServiceHub, mi: Any) -> None:
+def test_a_stop_skips_the_rest(hub: Connection, mi: Any) -> None:
     targets = [TagTarget(datastore_arn(mi, f"s{i}"), f"s{i}") for i in range(3)]
     seen: list[str] = []
     outcomes = hub.tags.apply_all(targets, TagChange("k", "v"), report=lambda o: seen.append(o.target.label), stopped=lambda: len(seen) >= 1)

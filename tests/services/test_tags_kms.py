@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.tags import MAX_TAGS_PER_RESOURCE, parse_tags, tag_problems
 
 
@@ -20,7 +20,7 @@ def test_parse_tags() -> None:
     assert parse_tags("team=imaging, env = dev,flag") == {"team": "imaging", "env": "dev", "flag": ""}
 
 
-def test_tag_round_trip(hub: ServiceHub, mi: Any) -> None:
+def test_tag_round_trip(hub: Connection, mi: Any) -> None:
     arn = mi.get_datastore(datastoreId=mi.create_datastore(datastoreName="t", clientToken="t")["datastoreId"])[
         "datastoreProperties"
     ]["datastoreArn"]
@@ -29,7 +29,7 @@ def test_tag_round_trip(hub: ServiceHub, mi: Any) -> None:
     assert hub.tags.list(arn) == {"b": "2"}
 
 
-def test_customer_keys_for_the_picker(hub: ServiceHub, kms: Any) -> None:
+def test_customer_keys_for_the_picker(hub: Connection, kms: Any) -> None:
     named = kms.create_key(Description="imaging")["KeyMetadata"]
     kms.create_alias(AliasName="alias/imaging", TargetKeyId=named["KeyId"])
     disabled = kms.create_key()["KeyMetadata"]
@@ -38,7 +38,7 @@ def test_customer_keys_for_the_picker(hub: ServiceHub, kms: Any) -> None:
     assert [(k.arn, k.alias, k.description) for k in keys] == [(named["Arn"], "alias/imaging", "imaging")]
 
 
-def test_key_status(hub: ServiceHub, kms: Any) -> None:
+def test_key_status(hub: Connection, kms: Any) -> None:
     key = kms.create_key()["KeyMetadata"]
     kms.enable_key_rotation(KeyId=key["KeyId"])
     status = hub.kms.status(key["Arn"])
@@ -51,6 +51,6 @@ def test_key_status(hub: ServiceHub, kms: Any) -> None:
     assert hub.kms.status(None).aws_owned
 
 
-def test_unknown_key_is_reported_not_raised(hub: ServiceHub) -> None:
+def test_unknown_key_is_reported_not_raised(hub: Connection) -> None:
     status = hub.kms.status("arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000")
     assert status.error is not None and status.error.code == "NotFoundException"

@@ -11,7 +11,7 @@ from image_set_world import World, import_world
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
 from ahi.services.errors import AwsCallError
-from ahi.services.hub import ServiceHub
+from ahi.services.connection import Connection
 from ahi.services.session import AwsSession, ConnectionSettings
 
 
@@ -29,9 +29,9 @@ def world(mi: Any, s3: Any) -> World:
 
 
 @pytest.fixture
-def console_hub(endpoint: LocalEndpoint, aws_env: dict[str, str]) -> ServiceHub:
+def console_hub(endpoint: LocalEndpoint, aws_env: dict[str, str]) -> Connection:
     """Services as the console builds them: botocore's default retries (3 attempts in standard mode)."""
-    return ServiceHub(AwsSession(ConnectionSettings(region="us-east-1", endpoint_url=endpoint.url, local_credentials=True)))
+    return Connection(AwsSession(ConnectionSettings(region="us-east-1", endpoint_url=endpoint.url, local_credentials=True)))
 
 
 def _image_set_ids(mi: Any, datastore_id: str) -> set[str]:
@@ -39,7 +39,7 @@ def _image_set_ids(mi: Any, datastore_id: str) -> set[str]:
     return {summary["imageSetId"] for page in pages for summary in page["imageSetsMetadataSummaries"]}
 
 
-def test_a_copy_answered_500_after_it_committed_makes_one_copy(console_hub: ServiceHub, world: World, mi: Any) -> None:
+def test_a_copy_answered_500_after_it_committed_makes_one_copy(console_hub: Connection, world: World, mi: Any) -> None:
     hub = console_hub
     before = _image_set_ids(mi, world.datastore_id)
     version = hub.imagesets.get(world.datastore_id, world.ct).version_id

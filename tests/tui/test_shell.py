@@ -99,7 +99,7 @@ def test_region_switch_reconnects(seeded: dict[str, str], make_app: AppFactory) 
     async def scenario(pilot: Pilot[Any]) -> None:
         await pilot.press("colon", *"region eu-west-1", "enter")
         await settle(pilot)
-        assert app.aws.region == "eu-west-1"
+        assert app.services.region == "eu-west-1"
         assert app.screen.query_one(ResourceTable).rows_all == []
         assert "eu-west-1" in widget_text(app.screen.query_one("ContextHeader"))
         assert "--region eu-west-1" in app.call_log.records()[-1].cli_command or any(

@@ -23,7 +23,7 @@ from ahi.screens.kms_status import KmsStatusScreen
 from ahi.tui.app import AhiApp
 from ahi.tui.config import ConsoleConfig
 from ahi.tui.launch import LOCAL_PENDING_URL
-from ahi.tui.local_endpoint import SEED_PENDING_FILE, LocalEndpointRun
+from ahi.services.local_endpoint import SEED_PENDING_FILE, LocalEndpointRun
 from ahi.tui.navigation import DECLARED, SCREENS, load_screens
 from ahi.tui.settings import build_parser, resolve
 from ahi.tui.widgets.resource_table import ResourceTable
