@@ -1,5 +1,5 @@
 """Image set services: the search form's checks and criteria (accepted by the endpoint, matching what it
-stores), metadata patches and their 4.9.4 checks, the readable metadata tree, and every call over HTTP."""
+stores), metadata patches and their update-constraint checks, the readable metadata tree, and every call over HTTP."""
 
 from __future__ import annotations
 
