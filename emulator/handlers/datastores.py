@@ -30,7 +30,7 @@ from ahi.emulator.handlers.tags import check_tag_count, check_tag_keys
 from ahi.emulator.ids import new_id
 from ahi.emulator.pagination import paginate
 from ahi.emulator.store import datastores as rows
-from ahi.emulator.store import hooks, tokens
+from ahi.emulator.store import imagesets, tokens
 from ahi.emulator.store.datastores import Datastore
 from ahi.emulator.store.tags import put_tags
 from ahi.emulator.timestamps import to_datetime
@@ -212,7 +212,7 @@ def delete_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
                 f"Data store {store.datastore_id} is {store.status}; only an ACTIVE or CREATE_FAILED "
                 "data store can be deleted"
             )
-        remaining = hooks.count_live_image_sets(tx, store.datastore_id)
+        remaining = imagesets.count_live(tx, store.datastore_id)
         if remaining:
             raise ConflictException(
                 f"Data store {store.datastore_id} still holds {remaining} image set(s); delete every "

@@ -20,7 +20,7 @@ from ahi.emulator.arns import PARTITION, ResourceArn, parse_resource_arn
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ResourceNotFoundException, ValidationException
 from ahi.emulator.handlers import handler
-from ahi.emulator.store import datastores, hooks
+from ahi.emulator.store import datastores, imagesets
 from ahi.emulator.store.tags import get_tags, put_tags, remove_tags
 
 MAX_TAGS_PER_RESOURCE = 50
@@ -62,7 +62,7 @@ def _exists(ctx: RequestContext, conn: sqlite3.Connection, arn: ResourceArn) -> 
     store = datastores.get_datastore(conn, arn.account_id, arn.region, arn.datastore_id, now)
     if store is None or store.status == "DELETED":
         return False
-    return arn.image_set_id is None or hooks.image_set_exists(conn, arn, now)
+    return arn.image_set_id is None or imagesets.exists_for_arn(conn, arn)
 
 
 @handler("TagResource")

@@ -163,13 +163,6 @@ class Store:
             row = tx.execute("SELECT value FROM secrets WHERE name = ?", (name,)).fetchone()
         return bytes(row["value"])
 
-    def table_exists(self, conn: sqlite3.Connection, table: str) -> bool:
-        """Whether a table exists (lets code reach tables a later migration adds)."""
-        row = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
-        ).fetchone()
-        return row is not None
-
     def close(self) -> None:
         """Close every connection; later use raises StoreError."""
         with self._write_lock:

@@ -1,6 +1,6 @@
 """Image set rows: identity, versions (state, status, message, metadata document) and frames.
 
-Issue 5 (search, update, copy, delete) builds on these functions; the import writes through
+Search, update, copy and delete build on these functions; the import writes through
 `insert_image_set`. The `image_sets` row carries the search index of the latest version.
 """
 
@@ -15,7 +15,6 @@ from typing import Any
 
 from ahi.emulator.arns import ResourceArn
 from ahi.emulator.dicom.summary import SEARCH_FIELDS, search_fields
-from ahi.emulator.store import hooks
 
 #: The state an image set is in once it is gone; it no longer counts towards its data store.
 DELETED = "DELETED"
@@ -198,9 +197,8 @@ def count_live(conn: sqlite3.Connection, datastore_id: str) -> int:
     return int(row[0])
 
 
-def exists_for_arn(conn: sqlite3.Connection, arn: ResourceArn, now: float) -> bool:
+def exists_for_arn(conn: sqlite3.Connection, arn: ResourceArn) -> bool:
     """Whether an image set ARN names a live image set of that data store, account and region."""
-    del now
     row = conn.execute(
         "SELECT 1 FROM image_sets s JOIN image_set_versions v"
         " ON v.image_set_id = s.image_set_id AND v.version = s.latest_version"
@@ -217,5 +215,3 @@ def image_sets_of_job(conn: sqlite3.Connection, job_id: str) -> list[tuple[str, 
     ).fetchall()
     return [(row["image_set_id"], 1, bool(row["is_primary"])) for row in rows]
 
-
-hooks.register_image_set_hooks(exists_for_arn, count_live)

@@ -16,7 +16,7 @@ from datastore_waits import ACCOUNT, active_datastore, error_of, wait_for_status
 
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
-from ahi.emulator.store import hooks
+from ahi.emulator.store import imagesets
 
 LAMBDA_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:authorizer"
 
@@ -352,9 +352,9 @@ def test_delete_unknown_data_store(mi: Any) -> None:
 
 @pytest.fixture
 def image_sets_held(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, int]]:
-    """Stands in for the image-set table's counter through the hook it registers."""
+    """Stands in for the store's count of a data store's live image sets."""
     held: dict[str, int] = {}
-    monkeypatch.setattr(hooks, "_live_image_set_counter", lambda conn, datastore_id: held.get(datastore_id, 0))
+    monkeypatch.setattr(imagesets, "count_live", lambda conn, datastore_id: held.get(datastore_id, 0))
     yield held
 
 

@@ -17,7 +17,7 @@ from ahi.emulator.config import EndpointConfig
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ValidationException
 from ahi.emulator.runtime import Runtime
-from ahi.emulator.store import db, hooks
+from ahi.emulator.store import db, imagesets
 from ahi.emulator.store.db import Store, StoreError
 
 
@@ -128,13 +128,11 @@ def test_secrets_persist(tmp_path: Path) -> None:
     second.close()
 
 
-def test_table_exists_and_default_image_set_hooks(store: Store) -> None:
+def test_an_empty_store_holds_no_image_sets(store: Store) -> None:
     with store.read() as conn:
-        assert store.table_exists(conn, "datastores")
-        assert not store.table_exists(conn, "no_such_table")
-        assert hooks.count_live_image_sets(conn, "0" * 32) == 0
+        assert imagesets.count_live(conn, "0" * 32) == 0
         image_set = arns.parse_resource_arn(arns.image_set_arn("us-east-1", "123456789012", "a" * 32, "b" * 32))
-        assert not hooks.image_set_exists(conn, image_set, 0.0)
+        assert not imagesets.exists_for_arn(conn, image_set)
 
 
 def test_ids_look_like_the_services() -> None:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from datastore_waits import ACCOUNT, active_datastore, error_of, wait_for_status
 
 from ahi.emulator.arns import image_set_arn
-from ahi.emulator.store import hooks
+from ahi.emulator.store import imagesets
 
 IMAGE_SET_ID = "b" * 32
 
@@ -136,10 +136,10 @@ def test_deleted_data_store_cannot_be_tagged(mi: Any, datastore_arn: str) -> Non
 def test_image_set_tags_once_the_image_set_exists(
     mi: Any, datastore_arn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Image sets are found through the hook the image-set tables register; tags stay per resource."""
+    """An image set ARN is taggable while the store knows the image set; tags stay per resource."""
     datastore_id = datastore_arn.rsplit("/", 1)[1]
     existing = {IMAGE_SET_ID}
-    monkeypatch.setattr(hooks, "_image_set_exists", lambda conn, arn, now: arn.image_set_id in existing)
+    monkeypatch.setattr(imagesets, "exists_for_arn", lambda conn, arn: arn.image_set_id in existing)
     arn = image_set_arn("us-east-1", ACCOUNT, datastore_id, IMAGE_SET_ID)
     mi.tag_resource(resourceArn=arn, tags={"Series": "CT"})
     assert mi.list_tags_for_resource(resourceArn=arn)["tags"] == {"Series": "CT"}
