@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import NotImplementedByEndpoint, ServiceError
 from ahi.emulator.gate import PRINCIPAL_KEY, principal_of, verifier_for
-from ahi.emulator.handlers import load_handlers
+from ahi.emulator.handlers import HANDLERS
 from ahi.emulator.model import error_status
 from ahi.emulator.protocol.parser import parse_request
 from ahi.emulator.protocol.router import raw_path, service_router
@@ -40,7 +40,7 @@ class MedicalImagingApp:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.router = service_router()
-        self.handlers = load_handlers()
+        self.handlers = HANDLERS
         config = runtime.config
         self.verifier = verifier_for(config) if config.verify_signatures else None
 

@@ -7,37 +7,31 @@ dict in the same form. It raises `emulator.errors.ServiceError` subclasses for f
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable
 
 from ahi.emulator.context import RequestContext
+from ahi.emulator.handlers import datastores, imagesets_read, imagesets_write, jobs, search, tags
 
 Handler = Callable[[RequestContext, dict[str, Any]], dict[str, Any]]
 
-HANDLERS: dict[str, Handler] = {}
-
-#: Modules under emulator.handlers that register operations; imported once by `load_handlers`.
-HANDLER_MODULES: tuple[str, ...] = ("datastores", "tags", "jobs", "imagesets_read", "imagesets_write", "search")
-
-
-def handler(operation: str) -> Callable[[Handler], Handler]:
-    """Register a function as the handler of a medical-imaging operation."""
-
-    def register(fn: Handler) -> Handler:
-        if operation in HANDLERS:
-            raise RuntimeError(f"two handlers for {operation}")
-        HANDLERS[operation] = fn
-        return fn
-
-    return register
-
-
-def load_handlers() -> dict[str, Handler]:
-    """Import every handler module so the table is complete; missing modules are skipped."""
-    for name in HANDLER_MODULES:
-        try:
-            importlib.import_module(f"ahi.emulator.handlers.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"ahi.emulator.handlers.{name}":
-                raise
-    return HANDLERS
+#: Every operation the local endpoint serves; the app answers any other with NotImplementedByEndpoint.
+HANDLERS: dict[str, Handler] = {
+    "CreateDatastore": datastores.create_datastore,
+    "GetDatastore": datastores.get_datastore,
+    "ListDatastores": datastores.list_datastores,
+    "DeleteDatastore": datastores.delete_datastore,
+    "TagResource": tags.tag_resource,
+    "UntagResource": tags.untag_resource,
+    "ListTagsForResource": tags.list_tags_for_resource,
+    "StartDICOMImportJob": jobs.start_dicom_import_job,
+    "GetDICOMImportJob": jobs.get_dicom_import_job,
+    "ListDICOMImportJobs": jobs.list_dicom_import_jobs,
+    "GetImageSet": imagesets_read.get_image_set,
+    "ListImageSetVersions": imagesets_read.list_image_set_versions,
+    "GetImageSetMetadata": imagesets_read.get_image_set_metadata,
+    "GetImageFrame": imagesets_read.get_image_frame,
+    "UpdateImageSetMetadata": imagesets_write.update_image_set_metadata,
+    "CopyImageSet": imagesets_write.copy_image_set,
+    "DeleteImageSet": imagesets_write.delete_image_set,
+    "SearchImageSets": search.search_image_sets,
+}

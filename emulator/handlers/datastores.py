@@ -25,7 +25,6 @@ from ahi.emulator.errors import (
     ServiceQuotaExceededException,
     ValidationException,
 )
-from ahi.emulator.handlers import handler
 from ahi.emulator.handlers.tags import check_tag_count, check_tag_keys
 from ahi.emulator.ids import new_id
 from ahi.emulator.pagination import paginate
@@ -104,7 +103,6 @@ def load_active_datastore(ctx: RequestContext, conn: sqlite3.Connection, datasto
     return store
 
 
-@handler("CreateDatastore")
 def create_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     request = {
         "datastoreName": params.get("datastoreName"),
@@ -158,14 +156,12 @@ def create_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
     return {"datastoreId": datastore_id, "datastoreStatus": "CREATING"}
 
 
-@handler("GetDatastore")
 def get_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.store.read() as conn:
         store = load_datastore(ctx, conn, params["datastoreId"])
     return {"datastoreProperties": _properties(store)}
 
 
-@handler("ListDatastores")
 def list_datastores(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     status = params.get("datastoreStatus")
     with ctx.runtime.store.read() as conn:
@@ -201,7 +197,6 @@ def _int_position(after: list[Any] | None) -> int | None:
     return after[0]
 
 
-@handler("DeleteDatastore")
 def delete_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     runtime = ctx.runtime
     with runtime.store.transaction() as tx:

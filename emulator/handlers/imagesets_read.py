@@ -18,7 +18,6 @@ from typing import Any
 from ahi.emulator.arns import image_set_arn
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ConflictException, ResourceNotFoundException
-from ahi.emulator.handlers import handler
 from ahi.emulator.handlers.datastores import load_datastore
 from ahi.emulator.pagination import paginate
 from ahi.emulator.protocol.serializer import BlobStream
@@ -67,7 +66,6 @@ def _common(version: ImageSetVersion) -> dict[str, Any]:
     }
 
 
-@handler("GetImageSet")
 def get_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.store.read() as conn:
         version = load_version(ctx, conn, params)
@@ -80,7 +78,6 @@ def get_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]
     return {name: value for name, value in output.items() if value is not None}
 
 
-@handler("ListImageSetVersions")
 def list_image_set_versions(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.store.read() as conn:
         latest = load_version(ctx, conn, {**params, "versionId": None})
@@ -106,7 +103,6 @@ def list_image_set_versions(ctx: RequestContext, params: dict[str, Any]) -> dict
     return output
 
 
-@handler("GetImageSetMetadata")
 def get_image_set_metadata(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.store.read() as conn:
         version = load_version(ctx, conn, params)
@@ -120,7 +116,6 @@ def get_image_set_metadata(ctx: RequestContext, params: dict[str, Any]) -> dict[
     return {"imageSetMetadataBlob": blob, "contentType": "application/json", "contentEncoding": "gzip"}
 
 
-@handler("GetImageFrame")
 def get_image_frame(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     frame_id = params["imageFrameInformation"]["imageFrameId"]
     with ctx.runtime.store.read() as conn:

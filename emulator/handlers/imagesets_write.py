@@ -28,7 +28,6 @@ from typing import Any
 from ahi.emulator.arns import image_set_arn
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ConflictException, ServiceQuotaExceededException, ThrottlingException, ValidationException
-from ahi.emulator.handlers import handler
 from ahi.emulator.handlers.imagesets_read import load_version
 from ahi.emulator.ids import new_id
 from ahi.emulator.imagesets import versions
@@ -100,7 +99,6 @@ def _properties(version: ImageSetVersion, number: int, status: str, now: float, 
     }
 
 
-@handler("UpdateImageSetMetadata")
 def update_image_set_metadata(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     updates = params["updateImageSetMetadataUpdates"]
     force = bool(params.get("force"))
@@ -191,7 +189,6 @@ def _study_image_sets(ctx: RequestContext, conn: sqlite3.Connection, current: Im
     return siblings
 
 
-@handler("CopyImageSet")
 def copy_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     information = params["copyImageSetInformation"]
     source_information = information["sourceImageSet"]
@@ -290,7 +287,6 @@ def copy_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
     }
 
 
-@handler("DeleteImageSet")
 def delete_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     runtime = ctx.runtime
     with runtime.store.transaction() as tx:

@@ -22,7 +22,6 @@ from ahi.emulator.errors import (
     ResourceNotFoundException,
     ServiceQuotaExceededException,
 )
-from ahi.emulator.handlers import handler
 from ahi.emulator.handlers.datastores import load_active_datastore, load_datastore
 from ahi.emulator.ids import new_id
 from ahi.emulator.imports.outputs import job_folder
@@ -61,7 +60,6 @@ def _active_datastore(ctx: RequestContext, conn: Any, datastore_id: str) -> None
     load_active_datastore(ctx, conn, datastore_id, "import jobs can only be started on an ACTIVE data store")
 
 
-@handler("StartDICOMImportJob")
 def start_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("importConfiguration"):
         raise NotImplementedByEndpoint("importConfiguration is not implemented by the local endpoint")
@@ -130,14 +128,12 @@ def _load_job(ctx: RequestContext, conn: Any, datastore_id: str, job_id: str) ->
     return job
 
 
-@handler("GetDICOMImportJob")
 def get_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.store.read() as conn:
         job = _load_job(ctx, conn, params["datastoreId"], params["jobId"])
     return {"jobProperties": _properties(job)}
 
 
-@handler("ListDICOMImportJobs")
 def list_dicom_import_jobs(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     datastore_id = params["datastoreId"]
     status = params.get("jobStatus")

@@ -40,7 +40,6 @@ from typing import Any
 
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ValidationException
-from ahi.emulator.handlers import handler
 from ahi.emulator.handlers.datastores import load_active_datastore
 from ahi.emulator.pagination import paginate
 from ahi.emulator.store import search as store_search
@@ -89,7 +88,6 @@ TAG_COLUMNS = {
 INTEGER_TAGS = ("DICOMNumberOfStudyRelatedSeries", "DICOMNumberOfStudyRelatedInstances", "DICOMSeriesNumber")
 
 
-@handler("SearchImageSets")
 def search_image_sets(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     datastore_id = params["datastoreId"]
     criteria = params.get("searchCriteria") or {}

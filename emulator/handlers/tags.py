@@ -19,7 +19,6 @@ from typing import Any
 from ahi.emulator.arns import PARTITION, ResourceArn, parse_resource_arn
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ResourceNotFoundException, ValidationException
-from ahi.emulator.handlers import handler
 from ahi.emulator.store import datastores, imagesets
 from ahi.emulator.store.tags import get_tags, put_tags, remove_tags
 
@@ -65,7 +64,6 @@ def _exists(ctx: RequestContext, conn: sqlite3.Connection, arn: ResourceArn) -> 
     return arn.image_set_id is None or imagesets.exists_for_arn(conn, arn)
 
 
-@handler("TagResource")
 def tag_resource(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     check_tag_keys(params["tags"], "tags.key")
     with ctx.runtime.store.transaction() as tx:
@@ -75,7 +73,6 @@ def tag_resource(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     return {}
 
 
-@handler("UntagResource")
 def untag_resource(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     check_tag_keys(params["tagKeys"], "tagKeys.member")
     with ctx.runtime.store.transaction() as tx:
@@ -84,7 +81,6 @@ def untag_resource(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
     return {}
 
 
-@handler("ListTagsForResource")
 def list_tags_for_resource(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.store.read() as conn:
         arn = _resource(ctx, conn, params["resourceArn"])

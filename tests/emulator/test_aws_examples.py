@@ -24,15 +24,10 @@ from botocore.exceptions import ClientError
 
 from ahi.emulator.demo import phantoms
 from ahi.emulator.demo.phantoms import Subject
-from ahi.emulator.handlers import load_handlers
 
 POLL_SECONDS = 0.05
 ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
 DEMO_SUBJECT = Subject(patient_id="3524578", study_date="20200101", study_time="101500")
-
-needs_search = pytest.mark.skipif(
-    "SearchImageSets" not in load_handlers(), reason="waits on SearchImageSets (engineer G1)"
-)
 
 
 class MedicalImagingWrapper:
@@ -144,7 +139,6 @@ def wait_while_locked(wrapper: MedicalImagingWrapper, datastore_id: str, image_s
     raise AssertionError(f"{image_set_id} stayed LOCKED")
 
 
-@needs_search
 def test_usage_demo(mi: Any, s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """docs/clients.md#the-usage-demo: every step of `usage_demo`, with its waits and the values it reads."""
     monkeypatch.chdir(tmp_path)
@@ -278,7 +272,6 @@ def download_decode_and_check_image_frames(
     return all_verified
 
 
-@needs_search
 def test_image_sets_and_frames_scenario(mi: Any, s3: Any, tmp_path: Path) -> None:
     """Import, manifest, metadata walk, frame download, decode and checksum, cleanup.
 
