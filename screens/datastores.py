@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Iterable
+from typing import Iterable
 
 from textual import on
-from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable
 
@@ -19,7 +18,7 @@ from ahi.services.errors import AwsCallError
 from ahi.services.kms import KmsService
 from ahi.services.kms_health import assess_datastores
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
-from ahi.tui.navigation import SCREENS, ScreenSpec, register_screen
+from ahi.tui.navigation import SCREENS
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 REGISTRY.register(
@@ -60,7 +59,6 @@ class DatastoresScreen(TaggableScreen):
     CSS_PATH = "datastores.tcss"
     SCOPE = "datastores"
     FETCH_OPERATION = "ListDatastores"
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("datastores")
     crumb = "Data stores"
 
     def __init__(self, status: str | None = None) -> None:
@@ -175,6 +173,3 @@ class DatastoresScreen(TaggableScreen):
     def _deleted(self, status: str) -> None:
         self.notify(f"Data store is {status}", title="Delete accepted")
         self.refresh_after_change()
-
-
-register_screen(ScreenSpec("datastores", "Data stores", ("ds", "datastore", "stores"), lambda arg: DatastoresScreen(arg)))

@@ -7,10 +7,9 @@ by the FramePreview widget; a checksum mismatch is announced as an error as well
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from textual import on
-from textual.binding import BindingType
 from textual.widget import Widget
 
 from ahi.services.frame_metadata import FrameRequest, series_frames

@@ -8,13 +8,12 @@ follows the image set until the write ends with the service's status and message
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable
+from typing import Any, Iterable
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on
-from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import DataTable, Label, Static
@@ -96,7 +95,6 @@ class ImageSetDetailScreen(ImageSetScreen):
     CSS_PATH = "image_set_detail.tcss"
     SCOPE = SCOPE
     FETCH_OPERATION = "GetImageSet"
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings(SCOPE)
 
     def __init__(self, datastore_id: str, image_set_id: str, label: str | None = None) -> None:
         super().__init__(datastore_id, image_set_id)

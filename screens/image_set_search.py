@@ -9,11 +9,10 @@ feed the bulk tag actions. `:sets PATIENTID` searches at once, `:sets DATASTOREI
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Iterable
+from typing import Any, Iterable
 
 from rich.text import Text
 from textual import on
-from textual.binding import BindingType
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
@@ -29,7 +28,6 @@ from ahi.services.metadata_tree import dicom_date, person_name
 from ahi.services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
-from ahi.tui.navigation import ScreenSpec, register_screen
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 SCOPE = "image_set_search"
@@ -118,7 +116,6 @@ class ImageSetSearchScreen(TaggableScreen):
     SCOPE = SCOPE
     FETCH_OPERATION = "SearchImageSets"
     AUTO_REFRESH = False
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings(SCOPE)
     crumb = "Image sets"
 
     def __init__(self, argument: str | None = None) -> None:
@@ -434,6 +431,3 @@ class ImageSetSearchScreen(TaggableScreen):
             self.run_search()
 
         self.app.push_screen(SavedSearchPicker(searches), chosen)
-
-
-register_screen(ScreenSpec("sets", "Image sets", ("set", "imagesets", "search"), lambda arg: ImageSetSearchScreen(arg)))

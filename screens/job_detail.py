@@ -11,12 +11,11 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import Any, Iterable
 
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
-from textual.binding import BindingType
 from textual.message import Message
 from textual.containers import Horizontal
 from textual.widget import Widget

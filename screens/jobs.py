@@ -6,10 +6,9 @@ it sees. Counts come from each ended job's manifest, read once.
 
 from __future__ import annotations
 
-from typing import ClassVar, Iterable
+from typing import Iterable
 
 from textual import on
-from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable
 
@@ -19,7 +18,6 @@ from ahi.screens.job_view import count_text, duration_text, status_text
 from ahi.services.import_form import StartImportForm
 from ahi.services.import_job_list import ImportJob, JobCounts, JobListing, needs_attention
 from ahi.tui.actions import REGISTRY, Action, mutating
-from ahi.tui.navigation import ScreenSpec, register_screen
 from ahi.tui.screen_base import AhiScreen
 from ahi.tui.widgets.error_panel import ErrorPanel
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
@@ -69,7 +67,6 @@ class JobsScreen(AhiScreen):
     CSS_PATH = "jobs.tcss"
     SCOPE = SCOPE
     FETCH_OPERATION = "ListDICOMImportJobs"
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings(SCOPE)
     crumb = "Import jobs"
 
     def __init__(self, argument: str | None = None) -> None:
@@ -220,6 +217,3 @@ class JobsScreen(AhiScreen):
     @mutating("jobs.start")
     def action_start_import(self) -> None:
         start_import(self, StartImportForm(self.datastore_id or "", "", "", ""), lambda job: self.refresh_after_change())
-
-
-register_screen(ScreenSpec("jobs", "Import jobs", ("job", "imports"), lambda argument: JobsScreen(argument)))

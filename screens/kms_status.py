@@ -7,12 +7,11 @@ header; the pane under the table says what the operator should do about the sele
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from rich.console import Group
 from rich.text import Text
 from textual import on
-from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -22,7 +21,6 @@ from ahi.services.kms import KeyStatus
 from ahi.services.kms_health import KEY_NOT_FOUND_CODES, DatastoreKeyCheck, KeyHealth, check_datastore_keys
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.literal import DETAIL_LIMIT, safe
-from ahi.tui.navigation import ScreenSpec, register_screen
 from ahi.tui.screen_base import AhiScreen
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
@@ -82,7 +80,6 @@ class KmsStatusScreen(AhiScreen):
     CSS_PATH = "kms_status.tcss"
     SCOPE = "kms"
     FETCH_OPERATION = "ListDatastores"
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("kms")
     crumb = "KMS keys"
 
     def __init__(self, argument: str | None = None) -> None:
@@ -189,6 +186,3 @@ class KmsStatusScreen(AhiScreen):
             return
         self.app.copy_to_clipboard("\n".join(commands))
         self.notify(self.ahi.formatter.text("\n".join(commands)), title="fix copied (OSC 52)")
-
-
-register_screen(ScreenSpec("kms", "KMS keys", ("keys", "key"), lambda argument: KmsStatusScreen(argument)))

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterable
+from typing import Any, Iterable
 
 from rich.text import Text
 from textual import on, work
-from textual.binding import BindingType
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Input, Static, Tree
@@ -137,7 +136,6 @@ class MetadataViewScreen(ImageSetScreen):
     CSS_PATH = "metadata_view.tcss"
     SCOPE = SCOPE
     FETCH_OPERATION = "GetImageSetMetadata"
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings(SCOPE)
 
     def __init__(self, datastore_id: str, image_set_id: str, version_id: str | None = None) -> None:
         super().__init__(datastore_id, image_set_id)

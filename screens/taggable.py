@@ -8,9 +8,8 @@ when the rows carry something else.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-from textual.binding import BindingType
 
 from ahi.screens.bulk_tag import BulkTagScreen
 from ahi.screens.tag_form import TagFormScreen
@@ -45,7 +44,6 @@ class TaggableScreen(AhiScreen):
     """Base of screens whose table rows are taggable resources."""
 
     SCOPE = "tagging"
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("tagging")
 
     def scopes(self) -> list[str]:
         scopes = super().scopes()

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 from rich.text import Text
 from textual import on
-from textual.binding import BindingType
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
@@ -50,7 +49,6 @@ class TagsPanelScreen(AhiScreen):
     CSS_PATH = "tags_panel.tcss"
     SCOPE = "tags_panel"
     FETCH_OPERATION = "ListTagsForResource"
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("tags_panel")
 
     def __init__(self, target: TagTarget) -> None:
         super().__init__()

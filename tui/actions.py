@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 from textual.binding import Binding
 
@@ -93,6 +93,23 @@ class ActionRegistry:
 
 
 REGISTRY = ActionRegistry()
+
+
+class ScopedBindings:
+    """Mixin for a Textual screen or widget: a subclass that names its `SCOPE` gets that scope's keys as `BINDINGS`.
+
+    It must come before the Textual base class, so `BINDINGS` is set before Textual merges the bindings of
+    the class hierarchy. A scope's actions are registered when its module is imported, before the class.
+    """
+
+    #: The action scope whose keys this class binds ("" binds nothing of its own).
+    SCOPE: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        scope = cls.__dict__.get("SCOPE")
+        if scope:
+            cls.BINDINGS = REGISTRY.bindings(scope)  # type: ignore[attr-defined]
+        super().__init_subclass__(**kwargs)
 
 
 def visible(actions: Iterable[Action], read_only: bool) -> list[Action]:

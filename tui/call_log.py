@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Iterable
+from typing import Any, Iterable
 
 from rich.text import Text
-from textual.binding import BindingType
 from textual.widget import Widget
 
 from ahi.services.calllog import CallRecord
@@ -29,7 +28,6 @@ class CallLogScreen(AhiScreen):
 
     SCOPE = "call_log"
     AUTO_REFRESH = False
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("call_log")
     crumb = "Call log"
 
     def compose_body(self) -> Iterable[Widget]:

@@ -1,16 +1,15 @@
-"""The screen registry behind `:ds`, `:jobs`, ...: every top-level screen is known here by name.
+"""The screen registry behind `:ds`, `:jobs`, ...: every top-level screen is declared here, once, by name.
 
 A screen's module is imported when the screen is first opened, not at start-up: the image set
 screens alone pull in pydicom, numpy and imagecodecs. Completion, help and the palette only need
-the names declared below. Importing a screen module registers its actions (and its own spec,
-which replaces the lazy one; a test keeps the two in agreement).
+the names declared below; importing a screen module registers its actions.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -18,18 +17,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ScreenSpec:
-    """A top-level screen reachable from the command line."""
-
-    name: str
-    title: str
-    aliases: tuple[str, ...]
-    #: Builds the screen from the command's argument (`:sets <datastore-id>` passes the id).
-    factory: Callable[[str | None], "Screen"]
-
-
-@dataclass(frozen=True)
-class LazyScreen:
-    """A screen declared by name, built by `module.cls(argument)` once the module is imported."""
+    """A top-level screen reachable from the command line, built by `module.cls(argument)`."""
 
     name: str
     title: str
@@ -37,33 +25,27 @@ class LazyScreen:
     module: str
     cls: str
 
-    def build(self, argument: str | None) -> Screen:
+    def factory(self, argument: str | None) -> Screen:
+        """The screen for the command's argument (`:sets <datastore-id>` passes the id)."""
         return getattr(importlib.import_module(self.module), self.cls)(argument)
-
-    def spec(self) -> ScreenSpec:
-        return ScreenSpec(self.name, self.title, self.aliases, self.build)
 
 
 #: Every top-level screen, in palette order; a new screen module adds its line here.
-DECLARED: tuple[LazyScreen, ...] = (
-    LazyScreen("datastores", "Data stores", ("ds", "datastore", "stores"), "ahi.screens.datastores", "DatastoresScreen"),
-    LazyScreen("kms", "KMS keys", ("keys", "key"), "ahi.screens.kms_status", "KmsStatusScreen"),
-    LazyScreen("sets", "Image sets", ("set", "imagesets", "search"), "ahi.screens.image_set_search", "ImageSetSearchScreen"),
-    LazyScreen("jobs", "Import jobs", ("job", "imports"), "ahi.screens.jobs", "JobsScreen"),
-)
-SCREEN_MODULES: tuple[str, ...] = tuple(screen.module for screen in DECLARED)
-
-SCREENS: dict[str, ScreenSpec] = {screen.name: screen.spec() for screen in DECLARED}
-
-
-def register_screen(spec: ScreenSpec) -> None:
-    SCREENS[spec.name] = spec
+SCREENS: dict[str, ScreenSpec] = {
+    spec.name: spec
+    for spec in (
+        ScreenSpec("datastores", "Data stores", ("ds", "datastore", "stores"), "ahi.screens.datastores", "DatastoresScreen"),
+        ScreenSpec("kms", "KMS keys", ("keys", "key"), "ahi.screens.kms_status", "KmsStatusScreen"),
+        ScreenSpec("sets", "Image sets", ("set", "imagesets", "search"), "ahi.screens.image_set_search", "ImageSetSearchScreen"),
+        ScreenSpec("jobs", "Import jobs", ("job", "imports"), "ahi.screens.jobs", "JobsScreen"),
+    )
+}
 
 
 def load_screens() -> dict[str, ScreenSpec]:
     """Import every screen module, so the action registry is complete (config checks, registry tests)."""
-    for module in SCREEN_MODULES:
-        importlib.import_module(module)
+    for spec in SCREENS.values():
+        importlib.import_module(spec.module)
     return SCREENS
 
 

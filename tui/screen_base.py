@@ -12,7 +12,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 
 from ahi.services.errors import AwsCallError
-from ahi.tui.actions import REGISTRY, Confirm
+from ahi.tui.actions import REGISTRY, Confirm, ScopedBindings
 from ahi.tui.dialogs.confirm import ConfirmScreen
 from ahi.tui.dialogs.json_view import JsonScreen
 from ahi.tui.literal import literal
@@ -36,11 +36,12 @@ class StatusLine(Static):
     DEFAULT_CSS = "StatusLine { height: 1; padding: 0 1; color: $text-muted; background: $panel; }"
 
 
-class AhiScreen(Screen[None]):
+class AhiScreen(ScopedBindings, Screen[None]):
     """Base of every console screen; subclasses give `compose_body`, `fetch` (thread) and `show` (UI)."""
 
     BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("screen")
-    #: This screen's own action scope (its actions are registered under it).
+    #: This screen's own action scope: its actions are registered under it, and a subclass that names it
+    #: gets the scope's keys as BINDINGS (ScopedBindings).
     SCOPE: ClassVar[str] = ""
     #: The operation named when `fetch` fails with something that is not an AwsCallError.
     FETCH_OPERATION: ClassVar[str] = "refresh"

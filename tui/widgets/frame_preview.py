@@ -15,7 +15,6 @@ from typing import ClassVar
 from rich.segment import Segment
 from rich.style import Style
 from textual import work
-from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.strip import Strip
@@ -35,7 +34,7 @@ from ahi.services.windowing import (
     resample_to_cells,
     to_display,
 )
-from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.actions import REGISTRY, Action, ScopedBindings
 from ahi.tui.literal import visible
 
 FrameLoader = Callable[[FrameRequest], DecodedFrame]
@@ -78,10 +77,10 @@ class _Job:
     native_ansi: bool
 
 
-class FramePreview(Widget, can_focus=True):
+class FramePreview(ScopedBindings, Widget, can_focus=True):
     """Shows one frame of a sequence (a series in InstanceNumber order) and steps through it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings(SCOPE)
+    SCOPE = SCOPE
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "frame-preview--overlay",
         "frame-preview--mismatch",
@@ -409,10 +408,10 @@ class FramePreview(Widget, can_focus=True):
             self.post_message(self.FrameChanged(self, self._index, request))
 
 
-class ThumbnailStrip(Widget, can_focus=True):
+class ThumbnailStrip(ScopedBindings, Widget, can_focus=True):
     """A row of small previews of a series around the current frame; the current one is marked."""
 
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings(THUMBNAIL_SCOPE)
+    SCOPE = THUMBNAIL_SCOPE
     DEFAULT_CSS = """
     ThumbnailStrip { height: 9; background: black; }
     ThumbnailStrip > .thumbnail-strip--current { color: $accent; text-style: bold; }

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, Callable, Iterable
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import DataTable
 
-from ahi.tui.actions import REGISTRY
+from ahi.tui.actions import ScopedBindings
 from ahi.tui.filtering import parse_filter, row_matches
 from ahi.tui.literal import safe
 
@@ -57,10 +56,10 @@ def cell_text(value: str | Text) -> Text:
     return safe(value, limit=CELL_LIMIT, multiline=False)
 
 
-class ResourceTable(DataTable[Any]):
+class ResourceTable(ScopedBindings, DataTable[Any]):
     """Rows are replaced wholesale by `set_rows`; cursor, scroll, filter, sort and marks survive it."""
 
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings("table")
+    SCOPE = "table"
 
     class MarksChanged(Message):
         """The set of marked rows changed."""
