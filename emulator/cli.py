@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import ipaddress
 import logging
 import os
 import signal
 import sys
 import threading
 from pathlib import Path
-from types import FrameType, ModuleType
+from types import FrameType
 from typing import TYPE_CHECKING, TextIO
 
 from ahi.emulator.config import DEFAULT_MAX_CLOCK_SKEW, EndpointConfig, default_state_dir
+from ahi.emulator.demo import cli as demo_cli
+from ahi.emulator.faults import cli as faults_cli
+from ahi.emulator.loopback import is_loopback
 
 if TYPE_CHECKING:
     from ahi.emulator.server import LocalEndpoint
@@ -25,25 +26,8 @@ DUMMY_SECRET_KEY = "local-endpoint-secret"
 #: Environment variable with AKID=SECRET entries, as in --secrets-file.
 SECRETS_ENV = "AHI_LOCAL_SECRETS"
 
-#: Modules that add later flags (`--demo`, `--faults`, ...). Each may define
-#: `add_arguments(parser)`, `configure(args, config)` (before start) and `on_started(args, endpoint)`.
-#: A module that does not exist yet is skipped.
-CLI_EXTENSION_MODULES: tuple[str, ...] = ("ahi.emulator.demo.cli", "ahi.emulator.faults.cli")
-
-
-def extension_modules() -> list[ModuleType]:
-    """The extension modules that exist in this tree."""
-    found = []
-    for name in CLI_EXTENSION_MODULES:
-        try:
-            found.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not name.startswith(exc.name):
-                raise
-    return found
-
-
-def build_parser(extensions: list[ModuleType]) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The options of `ahi local`, with `--demo` and `--faults` from their own modules."""
     parser = argparse.ArgumentParser(
         prog="ahi local",
         description="Serve AWS HealthImaging (and S3, KMS, STS through moto) on one local port.",
@@ -71,20 +55,9 @@ def build_parser(extensions: list[ModuleType]) -> argparse.ArgumentParser:
     parser.add_argument("--imageset-lock-seconds", type=float, default=None, metavar="SECONDS",
                         help="how long an image set update, copy or delete stays LOCKED (default "
                         f"{EndpointConfig.imageset_lock_seconds})")
-    for module in extensions:
-        if hasattr(module, "add_arguments"):
-            module.add_arguments(parser)
+    demo_cli.add_arguments(parser)
+    faults_cli.add_arguments(parser)
     return parser
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def clock_skew(text: str) -> float | None:
@@ -171,8 +144,7 @@ def _stop_at_end_of_input(stop: threading.Event) -> None:
 def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     """Serve until SIGINT/SIGTERM; returns the exit status."""
     out = out or sys.stdout
-    extensions = extension_modules()
-    parser = build_parser(extensions)
+    parser = build_parser()
     args = parser.parse_args(argv)
     secrets, shared_secret = gather_secrets(args, parser)
     if args.secret or args.shared_secret:
@@ -200,9 +172,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         if args.imageset_lock_seconds < 0:
             parser.error("--imageset-lock-seconds must be 0 or more")
         config.imageset_lock_seconds = args.imageset_lock_seconds
-    for module in extensions:
-        if hasattr(module, "configure"):
-            module.configure(args, config)
+    faults_cli.configure(args, config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if args.verify_signatures:
         access_key, secret_key = next(iter(secrets), None), None
@@ -225,9 +195,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     if args.stop_when_stdin_closes:
         threading.Thread(target=_stop_at_end_of_input, args=(stop,), name="ahi-stdin-watch", daemon=True).start()
     try:
-        for module in extensions:
-            if hasattr(module, "on_started"):
-                module.on_started(args, endpoint)
+        demo_cli.on_started(args, endpoint)
+        faults_cli.on_started(args, endpoint)
         print(f"# ahi local endpoint on {endpoint.url} (state: {config.state_dir})", file=out)
         for line in environment_lines(endpoint.url, args.region, access_key, secret_key):
             print(line, file=out)

@@ -7,12 +7,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
 from ahi.emulator.app import MedicalImagingApp
-from ahi.emulator.cli import is_loopback
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.dispatcher import Dispatcher
 from ahi.emulator.faults import FaultInjector, parse_spec
 from ahi.emulator.gate import SignatureGate, verifier_for
 from ahi.emulator.http_server import EndpointServer, ServerLimits, quiet_waitress
+from ahi.emulator.loopback import is_loopback
 from ahi.emulator.runtime import Runtime
 
 if TYPE_CHECKING:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from ahi.emulator.server import LocalEndpoint
+if TYPE_CHECKING:
+    from ahi.emulator.server import LocalEndpoint
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""`ahi local --faults SPEC [--faults-seed N]` (an extension module of emulator.cli)."""
+"""`ahi local --faults SPEC [--faults-seed N]`: the options, and the line printed once the endpoint is up."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
-from ahi.emulator.cli import build_parser, extension_modules
+from ahi.emulator.cli import build_parser
 from ahi.emulator.demo import cli as demo_cli
 from ahi.emulator.demo import world
 from ahi.emulator.demo.seed import seed_demo
@@ -119,7 +119,7 @@ def test_restart_without_moto_state_restores_the_demo_buckets_and_keys(
 
 
 def test_ahi_local_has_a_demo_flag_that_seeds(endpoint: Any, mi: Any) -> None:
-    args = build_parser(extension_modules()).parse_args(["--demo"])
+    args = build_parser().parse_args(["--demo"])
     assert args.demo is True
     demo_cli.on_started(argparse.Namespace(demo=False), endpoint)
     assert mi.list_datastores()["datastoreSummaries"] == []

@@ -12,7 +12,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from ahi.emulator.cli import environment_lines, is_loopback
+from ahi.emulator.cli import environment_lines
+from ahi.emulator.loopback import is_loopback
 
 STARTUP_SECONDS = 30
 
