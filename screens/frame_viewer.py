@@ -65,7 +65,6 @@ class FrameViewerScreen(AhiScreen):
     SCOPE = SCOPE
     FETCH_OPERATION = "GetImageSetMetadata"
     AUTO_REFRESH = False
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings(SCOPE)
 
     def __init__(self, datastore_id: str, image_set_id: str, version_id: str | None = None, sop_uid: str | None = None) -> None:
         super().__init__()

@@ -103,7 +103,6 @@ class JobDetailScreen(AhiScreen):
     CSS_PATH = "job_detail.tcss"
     SCOPE = SCOPE
     FETCH_OPERATION = "GetDICOMImportJob"
-    BINDINGS: ClassVar[list[BindingType]] = REGISTRY.bindings(SCOPE)
 
     def __init__(self, job: ImportJob, counts: JobCounts | None = None) -> None:
         super().__init__()
