@@ -208,7 +208,7 @@ def test_secrets_come_from_a_variable_and_stay_out_of_reprs(monkeypatch: pytest.
     from ahi.emulator.gate import verifier_for
 
     monkeypatch.setenv("AHI_LOCAL_SECRETS", "# keys\nAKIDONE=first-secret, AKIDTWO=second-secret\n*=shared-secret")
-    parser = build_parser([])
+    parser = build_parser()
     secrets, shared = gather_secrets(parser.parse_args([]), parser)
     assert (secrets, shared) == ({"AKIDONE": "first-secret", "AKIDTWO": "second-secret"}, "shared-secret")
     config = EndpointConfig(verify_signatures=True, secrets=secrets, shared_secret=shared)
