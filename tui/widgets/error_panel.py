@@ -67,7 +67,7 @@ class ErrorPanel(Static):
         text.append_text(fmt.literal(error.message, limit=DETAIL_LIMIT, multiline=True))
         hint = HINTS.get(error.code)
         if error.code in CREDENTIAL_CODES:
-            hint = credentials_hint(getattr(getattr(self.app, "aws", None), "profile", None))
+            hint = credentials_hint(getattr(getattr(self.app, "services", None), "profile", None))
         if hint:
             text.append(f"\n{hint}", style="italic")
         self.update(safe(text))
