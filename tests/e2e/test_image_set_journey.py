@@ -62,8 +62,10 @@ def test_search_then_preview_draws_half_cells_in_256_colours(tmux: Tmux, state_d
     assert "DICOMPatientId = AHI-DEMO-002" in screen and "Data stores › Image sets" in screen
 
     tmux.keys("v")
-    screen = tmux.wait_for(lambda s: "CRC-32 ok" in s and "Instance 1" in s, "the preview with a verified frame")
-    assert "Doe^Jane (AHI-DEMO-002)" in screen and "frame 1/2" in screen
+    tmux.wait_for(
+        lambda s: "CRC-32 ok" in s and "Instance 1" in s and "Doe^Jane (AHI-DEMO-002)" in s and "frame 1/2" in s,
+        "the preview with a verified frame, its patient overlay and its position in the status line",
+    )
 
     raw = tmux.styled_screen().splitlines()
     drawn = [colours_of_half_cells(line) for line in raw if HALF_CELL in line]

@@ -78,11 +78,18 @@ class Tmux:
         return self.run("capture-pane", "-p", "-e", "-t", SESSION)
 
     def wait_for(self, condition: Callable[[str], bool], what: str, timeout: float = 30) -> str:
+        """Poll until condition holds on a settled screen: two captures 0.1 s apart, identical.
+
+        A capture can land while the console is halfway through writing an update (the new preview
+        drawn, the old status line still there), so one matching capture is not yet the screen.
+        """
         deadline = time.monotonic() + timeout
+        previous: str | None = None
         while time.monotonic() < deadline:
             screen = self.screen()
-            if condition(screen):
+            if condition(screen) and screen == previous:
                 return screen
+            previous = screen if condition(screen) else None
             time.sleep(0.1)
         raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
 

@@ -22,6 +22,18 @@ async def settle(pilot: Pilot[Any]) -> None:
         await pilot.pause()
 
 
+async def click(pilot: Pilot[Any], selector: str) -> None:
+    """Click a widget once the layout is still, and fail if the click landed on anything else.
+
+    A form that just grew error lines scrolls to its first problem; a click aimed while that
+    animation runs can land where the button used to be.
+    """
+    await pilot.wait_for_scheduled_animations()
+    pilot.app.screen.query_one(selector).scroll_visible(animate=False)
+    await pilot.pause()
+    assert await pilot.click(selector), f"the click did not reach {selector}"
+
+
 def drive(app: AhiApp, scenario: Callable[[Pilot[Any]], Awaitable[None]], size: tuple[int, int] = (120, 40)) -> None:
     """Run the app headless, let the first load land, then play the scenario."""
 

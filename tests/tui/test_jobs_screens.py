@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_harness import FROZEN, AppFactory, drive, notifications, settle, widget_text
+from console_harness import FROZEN, AppFactory, click, drive, notifications, settle, widget_text
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 from triage_helpers import INPUT_BUCKET, OUTPUT_BUCKET, active_datastore, run_import
@@ -141,7 +141,7 @@ def test_triage_from_the_data_store_list_to_the_reimport_confirmation(
         text = " ".join(" ".join(widget_text(w, width=400) for w in confirm.query(Static)).split())
         assert "Copy 1 failed file(s) from s3://triage-input/dicom/batch-7/ to s3://triage-input/dicom/batch-7-reimport-" in text
         before = {j["jobId"] for j in mi.list_dicom_import_jobs(datastoreId=world["store"])["jobSummaries"]}
-        await pilot.click("#confirm")
+        await click(pilot, "#confirm")
         await settle(pilot)
         await settle(pilot)
         assert any(m.startswith("Job ") and "started on 1 file(s)" in m for m in notifications(app)), notifications(app)
@@ -254,7 +254,7 @@ def test_start_form_names_each_broken_field_then_starts_the_job(
         form.query_one("#input_s3_uri", Input).value = "https://not-s3/x/"
         form.query_one("#role_arn", Input).value = "role"
         form.query_one("#job_name", Input).value = "has space"
-        await pilot.click("#start")
+        await click(pilot, "#start")
         problems = {name: widget_text(form.query_one(f"#{name}-problem")) for name in ("input_s3_uri", "output_s3_uri", "role_arn", "job_name")}
         assert "must match s3://" in problems["input_s3_uri"] and "is required" in problems["output_s3_uri"]
         assert "at least 20 characters" in problems["role_arn"] and "must match" in problems["job_name"]
@@ -263,7 +263,7 @@ def test_start_form_names_each_broken_field_then_starts_the_job(
         form.query_one("#output_s3_uri", Input).value = f"s3://{OUTPUT_BUCKET}/again/"
         form.query_one("#role_arn", Input).value = world["failing"]["dataAccessRoleArn"]
         form.query_one("#job_name", Input).value = "from-the-form"
-        await pilot.click("#start")
+        await click(pilot, "#start")
         # The form closes, then the list refreshes: on a loaded machine that can outlast the notification.
         seen: set[str] = set()
         for _ in range(200):
