@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ahi.services.backoff import Backoff
-from ahi.services.calllog import CallLog
+from ahi.services.call_log import CallLog
 from ahi.services.local_endpoint import LocalEndpointRun, LocalEndpointUnavailable
 from ahi.services.session import MEDICAL_IMAGING, AwsSession, ConnectionSettings, EndpointOrigin
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ahi.services.reimport import ReimportPlan, ReimportResult
     from ahi.services.s3_location import S3Problem, S3Uri
     from ahi.services.tags import TagService
-    from ahi.services.calllog import CliContext
+    from ahi.services.call_log import CliContext
 
 #: Longest a worker waits for the local endpoint to serve before its call fails.
 LOCAL_START_TIMEOUT_S = 60.0

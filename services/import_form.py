@@ -7,7 +7,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ahi.services.calllog import CliContext
+from ahi.services.call_log import CliContext
 from ahi.services.validation import member_problems
 
 OPERATION = "StartDICOMImportJob"

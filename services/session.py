@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ConnectionClosedError
 
-from ahi.services.calllog import CallLog, CallRecorder, CliContext
+from ahi.services.call_log import CallLog, CallRecorder, CliContext
 from ahi.services.errors import AwsCallError
 
 MEDICAL_IMAGING = "medical-imaging"

@@ -16,7 +16,7 @@ from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from ahi.services.backoff import Backoff
-from ahi.services.calllog import CallLog
+from ahi.services.call_log import CallLog
 from ahi.services.connection import AccountLookup, Connection
 from ahi.services.local_endpoint import LocalEndpointRun
 from ahi.services.session import EndpointOrigin, available_profiles

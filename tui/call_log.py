@@ -7,7 +7,7 @@ from typing import Any, Iterable
 from rich.text import Text
 from textual.widget import Widget
 
-from ahi.services.calllog import CallRecord
+from ahi.services.call_log import CallRecord
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.screen_base import AhiScreen
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row

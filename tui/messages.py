@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from textual.message import Message
 
-from ahi.services.calllog import CallRecord
+from ahi.services.call_log import CallRecord
 from ahi.services.errors import AwsCallError
 
 

@@ -14,7 +14,7 @@ import pytest
 from triage_helpers import INPUT_BUCKET, OUTPUT_BUCKET, ROLE, active_datastore, wait_for_job
 
 from ahi.emulator.demo.phantoms import ct_series
-from ahi.services.calllog import CliContext
+from ahi.services.call_log import CliContext
 from ahi.services.import_form import StartImportForm, cli_command, validate
 
 GOOD = StartImportForm(

@@ -20,7 +20,7 @@ def service_modules() -> list[str]:
 
 def test_importing_every_service_module_loads_no_ui() -> None:
     modules = service_modules()
-    assert "ahi.services.session" in modules and "ahi.services.calllog" in modules
+    assert "ahi.services.session" in modules and "ahi.services.call_log" in modules
     script = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"
