@@ -8,7 +8,8 @@ Choices where the guide is silent (docs/service.md#import-jobs):
 - S3 problems (missing bucket or prefix, wrong inputOwnerAccountId) are found by the job, which then
   ends FAILED with a message naming the bucket, as the service's asynchronous job would;
 - an input URI without a trailing `/` names the folder of that name (`s3://b/dicom` reads `dicom/...`);
-- `importConfiguration` (DICOM JSON metadata mappings) is not implemented by the local endpoint.
+- `importConfiguration` is kept with the job, given back by GetDICOMImportJob (not by the list, whose
+  summaries have no such field) and applied by the job (docs/import-configuration.md).
 """
 
 from __future__ import annotations
@@ -18,15 +19,15 @@ from typing import Any
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import (
     ConflictException,
-    NotImplementedByEndpoint,
     ResourceNotFoundException,
     ServiceQuotaExceededException,
 )
 from ahi.emulator.handlers.datastores import load_active_datastore, load_datastore
 from ahi.emulator.ids import new_id
+from ahi.emulator.imports.metadata_mappings import check_configuration
 from ahi.emulator.imports.outputs import job_folder
 from ahi.emulator.pagination import paginate
-from ahi.emulator.store import import_jobs, tokens
+from ahi.emulator.store import import_configurations, import_jobs, tokens
 from ahi.emulator.store.import_jobs import ImportJob
 from ahi.emulator.timestamps import to_datetime
 
@@ -61,12 +62,13 @@ def _active_datastore(ctx: RequestContext, conn: Any, datastore_id: str) -> None
 
 
 def start_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-    if params.get("importConfiguration"):
-        raise NotImplementedByEndpoint("importConfiguration is not implemented by the local endpoint")
+    configuration = check_configuration(params.get("importConfiguration"))
     request = {
         name: params.get(name)
         for name in ("jobName", "dataAccessRoleArn", "datastoreId", "inputS3Uri", "outputS3Uri", "inputOwnerAccountId")
     }
+    if configuration is not None:
+        request["importConfiguration"] = configuration
     fingerprint = tokens.fingerprint(request)
     runtime = ctx.runtime
     with runtime.store.transaction() as tx:
@@ -113,6 +115,8 @@ def start_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[
             message=None,
         )
         import_jobs.insert_job(tx, job)
+        if configuration is not None:
+            import_configurations.save_configuration(tx, job_id, configuration)
         tokens.record_token(
             tx, ctx.account_id, ctx.region, ctx.operation, params["clientToken"], fingerprint, job_id, now
         )
@@ -131,7 +135,11 @@ def _load_job(ctx: RequestContext, conn: Any, datastore_id: str, job_id: str) ->
 def get_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
     with ctx.runtime.store.read() as conn:
         job = _load_job(ctx, conn, params["datastoreId"], params["jobId"])
-    return {"jobProperties": _properties(job)}
+        configuration = import_configurations.get_configuration(conn, job.job_id)
+    properties = _properties(job)
+    if configuration is not None:
+        properties["importConfiguration"] = configuration
+    return {"jobProperties": properties}
 
 
 def list_dicom_import_jobs(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -23,12 +23,15 @@ from ahi.emulator.dicom.limits import MAX_FILE_BYTES, mib
 from ahi.emulator.dicom.spill import MetadataSpill
 from ahi.emulator.ids import new_id
 from ahi.emulator.imports import s3io
+from ahi.emulator.imports.metadata_mappings import mappings_of
+from ahi.emulator.imports.metadata_overrides import MetadataOverrides
 from ahi.emulator.imports.outputs import FAILURE, SUCCESS, folder_location, output_files
 from ahi.emulator.imports.s3io import InputObject, ObjectTooLarge, S3AccessError, S3Location
 from ahi.emulator.store import import_jobs
 from ahi.emulator.store.datastores import get_datastore
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.frame_files import FrameFiles
+from ahi.emulator.store.import_configurations import get_configuration
 from ahi.emulator.store.imagesets import FrameRef, image_sets_of_job, insert_image_set
 from ahi.emulator.store.import_jobs import FileRecord, ImportJob
 
@@ -106,17 +109,25 @@ class JobRunner:
         with self.store.read() as conn:
             done = {record.input_file for record in import_jobs.file_records(conn, job.job_id)}
             self.frames.discard_orphans(conn, job.job_id)
-        todo = [item for item in objects if item.key not in done]
+        overrides = self._overrides(job, objects)
+        todo = [item for item in objects if item.key not in done and item.key not in overrides.metadata_keys]
         input_bucket = S3Location.parse(job.input_s3_uri).bucket
         spill = MetadataSpill()
         try:
-            instances = self._process(job, input_bucket, todo, spill)
+            instances = self._process(job, input_bucket, todo, spill, overrides)
             for draft in group_instances(instances):
                 self._check_stopping()
                 self._commit(job, draft)
         finally:
             spill.close()
+        self._record(job, overrides.leftover_records(done, resumed=bool(done)))
         self._write_outputs(job)
+
+    def _overrides(self, job: ImportJob, objects: list[InputObject]) -> MetadataOverrides:
+        """The job's metadata mappings with their files read (docs/import-configuration.md); none without any."""
+        with self.store.read() as conn:
+            configuration = get_configuration(conn, job.job_id)
+        return MetadataOverrides.load(job.input_s3_uri, mappings_of(configuration), objects)
 
     def _inputs(self, job: ImportJob) -> list[InputObject]:
         """Check both locations and list the input; anything wrong fails the job naming the bucket."""
@@ -145,12 +156,13 @@ class JobRunner:
         return objects
 
     def _process(
-        self, job: ImportJob, bucket: str, todo: list[InputObject], spill: MetadataSpill
+        self, job: ImportJob, bucket: str, todo: list[InputObject], spill: MetadataSpill, overrides: MetadataOverrides
     ) -> list[ProcessedInstance]:
         """Process files in the pool; failures are recorded as they come, instances parked for grouping."""
         instances: list[ProcessedInstance] = []
         pending_records: list[FileRecord] = []
-        for outcome in self._outcomes(job, bucket, todo):
+        for processed in self._outcomes(job, bucket, todo):
+            outcome = overrides.apply(processed)
             if outcome.instance is not None:
                 outcome.instance.park(spill)
                 instances.append(outcome.instance)
