@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ahi.screens.datastore_view import AWS_OWNED, status_text
+from ahi.screens.datastore_view import AWS_OWNED, datastore_status_cell
 from ahi.services.datastores import Datastore
 from ahi.services.errors import AwsCallError
 from ahi.services.kms import KeyStatus
@@ -101,7 +101,7 @@ class DatastoreDetailScreen(AhiScreen):
         for key, value in store.raw.items():
             label = PROPERTY_LABELS.get(key, key)
             if key == "datastoreStatus":
-                literal_row(table, label, status_text(str(value)))
+                literal_row(table, label, datastore_status_cell(str(value)))
             elif key in ("createdAt", "updatedAt"):
                 literal_row(table, label, fmt.time(value))
             else:

@@ -16,7 +16,8 @@ STATUS_STYLES = {
 AWS_OWNED = "AWS owned"
 
 
-def status_text(status: str) -> Text:
+def datastore_status_cell(status: str) -> Text:
+    """A data store's status, coloured for a table cell."""
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
 

@@ -11,7 +11,7 @@ from textual.widgets import DataTable
 
 from ahi.screens.datastore_create import CreateDatastoreScreen
 from ahi.screens.datastore_detail import DatastoreDetailScreen
-from ahi.screens.datastore_view import kms_label, status_text
+from ahi.screens.datastore_view import datastore_status_cell, kms_label
 from ahi.screens.taggable import TaggableScreen
 from ahi.services.datastores import DATASTORE_STATUSES, CreateDatastoreRequest, Datastore
 from ahi.services.errors import AwsCallError
@@ -100,7 +100,7 @@ class DatastoresScreen(TaggableScreen):
         cells = {
             "name": fmt.text(store.name),
             "id": fmt.text(store.id),
-            "status": status_text(store.status),
+            "status": datastore_status_cell(store.status),
             "format": store.storage_format or ("…" if not store.detailed else "—"),
             "kms": fmt.text(kms_label(store, aliases)),
             "created": fmt.time(store.created_at),

@@ -85,7 +85,8 @@ def state_text(state: str | None) -> Text:
     return Text(state or "?", style=STATE_STYLES.get(state or "", ""))
 
 
-def status_text(status: str | None) -> Text:
+def workflow_status_cell(status: str | None) -> Text:
+    """An image set version's workflow status; failures in red."""
     return Text(status or "—", style="bold red" if (status or "").endswith("FAILED") else "")
 
 
@@ -148,7 +149,7 @@ class ImageSetDetailScreen(ImageSetScreen):
             "shown": "▶" if shown else "",
             "version": fmt.text(version.version_id),
             "state": state_text(version.state),
-            "status": status_text(version.workflow_status),
+            "status": workflow_status_cell(version.workflow_status),
             "updated": fmt.time(version.updated_at),
             "message": fmt.text(version.message),
         }
@@ -165,7 +166,7 @@ class ImageSetDetailScreen(ImageSetScreen):
             if key == "imageSetState":
                 literal_row(table, label, state_text(str(value)))
             elif key in ("imageSetWorkflowStatus", "ImageSetWorkflowStatus"):
-                literal_row(table, "workflow status", status_text(str(value)))
+                literal_row(table, "workflow status", workflow_status_cell(str(value)))
             elif key in TIMES:
                 literal_row(table, label, fmt.time(value))
             elif key == "isPrimary":

@@ -24,7 +24,7 @@ from textual.worker import get_current_worker
 
 from ahi.screens.import_start import start_import
 from ahi.screens.job_outcome_tree import MoreFiles, OutcomeTree
-from ahi.screens.job_view import duration_text, status_text
+from ahi.screens.job_view import duration_text, job_status_cell
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.services.failure_export import FORMATS, export_failures
 from ahi.services.failure_reasons import FailureGroup, FailureGrouper
@@ -169,7 +169,7 @@ class JobDetailScreen(AhiScreen):
         for label, value in (
             ("name", fmt.text(job.name)),
             ("id", fmt.text(job.id)),
-            ("status", status_text(job, self.counts if self.manifest is None else self._counts_from_manifest())),
+            ("status", job_status_cell(job, self.counts if self.manifest is None else self._counts_from_manifest())),
             ("data store", fmt.text(job.datastore_name or job.datastore_id)),
             ("time", f"{fmt.time(job.submitted_at)}{ended} ({duration_text(job.duration)})"),
             ("role", fmt.text(job.role_arn)),

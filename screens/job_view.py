@@ -12,7 +12,7 @@ STATUS_STYLES = {"SUBMITTED": "yellow", "IN_PROGRESS": "yellow", "COMPLETED": "g
 ATTENTION = "⚠"
 
 
-def status_text(job: ImportJob, counts: JobCounts | None) -> Text:
+def job_status_cell(job: ImportJob, counts: JobCounts | None) -> Text:
     """The status; a COMPLETED job with failed files is marked, never shown as clean (nor before its counts are read)."""
     if job.status == "COMPLETED" and counts is None:
         return Text("COMPLETED …", style="dim")

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from ahi.screens.import_start import start_import
 from ahi.screens.job_detail import JobDetailScreen
-from ahi.screens.job_view import count_text, duration_text, status_text
+from ahi.screens.job_view import count_text, duration_text, job_status_cell
 from ahi.services.import_form import StartImportForm
 from ahi.services.import_job_list import ImportJob, JobCounts, JobListing, needs_attention
 from ahi.tui.actions import REGISTRY, Action, mutating
@@ -126,7 +126,7 @@ class JobsScreen(AhiScreen):
             "name": fmt.text(job.name),
             "id": fmt.text(job.id),
             "datastore": fmt.text(job.datastore_name or job.datastore_id),
-            "status": status_text(job, known),
+            "status": job_status_cell(job, known),
             "submitted": fmt.time(job.submitted_at),
             "ended": fmt.time(job.ended_at),
             "duration": duration_text(job.duration),

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from ahi.screens.datastore_detail import DatastoreDetailScreen
-from ahi.screens.datastore_view import AWS_OWNED, key_id_of, status_text
+from ahi.screens.datastore_view import AWS_OWNED, datastore_status_cell, key_id_of
 from ahi.services.kms import KeyStatus
 from ahi.services.kms_health import KEY_NOT_FOUND_CODES, DatastoreKeyCheck, KeyHealth, check_datastore_keys
 from ahi.tui.actions import REGISTRY, Action
@@ -111,7 +111,7 @@ class KmsStatusScreen(AhiScreen):
         cells: dict[str, str | Text] = {
             "health": Text(HEALTH_LABELS[health], style=HEALTH_STYLES[health]),
             "name": fmt.text(store.name),
-            "status": status_text(store.status),
+            "status": datastore_status_cell(store.status),
             "key": fmt.text(key_name(key)) if store.detailed else "?",
             "manager": key.key_manager or "—",
             "state": self._state_cell(key),
