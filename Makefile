@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The JavaScript SDK the second-SDK test drives (tests/js/test_js_sdk.py), pinned by its lock file.
+JS_STAMP := tests/js/node_modules/.ahi-installed
 
 .PHONY: setup run test bench bench-setup clean
 
@@ -12,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(JS_STAMP): tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/js && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.ahi-installed; \
+	else echo "npm not found: tests/js/test_js_sdk.py will be skipped"; fi
+
+setup: $(STAMP) $(JS_STAMP)
 
 run: setup
 	$(BIN)/ahi --local
@@ -28,4 +35,4 @@ bench: setup bench-setup
 	for script in import search frames triage startup load metadata_view; do $(BIN)/python bench/$$script.py || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache tests/js/node_modules
