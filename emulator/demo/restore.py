@@ -13,33 +13,31 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 
 from moto.kms.models import kms_backends
 from moto.s3.models import s3_backends
 
-from ahi.emulator.arns import datastore_arn
 from ahi.emulator.demo import world
 from ahi.emulator.imports.outputs import output_files
 from ahi.emulator.imports.s3io import S3Location
 from ahi.emulator.kms import KMS_ARN
 from ahi.emulator.store import import_jobs
+from ahi.emulator.store.datastores import Datastore, all_datastores
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.imagesets import image_sets_of_job
+from ahi.emulator.store.tags import get_tags
 
 log = logging.getLogger("ahi.emulator.demo")
 
 
-def _demo_datastores(conn: sqlite3.Connection) -> list[sqlite3.Row]:
-    rows = conn.execute("SELECT datastore_id, account_id, region, name, kms_key_arn FROM datastores").fetchall()
-    demo = []
-    for row in rows:
-        arn = datastore_arn(row["region"], row["account_id"], row["datastore_id"])
-        tag = conn.execute(
-            "SELECT tag_value FROM tags WHERE resource_arn = ? AND tag_key = ?", (arn, world.DEMO_TAG)
-        ).fetchone()
-        if tag is not None and tag[0] == world.DEMO_TAG_VALUE:
-            demo.append(row)
-    return demo
+def _demo_datastores(conn: sqlite3.Connection) -> list[Datastore]:
+    # Only identity, name and key are read here, so the status instant does not matter.
+    return [
+        datastore
+        for datastore in all_datastores(conn, time.time())
+        if get_tags(conn, datastore.arn).get(world.DEMO_TAG) == world.DEMO_TAG_VALUE
+    ]
 
 
 def _restore_key(arn: str, key: world.DemoKey) -> None:
@@ -90,10 +88,10 @@ def restore_demo_world(store: Store) -> bool:
         if not stores:
             return False
         for row in stores:
-            key = world.KEY_OF_DATASTORE.get(row["name"])
-            if row["kms_key_arn"] and key is not None:
-                _restore_key(row["kms_key_arn"], key)
+            key = world.KEY_OF_DATASTORE.get(row.name)
+            if row.kms_key_arn and key is not None:
+                _restore_key(row.kms_key_arn, key)
         first = stores[0]
-        _restore_buckets(conn, first["account_id"], first["region"], [row["datastore_id"] for row in stores])
+        _restore_buckets(conn, first.account_id, first.region, [row.datastore_id for row in stores])
     log.info("demo world: S3 buckets and KMS keys are in place")
     return True

@@ -30,7 +30,6 @@ from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ConflictException, ServiceQuotaExceededException, ThrottlingException, ValidationException
 from ahi.emulator.handlers.imagesets_read import load_version
 from ahi.emulator.ids import new_id
-from ahi.emulator.imagesets import versions
 from ahi.emulator.imagesets.copy import (
     MAX_COPIED_FRAMES,
     as_new_image_set,
@@ -40,9 +39,9 @@ from ahi.emulator.imagesets.copy import (
     parse_copiable,
 )
 from ahi.emulator.imagesets.patch import Outcome, Patch, PatchFailure, apply_patch, parse_dicom_updates, refuse_unforced
-from ahi.emulator.imagesets.versions import ACTIVE, LOCKED, Settlement
-from ahi.emulator.store import imagesets
+from ahi.emulator.store import imagesets, versions
 from ahi.emulator.store.imagesets import DELETED, ImageSetVersion
+from ahi.emulator.store.versions import ACTIVE, LOCKED, Settlement
 from ahi.emulator.timestamps import to_datetime
 
 #: Concurrent UpdateImageSetMetadata, CopyImageSet and DeleteImageSet requests per data store (docs/service.md#quotas).
@@ -184,7 +183,7 @@ def _study_image_sets(ctx: RequestContext, conn: sqlite3.Connection, current: Im
     """The other primary image sets of the same study (includeStudyImageSets); Conflict if one is LOCKED."""
     study_uid = _document(conn, current).get("Study", {}).get("DICOM", {}).get("StudyInstanceUID")
     siblings = []
-    for image_set_id in versions.primary_study_image_sets(conn, current.datastore_id, study_uid, current.image_set_id):
+    for image_set_id in imagesets.primary_study_image_sets(conn, current.datastore_id, study_uid, current.image_set_id):
         siblings.append(_writable(ctx, conn, current.datastore_id, image_set_id))
     return siblings
 
@@ -264,7 +263,7 @@ def copy_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
             if outcome.document is not None:
                 versions.copy_frame_rows(tx, source.image_set_id, destination.image_set_id, frames)
                 if promote:
-                    versions.make_primary(tx, destination.image_set_id)
+                    imagesets.make_primary(tx, destination.image_set_id)
             destination_created = destination.created_at
         versions.lock_current_version(
             tx,

@@ -13,8 +13,8 @@ import sqlite3
 import threading
 from typing import Callable
 
-from ahi.emulator.imagesets import versions
 from ahi.emulator.imagesets.messages import version_message
+from ahi.emulator.store import versions
 from ahi.emulator.store.db import Store, StoreError
 from ahi.emulator.store.frame_files import FrameFiles
 
@@ -64,7 +64,7 @@ class ImageSetLocks:
         key = (lock["image_set_id"], lock["version"])
         try:
             with self._store.transaction() as tx:
-                if not _still_locked(tx, key):
+                if not versions.still_locked(tx, *key):
                     return None
                 return versions.settle(tx, lock)
         except StoreError:
@@ -73,7 +73,7 @@ class ImageSetLocks:
             log.error("settling image set %s version %s failed: %s", key[0], key[1], type(error).__name__)
             reason = version_message(f"INTERNAL_ERROR: the write could not complete ({type(error).__name__})")
             with self._store.transaction() as tx:
-                if not _still_locked(tx, key):
+                if not versions.still_locked(tx, *key):
                     return None
                 return versions.settle_as_failed(tx, lock, reason)
 
@@ -112,7 +112,3 @@ class ImageSetLocks:
         if self._thread.is_alive():
             self._thread.join(IDLE_SECONDS)
 
-
-def _still_locked(tx: sqlite3.Connection, key: tuple[str, int]) -> bool:
-    row = tx.execute("SELECT 1 FROM image_set_locks WHERE image_set_id = ? AND version = ?", key).fetchone()
-    return row is not None

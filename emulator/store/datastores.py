@@ -120,6 +120,12 @@ def list_datastores(
     return [Datastore.from_row(row) for row in rows]
 
 
+def all_datastores(conn: sqlite3.Connection, now: float) -> list[Datastore]:
+    """Every data store of every account and region, in creation order."""
+    rows = conn.execute(f"SELECT {COLUMNS} FROM datastores ORDER BY seq", {"now": now}).fetchall()
+    return [Datastore.from_row(row) for row in rows]
+
+
 def count_datastores(
     conn: sqlite3.Connection, account_id: str, region: str, now: float, statuses: Iterable[str]
 ) -> int:

@@ -215,3 +215,23 @@ def image_sets_of_job(conn: sqlite3.Connection, job_id: str) -> list[tuple[str, 
     ).fetchall()
     return [(row["image_set_id"], 1, bool(row["is_primary"])) for row in rows]
 
+
+def primary_study_image_sets(
+    conn: sqlite3.Connection, datastore_id: str, study_instance_uid: str | None, exclude: str
+) -> list[str]:
+    """The other non-deleted primary image sets of one study in a data store, oldest first."""
+    if study_instance_uid is None:
+        return []
+    rows = conn.execute(
+        "SELECT s.image_set_id FROM image_sets s JOIN image_set_versions v"
+        " ON v.image_set_id = s.image_set_id AND v.version = s.latest_version"
+        " WHERE s.datastore_id = ? AND s.study_instance_uid = ? AND s.is_primary = 1 AND v.state != ?"
+        " AND s.image_set_id != ? ORDER BY s.seq",
+        (datastore_id, study_instance_uid, DELETED, exclude),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def make_primary(tx: sqlite3.Connection, image_set_id: str) -> None:
+    """Mark an image set primary (CopyImageSet's promoteToPrimary)."""
+    tx.execute("UPDATE image_sets SET is_primary = 1 WHERE image_set_id = ?", (image_set_id,))

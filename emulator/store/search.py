@@ -203,7 +203,7 @@ def page_sql(
             max_seq=cursor.snapshot.max_seq,
             revision=cursor.snapshot.revision,
         )
-    # DeleteImageSet sets deleted_at when the image set becomes DELETED (emulator/imagesets/versions.py).
+    # DeleteImageSet sets deleted_at when the image set becomes DELETED (emulator/store/versions.py).
     conditions.append("s.deleted_at IS NULL")
     columns = ", ".join(f"s.{name}" for name in SUMMARY_COLUMNS)
     sql = (

@@ -116,7 +116,7 @@ def touch(tx: Any, image_set_id: str, updated_at: float) -> None:
 
 
 def mark_deleted(tx: Any, image_set_id: str, at: float) -> None:
-    """What a settled DeleteImageSet leaves behind (emulator/imagesets/versions.py)."""
+    """What a settled DeleteImageSet leaves behind (emulator/store/versions.py)."""
     tx.execute(
         "UPDATE image_set_versions SET state = 'DELETED', workflow_status = 'DELETED', deleted_at = ?"
         " WHERE image_set_id = ?",
