@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 from ahi.emulator.context import RequestContext
-from ahi.emulator.errors import NotImplementedByEndpoint, ServiceError
+from ahi.emulator.errors import ServiceError
 from ahi.emulator.gate import PRINCIPAL_KEY, principal_of, verifier_for
 from ahi.emulator.handlers import HANDLERS
 from ahi.emulator.model import error_status
@@ -61,9 +61,7 @@ class MedicalImagingApp:
             region = self._authenticate(request, path, body)
             params = parse_request(operation, labels, request.args, request.headers, body)
             validate_input(operation.input_shape, params)
-            handler = self.handlers.get(operation.name)
-            if handler is None:
-                raise NotImplementedByEndpoint(f"{operation.name} is not implemented by the local endpoint")
+            handler = self.handlers[operation.name]
             context = RequestContext(
                 operation=operation.name,
                 account_id=self._account(request),

@@ -39,20 +39,8 @@ class ThrottlingException(ServiceError):
     code = "ThrottlingException"
 
 
-class AccessDeniedException(ServiceError):
-    code = "AccessDeniedException"
-
-
-class InternalServerException(ServiceError):
-    code = "InternalServerException"
-
-
 class BadRequestException(ServiceError):
     code = "BadRequestException"
-
-
-class NotAcceptableException(ServiceError):
-    code = "NotAcceptableException"
 
 
 class InvalidSignatureException(ServiceError):
@@ -91,13 +79,6 @@ class UnrecognizedClientException(ServiceError):
 class IncompleteSignatureException(ServiceError):
     code = "IncompleteSignatureException"
     status = 403
-
-
-class NotImplementedByEndpoint(ServiceError):
-    """A modeled operation the local endpoint has no handler for yet."""
-
-    code = "NotImplemented"
-    status = 501
 
 
 class PayloadHashMismatch(InvalidSignatureException):

@@ -14,7 +14,7 @@ from ahi.emulator.handlers import datastores, imagesets_read, imagesets_write, j
 
 Handler = Callable[[RequestContext, dict[str, Any]], dict[str, Any]]
 
-#: Every operation the local endpoint serves; the app answers any other with NotImplementedByEndpoint.
+#: One handler for each operation of the medical-imaging model, and nothing else.
 HANDLERS: dict[str, Handler] = {
     "CreateDatastore": datastores.create_datastore,
     "GetDatastore": datastores.get_datastore,

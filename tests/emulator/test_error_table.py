@@ -57,13 +57,3 @@ def test_unexpected_exception_is_a_json_internal_server_error_with_a_logged_trac
     assert "unexpected ZeroDivisionError in ListDatastores" in logged
     assert "in handler" in logged  # the frames of the traceback
     assert "secret-tag-value" not in logged
-
-
-def test_operation_without_a_handler_is_a_clear_json_error(mi: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delitem(HANDLERS, "GetImageSet", raising=False)
-    with pytest.raises(mi.exceptions.ClientError) as caught:
-        mi.get_image_set(datastoreId="a" * 32, imageSetId="b" * 32)
-    error = caught.value.response
-    assert error["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert error["Error"]["Code"] == "NotImplemented"
-    assert error["Error"]["Message"] == "GetImageSet is not implemented by the local endpoint"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import threading
@@ -16,6 +17,7 @@ from ahi.emulator.kms import describe_key as kms_lookup
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ValidationException
+from ahi.emulator.model import service_model
 from ahi.emulator.runtime import Runtime
 from ahi.emulator.store import db, imagesets
 from ahi.emulator.store.db import Store, StoreError
@@ -138,8 +140,9 @@ def test_an_empty_store_holds_no_image_sets(store: Store) -> None:
 def test_ids_look_like_the_services() -> None:
     made = {ids.new_id() for _ in range(100)}
     assert len(made) == 100
-    assert all(ids.is_id(value) and len(value) == 32 and value == value.lower() for value in made)
-    assert not ids.is_id("A" * 32) and not ids.is_id("a" * 31)
+    for shape in ("DatastoreId", "ImageSetId", "JobId", "ImageFrameId"):
+        pattern = service_model().shape_for(shape).metadata["pattern"]
+        assert all(re.fullmatch(pattern, value) and len(value) == 32 for value in made), shape
 
 
 def test_arns_build_and_parse() -> None:
