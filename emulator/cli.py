@@ -55,9 +55,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--imageset-lock-seconds", type=float, default=None, metavar="SECONDS",
                         help="how long an image set update, copy or delete stays LOCKED (default "
                         f"{EndpointConfig.imageset_lock_seconds})")
+    parser.add_argument("--clock-offset", type=clock_offset, default=0.0, metavar="DURATION",
+                        help="start the storage-tier clock this far ahead (e.g. 31d, 12h, 90m, 45s; default 0), to "
+                        "watch image sets move to Archive Instant Access; only tiering reads this clock. "
+                        "POST /_ahi/clock moves it while the endpoint runs (docs/storage-tiers.md)")
     demo_cli.add_arguments(parser)
     faults_cli.add_arguments(parser)
     return parser
+
+
+_DURATION_UNITS = {"d": 86_400.0, "h": 3_600.0, "m": 60.0, "s": 1.0}
+
+
+def clock_offset(text: str) -> float:
+    """`--clock-offset`: a number of seconds, or a number followed by d, h, m or s; 0 or more."""
+    raw = text.strip().lower()
+    scale = _DURATION_UNITS.get(raw[-1:], None)
+    number = raw[:-1] if scale is not None else raw
+    try:
+        value = float(number) * (scale or 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 31d, 12h, 90m, 45s or 3600") from None
+    if not 0 <= value <= 100 * 365 * 86_400.0:
+        raise argparse.ArgumentTypeError(f"{text!r}: the offset must be between 0 and 100 years")
+    return value
 
 
 def clock_skew(text: str) -> float | None:
@@ -165,6 +186,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         secrets=secrets,
         shared_secret=shared_secret,
         max_clock_skew=args.max_clock_skew,
+        clock_offset_seconds=args.clock_offset,
     )
     if args.state_dir is not None:
         config.state_dir = args.state_dir.expanduser()

@@ -46,6 +46,8 @@ class EndpointConfig:
     #: Largest distance in seconds between X-Amz-Date and the clock (AWS: 15 minutes); None turns clock checks
     #: off, presigned URL expiry included, for clients with a frozen clock.
     max_clock_skew: float | None = DEFAULT_MAX_CLOCK_SKEW
+    #: Seconds the tiering clock runs ahead of the real one from the start (docs/storage-tiers.md#the-endpoint-clock).
+    clock_offset_seconds: float = 0.0
     #: Fault injection for medical-imaging requests (grammar in emulator/faults/spec.py); None injects none.
     faults: str | None = None
     #: Seed of the fault draws; None picks one at start (logged, and kept on `LocalEndpoint.faults`).

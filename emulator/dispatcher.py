@@ -4,7 +4,8 @@ Routing reads only the SigV4 credential scope from the Authorization header or a
 With verification on, the signature gate (emulator/gate.py) checks every request first, reading the body
 only when its hash is signed and handing the app an equivalent `wsgi.input`. An unsigned request (no scope,
 no X-Amz-Target) whose raw path is one of our routes comes to us too, so it gets a JSON
-MissingAuthenticationTokenException or an answer rather than moto's default-to-S3 HTML.
+MissingAuthenticationTokenException or an answer rather than moto's default-to-S3 HTML. The endpoint's
+own admin calls (`/_ahi/`, emulator/admin.py) are answered before the gate: unsigned, loopback only.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ahi.emulator.admin import PREFIX as ADMIN_PREFIX
 from ahi.emulator.gate import SignatureGate
 from ahi.emulator.model import SERVICE_NAME
 from ahi.emulator.protocol.router import raw_path, service_router
@@ -31,15 +33,22 @@ class Dispatcher:
     """Top-level WSGI app: `medical-imaging` requests to ours, anything else to moto."""
 
     def __init__(
-        self, medical_imaging: WSGIApplication, other: WSGIApplication, gate: SignatureGate | None = None
+        self,
+        medical_imaging: WSGIApplication,
+        other: WSGIApplication,
+        gate: SignatureGate | None = None,
+        admin: WSGIApplication | None = None,
     ) -> None:
         self.medical_imaging = medical_imaging
         self.other = other
+        self.admin = admin
         self.router = service_router()
         #: With signature verification on, every request passes it before either app sees it.
         self.gate = gate
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.admin is not None and raw_path(environ).startswith(ADMIN_PREFIX):
+            return self.admin(environ, start_response)
         medical_imaging = self.is_medical_imaging(environ)
         if self.gate is not None:
             refusal = self.gate.check(environ, medical_imaging)

@@ -6,6 +6,7 @@ import logging
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
+from ahi.emulator.admin import AdminApp
 from ahi.emulator.app import MedicalImagingApp
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.dispatcher import Dispatcher
@@ -59,7 +60,7 @@ class LocalEndpoint:
                 self.faults = FaultInjector(medical_imaging, fault_spec, self.config.faults_seed)
                 medical_imaging = self.faults
             gate = SignatureGate(verifier_for(self.config)) if self.config.verify_signatures else None
-            app = Dispatcher(medical_imaging, self.runtime.moto, gate)
+            app = Dispatcher(medical_imaging, self.runtime.moto, gate, AdminApp(self.runtime))
             self._server = self.make_server(app)
         except BaseException:
             self.runtime.close()
