@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pydicom
@@ -208,3 +211,30 @@ def test_a_retry_with_the_same_token_and_another_configuration_is_a_conflict(mi:
         send(configuration({"studyInstanceUID": "1.2.3", "metadataFilePath": "b.json"}))
     assert caught.value.response["Error"]["Code"] == "ConflictException"
     wait_for_job(mi, datastore_id, job_id)
+
+
+@pytest.mark.awscli
+def test_the_aws_cli_sends_a_configuration_file_and_reads_it_back(
+    aws_env: dict[str, str], mi: Any, s3: Any, tmp_path: Path
+) -> None:
+    ct = ct_series(1, 32)
+    (study, _, _), *_ = uids(ct)
+    upload(s3, [*ct, ("fix.json", json.dumps({"00081030": text("LO", "From the CLI")}).encode())])
+    datastore_id = active_datastore(mi)
+    config = configuration({"studyInstanceUID": study, "metadataFilePath": "fix.json"})
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    aws = Path(sys.executable).with_name("aws")
+    done = subprocess.run(
+        [
+            str(aws), "medical-imaging", "start-dicom-import-job", "--output", "json",
+            "--datastore-id", datastore_id, "--data-access-role-arn", ROLE,
+            "--input-s3-uri", f"s3://{INPUT_BUCKET}/in/", "--output-s3-uri", f"s3://{OUTPUT_BUCKET}/out/",
+            "--import-configuration", f"file://{tmp_path / 'config.json'}",
+        ],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    properties = wait_for_job(mi, datastore_id, json.loads(done.stdout)["jobId"])
+    assert properties["importConfiguration"] == config
+    [summary] = mi.search_image_sets(datastoreId=datastore_id)["imageSetsMetadataSummaries"]
+    assert summary["DICOMTags"]["DICOMStudyDescription"] == "From the CLI"
