@@ -13,13 +13,21 @@ from typing import Any, BinaryIO
 
 from ahi.emulator.dicom.budget import DECODE_BUDGET
 from ahi.emulator.dicom.failures import FileFailure, ImportCaveat, server_failure
-from ahi.emulator.dicom.frames import StageTimes, StoredFrame, store_frame
+from ahi.emulator.dicom.frame_codecs import client_decode, kept_bytes, pack_bits
+from ahi.emulator.dicom.frames import StageTimes, StoredFrame, keep_frame, store_frame
 from ahi.emulator.dicom.levels import LEVEL_OF, SERIES_ALSO
 from ahi.emulator.dicom.metadata_size import check_estimate, check_instance
 from ahi.emulator.dicom.parse import P10, CaveatCollector, check_identity, read_p10
-from ahi.emulator.dicom.pixels import PixelPlan, decode_frames, has_pixels, plan_pixels
+from ahi.emulator.dicom.pixels import PixelPlan, decode_frames, encoded_frames, has_pixels, native, plan_pixels
 from ahi.emulator.dicom.spill import MetadataSpill, Ref
-from ahi.emulator.dicom.transfer_syntaxes import STORED_TRANSFER_SYNTAX_UID
+from ahi.emulator.dicom.stored_syntaxes import (
+    EXPLICIT_VR_LITTLE_ENDIAN,
+    HTJ2K_LOSSLESS_RPCL,
+    JPEG_2000_LOSSLESS,
+    STORED_FORMS,
+    is_transcoded,
+    stored_syntax,
+)
 from ahi.emulator.dicom.values import encode_dataset
 
 LEVELS = ("Patient", "Study", "Series")
@@ -46,6 +54,8 @@ class ProcessedInstance:
     grouping_key: str = field(init=False, default="")
     #: InstanceNumber, then SOP Instance UID: the order of instances inside an image set.
     order_key: tuple[float, str] = field(init=False, default=(0.0, ""))
+    #: The suffix of every frame file of this instance (its stored syntax's, emulator/dicom/stored_syntaxes.py).
+    frame_suffix: str = ".jph"
     #: (frame ID, stored size) of each frame, kept when the frames' entries are parked.
     frame_sizes: list[tuple[str, int]] = field(init=False, default_factory=list)
     parked: tuple[MetadataSpill, Ref, Ref] | None = field(init=False, default=None, repr=False)
@@ -91,17 +101,20 @@ class FileOutcome:
 FrameSink = Callable[[StoredFrame], None]
 
 
-def process_file(input_file: str, data: bytes | BinaryIO, on_frame: FrameSink | None = None) -> FileOutcome:
+def process_file(
+    input_file: str, data: bytes | BinaryIO, on_frame: FrameSink | None = None, lossless_format: str | None = None
+) -> FileOutcome:
     """Turn one object (its bytes or a seekable stream) into an instance, or a failure a person can act on.
 
     Never raises. `on_frame` receives each stored frame as soon as it is verified (the import writes it
-    to disk and drops its bytes), so a file's frames are never all in memory at once.
+    to disk and drops its bytes), so a file's frames are never all in memory at once. `lossless_format`
+    is the data store's `losslessStorageFormat` (HTJ2K when None).
     """
     outcome = FileOutcome(input_file)
     source = io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data
     try:
         with ExitStack() as resources:
-            outcome.instance = _process(input_file, source, outcome.times, on_frame, resources)
+            outcome.instance = _process(input_file, source, outcome.times, on_frame, resources, lossless_format)
     except FileFailure as failure:
         outcome.failure = failure
     except Exception as exc:  # noqa: BLE001 - one bad file never stops the others
@@ -110,7 +123,12 @@ def process_file(input_file: str, data: bytes | BinaryIO, on_frame: FrameSink | 
 
 
 def _process(
-    input_file: str, source: BinaryIO, times: StageTimes, on_frame: FrameSink | None, resources: ExitStack
+    input_file: str,
+    source: BinaryIO,
+    times: StageTimes,
+    on_frame: FrameSink | None,
+    resources: ExitStack,
+    lossless_format: str | None,
 ) -> ProcessedInstance:
     caveats = CaveatCollector()
     started = time.perf_counter()
@@ -125,16 +143,22 @@ def _process(
         described.update(encode_dataset(dataset, vrs, little_endian=little_endian))
         check_identity(dataset)
         transfer_syntax = str(dataset.file_meta.TransferSyntaxUID)
+        stored = _stored_syntax(transfer_syntax, dataset, lossless_format)
         times.parse += time.perf_counter() - started
         frames: list[StoredFrame] = []
         if has_pixels(dataset):
             plan = plan_pixels(p10, transfer_syntax)
-            frames = _store_frames(p10, transfer_syntax, plan, times, on_frame)
+            if is_transcoded(stored):
+                frames = _store_frames(p10, transfer_syntax, stored, plan, times, on_frame)
+            else:
+                frames = _keep_frames(p10, transfer_syntax, stored, plan, times, on_frame)
+            if is_transcoded(stored):
+                _describe_transcoded_colour(described)
     levels, instance_dicom = split_levels(described)
     instance = {
         "DICOM": instance_dicom,
         "DICOMVRs": {key: vr for key, vr in vrs.items() if key in instance_dicom},
-        "StoredTransferSyntaxUID": STORED_TRANSFER_SYNTAX_UID,
+        "StoredTransferSyntaxUID": stored,
         "ChecksumType": "DECOMPRESSED",
         "ImageFrames": [frame.entry for frame in frames],
     }
@@ -148,11 +172,80 @@ def _process(
         frames=frames,
         caveats=caveats.caveats,
         metadata_bytes=size,
+        frame_suffix=STORED_FORMS[stored].suffix,
     )
 
 
+def _stored_syntax(transfer_syntax: str, dataset: Any, lossless_format: str | None) -> str:
+    """The stored syntax; 32-bit samples stay HTJ2K in a JPEG 2000 Lossless data store.
+
+    OpenJPEG, the only JPEG 2000 Part 1 encoder installed, is exact only up to about 25 bits per sample;
+    OpenJPH encodes all 32 (docs/stored-syntaxes.md#32-bit-frames).
+    """
+    stored = stored_syntax(transfer_syntax, dataset, lossless_format)
+    if stored == JPEG_2000_LOSSLESS and dataset.get("BitsAllocated") == 32:
+        return HTJ2K_LOSSLESS_RPCL
+    return stored
+
+
+def _describe_transcoded_colour(described: dict[str, Any]) -> None:
+    """Transcoded colour frames hold interleaved RGB, so the metadata says so (docs/stored-syntaxes.md#colour)."""
+    if described.get("SamplesPerPixel") != 3:
+        return
+    described["PhotometricInterpretation"] = "RGB"
+    if "PlanarConfiguration" in described:
+        described["PlanarConfiguration"] = 0
+
+
+def _keep_frames(
+    p10: P10, transfer_syntax: str, stored: str, plan: PixelPlan, times: StageTimes, on_frame: FrameSink | None
+) -> list[StoredFrame]:
+    """Store each frame's original bytes; its checksum is taken on what a client decodes from them."""
+    frames: list[StoredFrame] = []
+    dataset = p10.dataset
+    photometric = str(dataset.get("PhotometricInterpretation") or "")
+    shape = plan.shape
+    expected = (shape.rows, shape.columns) if shape.samples == 1 else (shape.rows, shape.columns, shape.samples)
+    if stored == EXPLICIT_VR_LITTLE_ENDIAN:
+        source: Any = decode_frames(p10, transfer_syntax, plan)
+    else:
+        source = encoded_frames(p10, plan)
+    while True:
+        with DECODE_BUDGET.hold(plan.frame_bytes):
+            decode_started = time.perf_counter()
+            item = next(source, None)
+            if item is None:
+                return frames
+            if stored == EXPLICIT_VR_LITTLE_ENDIAN:
+                pixels, data = item, pack_bits(item)
+            else:
+                data = kept_bytes(item, stored)
+                pixels = _client_pixels(data, stored, photometric, shape.bits_allocated, len(frames) + 1)
+            times.decode += time.perf_counter() - decode_started
+            if pixels.shape != expected:
+                raise FileFailure(
+                    f"Frame {len(frames) + 1} decodes to {' x '.join(map(str, pixels.shape))} samples where Rows, "
+                    f"Columns and SamplesPerPixel say {' x '.join(map(str, expected))}"
+                )
+            frame = keep_frame(data, pixels, times, stored)
+            del pixels
+        if on_frame is not None:
+            on_frame(frame)
+        frames.append(frame)
+
+
+def _client_pixels(data: bytes, stored: str, photometric: str, bits_allocated: int, number: int) -> Any:
+    try:
+        return native(client_decode(data, stored, photometric, bits_allocated))
+    except FileFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every decoder error becomes a failure line
+        text = " ".join(str(exc).split())
+        raise FileFailure(f"The pixel data of frame {number} could not be decoded: {text}") from None
+
+
 def _store_frames(
-    p10: P10, transfer_syntax: str, plan: PixelPlan, times: StageTimes, on_frame: FrameSink | None
+    p10: P10, transfer_syntax: str, stored: str, plan: PixelPlan, times: StageTimes, on_frame: FrameSink | None
 ) -> list[StoredFrame]:
     """Decode, store and verify frame after frame, each inside the process-wide decoded-bytes budget."""
     frames: list[StoredFrame] = []
@@ -164,7 +257,7 @@ def _store_frames(
             if pixels is None:
                 return frames
             times.decode += time.perf_counter() - decode_started
-            frame = store_frame(pixels, len(frames) + 1, times)
+            frame = store_frame(pixels, len(frames) + 1, times, stored)
             del pixels
         if on_frame is not None:
             on_frame(frame)

@@ -1,11 +1,12 @@
 """Decoding an instance's pixel data into frames of native samples, with failures a person can act on.
 
-Colour: frames of three-sample images are stored as RGB, pixel-interleaved. YBR_FULL and YBR_FULL_422
-sources are converted to RGB (pydicom's default `pixel_array` output, and what libjpeg hands back for
-JPEG), YBR_RCT/YBR_ICT come back as RGB from the JPEG 2000 decoders. The JPEG 2000 family, HTJ2K
-included, can signal only RGB or greyscale components (PS3.5 8.2.4 allows no YBR_FULL_422 for it), so an
-HTJ2K archive such as HealthImaging's holds RGB; the instance metadata keeps the file's own
-PhotometricInterpretation, as it keeps the original TransferSyntaxUID.
+Colour: frames of three-sample images that are transcoded are stored as RGB, pixel-interleaved. YBR_FULL
+and YBR_FULL_422 sources are converted to RGB (pydicom's default `pixel_array` output, and what libjpeg
+hands back for JPEG), YBR_RCT/YBR_ICT come back as RGB from the JPEG 2000 decoders. The JPEG 2000 family,
+HTJ2K included, can signal only RGB or greyscale components (PS3.5 8.2.4 allows no YBR_FULL_422 for it), so
+the instance metadata of a transcoded colour instance says RGB with PlanarConfiguration 0: served pixels
+and metadata agree (docs/stored-syntaxes.md#colour). Frames kept in their original encoding keep the
+file's PhotometricInterpretation, which describes that encoding.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ PIXEL_DATA_TAG = 0x7FE00010
 _FLOAT_PIXEL_KEYWORDS = ("FloatPixelData", "DoubleFloatPixelData")
 _PIXEL_MODULE = ("Rows", "Columns", "BitsAllocated", "SamplesPerPixel", "PhotometricInterpretation")
 _SHAPE = ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated")
-_SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"
 
 
 def has_pixels(dataset: Dataset) -> bool:
@@ -62,8 +62,6 @@ def check_pixel_module(dataset: Dataset) -> int:
     for keyword in _PIXEL_MODULE:
         if dataset.get(keyword) in (None, ""):
             raise FileFailure(f"DICOM attribute {keyword} does not exist")
-    if dataset.BitsAllocated == 1 and dataset.get("SOPClassUID") == _SEGMENTATION_SOP_CLASS:
-        raise FileFailure("Binary segmentation images (BitsAllocated 1) are not supported")
     if dataset.BitsAllocated not in (1, 8, 16, 32):
         raise FileFailure(f"DICOM attribute BitsAllocated is {dataset.BitsAllocated}; 1, 8, 16 or 32 is supported")
     return frame_count(dataset)
@@ -149,7 +147,7 @@ def decode_frames(p10: P10, transfer_syntax: str, plan: PixelPlan) -> Iterator[n
     done = 0
     try:
         for frame in _iter_pixels(p10, transfer_syntax, plan):
-            yield _native(frame)
+            yield native(frame)
             done += 1
     except FileFailure:
         raise
@@ -160,6 +158,22 @@ def decode_frames(p10: P10, transfer_syntax: str, plan: PixelPlan) -> Iterator[n
         done = plan.count
     if done < plan.count:
         raise FileFailure(f"The file is truncated: it holds {done} of its {plan.count} frames")
+
+
+def encoded_frames(p10: P10, plan: PixelPlan) -> Iterator[bytes]:
+    """Each frame's encoded bytes (its fragments joined), read from the stream one frame at a time."""
+    p10.stream.seek(plan.value_offset)
+    count = 0
+    try:
+        for encoded in generate_frames(p10.stream, number_of_frames=plan.count):
+            count += 1
+            yield encoded
+    except FileFailure:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed item list is the file's fault
+        raise _decode_failure(exc) from None
+    if count < plan.count:
+        raise FileFailure(f"The file is truncated: it holds {count} of its {plan.count} frames")
 
 
 def _iter_pixels(p10: P10, transfer_syntax: str, plan: PixelPlan) -> Iterator[np.ndarray]:
@@ -197,7 +211,7 @@ def _decode_jpeg_with_imagecodecs(p10: P10, plan: PixelPlan, start: int, cause: 
             frame = imagecodecs.jpeg8_decode(encoded)
         except Exception:  # noqa: BLE001
             raise _decode_failure(cause) from None
-        yield _native(_apply_signedness(frame, p10.dataset))
+        yield native(_apply_signedness(frame, p10.dataset))
 
 
 def _apply_signedness(frame: np.ndarray, dataset: Dataset) -> np.ndarray:
@@ -210,7 +224,7 @@ def _apply_signedness(frame: np.ndarray, dataset: Dataset) -> np.ndarray:
     return (signed << shift) >> shift
 
 
-def _native(frame: np.ndarray) -> np.ndarray:
+def native(frame: np.ndarray) -> np.ndarray:
     """Native byte order, contiguous, integer samples."""
     if frame.dtype.kind not in "iub":
         raise FileFailure(f"Pixel samples of type {frame.dtype} are not supported")

@@ -1,9 +1,7 @@
-"""The transfer syntaxes an import accepts (docs/service.md#transfer-syntaxes) and the one frames are stored in."""
+"""The transfer syntaxes an import accepts (docs/service.md#transfer-syntaxes); what they are stored as is
+emulator/dicom/stored_syntaxes.py."""
 
 from __future__ import annotations
-
-#: HTJ2K with RPCL options, lossless only: every stored frame is in this syntax.
-STORED_TRANSFER_SYNTAX_UID = "1.2.840.10008.1.2.4.202"
 
 SUPPORTED_TRANSFER_SYNTAXES: dict[str, str] = {
     "1.2.840.10008.1.2": "Implicit VR Little Endian",

@@ -6,8 +6,9 @@ Choices where the guide is silent (docs/service.md#reads):
 - reading the metadata of a version that is still being written (LOCKED, document not ready) is a
   ConflictException, as the real service answers while an image set's metadata is still processing;
 - ListImageSetVersions lists newest version first, as every example in the guide does;
-- GetImageFrame serves the stored frame unchanged: a JPH file holding the lossless HTJ2K codestream
-  (see emulator/dicom/htj2k.py), `Content-Type: application/octet-stream` as captured from the service.
+- GetImageFrame serves the stored frame unchanged, with the content type of its stored syntax as
+  botocore's model documents it (image/jph for HTJ2K, image/jpeg, image/j2c, ...), the newer contract
+  rather than the `application/octet-stream` older captures show (docs/stored-syntaxes.md).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from ahi.emulator.arns import image_set_arn
 from ahi.emulator.context import RequestContext
+from ahi.emulator.dicom.stored_syntaxes import content_type_of
 from ahi.emulator.errors import ConflictException, ResourceNotFoundException
 from ahi.emulator.handlers.datastores import load_datastore
 from ahi.emulator.pagination import paginate
@@ -26,7 +28,6 @@ from ahi.emulator.store.imagesets import DELETED, ImageSetVersion
 from ahi.emulator.timestamps import to_datetime
 
 LIST_PAGE_SIZE = 50
-FRAME_CONTENT_TYPE = "application/octet-stream"
 
 
 def _version_number(params: dict[str, Any]) -> int | None:
@@ -125,4 +126,4 @@ def get_image_frame(ctx: RequestContext, params: dict[str, Any]) -> dict[str, An
     if frame is None:
         raise ResourceNotFoundException(f"Image frame {frame_id} does not exist in image set {version.image_set_id}")
     data = ctx.runtime.frames.read(frame.path)
-    return {"imageFrameBlob": BlobStream([data], len(data)), "contentType": FRAME_CONTENT_TYPE}
+    return {"imageFrameBlob": BlobStream([data], len(data)), "contentType": content_type_of(frame.path)}

@@ -182,19 +182,26 @@ class JobRunner:
         window = max(2, self.workers * 2)
         queue: list[Future[FileOutcome]] = []
         items = iter(todo)
+        lossless_format = self._lossless_format(job)
         while True:
             while len(queue) < window:
                 item = next(items, None)
                 if item is None:
                     break
-                queue.append(self.pool.submit(self._one_file, job.job_id, bucket, item))
+                queue.append(self.pool.submit(self._one_file, job.job_id, bucket, item, lossless_format))
             if not queue:
                 return
             outcome = queue.pop(0).result()
             self._check_stopping()
             yield outcome
 
-    def _one_file(self, job_id: str, bucket: str, item: InputObject) -> FileOutcome:
+    def _lossless_format(self, job: ImportJob) -> str | None:
+        """The data store's `losslessStorageFormat`, which transcoded frames are stored in (docs/stored-syntaxes.md)."""
+        with self.store.read() as conn:
+            datastore = get_datastore(conn, job.account_id, job.region, job.datastore_id, self.now())
+        return None if datastore is None else datastore.lossless_storage_format
+
+    def _one_file(self, job_id: str, bucket: str, item: InputObject, lossless_format: str | None = None) -> FileOutcome:
         """Read, process and stage one file's frames (runs in the pool); memory stays bounded per file."""
         if self.stopping.is_set():
             return FileOutcome(item.key, failure=FileFailure("interrupted", customer=False))
@@ -208,11 +215,11 @@ class JobRunner:
             return FileOutcome(item.key, failure=_too_large(error.size))
 
         def stage(frame: StoredFrame) -> None:
-            self.frames.write(self.frames.job_path(job_id, frame.frame_id), frame.data)
+            self.frames.write(self.frames.job_path(job_id, frame.frame_id, frame.suffix), frame.data)
             frame.data = b""
 
         with stream:
-            return process_file(item.key, stream, on_frame=stage)
+            return process_file(item.key, stream, on_frame=stage, lossless_format=lossless_format)
 
     def _record(self, job: ImportJob, records: list[FileRecord]) -> None:
         if records:
@@ -234,7 +241,7 @@ class JobRunner:
         document = build_document(job.datastore_id, image_set_id, draft) if draft.instances else {}
         instances = draft.instances
         frames = [
-            FrameRef(frame_id, self.frames.job_path(job.job_id, frame_id), size)
+            FrameRef(frame_id, self.frames.job_path(job.job_id, frame_id, instance.frame_suffix), size)
             for instance in instances
             for frame_id, size in instance.frame_sizes
         ]

@@ -20,9 +20,13 @@ class FrameFiles:
         self.root = Path(state_dir) / "frames"
 
     @staticmethod
-    def job_path(job_id: str, frame_id: str) -> str:
-        """Where an import job writes a frame (relative to the frame root)."""
-        return f"jobs/{job_id}/{frame_id}.jph"
+    def job_path(job_id: str, frame_id: str, suffix: str = ".jph") -> str:
+        """Where an import job writes a frame (relative to the frame root).
+
+        The suffix names the stored syntax, which GetImageFrame's content type follows
+        (docs/stored-syntaxes.md); the path is kept in the image_frames row.
+        """
+        return f"jobs/{job_id}/{frame_id}{suffix}"
 
     def write(self, relative: str, data: bytes) -> None:
         """Write a frame file completely (temp file + rename, so a reader never sees half of it).

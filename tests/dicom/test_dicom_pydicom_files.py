@@ -1,4 +1,4 @@
-"""Every file pydicom ships either becomes an instance or a classified failure; lossless frames round-trip."""
+"""Every file pydicom ships either becomes an instance or a classified failure; frames round-trip as stored."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file, get_testdata_files
 
-from ahi.emulator.dicom.htj2k import decode_frame
-from ahi.emulator.dicom.instance import FileOutcome, process_file
+from ahi.emulator.dicom.frame_codecs import client_decode, unpack_bits
+from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance, process_file
+from ahi.emulator.dicom.stored_syntaxes import EXPLICIT_VR_LITTLE_ENDIAN, JPEG_BASELINE
 
 FILES = sorted(path for path in get_testdata_files() if os.path.isfile(path))
 
@@ -25,17 +26,30 @@ def outcome_of(name: str) -> FileOutcome:
 
 
 def reference_frames(path: str) -> np.ndarray | None:
-    """pydicom's own pixel_array as frames x rows x cols [x 3], little-endian; None if pydicom cannot decode."""
+    """pydicom's own decode as frames x rows x cols [x 3], little-endian; None if pydicom cannot decode.
+
+    JPEG Baseline through pydicom's Pillow plugin (libjpeg-turbo, what the stored JPEG's checksum follows).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             dataset = pydicom.dcmread(path)
-            pixels = dataset.pixel_array
+            plugin = "pillow" if dataset.file_meta.TransferSyntaxUID == JPEG_BASELINE else ""
+            pixels = pydicom.pixels.pixel_array(dataset, decoding_plugin=plugin)
         except Exception:  # noqa: BLE001 - such files are checked by their failure line instead
             return None
     frames = int(dataset.get("NumberOfFrames") or 1)
     pixels = pixels.astype(pixels.dtype.newbyteorder("<"))
     return pixels[None] if frames == 1 else pixels
+
+
+def stored_pixels(instance: ProcessedInstance, data: bytes) -> np.ndarray:
+    """A stored frame decoded as a client decodes its content type."""
+    dicom = instance.instance["DICOM"]
+    stored = instance.instance["StoredTransferSyntaxUID"]
+    if stored == EXPLICIT_VR_LITTLE_ENDIAN:
+        return unpack_bits(data, dicom["Rows"], dicom["Columns"])
+    return client_decode(data, stored, dicom["PhotometricInterpretation"], dicom["BitsAllocated"])
 
 
 def test_the_bundled_files_are_all_here() -> None:
@@ -58,7 +72,7 @@ def test_file_is_imported_or_fails_with_a_reason(path: str) -> None:
         return
     assert len(instance.frames) == len(reference)
     for frame, expected in zip(instance.frames, reference, strict=True):
-        decoded = decode_frame(frame.data)
+        decoded = stored_pixels(instance, frame.data)
         assert decoded.dtype == expected.dtype
         np.testing.assert_array_equal(decoded, expected)
         full = frame.entry["PixelDataChecksumFromBaseToFullResolution"][-1]
@@ -82,7 +96,6 @@ def test_file_is_imported_or_fails_with_a_reason(path: str) -> None:
         ("meta_missing_tsyntax.dcm", "DICOM attribute TransferSyntaxUID does not exist"),
         ("badVR.dcm", "NumberOfFrames has the invalid value '1A'"),
         ("JPEG2000-embedded-sequence-delimiter.dcm", "The JPEG 2000 header of frame 1 claims 1024 x 3722445056"),
-        ("liver_1frame.dcm", "Binary segmentation images"),
         ("DICOMDIR", "DICOM attributes StudyInstanceUID, SeriesInstanceUID, SOPInstanceUID do not exist"),
     ],
 )
@@ -103,17 +116,38 @@ def test_jpeg_extended_12_bit_decodes_through_imagecodecs() -> None:
     """pydicom's plugins reject this 12-bit JPEG; libjpeg-turbo in imagecodecs reads it."""
     instance = outcome_of("JPEG-lossy.dcm").instance
     assert instance is not None
-    decoded = decode_frame(instance.frames[0].data)
+    decoded = stored_pixels(instance, instance.frames[0].data)
     assert decoded.shape == (1024, 256) and decoded.dtype == np.uint16
     assert 0 < decoded.max() < 4096
 
 
-def test_ybr_sources_are_stored_as_rgb() -> None:
-    """YBR_FULL_422 JPEG frames are stored as the RGB pydicom's pixel_array gives; metadata keeps the source value."""
-    instance = outcome_of("SC_rgb_dcmtk_+eb+cy+np.dcm").instance
+def test_transcoded_ybr_sources_are_stored_and_described_as_rgb() -> None:
+    """A YBR_FULL_422 native frame becomes RGB pixels, and the metadata says RGB, interleaved."""
+    name = "SC_ybr_full_422_uncompressed.dcm"
+    instance = outcome_of(name).instance
     assert instance is not None
-    assert instance.instance["DICOM"]["PhotometricInterpretation"] == "YBR_FULL_422"
-    decoded = decode_frame(instance.frames[0].data)
-    reference = reference_frames(str(get_testdata_file("SC_rgb_dcmtk_+eb+cy+np.dcm")))
+    assert instance.instance["StoredTransferSyntaxUID"] == "1.2.840.10008.1.2.4.202"
+    assert instance.instance["DICOM"]["PhotometricInterpretation"] == "RGB"
+    assert instance.instance["DICOM"]["PlanarConfiguration"] == 0
+    reference = reference_frames(str(get_testdata_file(name)))
     assert reference is not None
-    np.testing.assert_array_equal(decoded, reference[0])
+    np.testing.assert_array_equal(stored_pixels(instance, instance.frames[0].data), reference[0])
+
+
+def test_kept_jpeg_keeps_its_bytes_and_its_photometric_interpretation() -> None:
+    name = "SC_rgb_dcmtk_+eb+cy+np.dcm"
+    instance = outcome_of(name).instance
+    assert instance is not None
+    assert instance.instance["StoredTransferSyntaxUID"] == JPEG_BASELINE
+    assert instance.instance["DICOM"]["PhotometricInterpretation"] == "YBR_FULL_422"
+    dataset = pydicom.dcmread(str(get_testdata_file(name)))
+    source = next(pydicom.encaps.generate_frames(dataset.PixelData, number_of_frames=1))
+    assert instance.frames[0].data == source
+
+
+def test_binary_segmentation_keeps_its_bits() -> None:
+    instance = outcome_of("liver_1frame.dcm").instance
+    assert instance is not None
+    assert instance.instance["StoredTransferSyntaxUID"] == EXPLICIT_VR_LITTLE_ENDIAN
+    dataset = pydicom.dcmread(str(get_testdata_file("liver_1frame.dcm")))
+    assert instance.frames[0].data == dataset.PixelData[: len(instance.frames[0].data)]

@@ -138,7 +138,7 @@ def test_frame_over_plain_http_has_the_model_content_type(mi: Any, imported: dic
         headers={"Content-Type": "application/json"},
     )
     assert response.status == 200
-    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Type"] == "image/jph"
     assert response.data[4:8] == b"jP  "
 
 

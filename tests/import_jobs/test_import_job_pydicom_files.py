@@ -95,9 +95,14 @@ def test_pydicom_files_import_over_http(mi: Any, s3: Any) -> None:
                 datastoreId=datastore_id, imageSetId=image_set_id, imageFrameInformation={"imageFrameId": entry["ID"]}
             )
             body = response["imageFrameBlob"].read()
-            assert response["contentType"] == "application/octet-stream"
             assert len(body) == entry["FrameSizeInBytes"]
-            decoded = openjpeg_decode(io.BytesIO(body), 2) if pixels.dtype.itemsize < 4 else None
+            if instance["StoredTransferSyntaxUID"] == "1.2.840.10008.1.2.4.50":
+                # JPEG decoders differ by a few levels; tests/imports/test_stored_syntaxes.py checks these frames.
+                assert response["contentType"] == "image/jpeg"
+                continue
+            decoded = None
+            if response["contentType"] == "image/jph" and pixels.dtype.itemsize < 4:
+                decoded = openjpeg_decode(io.BytesIO(body), 2)  # JP2 mode, as AWS's Python sample reads frames
             if decoded is not None:  # OpenJPEG (AWS's Python sample) cannot read 32-bit components
                 np.testing.assert_array_equal(decoded, pixels)
                 assert zlib.crc32(decoded) == entry["PixelDataChecksumFromBaseToFullResolution"][-1]["Checksum"]
