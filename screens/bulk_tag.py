@@ -43,7 +43,7 @@ def summary_text(outcomes: list[TagOutcome]) -> Text:
     return Text(" · ").join(parts) if parts else Text("nothing done")
 
 
-class BulkTagScreen(ModalScreen[list[TagOutcome] | None]):
+class BulkTagDialog(ModalScreen[list[TagOutcome] | None]):
     """Runs as soon as it opens; Esc stops after the current resource, then closes with the outcomes."""
 
     CSS_PATH = "bulk_tag.tcss"

@@ -21,7 +21,7 @@ from ahi.tui.messages import AwsCallFailed, Fetched
 AWS_OWNED_KEY = ""
 
 
-class CreateDatastoreScreen(ModalScreen[CreateDatastoreRequest | None]):
+class CreateDatastoreDialog(ModalScreen[CreateDatastoreRequest | None]):
     """Dismisses with a request that passed local validation, or None when cancelled."""
 
     CSS_PATH = "datastore_create.tcss"

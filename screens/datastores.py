@@ -9,7 +9,7 @@ from textual import on
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from ahi.screens.datastore_create import CreateDatastoreScreen
+from ahi.screens.datastore_create import CreateDatastoreDialog
 from ahi.screens.datastore_detail import DatastoreDetailScreen
 from ahi.screens.datastore_view import datastore_status_cell, kms_label
 from ahi.screens.taggable import TaggableScreen
@@ -144,7 +144,7 @@ class DatastoresScreen(TaggableScreen):
 
     @mutating("datastores.create")
     def action_create(self) -> None:
-        self.app.push_screen(CreateDatastoreScreen(), self._create_answered)
+        self.app.push_screen(CreateDatastoreDialog(), self._create_answered)
 
     def _create_answered(self, request: CreateDatastoreRequest | None) -> None:
         if request is None:

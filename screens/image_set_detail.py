@@ -24,7 +24,7 @@ from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
 from ahi.screens.lock_banner import Following, LockBanner
 from ahi.screens.metadata_view import MetadataViewScreen
-from ahi.screens.patch_editor import PatchEditor
+from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.services.errors import AwsCallError
 from ahi.services.imagesets import ImageSetState, MetadataDocument
 from ahi.services.metadata_patch import MetadataUpdate
@@ -237,7 +237,7 @@ class ImageSetDetailScreen(ImageSetScreen):
             if update is not None:
                 self.send_update("update", update, latest)
 
-        self.app.push_screen(PatchEditor(metadata.document), edited)
+        self.app.push_screen(PatchEditorDialog(metadata.document), edited)
 
     @mutating("image_set_detail.revert")
     def action_revert(self) -> None:

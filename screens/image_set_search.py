@@ -20,7 +20,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.prompt_dialog import PromptDialog
-from ahi.screens.saved_searches import SavedSearchPicker, name_problem, save_search
+from ahi.screens.saved_searches import SavedSearchDialog, name_problem, save_search
 from ahi.screens.taggable import TaggableScreen
 from ahi.services.datastores import Datastore
 from ahi.services.imagesets import ImageSetSummary, SearchPage
@@ -430,4 +430,4 @@ class ImageSetSearchScreen(TaggableScreen):
                 self.query_one("#f-datastore_id", Select).value = form.datastore_id
             self.run_search()
 
-        self.app.push_screen(SavedSearchPicker(searches), chosen)
+        self.app.push_screen(SavedSearchDialog(searches), chosen)

@@ -30,7 +30,7 @@ PLACEHOLDERS = {
 }
 
 
-class StartImportScreen(ModalScreen["StartImportForm | None"]):
+class StartImportDialog(ModalScreen["StartImportForm | None"]):
     """Dismisses with a form that passed every model rule, or None when cancelled."""
 
     CSS_PATH = "import_start.tcss"
@@ -90,4 +90,4 @@ def start_import(screen: AhiScreen, initial: StartImportForm, then: Callable[[Im
         if form is not None:
             screen.call_in_background("StartDICOMImportJob", lambda: hub.imports.start(form), started)
 
-    screen.app.push_screen(StartImportScreen(initial), submitted)
+    screen.app.push_screen(StartImportDialog(initial), submitted)

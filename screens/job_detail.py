@@ -44,7 +44,7 @@ from ahi.services.job_output import FailureLine, ImageSetSummary, MalformedLine,
 from ahi.services.reimport import ReimportPlan, ReimportResult, plan_reimport
 from ahi.services.s3_location import S3Problem, S3Uri
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
-from ahi.tui.dialogs.json_view import JsonScreen
+from ahi.tui.dialogs.json_view import JsonDialog
 from ahi.tui.literal import DETAIL_LIMIT, literal_row, safe
 from ahi.tui.screen_base import AhiScreen
 
@@ -366,7 +366,7 @@ class JobDetailScreen(AhiScreen):
     def action_raw_line(self) -> None:
         data = self._cursor_data()
         if isinstance(data, MalformedLine):
-            self.app.push_screen(JsonScreen(f"line {data.span.number} (malformed)", {"reason": data.reason, "text": data.excerpt}))
+            self.app.push_screen(JsonDialog(f"line {data.span.number} (malformed)", {"reason": data.reason, "text": data.excerpt}))
             return
         section = {FailureLine: FAILURE, WarningLine: WARNING, SuccessLine: SUCCESS}.get(type(data))
         result = self.sections.get(section.name) if section else None
@@ -385,7 +385,7 @@ class JobDetailScreen(AhiScreen):
             document = json.loads(raw)
         except json.JSONDecodeError:
             document = {"text": raw}
-        self.app.push_screen(JsonScreen(title, document if isinstance(document, dict) else {"value": document}))
+        self.app.push_screen(JsonDialog(title, document if isinstance(document, dict) else {"value": document}))
 
     def _start_form(self, job_name: str = "") -> StartImportForm:
         raw = self.job.raw

@@ -27,14 +27,14 @@ from textual.worker import get_current_worker
 from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
 from ahi.screens.lock_banner import Following, LockBanner
-from ahi.screens.patch_editor import PatchEditor
+from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.services.errors import AwsCallError
 from ahi.services.imagesets import DocumentTooLarge, ImageSetState, MetadataDocument, export_metadata, readable_version
 from ahi.services.metadata_patch import AttributeRef, MetadataUpdate, remove_attribute, remove_instance, remove_series, removal_problems
 from ahi.services.metadata_tree import MetadataNode, NodeKind, ancestors, build_tree, find, json_size_over, locate
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
-from ahi.tui.dialogs.json_view import JsonScreen
+from ahi.tui.dialogs.json_view import JsonDialog
 from ahi.tui.literal import literal
 
 SCOPE = "metadata_view"
@@ -461,10 +461,10 @@ class MetadataViewScreen(ImageSetScreen):
             self.notify(f"This branch is over {RAW_VIEW_CHARS // 1024} KiB of JSON, more than y lays out; e exports the document", severity="warning")
             return
         if node.kind is NodeKind.ROOT:
-            self.app.push_screen(JsonScreen(f"{self.image_set_id} version {self.loaded.version_id} — metadata", document))
+            self.app.push_screen(JsonDialog(f"{self.image_set_id} version {self.loaded.version_id} — metadata", document))
             return
         shown = raw if isinstance(raw, dict) else {node.path[-1] if node.path else node.label: raw}
-        self.app.push_screen(JsonScreen(" › ".join(node.path), shown))
+        self.app.push_screen(JsonDialog(" › ".join(node.path), shown))
 
     def action_export(self) -> None:
         if self.loaded is None:
@@ -538,7 +538,7 @@ class MetadataViewScreen(ImageSetScreen):
                 self._keep_path = node.path
                 self.send_update("update", update, latest)
 
-        self.app.push_screen(PatchEditor(self.loaded.metadata.document, ref), edited)
+        self.app.push_screen(PatchEditorDialog(self.loaded.metadata.document, ref), edited)
 
     @staticmethod
     def _level_ref(node: MetadataNode) -> AttributeRef | None:
@@ -576,7 +576,7 @@ class MetadataViewScreen(ImageSetScreen):
             if answer is not None:
                 self.send_update(f"remove {label}", answer, latest)
 
-        self.app.push_screen(PatchEditor(document, removal=update, removal_label=label), confirmed)
+        self.app.push_screen(PatchEditorDialog(document, removal=update, removal_label=label), confirmed)
 
     def after_settled(self, following: Following, state: ImageSetState | None) -> None:
         if state is not None and not state.failed and state.state != "DELETED":

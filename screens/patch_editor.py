@@ -31,22 +31,22 @@ def value_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-class PatchEditor(ModalScreen["MetadataUpdate | None"]):
+class PatchEditorDialog(ModalScreen["MetadataUpdate | None"]):
     """Dismisses with the MetadataUpdate to send, or None."""
 
     DEFAULT_CSS = """
-    PatchEditor { align: center middle; }
-    PatchEditor > Vertical { width: 110; max-width: 98%; height: auto; max-height: 95%; border: thick $warning; background: $surface; padding: 0 1; }
-    PatchEditor.-removal > Vertical { border: thick $error; }
-    PatchEditor .title { text-style: bold; }
-    PatchEditor .row { height: auto; }
-    PatchEditor .row Label { width: 12; color: $text-muted; }
-    PatchEditor .row Input, PatchEditor .row Select { width: 1fr; }
-    PatchEditor #current { color: $text-muted; height: auto; }
-    PatchEditor #problems { color: $error; height: auto; }
-    PatchEditor #preview { height: auto; max-height: 16; border: round $panel; }
-    PatchEditor #buttons { height: auto; align-horizontal: right; }
-    PatchEditor Button { margin: 0 0 0 2; }
+    PatchEditorDialog { align: center middle; }
+    PatchEditorDialog > Vertical { width: 110; max-width: 98%; height: auto; max-height: 95%; border: thick $warning; background: $surface; padding: 0 1; }
+    PatchEditorDialog.-removal > Vertical { border: thick $error; }
+    PatchEditorDialog .title { text-style: bold; }
+    PatchEditorDialog .row { height: auto; }
+    PatchEditorDialog .row Label { width: 12; color: $text-muted; }
+    PatchEditorDialog .row Input, PatchEditorDialog .row Select { width: 1fr; }
+    PatchEditorDialog #current { color: $text-muted; height: auto; }
+    PatchEditorDialog #problems { color: $error; height: auto; }
+    PatchEditorDialog #preview { height: auto; max-height: 16; border: round $panel; }
+    PatchEditorDialog #buttons { height: auto; align-horizontal: right; }
+    PatchEditorDialog Button { margin: 0 0 0 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 

@@ -79,14 +79,14 @@ def summary(values: Mapping[str, Any]) -> str:
     return describe_criteria(checked.criteria) if checked.ok else "invalid: " + "; ".join(map(str, checked.problems))
 
 
-class SavedSearchPicker(ModalScreen["str | None"]):
+class SavedSearchDialog(ModalScreen["str | None"]):
     """The saved searches by name with what each asks for; Enter runs one, Esc closes."""
 
     DEFAULT_CSS = """
-    SavedSearchPicker { align: center middle; }
-    SavedSearchPicker > Vertical { width: 100; max-width: 95%; height: auto; max-height: 80%; border: round $accent; background: $surface; padding: 0 1; }
-    SavedSearchPicker Label { text-style: bold; }
-    SavedSearchPicker OptionList { height: auto; max-height: 20; }
+    SavedSearchDialog { align: center middle; }
+    SavedSearchDialog > Vertical { width: 100; max-width: 95%; height: auto; max-height: 80%; border: round $accent; background: $surface; padding: 0 1; }
+    SavedSearchDialog Label { text-style: bold; }
+    SavedSearchDialog OptionList { height: auto; max-height: 20; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 

@@ -21,7 +21,7 @@ from ahi.tui.literal import DETAIL_LIMIT, literal
 from ahi.tui.widgets.literal_input import LiteralInput
 
 
-class TagFormScreen(ModalScreen[TagChange | None]):
+class TagFormDialog(ModalScreen[TagChange | None]):
     """Dismisses with a TagChange that passed the local rules (value None: remove), or None."""
 
     CSS_PATH = "tag_form.tcss"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 
-from ahi.screens.bulk_tag import BulkTagScreen
-from ahi.screens.tag_form import TagFormScreen
+from ahi.screens.bulk_tag import BulkTagDialog
+from ahi.screens.tag_form import TagFormDialog
 from ahi.screens.tags_panel import TagsPanelScreen
 from ahi.services.tags import Outcome, TagChange, TagOutcome, TagTarget, arn_problems
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
@@ -92,7 +92,7 @@ class TaggableScreen(AhiScreen):
                 return
             self.confirm_then(action_id, f"{count}:", str(change), lambda: self._run_bulk(change, targets))
 
-        self.app.push_screen(TagFormScreen(title, ask_value=not removing, submit_label="Next"), asked)
+        self.app.push_screen(TagFormDialog(title, ask_value=not removing, submit_label="Next"), asked)
 
     def _run_bulk(self, change: TagChange, targets: dict[str, TagTarget]) -> None:
         row_of = {target.arn: key for key, target in targets.items()}
@@ -105,4 +105,4 @@ class TaggableScreen(AhiScreen):
                 self.table.set_marks(failed)
             self.refresh_now()
 
-        self.app.push_screen(BulkTagScreen(change, list(targets.values())), finished)
+        self.app.push_screen(BulkTagDialog(change, list(targets.values())), finished)

@@ -10,7 +10,7 @@ from textual import on
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
-from ahi.screens.tag_form import TagFormScreen
+from ahi.screens.tag_form import TagFormDialog
 from ahi.services.tags import MAX_TAGS_PER_RESOURCE, TagChange, TagTarget
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
 from ahi.tui.literal import DETAIL_LIMIT, safe
@@ -96,7 +96,7 @@ class TagsPanelScreen(AhiScreen):
 
     @mutating("tags_panel.add")
     def action_add_tag(self) -> None:
-        form = TagFormScreen(f"Add tag to {self.target.label}", existing=self.tags)
+        form = TagFormDialog(f"Add tag to {self.target.label}", existing=self.tags)
         self.app.push_screen(form, self._send)
 
     @mutating("tags_panel.edit")
@@ -105,7 +105,7 @@ class TagsPanelScreen(AhiScreen):
         if row is None:
             self.notify("No tag selected", severity="warning")
             return
-        form = TagFormScreen(f"Edit tag on {self.target.label}", existing=self.tags, key=row.key, value=self.tags.get(row.key, ""))
+        form = TagFormDialog(f"Edit tag on {self.target.label}", existing=self.tags, key=row.key, value=self.tags.get(row.key, ""))
         self.app.push_screen(form, lambda change: self._send(change, replacing=row.key))
 
     @on(DataTable.RowSelected, "#tags")

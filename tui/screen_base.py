@@ -13,8 +13,8 @@ from textual.widgets import Footer, Input, Static
 
 from ahi.services.errors import AwsCallError
 from ahi.tui.actions import REGISTRY, Confirm, ScopedBindings
-from ahi.tui.dialogs.confirm import ConfirmScreen
-from ahi.tui.dialogs.json_view import JsonScreen
+from ahi.tui.dialogs.confirm import ConfirmDialog
+from ahi.tui.dialogs.json_view import JsonDialog
 from ahi.tui.literal import literal
 from ahi.tui.messages import AwsCallFailed, CallDone, Fetched, FetchedPart
 from ahi.tui.widgets.breadcrumb import Breadcrumb
@@ -262,7 +262,7 @@ class AhiScreen(ScopedBindings, Screen[None]):
             if confirmed:
                 proceed()
 
-        self.app.push_screen(ConfirmScreen(action, resource_label, resource_id), answered)
+        self.app.push_screen(ConfirmDialog(action, resource_label, resource_id), answered)
 
     # --- gating ---------------------------------------------------------------------------------
 
@@ -290,7 +290,7 @@ class AhiScreen(ScopedBindings, Screen[None]):
         if not raw:
             self.notify("Nothing selected", severity="warning")
             return
-        self.app.push_screen(JsonScreen(f"{getattr(resource, 'id', '')} — last API response", raw))
+        self.app.push_screen(JsonDialog(f"{getattr(resource, 'id', '')} — last API response", raw))
 
     def action_copy_id(self) -> None:
         self._copy("ID", getattr(self.current_resource(), "id", None))

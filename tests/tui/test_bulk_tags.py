@@ -12,13 +12,13 @@ from console_harness import AppFactory, drive, settle, widget_text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, ProgressBar
 
-from ahi.screens.bulk_tag import BulkTagScreen
+from ahi.screens.bulk_tag import BulkTagDialog
 from ahi.screens.datastores import DatastoresScreen
-from ahi.screens.tag_form import TagFormScreen
+from ahi.screens.tag_form import TagFormDialog
 from ahi.screens.taggable import tag_target
 from ahi.services.tags import MAX_TAGS_PER_RESOURCE
 from ahi.tui.app import AhiApp
-from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.widgets.resource_table import ResourceTable
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
@@ -37,11 +37,11 @@ def outcome_rows(app: AhiApp) -> list[list[str]]:
 async def bulk(pilot: Pilot[Any], key: str, *typed: str, marks: tuple[str, ...]) -> None:
     """Sort by name, mark rows by the keys given ("space" marks, "down" skips), run `key` and confirm."""
     await pilot.press("s", *marks, key)
-    assert isinstance(pilot.app.screen, TagFormScreen)
+    assert isinstance(pilot.app.screen, TagFormDialog)
     await pilot.press(*typed, "enter")
-    assert isinstance(pilot.app.screen, ConfirmScreen)
+    assert isinstance(pilot.app.screen, ConfirmDialog)
     await pilot.press("tab", "enter")
-    assert isinstance(pilot.app.screen, BulkTagScreen)
+    assert isinstance(pilot.app.screen, BulkTagDialog)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from textual.pilot import Pilot
 from ahi.emulator.errors import ConflictException
 from ahi.screens.datastore_detail import DatastoreDetailScreen
 from ahi.screens.datastores import DatastoresScreen
-from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.widgets.error_panel import ErrorPanel
 from ahi.tui.widgets.resource_table import ResourceTable
 
@@ -236,10 +236,10 @@ def test_delete_needs_the_typed_id(seeded: dict[str, str], make_app: AppFactory)
 
     async def scenario(pilot: Pilot[Any]) -> None:
         await pilot.press("s", "D")
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, ConfirmDialog)
         assert app.screen.focused.id == "cancel"
         await pilot.press("tab", "tab", *"wrong", "enter")
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, ConfirmDialog)
         assert "does not match" in widget_text(app.screen.query_one("#problem"))
         await pilot.press(*["backspace"] * 5, *seeded["cardiology-archive"], "enter")
         await settle(pilot)

@@ -22,12 +22,12 @@ from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.image_set_search import ImageSetSearchScreen
 from ahi.screens.lock_banner import LockBanner
 from ahi.screens.metadata_view import MetadataViewScreen
-from ahi.screens.patch_editor import PatchEditor
+from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.screens.saved_searches import name_problem, with_search
 from ahi.services.metadata_patch import AttributeRef, set_attribute
 from ahi.tui.actions import REGISTRY
 from ahi.tui.config import ConfigError, load_config, parse_config
-from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.widgets.frame_preview import FramePreview
 from ahi.tui.widgets.resource_table import ResourceTable
 
@@ -252,7 +252,7 @@ def test_update_an_attribute_and_see_the_new_version(world: World, make_app: App
         await pilot.press("u")
         await settle(pilot)
         editor = app.screen
-        assert isinstance(editor, PatchEditor)
+        assert isinstance(editor, PatchEditorDialog)
         value = editor.query_one("#value", Input)
         assert value.value == "Phantom^Shepp^Logan"
         await pilot.press("ctrl+a", "ctrl+k", *"Phantom^Renamed")
@@ -276,7 +276,7 @@ def test_update_an_attribute_and_see_the_new_version(world: World, make_app: App
         await pilot.press("x")
         await settle(pilot)
         removal = app.screen
-        assert isinstance(removal, PatchEditor) and app.focused is removal.query_one("#cancel")
+        assert isinstance(removal, PatchEditorDialog) and app.focused is removal.query_one("#cancel")
         assert '"ReferringPhysicianName": "Referrer^Demo"' in widget_text(removal.query_one("#preview"))
         assert "removableAttributes" in widget_text(removal.query_one("#preview"))
         await pilot.press("tab", "enter")
@@ -330,7 +330,7 @@ def test_found_locked_then_delete_needs_the_typed_id(world: World, make_app: App
         await pilot.press("D")
         await settle(pilot)
         dialog = app.screen
-        assert isinstance(dialog, ConfirmScreen)
+        assert isinstance(dialog, ConfirmDialog)
         assert app.focused is dialog.query_one("#cancel")
         dialog.query_one("#typed", Input).value = world.ct[:-1]
         dialog.query_one("#typed", Input).focus()
@@ -394,7 +394,7 @@ def test_copy_to_a_new_image_set_then_revert_a_version(world: World, make_app: A
         table.move_cursor(row=[row.key for row in table.visible_rows].index("1"))
         await pilot.press("R")
         await settle(pilot)
-        assert isinstance(app.screen, ConfirmScreen)
+        assert isinstance(app.screen, ConfirmDialog)
         await pilot.press("tab", "enter")
         await until(pilot, lambda: len(table.rows_all) == 3 and not banner.active)
         metadata = gzip.decompress(mi.get_image_set_metadata(datastoreId=world.datastore_id, imageSetId=world.ct)["imageSetMetadataBlob"].read())

@@ -25,7 +25,7 @@ from ahi.screens.job_outcome_tree import OutcomeTree
 from ahi.screens.jobs import JobsScreen
 from ahi.services.failure_reasons import FailureGroup
 from ahi.services.job_output import FailureLine
-from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.format import Formatter
 from ahi.tui.widgets.resource_table import ResourceTable
 
@@ -137,7 +137,7 @@ def test_triage_from_the_data_store_list_to_the_reimport_confirmation(
         await pilot.press("R")
         await settle(pilot)
         confirm = app.screen
-        assert isinstance(confirm, ConfirmScreen)
+        assert isinstance(confirm, ConfirmDialog)
         text = " ".join(" ".join(widget_text(w, width=400) for w in confirm.query(Static)).split())
         assert "Copy 1 failed file(s) from s3://triage-input/dicom/batch-7/ to s3://triage-input/dicom/batch-7-reimport-" in text
         before = {j["jobId"] for j in mi.list_dicom_import_jobs(datastoreId=world["store"])["jobSummaries"]}

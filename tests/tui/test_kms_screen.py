@@ -13,7 +13,7 @@ from ahi.emulator.server import LocalEndpoint
 from ahi.screens.datastore_detail import DatastoreDetailScreen
 from ahi.screens.kms_status import KmsStatusScreen
 from ahi.tui.app import AhiApp
-from ahi.tui.dialogs.json_view import JsonScreen
+from ahi.tui.dialogs.json_view import JsonDialog
 from ahi.tui.widgets.resource_table import ResourceTable
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
@@ -71,7 +71,7 @@ def test_kms_flags_unreadable_stores_counts_them_and_explains(key_world: dict[st
         await pilot.press("f")
         assert app.clipboard == f"aws kms enable-key --key-id {ortho_arn}"
         await pilot.press("y")
-        assert isinstance(app.screen, JsonScreen) and '"KeyState": "Disabled"' in app.screen.document_text
+        assert isinstance(app.screen, JsonDialog) and '"KeyState": "Disabled"' in app.screen.document_text
         await pilot.press("escape", "down")
         explanation = widget_text(app.screen.query_one("#explain"), width=200)
         assert "radiology-new — creation failed: key is Disabled" in explanation and "delete this data store" in explanation

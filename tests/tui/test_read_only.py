@@ -10,7 +10,7 @@ from textual.pilot import Pilot
 
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.commands import RegistryCommands, complete
-from ahi.tui.dialogs.help import HelpScreen
+from ahi.tui.dialogs.help import HelpDialog
 from ahi.tui.navigation import load_screens
 from ahi.tui.screen_base import AhiScreen
 
@@ -89,7 +89,7 @@ def test_read_only_hides_and_refuses_every_mutating_action(seeded: dict[str, str
         for action in MUTATING:
             assert action.description not in palette
         await pilot.press("question_mark")
-        assert isinstance(app.screen, HelpScreen)
+        assert isinstance(app.screen, HelpDialog)
         help_text = "\n".join(widget_text(static) for static in app.screen.query("Static"))
         assert "READ-ONLY" in help_text
         for action in MUTATING:

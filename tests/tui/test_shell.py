@@ -41,7 +41,7 @@ def test_error_panel_names_call_and_code(
         text = widget_text(panel)
         assert "ListDatastores failed" in text and code in text and f"injected {code}" in text
         await pilot.press("question_mark")
-        assert app.screen.__class__.__name__ == "HelpScreen"
+        assert app.screen.__class__.__name__ == "HelpDialog"
         await pilot.press("escape", "r")
         await settle(pilot)
         assert isinstance(app.screen, DatastoresScreen)
@@ -139,7 +139,7 @@ def test_keymap_remaps_by_action_id(seeded: dict[str, str], make_app: AppFactory
         assert app.screen.query_one("#filter-bar").is_open
         await pilot.press("escape", "ctrl+n")
         await settle(pilot)
-        assert app.screen.__class__.__name__ == "CreateDatastoreScreen"
+        assert app.screen.__class__.__name__ == "CreateDatastoreDialog"
 
     drive(app, scenario)
 

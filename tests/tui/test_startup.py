@@ -187,7 +187,7 @@ def test_a_failed_local_start_is_shown_and_the_screen_stays_usable(tmp_path: Pat
         panel = widget_text(app.screen.query_one("ErrorPanel"))
         assert "LocalEndpointUnavailable" in panel and "did not start" in panel
         await pilot.press("question_mark")
-        assert type(app.screen).__name__ == "HelpScreen"
+        assert type(app.screen).__name__ == "HelpDialog"
 
     drive(app, scenario)
 

@@ -9,12 +9,12 @@ from console_harness import AppFactory, drive, notifications, settle, widget_tex
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from ahi.screens.tag_form import TagFormScreen
+from ahi.screens.tag_form import TagFormDialog
 from ahi.screens.tags_panel import TagsPanelScreen
 from ahi.services.tags import MAX_TAGS_PER_RESOURCE
 from ahi.tui.actions import REGISTRY
 from ahi.tui.app import AhiApp
-from ahi.tui.dialogs.confirm import ConfirmScreen
+from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.widgets.error_panel import ErrorPanel
 from ahi.tui.widgets.resource_table import ResourceTable
 
@@ -46,7 +46,7 @@ def test_add_edit_rename_and_remove(seeded: dict[str, str], make_app: AppFactory
         assert "Data stores › Tags: neuro-research" in widget_text(app.screen.query_one("Breadcrumb"))
         assert "2 of 50 tags" in widget_text(app.screen.query_one("#subject"))
         await pilot.press("a")
-        assert isinstance(app.screen, TagFormScreen)
+        assert isinstance(app.screen, TagFormDialog)
         await pilot.press(*"owner", "tab", *"alice", "enter")
         await settle(pilot)
         assert mi.list_tags_for_resource(resourceArn=arn)["tags"] == {"env": "research", "team": "neuro", "owner": "alice"}
@@ -59,7 +59,7 @@ def test_add_edit_rename_and_remove(seeded: dict[str, str], make_app: AppFactory
         assert mi.list_tags_for_resource(resourceArn=arn)["tags"] == {"stage": "production", "team": "neuro", "owner": "alice"}
 
         await pilot.press("space", "space", "x")
-        assert isinstance(app.screen, ConfirmScreen) and app.screen.focused.id == "cancel"
+        assert isinstance(app.screen, ConfirmDialog) and app.screen.focused.id == "cancel"
         assert "owner, stage" in " ".join(widget_text(static) for static in app.screen.query("Static"))
         await pilot.press("tab", "enter")
         await settle(pilot)
@@ -92,7 +92,7 @@ def test_rules_are_checked_before_sending(seeded: dict[str, str], make_app: AppF
         assert "tag value of 'aws:owner': must be at most 256 characters" in problems
         await pilot.press(*CLEAR, *"cost center", "enter")
         assert "must not contain ' '" in widget_text(app.screen.query_one("#problems"), width=400)
-        assert isinstance(app.screen, TagFormScreen)
+        assert isinstance(app.screen, TagFormDialog)
         assert tag_calls(app) == []
 
     drive(app, scenario)

@@ -16,17 +16,17 @@ from ahi.tui.actions import Action, Confirm
 from ahi.tui.literal import safe
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmDialog(ModalScreen[bool]):
     """Dismisses with True only when confirmed (and, for TYPE_ID, the exact ID was typed)."""
 
     DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 72; max-width: 95%; height: auto; border: thick $error; background: $surface; padding: 1 2; }
-    ConfirmScreen .title { text-style: bold; color: $error; }
-    ConfirmScreen Input { margin: 1 0 0 0; }
-    ConfirmScreen .problem { color: $error; height: auto; }
-    ConfirmScreen Horizontal { height: auto; margin: 1 0 0 0; align-horizontal: right; }
-    ConfirmScreen Button { margin: 0 0 0 2; }
+    ConfirmDialog { align: center middle; }
+    ConfirmDialog > Vertical { width: 72; max-width: 95%; height: auto; border: thick $error; background: $surface; padding: 1 2; }
+    ConfirmDialog .title { text-style: bold; color: $error; }
+    ConfirmDialog Input { margin: 1 0 0 0; }
+    ConfirmDialog .problem { color: $error; height: auto; }
+    ConfirmDialog Horizontal { height: auto; margin: 1 0 0 0; align-horizontal: right; }
+    ConfirmDialog Button { margin: 0 0 0 2; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 

@@ -20,13 +20,13 @@ COMMAND_HELP = ":ds :jobs :sets :tags :kms — screens;  :profile NAME  :region 
 KEYMAP_HELP = "Keys are remapped by id in the config file's [keymap] table."
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpDialog(ModalScreen[None]):
     """A table of keys, actions and whether they change AWS; read-only hides the ones that do."""
 
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 90; max-width: 95%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
-    HelpScreen .notes { margin-top: 1; color: $text-muted; }
+    HelpDialog { align: center middle; }
+    HelpDialog > VerticalScroll { width: 90; max-width: 95%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    HelpDialog .notes { margin-top: 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]
 

@@ -14,13 +14,13 @@ from textual.widgets import Label, Static
 from ahi.tui.literal import literal
 
 
-class JsonScreen(ModalScreen[None]):
+class JsonDialog(ModalScreen[None]):
     """Read-only, scrollable; Esc or `q` closes, `c` copies the document."""
 
     DEFAULT_CSS = """
-    JsonScreen { align: center middle; }
-    JsonScreen > VerticalScroll { width: 90%; height: 85%; border: round $accent; background: $surface; padding: 0 1; }
-    JsonScreen Label { text-style: bold; }
+    JsonDialog { align: center middle; }
+    JsonDialog > VerticalScroll { width: 90%; height: 85%; border: round $accent; background: $surface; padding: 0 1; }
+    JsonDialog Label { text-style: bold; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close"),
