@@ -91,7 +91,8 @@ class FrameViewerScreen(AhiScreen):
     def load_frame(self, request: FrameRequest) -> DecodedFrame:
         """Fetch, decode and verify one frame (blocking: the widgets call it in their workers)."""
         assert self._source is not None
-        return self._source.load(request.key, request.expected_checksum)
+        shape = (request.rows, request.columns) if request.rows and request.columns else None
+        return self._source.load(request.key, request.expected_checksum, request.model.photometric, shape)
 
     def on_mount(self) -> None:
         super().on_mount()

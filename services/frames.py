@@ -1,4 +1,7 @@
-"""Image frames: fetch with GetImageFrame, decode HTJ2K, verify the CRC-32, and keep a small LRU cache.
+"""Image frames: fetch with GetImageFrame, decode, verify the CRC-32, and keep a small LRU cache.
+
+Frames come as the data store stored them (docs/stored-syntaxes.md): HTJ2K (JPH file or bare codestream),
+JPEG 2000 codestreams, JPEG baseline, or the packed bits of a binary segmentation.
 
 The checksum rule is docs/clients.md#the-frame-checksum: CRC-32 (zlib) over the decoded full-resolution samples,
 row-major and pixel-interleaved, little-endian, each sample as wide as its precision needs (1, 2 or 4
@@ -26,6 +29,10 @@ import numpy as np
 
 _JP2_SIGNATURE = b"\x00\x00\x00\x0cjP  \r\n\x87\n"
 _CODESTREAM_START = b"\xff\x4f\xff\x51"
+_JPEG_START = b"\xff\xd8"
+#: JPEG start-of-frame markers (SOF0-SOF15 but DHT, JPG and DAC), whose segment holds the image size.
+_JPEG_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+_JPEG_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 DEFAULT_CACHE_BYTES = 64 * 1024 * 1024
 #: Limits on what a frame header may claim (docs/console-limits.md): above any single frame a modality
 #: produces (mammography, the largest, is about 6k x 5k at 16 bits: 56 MiB) and within what the preview
@@ -48,7 +55,7 @@ _ENUMERATED_COLOUR_SPACES = {16: "sRGB", 17: "greyscale", 18: "sYCC"}
 
 
 class FrameDecodeError(ValueError):
-    """The frame bytes are not a JPEG 2000 / HTJ2K codestream or JPH/JP2 file that decodes."""
+    """The frame bytes are not a JPEG 2000 / HTJ2K / JPEG image (or binary segmentation) that decodes."""
 
 
 class FrameTooLarge(FrameDecodeError):
@@ -135,6 +142,36 @@ class DecodedFrame:
         return int(self.pixels.nbytes)
 
 
+def is_jpeg(data: bytes) -> bool:
+    """True for a JPEG stream (SOI first)."""
+    return data.startswith(_JPEG_START)
+
+
+def _jpeg_header(data: bytes) -> FrameHeader | None:
+    """The image size in a JPEG stream's SOF segment, or None when it has not arrived yet."""
+    position = 2
+    while position + 4 <= len(data):
+        if data[position] != 0xFF:
+            raise FrameDecodeError(f"JPEG stream has no marker at byte {position}")
+        marker = data[position + 1]
+        if marker == 0xFF:
+            position += 1
+            continue
+        if marker in _JPEG_STANDALONE:
+            position += 2
+            continue
+        if marker in (0xD9, 0xDA):
+            raise FrameDecodeError("JPEG stream has no frame header before its scan")
+        (length,) = struct.unpack_from(">H", data, position + 2)
+        if marker in _JPEG_SOF:
+            if position + 10 > len(data):
+                return None
+            precision, height, width, components = struct.unpack_from(">BHHB", data, position + 4)
+            return FrameHeader(width, height, components, precision)
+        position += 2 + length
+    return None
+
+
 def is_jpeg2000(data: bytes) -> bool:
     """True for a bare codestream (SOC then SIZ) or a JP2-family file (JP2, JPH)."""
     return data.startswith(_CODESTREAM_START) or data.startswith(_JP2_SIGNATURE)
@@ -195,8 +232,10 @@ def _siz(data: bytes, offset: int) -> FrameHeader:
 
 def frame_header(data: bytes) -> FrameHeader | None:
     """What the frame's header claims (the SIZ segment; a JP2/JPH file's `ihdr` too, the larger of the two),
-    or None when the codestream has not arrived yet (a JP2 file cut short). Raises FrameDecodeError on
-    bytes that are not JPEG 2000 or a malformed header."""
+    or None when the codestream has not arrived yet (a JP2 file cut short). A JPEG's SOF segment counts
+    the same way. Raises FrameDecodeError on bytes that are neither or a malformed header."""
+    if is_jpeg(data):
+        return _jpeg_header(data)
     if data.startswith(_CODESTREAM_START):
         return _siz(data, 0)
     if not data.startswith(_JP2_SIGNATURE):
@@ -229,14 +268,25 @@ def check_header(data: bytes) -> FrameHeader:
     return header
 
 
-def decode_frame(data: bytes) -> np.ndarray:
-    """Decode GetImageFrame bytes (bare HTJ2K codestream or JPH-wrapped) to rows x cols [x samples].
+def decode_frame(data: bytes, photometric: str | None = None, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode GetImageFrame bytes to rows x cols [x samples].
 
     The header is checked first (check_header), so a frame claiming more than the limits is refused
-    before a decoder allocates for it. imagecodecs' OpenJPH decoder reads both forms; a Part 1
-    (non-HT) JPEG 2000 frame falls back to its OpenJPEG decoder.
+    before a decoder allocates for it. imagecodecs' OpenJPH decoder reads bare HTJ2K codestreams and JPH
+    files; a Part 1 (non-HT) JPEG 2000 frame falls back to its OpenJPEG decoder. JPEG goes through
+    libjpeg-turbo, told the components are RGB when the metadata's `photometric` says so (a JPEG
+    without an Adobe marker is otherwise taken as YCbCr). Bytes that are neither, exactly as long as
+    the packed bits of a `shape` (rows, columns) frame, are a binary segmentation frame (first pixel
+    in the lowest bit).
     """
+    if shape is not None and not is_jpeg(data) and not is_jpeg2000(data):
+        return _unpack_bits(data, *shape)
     check_header(data)
+    if is_jpeg(data):
+        try:
+            return imagecodecs.jpeg8_decode(data, colorspace="RGB" if photometric == "RGB" else None)
+        except Exception as error:
+            raise FrameDecodeError(f"frame does not decode: {error}") from error
     try:
         return imagecodecs.htj2k_decode(data)
     except Exception as ht_error:
@@ -244,6 +294,13 @@ def decode_frame(data: bytes) -> np.ndarray:
             return imagecodecs.jpeg2k_decode(data)
         except Exception:
             raise FrameDecodeError(f"frame does not decode: {ht_error}") from ht_error
+
+
+def _unpack_bits(data: bytes, rows: int, columns: int) -> np.ndarray:
+    if rows <= 0 or columns <= 0 or max(rows, columns) > MAX_FRAME_SIDE or len(data) != -(-rows * columns // 8):
+        raise FrameDecodeError(f"frame is not JPEG 2000 or JPEG: starts with {data[:12].hex() or 'nothing'}")
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8), bitorder="little", count=rows * columns)
+    return bits.reshape(rows, columns)
 
 
 def frame_crc32(pixels: np.ndarray) -> int:
@@ -271,10 +328,21 @@ def verify_checksum(pixels: np.ndarray, expected: int | None) -> ChecksumCheck:
     return ChecksumCheck(state, actual, expected)
 
 
-def decode_and_verify(key: FrameKey, data: bytes, expected: int | None) -> DecodedFrame:
-    """Decode one frame's bytes and check them against the metadata checksum."""
-    pixels = decode_frame(data)
-    return DecodedFrame(key, pixels, verify_checksum(pixels, expected), len(data), jp2_colour_space(data))
+def decode_and_verify(
+    key: FrameKey,
+    data: bytes,
+    expected: int | None,
+    photometric: str | None = None,
+    shape: tuple[int, int] | None = None,
+) -> DecodedFrame:
+    """Decode one frame's bytes and check them against the metadata checksum.
+
+    A colour JPEG decodes to RGB whatever its PhotometricInterpretation says (the YCbCr inside is
+    undone by the decoder), so its colour space is reported as sRGB, like a JPH file's `colr` box.
+    """
+    pixels = decode_frame(data, photometric, shape)
+    colour = "sRGB" if is_jpeg(data) and pixels.ndim == 3 else jp2_colour_space(data)
+    return DecodedFrame(key, pixels, verify_checksum(pixels, expected), len(data), colour)
 
 
 class FrameCache:
@@ -331,11 +399,18 @@ class FrameSource:
     fetch: FrameFetcher
     cache: FrameCache = field(default_factory=FrameCache)
 
-    def load(self, key: FrameKey, expected: int | None) -> DecodedFrame:
+    def load(
+        self,
+        key: FrameKey,
+        expected: int | None,
+        photometric: str | None = None,
+        shape: tuple[int, int] | None = None,
+    ) -> DecodedFrame:
+        """The frame decoded and verified; `photometric` and `shape` come from the metadata (see decode_frame)."""
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        frame = decode_and_verify(key, self.fetch(key), expected)
+        frame = decode_and_verify(key, self.fetch(key), expected, photometric, shape)
         self.cache.put(frame)
         return frame
 
@@ -373,6 +448,8 @@ def get_image_frame_bytes(
 def _refuse_large_claims(head: bytes) -> None:
     """Refuse a frame whose header, in the first bytes of its body, claims too much (a header not there
     yet is checked by decode_frame once the body has arrived)."""
+    if not is_jpeg(head) and not is_jpeg2000(head):
+        return  # a binary segmentation's bits: the body cap bounds it
     header = frame_header(head)
     problem = header.problem() if header is not None else None
     if problem is not None:

@@ -454,7 +454,7 @@ def test_getimageframe_from_the_local_endpoint_decodes_to_pydicoms_pixels_and_ve
 def test_ybr_input_stored_as_rgb_frames_is_shown_as_pydicoms_rgb() -> None:
     document, stored, expected_frames = imported("SC_ybr_full_422_uncompressed.dcm")
     (request,) = series_frames(document, "1")
-    assert request.model.photometric == "YBR_FULL_422"  # the metadata keeps the original interpretation
+    assert request.model.photometric == "RGB"  # transcoded colour is described as stored (docs/stored-syntaxes.md)
     decoded = decode_and_verify(request.key, stored[request.key.frame_id], request.expected_checksum)
     assert decoded.colour_space == "sRGB"  # ... while the JPH colr box says what the samples are
     display, _ = to_display(decoded.pixels, request.model.for_frame(decoded.colour_space), DisplaySettings())
