@@ -233,7 +233,7 @@ def measure_screen(url: str, job: dict[str, Any], mode: str) -> dict[str, float]
     """Headless console: push the job's detail as Enter on the jobs list does (with the ListDICOMImportJobs summary),
     wait until its reasons are on screen, and note when the first ones showed."""
     from ahi.screens.job_detail import JobDetailScreen
-    from ahi.screens.job_outcome_tree import OutcomeTree
+    from ahi.tui.widgets.job_outcome_tree import OutcomeTree
     from ahi.services.import_job_list import ImportJob
 
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_EC2_METADATA_DISABLED="true")

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from textual import on
 
-from ahi.screens.lock_banner import Following, LockBanner
+from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.screens.taggable import TaggableScreen
 from ahi.services.imagesets import ImageSetState
 from ahi.services.metadata_patch import MetadataUpdate

@@ -22,7 +22,7 @@ from ahi.screens.copy_dialog import CopyDialog, CopyRequest
 from ahi.screens.datastore_detail import attempt
 from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
-from ahi.screens.lock_banner import Following, LockBanner
+from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.screens.metadata_view import MetadataViewScreen
 from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.services.errors import AwsCallError

@@ -23,7 +23,7 @@ from textual.widgets import ProgressBar, Static, Tree
 from textual.worker import get_current_worker
 
 from ahi.screens.import_start import start_import
-from ahi.screens.job_outcome_tree import MoreFiles, OutcomeTree
+from ahi.tui.widgets.job_outcome_tree import MoreFiles, OutcomeTree
 from ahi.screens.job_view import duration_text, job_status_cell
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.services.failure_export import FORMATS, export_failures

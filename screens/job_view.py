@@ -37,12 +37,3 @@ def count_text(value: int | None, *, alarm: bool = False) -> Text:
         return Text("—", style="dim")
     return Text(str(value), style="bold red" if alarm and value else "")
 
-
-def size_text(size: int) -> str:
-    """Bytes in the largest unit that keeps the number readable (1024-based)."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

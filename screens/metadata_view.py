@@ -26,7 +26,7 @@ from textual.worker import get_current_worker
 
 from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
-from ahi.screens.lock_banner import Following, LockBanner
+from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.services.errors import AwsCallError

@@ -16,7 +16,6 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from ahi.screens.job_view import size_text
 from ahi.services.failure_reasons import FailureGroup
 from ahi.services.input_objects import ObjectInfo, ObjectLookup
 from ahi.services.job_output import FailureLine, ImageSetSummary, MalformedLine, WarningLine
@@ -26,6 +25,16 @@ from ahi.tui.literal import safe
 PAGE = 100
 #: Longest label drawn (reasons and S3 keys can be long; the raw line is one key away).
 LABEL_LIMIT = 400
+
+
+def size_text(size: int) -> str:
+    """Bytes in the largest unit that keeps the number readable (1024-based)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
 
 
 @dataclass(frozen=True)
