@@ -39,9 +39,13 @@ def kept_bytes(frame: bytes, stored: str) -> bytes:
     """What is stored for a frame kept in its original syntax: JPEG as is, JPEG 2000 family as a bare codestream.
 
     `image/j2c` and `image/jphc` name bare codestreams, so a frame that arrived in a JP2/JPH box is unboxed.
+    The NULL byte that pads an odd-length fragment (PS3.5 A.4) after the end marker (EOC or EOI, both
+    FF D9) belongs to the encapsulation, not to the stream, and is dropped.
     """
     if stored in _JPEG_2000_FAMILY:
-        return htj2k.codestream_of(frame)
+        frame = htj2k.codestream_of(frame)
+    if frame.endswith(b"\xff\xd9\x00"):
+        frame = frame[:-1]
     return frame
 
 

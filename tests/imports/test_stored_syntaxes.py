@@ -238,8 +238,8 @@ def test_file_is_stored_served_and_pixel_exact(corpus: Corpus, name: str, lossle
     ):
         assert content_type == CONTENT_TYPES[stored]
         assert len(body) == entry["FrameSizeInBytes"]
-        if original is not None:
-            assert body == original, "kept frames are served as the file holds them"
+        if original is not None:  # as the file holds them, without an odd fragment's NULL pad
+            assert body == (original[:-1] if original.endswith(b"\xff\xd9\x00") else original)
         decoded = client_decode(body, content_type, dicom)
         little = expected.astype(expected.dtype.newbyteorder("<"))
         assert decoded.dtype == little.dtype and decoded.shape == little.shape
