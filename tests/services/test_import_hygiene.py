@@ -1,4 +1,5 @@
-"""`services` never imports textual, tui or screens: proven in a fresh interpreter and in the sources."""
+"""`services` never imports textual, rich, tui or screens (terminal rendering lives in tui/): proven in a fresh
+interpreter and in the sources."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import ahi.services
 
-FORBIDDEN = ("textual", "ahi.tui", "ahi.screens")
+FORBIDDEN = ("textual", "rich", "ahi.tui", "ahi.screens")
 SERVICES_DIR = Path(ahi.services.__file__).parent
 
 

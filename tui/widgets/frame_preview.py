@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from ahi.services.frame_metadata import FrameRequest
 from ahi.services.frames import ChecksumState, DecodedFrame
-from ahi.services.pixels_render import ColourMode, Row, colour_mode_for, halfcell_rows, render_preview
+from ahi.tui.pixels_render import ColourMode, Row, colour_mode_for, halfcell_rows, render_preview
 from ahi.services.windowing import (
     AUTO,
     DICOM,
@@ -161,7 +161,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
 
     @property
     def colour_mode(self) -> ColourMode:
-        """Explicit if given, else what the app's console decided (see services.pixels_render)."""
+        """Explicit if given, else what the app's console decided (see tui/pixels_render.py)."""
         if self._colour_mode is not None:
             return self._colour_mode
         return colour_mode_for(self.app.console.color_system)

@@ -3,7 +3,7 @@
 Each cell is one column by two pixel rows: `▄` with the lower pixel as foreground and the upper as
 background (rich-pixels' HalfcellRenderer layout). `halfcell_rows` builds the same cells straight from
 numpy, merging runs of equal cells, because rich-pixels does one `getpixel` and one `Style.parse` per
-cell (bench/frames.py measures both). `rich_pixels_rows` is the rich-pixels path, kept as the reference.
+cell (bench/frames.py measures both; the tests compare the two cell for cell).
 
 256-colour output: Textual's ANSIToTruecolor filter (on unless the app uses native ANSI colour) turns
 8-bit colours into RGB, and Rich's downgrade then maps greys by lightness onto 16, 232-255 and 231
@@ -22,14 +22,12 @@ from enum import Enum
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image
 from rich.color import Color, ColorSystem
 from rich.color_triplet import ColorTriplet
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.style import Style
 
-from rich_pixels import HalfcellRenderer, Pixels
 from ahi.services.windowing import DisplaySettings, PixelModel, Window, resample_to_cells, to_display
 
 LOWER_HALF = "▄"
@@ -182,7 +180,6 @@ class _StyleCache:
 
 
 _STYLES = _StyleCache()
-_REFERENCE_CONSOLE = Console(file=io.StringIO(), width=1 << 16, color_system="truecolor", force_terminal=True)
 
 
 def halfcell_rows(display: np.ndarray, mode: ColourMode = ColourMode.TRUECOLOR, native_ansi: bool = False) -> list[Row]:
@@ -206,13 +203,6 @@ def halfcell_rows(display: np.ndarray, mode: ColourMode = ColourMode.TRUECOLOR, 
             ]
         )
     return rows
-
-
-def rich_pixels_rows(display: np.ndarray) -> list[Row]:
-    """The same image through rich-pixels' HalfcellRenderer (`Pixels.from_image`), split into rows."""
-    pixels = Pixels.from_image(Image.fromarray(display), renderer=HalfcellRenderer())
-    lines = Segment.split_lines(_REFERENCE_CONSOLE.render(pixels))
-    return [line for line in lines if line]
 
 
 @dataclass(frozen=True)
