@@ -18,7 +18,6 @@ from ahi.services.atomic_file import atomic_text_file
 from ahi.services.backoff import Backoff
 from ahi.services.errors import AwsCallError
 from ahi.services.metadata_patch import MetadataUpdate
-from ahi.services.validation import shape
 
 PAGE_SIZE = 50
 #: The largest metadata document (unpacked JSON) the console reads: the service's quota on a version's
@@ -30,8 +29,6 @@ METADATA_JSON_CAP = 50 * 1024 * 1024
 READ_CHUNK_BYTES = 256 * 1024
 INFLATE_PIECE_BYTES = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
-IMAGE_SET_STATES: tuple[str, ...] = tuple(shape("ImageSetState").enum)
-WORKFLOW_STATUSES: tuple[str, ...] = tuple(shape("ImageSetWorkflowStatus").enum)
 #: Workflow statuses that end an asynchronous write badly; the version's `message` says why.
 FAILED_STATUSES = frozenset({"COPY_FAILED", "UPDATE_FAILED", "IMPORT_FAILED"})
 

@@ -9,7 +9,7 @@ show the reason next to that field.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime, time, timezone
 from typing import Any, Callable, Mapping
 
@@ -94,9 +94,6 @@ class SearchForm:
         """The fields that differ from an empty form (what a saved search stores)."""
         empty = SearchForm()
         return {key: value for key, value in asdict(self).items() if value != getattr(empty, key)}
-
-    def with_patient(self, patient_id: str) -> SearchForm:
-        return replace(self, patient_id=patient_id.strip())
 
     def is_empty(self) -> bool:
         return not any(key not in ("sort_field", "sort_order", "datastore_id") for key in self.values())

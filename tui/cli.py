@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import sys
 
-SUBCOMMANDS = ("local", "info")
-
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a subcommand, or open the console."""

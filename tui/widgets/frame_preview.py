@@ -150,12 +150,10 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         self.settings = DisplaySettings()
         self.show_overlay = True
         self.generation = 0
-        self.stale_dropped = 0
         self.window: Window | None = None
         self.decoded: DecodedFrame | None = None
         self.error: Exception | None = None
         self._strips: list[Strip] = []
-        self._shown_generation = -1
 
     # ---- state -------------------------------------------------------------------------------
 
@@ -252,11 +250,9 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
     def on_frame_preview_rendered(self, message: Rendered) -> None:
         message.stop()
         if message.generation != self.generation:
-            self.stale_dropped += 1
             return
         first_show = self.decoded is None or self.decoded.key != message.decoded.key
         self.decoded, self.window, self._strips, self.error = message.decoded, message.window, message.strips, None
-        self._shown_generation = message.generation
         self.refresh()
         request = self.request
         if first_show and request is not None and message.decoded.checksum.state is ChecksumState.MISMATCH:
@@ -265,7 +261,6 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
     def on_frame_preview_failed(self, message: Failed) -> None:
         message.stop()
         if message.generation != self.generation:
-            self.stale_dropped += 1
             return
         self.error, self._strips, self.decoded = message.error, [], None
         self.refresh()

@@ -164,6 +164,3 @@ class LockBanner(Static):
         self.remove_class("-locked", "-done", "-failed")
         self.add_class("-visible", variant)
         self.update(safe(text, limit=DETAIL_LIMIT, multiline=False))
-
-    def hide(self) -> None:
-        self.remove_class("-visible", "-locked", "-done", "-failed")
