@@ -9,13 +9,14 @@ answers LOCKED; `EndpointConfig.imageset_lock_seconds` later the background sett
 - a failed update or copy still consumes its version: ACTIVE / UPDATE_FAILED or COPY_FAILED with a
   `message`, keeping the previous document (see emulator/imagesets/patch.py for what fails when);
 - a copy's source keeps its version and, once the copy ends, its own state, status and updatedAt;
-  a new destination is non-primary unless `promoteToPrimary` (the current guide: copies that duplicate
-  primary instances are non-primary until promoted); frames are shared with the source, not copied;
+  a new destination is non-primary unless `promoteToPrimary`, which takes the place of the primary
+  image sets holding the same series (docs/primary-image-sets.md#promotion); frames are shared with
+  the source, not copied;
 - deleting marks every version DELETED and drops documents and frames; GetImageSet and
   ListImageSetVersions still describe the image set (the AWS demo polls GetImageSet for DELETED);
 - `includeStudyImageSets` applies a Patient/Study-level patch to the image set and every other
-  non-deleted primary image set of its study in the data store, atomically: all get a new version,
-  and all fail when it fails for one;
+  non-deleted primary image set of its study in the data store, atomically: all get a new version
+  (the others UPDATING_FOR_STUDY_CONSISTENCY while locked), and all fail when it fails for one;
 - the per-data-store concurrency quotas (100 updates, copies, deletes in flight) are enforced; the
   0.25 TPS throttling is not (it would only slow local work down).
 """
@@ -39,6 +40,7 @@ from ahi.emulator.imagesets.copy import (
     parse_copiable,
 )
 from ahi.emulator.imagesets.patch import Outcome, Patch, PatchFailure, apply_patch, parse_dicom_updates, refuse_unforced
+from ahi.emulator.imagesets.primary import promotion_conflicts
 from ahi.emulator.store import imagesets, versions
 from ahi.emulator.store.imagesets import DELETED, ImageSetVersion
 from ahi.emulator.store.versions import ACTIVE, LOCKED, Settlement
@@ -135,7 +137,7 @@ def update_image_set_metadata(ctx: RequestContext, params: dict[str, Any]) -> di
             outcomes = [apply_patch(document, patch) for document in documents]
         failure = next((outcome.message for outcome in outcomes if outcome.document is None), None)
         numbers = []
-        for target, document, outcome in zip(targets, documents, outcomes):
+        for index, (target, document, outcome) in enumerate(zip(targets, documents, outcomes)):
             settlement = Settlement(
                 state=ACTIVE,
                 workflow_status="UPDATE_FAILED" if failure else "UPDATED",
@@ -148,7 +150,9 @@ def update_image_set_metadata(ctx: RequestContext, params: dict[str, Any]) -> di
                     tx,
                     target,
                     operation=versions.UPDATE,
-                    status="UPDATING",
+                    # The other image sets of the study (includeStudyImageSets) are updated to stay consistent
+                    # with the requested one (docs/primary-image-sets.md#workflow-statuses).
+                    status="UPDATING" if index == 0 else "UPDATING_FOR_STUDY_CONSISTENCY",
                     now=now,
                     settle_at=settle_at,
                     settlement=settlement,
@@ -223,6 +227,8 @@ def copy_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
         if destination is None:
             destination_id = new_id()
             document = as_new_image_set(part, destination_id)
+            if promote:
+                _promote(tx, datastore_id, document, destination_id)
             versions.insert_locked_image_set(
                 tx,
                 image_set_id=destination_id,
@@ -263,7 +269,8 @@ def copy_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
             if outcome.document is not None:
                 versions.copy_frame_rows(tx, source.image_set_id, destination.image_set_id, frames)
                 if promote:
-                    imagesets.make_primary(tx, destination.image_set_id)
+                    _promote(tx, datastore_id, outcome.document, destination.image_set_id)
+                    imagesets.set_primary(tx, destination.image_set_id, True)
             destination_created = destination.created_at
         versions.lock_current_version(
             tx,
@@ -284,6 +291,19 @@ def copy_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
             destination, destination_number, "COPYING", now, destination_created
         ),
     }
+
+
+def _promote(tx: sqlite3.Connection, datastore_id: str, document: dict[str, Any], image_set_id: str) -> None:
+    """Make room in the primary hierarchy for a promoted image set (docs/primary-image-sets.md#promotion).
+
+    The primary image sets holding its series stop being primary; a conflict with the Patient or Study
+    elements of another series' primary image set refuses the promotion.
+    """
+    replaced, conflict = promotion_conflicts(tx, datastore_id, document, exclude=image_set_id)
+    if conflict is not None:
+        raise ValidationException(f"promoteToPrimary: {conflict}")
+    for other in replaced:
+        imagesets.set_primary(tx, other, False)
 
 
 def delete_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -118,13 +118,26 @@ def parse_dicom_updates(updatable: bytes | None, removable: bytes | None) -> Pat
 
 
 def refuse_unforced(patch: Patch, *, force: bool, is_primary: bool) -> None:
-    """ValidationException for violations `force` would lift, unless it does here.
+    """ValidationException for what this patch may not do to this image set (docs/primary-image-sets.md#updates).
 
-    The current guide: force overrides the constraints only on non-primary image sets, and "will not
-    support --force to update StudyInstanceUID, SeriesInstanceUID, and SOPInstanceUID for primary image
-    sets". Its newer rule that Patient and Series attributes of primary image sets cannot be updated at
-    all is not applied: the seed guide's examples update PatientName on imported image sets.
+    `force` lifts the constraints only on non-primary image sets. On a primary image set, Series level
+    elements are never updated, and `force` is refused for a patch that touches Patient or Series level
+    elements; a Patient level update without `force` stays allowed, because AWS's own examples make one
+    on the image set an import has just created.
     """
+    if is_primary:
+        edited = {edit.target.level for edit in (*patch.removals, *patch.updates)}
+        series = sorted({edit.key for edit in (*patch.removals, *patch.updates) if edit.target.level == "Series"})
+        if series:
+            raise ValidationException(
+                f"Series level elements of a primary image set cannot be updated ({', '.join(series[:_SHOWN])}); "
+                "copy the image set to a non-primary one, update that and promote it with promoteToPrimary"
+            )
+        if force and "Patient" in edited:
+            raise ValidationException(
+                "force cannot update Patient level elements of a primary image set; force applies only to "
+                "non-primary image sets"
+            )
     if not patch.forceable or (force and not is_primary):
         return
     hint = (

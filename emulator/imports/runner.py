@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from ahi.emulator.dicom.failures import FileFailure
 from ahi.emulator.dicom.frames import StoredFrame
@@ -22,6 +24,7 @@ from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance, process_
 from ahi.emulator.dicom.limits import MAX_FILE_BYTES, mib
 from ahi.emulator.dicom.spill import MetadataSpill
 from ahi.emulator.ids import new_id
+from ahi.emulator.imagesets.primary import IMPORTED, Placement, place_import
 from ahi.emulator.imports import s3io
 from ahi.emulator.imports.metadata_mappings import mappings_of
 from ahi.emulator.imports.metadata_overrides import MetadataOverrides
@@ -32,7 +35,7 @@ from ahi.emulator.store.datastores import get_datastore
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.frame_files import FrameFiles
 from ahi.emulator.store.import_configurations import get_configuration
-from ahi.emulator.store.imagesets import FrameRef, image_sets_of_job, insert_image_set
+from ahi.emulator.store.imagesets import FrameRef, add_version, image_sets_of_job, insert_image_set
 from ahi.emulator.store.import_jobs import FileRecord, ImportJob
 
 log = logging.getLogger("ahi.emulator.imports")
@@ -43,6 +46,8 @@ MAX_FOLDERS = 10_000
 MAX_JOB_BYTES = 10 * 1024**3
 #: Failure records are written in batches of this many.
 RECORD_BATCH = 64
+#: How often a series waiting for its study's primary image sets to unlock looks again.
+LOCK_POLL_SECONDS = 0.05
 _MESSAGE_FORBIDDEN = re.compile(r"[^\w \-:`!\"#$%&'()*+,./0-9]")
 
 
@@ -245,44 +250,80 @@ class JobRunner:
             for instance in instances
             for frame_id, size in instance.frame_sizes
         ]
-        records = [
-            FileRecord(
-                instance.input_file,
-                SUCCESS,
-                image_set_id,
-                False,
-                [caveat.to_json() for caveat in instance.caveats] or None,
-            )
-            for instance in instances
-        ]
-        records.extend(
+        failed = [
             FileRecord(instance.input_file, FAILURE, None, failure.customer, failure.to_exception())
             for instance, failure in overflow
-        )
+        ]
         if not instances:
-            self._record(job, records)
+            self._record(job, failed)
             for instance, _ in overflow:
                 instance.release()
             return
-        with self.store.transaction() as tx:
-            now = self.now()
-            datastore = get_datastore(tx, job.account_id, job.region, job.datastore_id, now)
-            if datastore is None or datastore.status != "ACTIVE":
-                raise JobFailure(f"The data store {job.datastore_id} is no longer ACTIVE")
-            insert_image_set(
-                tx,
-                image_set_id=image_set_id,
-                datastore_id=job.datastore_id,
-                account_id=job.account_id,
-                region=job.region,
-                document=document,
-                frames=frames,
-                now=now,
-                import_job_id=job.job_id,
-            )
-            import_jobs.record_files(tx, job.job_id, records)
+        while True:
+            with self.store.transaction() as tx:
+                now = self.now()
+                datastore = get_datastore(tx, job.account_id, job.region, job.datastore_id, now)
+                if datastore is None or datastore.status != "ACTIVE":
+                    raise JobFailure(f"The data store {job.datastore_id} is no longer ACTIVE")
+                placement = place_import(tx, job.datastore_id, document)
+                if not placement.wait:
+                    target_id = self._write_image_set(tx, job, image_set_id, document, frames, placement, now)
+                    succeeded = [
+                        FileRecord(
+                            instance.input_file,
+                            SUCCESS,
+                            target_id,
+                            False,
+                            [caveat.to_json() for caveat in instance.caveats] or None,
+                        )
+                        for instance in instances
+                    ]
+                    import_jobs.record_files(tx, job.job_id, succeeded + failed)
+                    break
+            # A primary image set of the study is LOCKED by an update or copy: place the series once it settles.
+            self.stopping.wait(LOCK_POLL_SECONDS)
+            self._check_stopping()
         for instance in [*instances, *(instance for instance, _ in overflow)]:
             instance.release()
+
+    def _write_image_set(
+        self,
+        tx: sqlite3.Connection,
+        job: ImportJob,
+        image_set_id: str,
+        document: dict[str, Any],
+        frames: list[FrameRef],
+        placement: Placement,
+        now: float,
+    ) -> str:
+        """Write one series where `placement` says (docs/primary-image-sets.md); returns the image set it went to."""
+        if placement.conflict:
+            log.info("import job %s keeps image set %s non-primary: %s", job.job_id, image_set_id, placement.conflict)
+        if placement.target is not None:
+            assert placement.document is not None
+            add_version(
+                tx,
+                placement.target,
+                document=placement.document,
+                frames=frames,
+                now=now,
+                workflow_status=IMPORTED,
+                import_job_id=job.job_id,
+            )
+            return placement.target.image_set_id
+        insert_image_set(
+            tx,
+            image_set_id=image_set_id,
+            datastore_id=job.datastore_id,
+            account_id=job.account_id,
+            region=job.region,
+            document=document,
+            frames=frames,
+            now=now,
+            import_job_id=job.job_id,
+            is_primary=placement.is_primary,
+        )
+        return image_set_id
 
     def _write_outputs(self, job: ImportJob) -> None:
         with self.store.read() as conn:

@@ -116,6 +116,51 @@ def insert_image_set(
         "INSERT INTO image_frames (image_set_id, frame_id, path, size) VALUES (?, ?, ?, ?)",
         [(image_set_id, frame.frame_id, frame.path, frame.size) for frame in frames],
     )
+    if import_job_id is not None:
+        record_job_image_set(tx, import_job_id, image_set_id, 1, is_primary)
+
+
+def add_version(
+    tx: sqlite3.Connection,
+    current: ImageSetVersion,
+    *,
+    document: dict[str, Any],
+    frames: Iterable[FrameRef],
+    now: float,
+    workflow_status: str,
+    import_job_id: str,
+) -> int:
+    """An ACTIVE version after `current` with this document and these extra frames (an import adding
+    instances to a primary image set, docs/primary-image-sets.md); returns its number."""
+    version = current.version + 1
+    blob = compress_document(document)
+    tx.execute(
+        "INSERT INTO image_set_versions (image_set_id, version, state, workflow_status, created_at, updated_at,"
+        " metadata, metadata_size) VALUES (?, ?, 'ACTIVE', ?, ?, ?, ?, ?)",
+        (current.image_set_id, version, workflow_status, now, now, blob, len(blob)),
+    )
+    fields = search_fields(document)
+    assignments = ", ".join(f"{column} = :{column}" for column in fields)
+    tx.execute(
+        f"UPDATE image_sets SET {assignments}, latest_version = :version, updated_at = :now"
+        " WHERE image_set_id = :image_set_id",
+        {**fields, "version": version, "now": now, "image_set_id": current.image_set_id},
+    )
+    tx.executemany(
+        "INSERT OR IGNORE INTO image_frames (image_set_id, frame_id, path, size) VALUES (?, ?, ?, ?)",
+        [(current.image_set_id, frame.frame_id, frame.path, frame.size) for frame in frames],
+    )
+    record_job_image_set(tx, import_job_id, current.image_set_id, version, current.is_primary)
+    return version
+
+
+def record_job_image_set(tx: sqlite3.Connection, job_id: str, image_set_id: str, version: int, is_primary: bool) -> None:
+    """Note that an import job wrote this version of an image set (its manifest lists the last one)."""
+    tx.execute(
+        "INSERT INTO import_job_image_sets (job_id, image_set_id, version, is_primary) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (job_id, image_set_id) DO UPDATE SET version = excluded.version, is_primary = excluded.is_primary",
+        (job_id, image_set_id, version, int(is_primary)),
+    )
 
 
 def get_version(
@@ -209,11 +254,25 @@ def exists_for_arn(conn: sqlite3.Connection, arn: ResourceArn) -> bool:
 
 
 def image_sets_of_job(conn: sqlite3.Connection, job_id: str) -> list[tuple[str, int, bool]]:
-    """(image set id, version, isPrimary) of every image set an import job created, oldest first."""
+    """(image set id, version, isPrimary) of every image set an import job wrote, in the order it wrote them."""
     rows = conn.execute(
-        "SELECT image_set_id, is_primary FROM image_sets WHERE import_job_id = ? ORDER BY seq", (job_id,)
+        "SELECT image_set_id, version, is_primary FROM import_job_image_sets WHERE job_id = ? ORDER BY seq", (job_id,)
     ).fetchall()
-    return [(row["image_set_id"], 1, bool(row["is_primary"])) for row in rows]
+    return [(row["image_set_id"], int(row["version"]), bool(row["is_primary"])) for row in rows]
+
+
+def primary_image_sets_of_study(
+    conn: sqlite3.Connection, datastore_id: str, study_instance_uid: str
+) -> list[ImageSetVersion]:
+    """The latest versions of a study's primary image sets that are not DELETED, oldest image set first."""
+    rows = conn.execute(
+        f"SELECT {_VERSION_COLUMNS} FROM image_sets s JOIN image_set_versions v"
+        " ON v.image_set_id = s.image_set_id AND v.version = s.latest_version"
+        " WHERE s.datastore_id = ? AND s.study_instance_uid = ? AND s.is_primary = 1 AND v.state != ?"
+        " ORDER BY s.seq",
+        (datastore_id, study_instance_uid, DELETED),
+    ).fetchall()
+    return [ImageSetVersion.from_row(row) for row in rows]
 
 
 def primary_study_image_sets(
@@ -232,6 +291,6 @@ def primary_study_image_sets(
     return [row[0] for row in rows]
 
 
-def make_primary(tx: sqlite3.Connection, image_set_id: str) -> None:
-    """Mark an image set primary (CopyImageSet's promoteToPrimary)."""
-    tx.execute("UPDATE image_sets SET is_primary = 1 WHERE image_set_id = ?", (image_set_id,))
+def set_primary(tx: sqlite3.Connection, image_set_id: str, is_primary: bool) -> None:
+    """Mark an image set primary or not (CopyImageSet's promoteToPrimary, docs/primary-image-sets.md)."""
+    tx.execute("UPDATE image_sets SET is_primary = ? WHERE image_set_id = ?", (int(is_primary), image_set_id))

@@ -50,7 +50,8 @@ def test_update_answers_locked_then_settles_updated(
 
 
 def test_insert_and_update_at_every_level(mi: Any, image_set: tuple[str, str]) -> None:
-    datastore_id, image_set_id = image_set
+    datastore_id, primary_id = image_set
+    image_set_id = copy_to_new(mi, datastore_id, primary_id)  # Series level elements of primary image sets are fixed
     before = metadata(mi, datastore_id, image_set_id)
     series_uid, series = only_series(before)
     sop_uid = next(iter(series["Instances"]))
@@ -134,7 +135,8 @@ def test_remove_instance_and_refuse_removing_the_last(mi: Any, image_set: tuple[
 
 def test_missing_series_or_instance_fails_the_update(mi: Any, image_set: tuple[str, str]) -> None:
     datastore_id, image_set_id = image_set
-    update(mi, datastore_id, image_set_id, "1", updatable={"Study": {"Series": {"1.2.3": {"DICOM": {"Modality": "MR"}}}}})
+    missing = {"Study": {"Series": {"1.2.3": {"Instances": {"1.2.3.4": {"DICOM": {"ImageComments": "x"}}}}}}}
+    update(mi, datastore_id, image_set_id, "1", updatable=missing)
     failed = wait_unlocked(mi, datastore_id, image_set_id)
     assert failed["imageSetWorkflowStatus"] == "UPDATE_FAILED"
     assert failed["message"] == "INVALID_REQUEST: Series 1.2.3 is not in the image set metadata"
