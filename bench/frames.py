@@ -41,8 +41,8 @@ from ahi.emulator.demo.phantoms import PhantomFile, ct_series  # noqa: E402
 from ahi.emulator.dicom.htj2k import encode_frame  # noqa: E402
 from ahi.services.frame_metadata import FrameRequest, pixel_model, series_frames  # noqa: E402
 from ahi.services.frames import FrameKey, decode_frame, frame_crc32, verify_checksum  # noqa: E402
-from ahi.tui.pixels_render import ColourMode, HalfcellImage, halfcell_rows  # noqa: E402
 from ahi.services.windowing import AUTO_PERCENTILE, DisplaySettings, PixelModel, resample_to_cells, to_display  # noqa: E402
+from ahi.tui.pixels_render import ColourMode, HalfcellImage, halfcell_rows  # noqa: E402
 
 GOAL_MS = 40.0
 STEPS = ("fetch", "decode", "verify", "window", "resample", "render")

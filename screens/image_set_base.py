@@ -7,11 +7,11 @@ from typing import Any, Callable
 
 from textual import on
 
-from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.screens.taggable import TaggableScreen
 from ahi.services.imagesets import ImageSetState
 from ahi.services.metadata_patch import MetadataUpdate
 from ahi.services.tags import TagTarget
+from ahi.tui.widgets.lock_banner import Following, LockBanner
 
 
 class ImageSetScreen(TaggableScreen):

@@ -22,7 +22,6 @@ from ahi.screens.copy_dialog import CopyDialog, CopyRequest
 from ahi.screens.datastore_detail import attempt
 from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
-from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.screens.metadata_view import MetadataViewScreen
 from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.services.errors import AwsCallError
@@ -30,6 +29,7 @@ from ahi.services.imagesets import ImageSetState, MetadataDocument
 from ahi.services.metadata_patch import MetadataUpdate
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
 from ahi.tui.literal import literal, literal_row
+from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 SCOPE = "image_set_detail"

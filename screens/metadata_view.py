@@ -26,7 +26,6 @@ from textual.worker import get_current_worker
 
 from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
-from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.services.errors import AwsCallError
@@ -36,6 +35,7 @@ from ahi.services.metadata_tree import MetadataNode, NodeKind, ancestors, build_
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
 from ahi.tui.dialogs.json_view import JsonDialog
 from ahi.tui.literal import literal
+from ahi.tui.widgets.lock_banner import Following, LockBanner
 
 SCOPE = "metadata_view"
 REGISTRY.register(

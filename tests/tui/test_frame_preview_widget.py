@@ -17,9 +17,9 @@ from textual.strip import Strip
 from ahi.emulator.demo.phantoms import shepp_logan_hu
 from ahi.services.frame_metadata import FrameLabels, FrameRequest
 from ahi.services.frames import ChecksumState, DecodedFrame, FrameKey, frame_crc32, verify_checksum
-from ahi.tui.pixels_render import ColourMode, cell_colours, grey_lut_256, render_preview
 from ahi.services.windowing import DisplaySettings, PixelModel, Window, parse_windows, preset
 from ahi.tui.actions import REGISTRY
+from ahi.tui.pixels_render import ColourMode, cell_colours, grey_lut_256, render_preview
 from ahi.tui.widgets.frame_preview import FramePreview, ThumbnailStrip, thumbnail_range
 
 def pilot_test(test: Callable[[], Awaitable[None]]) -> Callable[[], None]:

@@ -20,7 +20,6 @@ from ahi.emulator.server import LocalEndpoint
 from ahi.screens.frame_viewer import FrameViewerScreen, frames_by_series
 from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.image_set_search import ImageSetSearchScreen
-from ahi.tui.widgets.lock_banner import LockBanner
 from ahi.screens.metadata_view import MetadataViewScreen
 from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.screens.saved_searches import name_problem, with_search
@@ -29,6 +28,7 @@ from ahi.tui.actions import REGISTRY
 from ahi.tui.config import ConfigError, load_config, parse_config
 from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.widgets.frame_preview import FramePreview
+from ahi.tui.widgets.lock_banner import LockBanner
 from ahi.tui.widgets.resource_table import ResourceTable
 
 

@@ -21,12 +21,12 @@ from triage_helpers import INPUT_BUCKET, OUTPUT_BUCKET, active_datastore, run_im
 from ahi.emulator.demo.phantoms import broken_files, ct_series
 from ahi.emulator.server import LocalEndpoint
 from ahi.screens.job_detail import JobDetailScreen
-from ahi.tui.widgets.job_outcome_tree import OutcomeTree
 from ahi.screens.jobs import JobsScreen
 from ahi.services.failure_reasons import FailureGroup
 from ahi.services.job_output import FailureLine
 from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.format import Formatter
+from ahi.tui.widgets.job_outcome_tree import OutcomeTree
 from ahi.tui.widgets.resource_table import ResourceTable
 
 BROKEN = broken_files()

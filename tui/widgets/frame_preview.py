@@ -23,7 +23,6 @@ from textual.worker import get_current_worker
 
 from ahi.services.frame_metadata import FrameRequest
 from ahi.services.frames import ChecksumState, DecodedFrame
-from ahi.tui.pixels_render import ColourMode, Row, colour_mode_for, halfcell_rows, render_preview
 from ahi.services.windowing import (
     AUTO,
     DICOM,
@@ -36,6 +35,7 @@ from ahi.services.windowing import (
 )
 from ahi.tui.actions import REGISTRY, Action, ScopedBindings
 from ahi.tui.literal import visible
+from ahi.tui.pixels_render import ColourMode, Row, colour_mode_for, halfcell_rows, render_preview
 
 FrameLoader = Callable[[FrameRequest], DecodedFrame]
 SCOPE = "frame_preview"
