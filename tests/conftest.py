@@ -18,6 +18,8 @@
   (raw, still-encoded path; optional SigV4 by botocore's signer for medical-imaging, with `secret`,
   `access_key`, `host` overrides) -> `RawResponse(status, headers, body, json)`. For what boto3 would
   refuse to send: bad JSON, wrong types, invalid values past client-side validation, tampered requests.
+- every boto3 session made in a test process (the tests' and the console's) shares one parsed copy of
+  the service models (shared_models.py): building a client stays cheap.
 """
 
 from __future__ import annotations
@@ -35,8 +37,16 @@ from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
 
 from raw_http import ACCESS_KEY, REGION, SECRET_KEY, RawResponse, send_raw
+from shared_models import sessions_share_models
 
 ClientFactory = Callable[..., Any]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_service_models() -> Iterator[None]:
+    """Every boto3 session in this process parses the service models once (shared_models.py)."""
+    with sessions_share_models():
+        yield
 
 
 @pytest.fixture(autouse=True)
