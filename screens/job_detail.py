@@ -22,8 +22,8 @@ from textual.widget import Widget
 from textual.widgets import ProgressBar, Static, Tree
 from textual.worker import get_current_worker
 
+from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.import_start import start_import
-from ahi.tui.widgets.job_outcome_tree import MoreFiles, OutcomeTree
 from ahi.screens.job_view import duration_text, job_status_cell
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.services.failure_export import FORMATS, export_failures
@@ -47,6 +47,7 @@ from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
 from ahi.tui.dialogs.json_view import JsonDialog
 from ahi.tui.literal import DETAIL_LIMIT, literal_row, safe
 from ahi.tui.screen_base import AhiScreen
+from ahi.tui.widgets.job_outcome_tree import MoreFiles, OutcomeTree
 
 SCOPE = "job_detail"
 REGISTRY.register(
@@ -340,11 +341,6 @@ class JobDetailScreen(AhiScreen):
             self.action_raw_line()
 
     def _open_image_set(self, summary: ImageSetSummary) -> None:
-        try:
-            from ahi.screens.image_set_detail import ImageSetDetailScreen
-        except ModuleNotFoundError:
-            self.notify("The image set screens are not available yet", severity="warning")
-            return
         self.app.push_screen(ImageSetDetailScreen(self.job.datastore_id, summary.image_set_id, summary.image_set_id))
 
     # --- what the cursor is on ---------------------------------------------------------------------------
