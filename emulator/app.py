@@ -21,6 +21,7 @@ from ahi.emulator.protocol.router import raw_path, service_router
 from ahi.emulator.protocol.serializer import error_response, serialize_response
 from ahi.emulator.protocol.sigv4 import SignedRequest, scope_from_headers
 from ahi.emulator.protocol.validate import validate_input
+from ahi.emulator.tiers import after_call
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -69,8 +70,10 @@ class MedicalImagingApp:
                 request_id=request_id,
                 runtime=self.runtime,
             )
-            output: dict[str, Any] = handler(context, params)
-            return serialize_response(operation, output or {}, request_id)
+            output: dict[str, Any] = handler(context, params) or {}
+            # Storage tiers: the touches this call made and the tier fields its response shows (docs/storage-tiers.md).
+            after_call(context, operation.name, params, output)
+            return serialize_response(operation, output, request_id)
         except ServiceError as error:
             status = error.status or error_status(error.code)
             log.debug("%s %s -> %s %s", request_id, operation_name, status, error.code)

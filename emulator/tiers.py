@@ -3,6 +3,10 @@
 The tier is not stored: it follows from the last touch and the tiering clock whenever a response shows
 it, so an image set moves to Archive Instant Access exactly when 30 days without a touch have passed,
 and back with the next touch, with no background work.
+
+Which calls touch and which responses show the tier is declared here once (`after_call`, run by the app
+after every successful medical-imaging call), so the handlers stay about their own operation; imports
+touch inside their commit (emulator/imports/runner.py).
 """
 
 from __future__ import annotations
@@ -11,8 +15,10 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ahi.emulator.context import RequestContext
 from ahi.emulator.store import access
 from ahi.emulator.store.db import Store
+from ahi.emulator.store.imagesets import primary_study_image_sets
 from ahi.emulator.timestamps import to_datetime
 
 FREQUENT_ACCESS = "FREQUENT_ACCESS"
@@ -57,3 +63,47 @@ def touch_on_read(store: Store, image_set_id: str, real_now: float) -> None:
         return
     with store.transaction() as tx:
         access.touch(tx, [image_set_id], real_now)
+
+
+#: docs/storage-tiers.md#what-counts-as-a-touch: calls that read an image set's metadata or pixels.
+READ_TOUCHES = frozenset({"GetImageSetMetadata", "GetImageFrame"})
+#: Calls that write image sets (StartDICOMImportJob touches in the import's own commit).
+WRITE_TOUCHES = frozenset({"UpdateImageSetMetadata", "CopyImageSet"})
+
+
+def after_call(ctx: RequestContext, operation: str, params: dict[str, Any], output: dict[str, Any]) -> None:
+    """Record the touches a successful call made, and add `storageTier`/`lastAccessedAt` where its response has them."""
+    runtime = ctx.runtime
+    if operation in READ_TOUCHES:
+        touch_on_read(runtime.store, params["imageSetId"], runtime.now())
+    elif operation in WRITE_TOUCHES:
+        with runtime.store.transaction() as tx:
+            touch(tx, _written(tx, operation, params, output), runtime.now())
+    elif operation == "GetImageSet" and output.get("imageSetState") != "DELETED":
+        _describe(ctx, [output])
+    elif operation == "SearchImageSets":
+        _describe(ctx, output.get("imageSetsMetadataSummaries") or [])
+
+
+def _written(tx: sqlite3.Connection, operation: str, params: dict[str, Any], output: dict[str, Any]) -> list[str]:
+    """The image sets an update or a copy wrote to (a copy also read its source: a touch too)."""
+    if operation == "CopyImageSet":
+        return [params["sourceImageSetId"], output["destinationImageSetProperties"]["imageSetId"]]
+    image_set_id = params["imageSetId"]
+    written = [image_set_id]
+    if params.get("includeStudyImageSets"):
+        found = access.study_of(tx, image_set_id)
+        if found is not None:
+            written += primary_study_image_sets(tx, found[0], found[1], image_set_id)
+    return written
+
+
+def _describe(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
+    """Add the tier fields to GetImageSet's output or to search summaries, in place."""
+    if not items:
+        return
+    updated = {item["imageSetId"]: item["updatedAt"].timestamp() for item in items}
+    with ctx.runtime.store.read() as conn:
+        fields = tier_fields(conn, updated, ctx.runtime.now())
+    for item in items:
+        item.update(fields[item["imageSetId"]])

@@ -30,7 +30,7 @@ from ahi.emulator.imports.metadata_mappings import mappings_of
 from ahi.emulator.imports.metadata_overrides import MetadataOverrides
 from ahi.emulator.imports.outputs import FAILURE, SUCCESS, folder_location, output_files
 from ahi.emulator.imports.s3io import InputObject, ObjectTooLarge, S3AccessError, S3Location
-from ahi.emulator.store import import_jobs
+from ahi.emulator.store import access, import_jobs
 from ahi.emulator.store.datastores import get_datastore
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.frame_files import FrameFiles
@@ -268,6 +268,7 @@ class JobRunner:
                 placement = place_import(tx, job.datastore_id, document)
                 if not placement.wait:
                     target_id = self._write_image_set(tx, job, image_set_id, document, frames, placement, now)
+                    access.touch(tx, [target_id], now)  # an import is a touch (docs/storage-tiers.md)
                     succeeded = [
                         FileRecord(
                             instance.input_file,

@@ -48,3 +48,11 @@ def last_accessed(conn: sqlite3.Connection, image_set_ids: Iterable[str]) -> dic
         ):
             found[row["image_set_id"]] = float(row["last_accessed_at"])
     return found
+
+
+def study_of(conn: sqlite3.Connection, image_set_id: str) -> tuple[str, str | None] | None:
+    """(data store id, Study Instance UID) of an image set's latest version, from its search row."""
+    row = conn.execute(
+        "SELECT datastore_id, study_instance_uid FROM image_sets WHERE image_set_id = ?", (image_set_id,)
+    ).fetchone()
+    return None if row is None else (row["datastore_id"], row["study_instance_uid"])

@@ -105,6 +105,9 @@ def test_summary_carries_version_times_tags_and_primary_flag(mi: Any, datastore_
         "createdAt": shown(T0 + 0.1239),
         "updatedAt": shown(T0 + 60.5),
         "isPrimary": False,
+        # Seeded in the store, never touched: last touched when last updated, years ago (docs/storage-tiers.md).
+        "lastAccessedAt": shown(T0 + 60.5),
+        "storageTier": "ARCHIVE_INSTANT_ACCESS",
         "DICOMTags": {
             "DICOMPatientId": "SUBJECT08701",
             "DICOMPatientName": "Melissa844 Huel628",
