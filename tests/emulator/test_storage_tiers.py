@@ -116,6 +116,22 @@ def test_copy_and_update_touch_the_image_sets_they_write(endpoint: LocalEndpoint
     wait_until_active(mi, world.datastore_id, world.image_sets["ct2"])
     assert tier(mi, world, "ct2")[0] == FREQUENT, "an update is a touch"
 
+    assert (tier(mi, world, "ct")[0], tier(mi, world, "us")[0]) == (FREQUENT, ARCHIVE)
+    clock(endpoint, {"advanceSeconds": 31 * DAY})
+    latest = wait_until_active(mi, world.datastore_id, world.ct)["versionId"]
+    mi.update_image_set_metadata(
+        datastoreId=world.datastore_id,
+        imageSetId=world.ct,
+        latestVersionId=latest,
+        includeStudyImageSets=True,
+        updateImageSetMetadataUpdates={
+            "DICOMUpdates": {"updatableAttributes": json.dumps({"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "Tiers"}}}).encode()}
+        },
+    )
+    wait_until_active(mi, world.datastore_id, world.ct)
+    wait_until_active(mi, world.datastore_id, world.image_sets["us"])
+    assert tier(mi, world, "us")[0] == FREQUENT, "includeStudyImageSets touches every image set it updates"
+
     clock(endpoint, {"advanceSeconds": 30 * DAY})
     summaries = mi.search_image_sets(datastoreId=world.datastore_id, searchCriteria={})["imageSetsMetadataSummaries"]
     assert len(summaries) == 4

@@ -88,8 +88,10 @@ def test_javascript_sdk_drives_every_operation(endpoint: Any, aws_env: dict[str,
 
     search = by_name["SearchImageSets"]
     assert (search["count"], search["patientName"]) == (1, SUBJECT.patient_name)
+    assert (search["storageTier"], search["hasLastAccessedAt"]) == ("FREQUENT_ACCESS", True)
     image_set = by_name["GetImageSet"]
     assert (image_set["imageSetState"], image_set["versionId"], image_set["createdAtIsDate"]) == ("ACTIVE", "1", True)
+    assert image_set["storageTier"] == "FREQUENT_ACCESS"
     image_set_id = image_set["imageSetId"]
     assert image_set["imageSetArn"].endswith(f":datastore/{datastore_id}/imageset/{image_set_id}")
 
