@@ -279,6 +279,7 @@ class EndpointServer(TcpWSGIServer):
         super().__init__(app, map={}, adj=adj, sockinfo=adj.listen[0])
         pipe = os.fstat(self.trigger.trigger)
         self._trigger_identity = (pipe.st_dev, pipe.st_ino)
+        self.trigger._close = self._close_trigger  # type: ignore[method-assign]
         self._loop: threading.Thread | None = None
 
     @property
@@ -296,18 +297,52 @@ class EndpointServer(TcpWSGIServer):
         self._loop.start()
 
     def stop(self, join_seconds: float) -> None:
-        """Let the worker threads finish the requests they run, then close every socket on the loop's thread.
+        """Let the worker threads finish the requests they run, then have the loop close this server's descriptors.
 
         In that order: a worker still running after its descriptors were closed would wake the loop
         through a descriptor number the next server (or a database file) may already have been given.
+        The closing happens on the loop's own thread (`readable`), never beside it (docs/server.md).
         """
         self.task_dispatcher.shutdown(cancel_pending=True, timeout=join_seconds)
         with self._trigger_lock:
             self._closing = True
-            if not self._wake(lambda: wasyncore.close_all(self._map)):
-                wasyncore.close_all(self._map, ignore_all=True)  # the loop ends at its next poll timeout
-        if self._loop is not None and self._loop is not threading.current_thread():
-            self._loop.join(join_seconds)
+            self._wake()  # a pipe no longer ours is not pulled: the loop then closes at its poll timeout
+        loop = self._loop
+        if loop is not None and loop is not threading.current_thread():
+            loop.join(join_seconds)
+        if loop is None or not loop.is_alive():
+            wasyncore.close_all(self._map, ignore_all=True)  # no loop to do it (never started, or ended)
+
+    def readable(self) -> bool:
+        """Asked by the loop on each turn; a stopping server closes everything in its own map here."""
+        if self._closing:
+            wasyncore.close_all(self._map, ignore_all=True)
+            return False
+        return bool(super().readable())
+
+    def _close_trigger(self) -> None:
+        """waitress's close of its wake-up pipe, leaving alone any number that is no longer that pipe.
+
+        Were one end closed by other code, its number may belong to something else by now (another
+        server's socket, a database file): closing it again would close that.
+        """
+        trigger = self.trigger
+        for descriptor in trigger._fds:
+            if self._is_own_pipe(descriptor):
+                os.close(descriptor)
+        trigger._fds = []
+        wrapper = trigger.socket  # waitress's own duplicate of the read end
+        if wrapper is not None and wrapper.fd >= 0 and not self._is_own_pipe(wrapper.fd):
+            wrapper.fd = -1
+        wasyncore.file_dispatcher.close(trigger)
+
+    def _is_own_pipe(self, descriptor: int) -> bool:
+        """Whether a descriptor number still refers to this server's wake-up pipe."""
+        try:
+            found = os.fstat(descriptor)
+        except OSError:
+            return False
+        return (found.st_dev, found.st_ino) == self._trigger_identity
 
     def pull_trigger(self) -> None:
         """Wake the loop (a worker has output for it); nothing once the server is closing."""
