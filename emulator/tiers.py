@@ -102,7 +102,7 @@ def _describe(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
     """Add the tier fields to GetImageSet's output or to search summaries, in place."""
     if not items:
         return
-    updated = {item["imageSetId"]: item["updatedAt"].timestamp() for item in items}
+    updated = {item["imageSetId"]: (item.get("updatedAt") or item["createdAt"]).timestamp() for item in items}
     with ctx.runtime.store.read() as conn:
         fields = tier_fields(conn, updated, ctx.runtime.now())
     for item in items:
