@@ -237,8 +237,8 @@ def test_delete_needs_the_typed_id(seeded: dict[str, str], make_app: AppFactory)
     async def scenario(pilot: Pilot[Any]) -> None:
         await pilot.press("s", "D")
         assert isinstance(app.screen, ConfirmDialog)
-        assert app.screen.focused.id == "cancel"
-        await pilot.press("tab", "tab", *"wrong", "enter")
+        assert app.screen.focused.id == "typed"
+        await pilot.press(*"wrong", "enter")
         assert isinstance(app.screen, ConfirmDialog)
         assert "does not match" in widget_text(app.screen.query_one("#problem"))
         await pilot.press(*["backspace"] * 5, *seeded["cardiology-archive"], "enter")
@@ -257,7 +257,7 @@ def test_delete_refusal_is_shown(seeded: dict[str, str], make_app: AppFactory, r
     app = make_app()
 
     async def scenario(pilot: Pilot[Any]) -> None:
-        await pilot.press("s", "D", "tab", "tab", *seeded["cardiology-archive"], "enter")
+        await pilot.press("s", "D", *seeded["cardiology-archive"], "enter")
         await settle(pilot)
         panel = app.screen.query_one(ErrorPanel)
         assert panel.showing

@@ -331,10 +331,8 @@ def test_found_locked_then_delete_needs_the_typed_id(world: World, make_app: App
         await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog)
-        assert app.focused is dialog.query_one("#cancel")
-        dialog.query_one("#typed", Input).value = world.ct[:-1]
-        dialog.query_one("#typed", Input).focus()
-        await pilot.press("enter")
+        assert app.focused is dialog.query_one("#typed")
+        await pilot.press(*world.ct[:-2], "enter")
         assert "does not match" in widget_text(dialog.query_one("#problem"))
         assert not [r for r in app.call_log.records() if r.operation == "DeleteImageSet"]
         dialog.query_one("#typed", Input).value = world.ct

@@ -1,4 +1,8 @@
-"""Confirmation before an action: Cancel has the focus, the action is red, deletes need the ID typed."""
+"""Confirmation before an action: the action is red, yes/no starts on Cancel, deletes start in the typed-ID field.
+
+A delete's field has the focus from the start, so what the person types (or pastes) lands there and
+Enter confirms once it matches; Cancel stays the default only where nothing needs typing.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ class ConfirmDialog(ModalScreen[bool]):
     ConfirmDialog .title { text-style: bold; color: $error; }
     ConfirmDialog Input { margin: 1 0 0 0; }
     ConfirmDialog .problem { color: $error; height: auto; }
+    ConfirmDialog .problem.match { color: $success; }
     ConfirmDialog Horizontal { height: auto; margin: 1 0 0 0; align-horizontal: right; }
     ConfirmDialog Button { margin: 0 0 0 2; }
     """
@@ -50,19 +55,46 @@ class ConfirmDialog(ModalScreen[bool]):
                 yield Button(self.action.description, id="confirm", variant="error")
 
     def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
+        if self.action.confirm is Confirm.TYPE_ID:
+            self.query_one("#typed", Input).focus()
+        else:
+            self.query_one("#cancel", Button).focus()
+
+    @on(Input.Changed, "#typed")
+    def typed(self, event: Input.Changed) -> None:
+        """Say how the typed ID compares while it is typed; an empty field says nothing."""
+        value = event.value.strip()
+        if not value:
+            message = ""
+        elif value == self.resource_id:
+            message = "The ID matches: Enter confirms."
+        elif self.resource_id.startswith(value):
+            message = ""
+        else:
+            message = "The ID does not match."
+        problem = self.query_one("#problem", Static)
+        problem.set_class(value == self.resource_id, "match")
+        problem.update(message)
 
     def action_cancel(self) -> None:
-        self.dismiss(False)
+        self.finish(False)
 
     @on(Button.Pressed, "#cancel")
     def cancelled(self) -> None:
-        self.dismiss(False)
+        self.finish(False)
+
+    def finish(self, confirmed: bool) -> None:
+        """Dismiss once: a second Enter from a burst of keys must not reach the screen below."""
+        if not self.is_active:
+            return
+        self.dismiss(confirmed)
 
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted, "#typed")
     def confirmed(self) -> None:
         if self.action.confirm is Confirm.TYPE_ID and self.query_one("#typed", Input).value.strip() != self.resource_id:
-            self.query_one("#problem", Static).update("The ID does not match; nothing was changed.")
+            problem = self.query_one("#problem", Static)
+            problem.remove_class("match")
+            problem.update("The ID does not match; nothing was changed.")
             return
-        self.dismiss(True)
+        self.finish(True)
