@@ -177,10 +177,10 @@ def endpoint_frames(files: list[PhantomFile], workdir: Path) -> tuple[Callable[[
             inputS3Uri="s3://bench-frames/in/",
             outputS3Uri="s3://bench-frames/out/",
         )["jobId"]
-        wait_for(lambda: job_status(mi, datastore, job) != "IN_PROGRESS" and job_status(mi, datastore, job) != "SUBMITTED")
-        if job_status(mi, datastore, job) != "COMPLETED":
+        ended = job_end(mi, datastore, job)
+        if ended["jobStatus"] != "COMPLETED":
             server.stop()
-            return f"import job ended {job_status(mi, datastore, job)}"
+            return f"import job ended {ended['jobStatus']}: {ended.get('message', '')}"
         image_set_id = imported_image_set(s3, "bench-frames", "out/")
         version = mi.get_image_set(datastoreId=datastore, imageSetId=image_set_id)["versionId"]
         body = mi.get_image_set_metadata(datastoreId=datastore, imageSetId=image_set_id)["imageSetMetadataBlob"].read()
@@ -200,8 +200,20 @@ def imported_image_set(s3: Any, bucket: str, prefix: str) -> str:
     return json.loads(lines[0])["importResponse"]["imageSetId"]
 
 
-def job_status(mi: Any, datastore: str, job: str) -> str:
-    return mi.get_dicom_import_job(datastoreId=datastore, jobId=job)["jobProperties"]["jobStatus"]
+def job_end(mi: Any, datastore: str, job: str, timeout: float = 120.0) -> dict[str, Any]:
+    """The job's properties once it has ended.
+
+    One read per poll: a condition reading the status twice (not IN_PROGRESS, then not SUBMITTED)
+    holds when the job starts between the two reads, and the wait ends while the job runs.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        properties: dict[str, Any] = mi.get_dicom_import_job(datastoreId=datastore, jobId=job)["jobProperties"]
+        if properties["jobStatus"] not in ("SUBMITTED", "IN_PROGRESS"):
+            return properties
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"import job still {properties['jobStatus']} after {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 120.0) -> None:
