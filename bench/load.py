@@ -74,10 +74,6 @@ class WerkzeugServer:
         if self._thread is not None:
             self._thread.join(join_seconds)
 
-    def join(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-
 
 def serve(state_dir: str, server: str) -> None:
     """Child process: the endpoint with `ahi local`'s settings on `server`, printing its URL, until stdin closes."""

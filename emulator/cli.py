@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
 
     stop = threading.Event()
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
+    def request_stop(_signum: int, _frame: FrameType | None) -> None:
         stop.set()
 
     from ahi.emulator.server import LocalEndpoint  # heavy (botocore, Werkzeug); only once the options are known to be good

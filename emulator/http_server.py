@@ -369,11 +369,6 @@ class EndpointServer(TcpWSGIServer):
         self.trigger.pull_trigger(thunk)
         return True
 
-    def join(self) -> None:
-        """Block until the loop ends."""
-        if self._loop is not None:
-            self._loop.join()
-
 
 def quiet_waitress() -> None:
     """waitress logs a queue-depth warning under load and each refused request; our log stays ours."""

@@ -31,7 +31,6 @@ class Server(Protocol):
     def server_address(self) -> tuple[str, int]: ...
     def start(self, name: str) -> None: ...
     def stop(self, join_seconds: float) -> None: ...
-    def join(self) -> None: ...
 
 
 class LocalEndpoint:
@@ -106,11 +105,6 @@ class LocalEndpoint:
             return self.start()
         finally:
             self.config.port = wanted
-
-    def serve_forever(self) -> None:
-        """Block until `stop()` is called from another thread (or a signal handler)."""
-        if self._server is not None:
-            self._server.join()
 
     def stop(self) -> None:
         """Stop serving, release the port and close the state; safe to call twice."""
