@@ -27,7 +27,7 @@ from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.services.errors import AwsCallError
 from ahi.services.imagesets import ImageSetState, MetadataDocument
 from ahi.services.metadata_patch import MetadataUpdate
-from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
+from ahi.tui.actions import REGISTRY, Action, Confirm, key_label, mutating
 from ahi.tui.literal import literal, literal_row
 from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
@@ -110,8 +110,15 @@ class ImageSetDetailScreen(ImageSetScreen):
                 yield Static(id="properties")
                 yield Static(id="tags")
             with Vertical(id="detail-right"):
-                yield Label("Versions (Enter shows one, R reverts to it)", id="versions-title")
+                yield Label(self.versions_title(), id="versions-title")
                 yield ResourceTable(VERSION_COLUMNS, id="versions", markable=False)
+
+    def versions_title(self) -> str:
+        """The versions heading names the revert key only where reverting is allowed."""
+        if self.ahi.read_only:
+            return "Versions (Enter shows one)"
+        revert = key_label(REGISTRY["image_set_detail.revert"].keys, self.ahi.keymap, "image_set_detail.revert")
+        return f"Versions (Enter shows one, {revert} reverts to it)"
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()

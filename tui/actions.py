@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, ClassVar, Iterable, TypeVar
 
 from textual.binding import Binding
+from textual.keys import format_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,12 +138,54 @@ def mutating(action_id: str) -> Callable[[F], F]:
     return decorate
 
 
+def refused_by_key(key: str, scopes: Iterable[str], keymap: dict[str, str]) -> Action | None:
+    """The mutating action `key` would run in `scopes`, when no action that changes nothing also has that key.
+
+    Read-only mode hides a mutating action's binding, so its key would otherwise fall through silently;
+    the screen hands the action found here to the same refusal as the command line.
+    """
+    wanted = list(scopes)
+    bound = [a for a in REGISTRY.in_scopes(wanted) if key in {k.strip() for k in keymap.get(a.id, a.keys).split(",")}]
+    if any(not action.mutates for action in bound):
+        return None
+    return bound[-1] if bound else None
+
+
+#: Keys as people write them, where Textual's own display differs (`pgdn`, `⏎`, `ctrl+s`).
+KEY_NAMES = {
+    "pagedown": "PgDn",
+    "pageup": "PgUp",
+    "home": "Home",
+    "end": "End",
+    "enter": "Enter",
+    "escape": "Esc",
+    "space": "Space",
+    "tab": "Tab",
+    "shift+tab": "Shift+Tab",
+    "up": "↑",
+    "down": "↓",
+    "left": "←",
+    "right": "→",
+    "delete": "Del",
+    "backspace": "Backspace",
+}
+
+
+def key_name(key: str) -> str:
+    """One Textual key name as a person writes it: `right_square_bracket` is `]`, `pagedown` is `PgDn`, `ctrl+s` is `^s`."""
+    key = key.strip()
+    if key in KEY_NAMES:
+        return KEY_NAMES[key]
+    if key.startswith("ctrl+"):
+        return "^" + key_name(key[5:])
+    return format_key(key)
+
+
 def key_label(keys: str, keymap: dict[str, str] | None = None, action_id: str | None = None) -> str:
-    """Human form of a key list (`ctrl+p` stays, `question_mark` becomes `?`)."""
+    """Human form of a key list (`question_mark,right_square_bracket` becomes `?, ]`), after the config's keymap."""
     if keymap and action_id in keymap:
         keys = keymap[action_id]
-    names = {"question_mark": "?", "slash": "/", "colon": ":", "exclamation_mark": "!", "space": "space", "escape": "esc"}
-    return ", ".join(names.get(key.strip(), key.strip()) for key in keys.split(","))
+    return ", ".join(key_name(key) for key in keys.split(",") if key.strip())
 
 
 REGISTRY.register(
@@ -157,6 +200,14 @@ REGISTRY.register(
     Action("screen.raw", "raw_json", "y", "Raw JSON", "screen", command="json"),
     Action("screen.copy_id", "copy_id", "c", "Copy ID", "screen", footer=False),
     Action("screen.copy_arn", "copy_arn", "C", "Copy ARN", "screen", footer=False),
+    Action("table.down", "cursor_down", "j,down", "Next row", "table", footer=False),
+    Action("table.up", "cursor_up", "k,up", "Previous row", "table", footer=False),
+    Action("table.first", "first_row", "g,home", "First row", "table", footer=False),
+    Action("table.last", "last_row", "G,end", "Last row", "table", footer=False),
+    Action("table.page_down", "page_down", "pagedown", "Page down", "table", footer=False),
+    Action("table.page_up", "page_up", "pageup", "Page up", "table", footer=False),
+    Action("table.right", "column_right", "right,l", "Scroll one column right", "table", footer=False),
+    Action("table.left", "column_left", "left,h", "Scroll one column left", "table", footer=False),
     Action("table.mark", "mark", "space", "Mark row", "table", footer=False),
     Action("table.sort", "sort", "s", "Sort by next column", "table", footer=False),
     Action("table.reverse", "reverse_sort", "S", "Reverse sort", "table", footer=False),

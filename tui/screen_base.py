@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ahi.services.errors import AwsCallError
-from ahi.tui.actions import REGISTRY, Confirm, ScopedBindings
+from ahi.tui.actions import REGISTRY, Confirm, ScopedBindings, refused_by_key
 from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.dialogs.json_view import JsonDialog
 from ahi.tui.literal import literal
@@ -20,6 +20,7 @@ from ahi.tui.messages import AwsCallFailed, CallDone, Fetched, FetchedPart
 from ahi.tui.widgets.breadcrumb import Breadcrumb
 from ahi.tui.widgets.context_header import ContextHeader
 from ahi.tui.widgets.error_panel import ErrorPanel
+from ahi.tui.widgets.key_footer import KeyFooter
 from ahi.tui.widgets.prompt_bar import CommandLine, FilterBar, PromptBar
 from ahi.tui.widgets.resource_table import ResourceTable
 
@@ -76,7 +77,7 @@ class AhiScreen(ScopedBindings, Screen[None]):
         yield FilterBar(id="filter-bar")
         yield CommandLine(self.ahi.complete_command, id="command-line")
         yield StatusLine(id="status-line")
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> Iterable[Widget]:
         return []
@@ -105,6 +106,16 @@ class AhiScreen(ScopedBindings, Screen[None]):
         if due is not None and self.ahi.clock.monotonic() >= due and self.app.screen is self:
             self.refresh_now()
         self.update_status()
+
+    def on_key(self, event: events.Key) -> None:
+        """In read-only mode a mutating action's key is refused out loud, by the gate the command line uses."""
+        if not self.ahi.read_only:
+            return
+        action = refused_by_key(event.key, self.scopes(), self.ahi.keymap)
+        if action is not None:
+            event.stop()
+            event.prevent_default()
+            self.ahi.refuse_if_read_only(action)
 
     def on_screen_resume(self) -> None:
         self.query_one(Breadcrumb).update(self.query_one(Breadcrumb).trail())

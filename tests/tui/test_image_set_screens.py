@@ -423,12 +423,14 @@ def test_read_only_hides_and_refuses_every_image_set_write(world: World, make_ap
                 await pilot.press(action.keys.split(",")[0])
                 await settle(pilot)
                 assert app.screen is screen, f"{action.id} opened something"
+                assert notifications(app)[-1] == f"Refused: {action.description} changes AWS; the console is read-only."
                 getattr(screen, f"action_{action.method}")()
                 await settle(pilot)
                 assert app.screen is screen
         writes = {"UpdateImageSetMetadata", "CopyImageSet", "DeleteImageSet", "TagResource", "UntagResource"}
         assert not [r for r in app.call_log.records()[before:] if r.operation in writes]
         assert len([m for m in notifications(app) if m.startswith("Refused")]) >= 6
+        assert widget_text(detail.query_one("#versions-title")).strip() == "Versions (Enter shows one)"
 
     drive(app, scenario)
 

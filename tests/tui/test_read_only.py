@@ -97,9 +97,12 @@ def test_read_only_hides_and_refuses_every_mutating_action(seeded: dict[str, str
         await pilot.press("escape")
         before = len(app.call_log.records())
         for action in [a for a in MUTATING if a.scope in screen.scopes()]:
+            refused_before = len(refusals)
             await pilot.press(action.keys.split(",")[0])
             await settle(pilot)
             assert app.screen is screen, f"{action.id} opened something"
+            assert len(refusals) == refused_before + 1, f"the key of {action.id} was not refused out loud"
+            assert action.description in refusals[-1] and "read-only" in refusals[-1]
             if action.command:
                 await pilot.press("colon", *action.command, "enter")
                 await settle(pilot)
