@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ahi.emulator.store import import_jobs
-from ahi.emulator.store.db import Store
+from ahi.emulator.store.db import Store, StoreError
 from ahi.emulator.store.frame_files import FrameFiles
 
 if TYPE_CHECKING:
@@ -83,9 +83,20 @@ class ImportService:
         try:
             self._before_s3()
             self.runner.run(job_id)
+        except Exception as exc:  # noqa: BLE001 - moto or the pipeline failed to load: the job still ends, visibly
+            log.exception("import job %s could not run", job_id)
+            self._fail(job_id, f"The import job failed because of an internal error ({type(exc).__name__})")
         finally:
             with self._lock:
                 self._threads.pop(job_id, None)
+
+    def _fail(self, job_id: str, message: str) -> None:
+        """End a job FAILED when its runner could not (a job left SUBMITTED would be polled forever)."""
+        try:
+            with self._store.transaction() as tx:
+                import_jobs.mark_ended(tx, job_id, "FAILED", self._now(), message)  # type: ignore[operator]
+        except StoreError:
+            log.warning("import job %s stays unfinished: the store is closed; it resumes at the next start", job_id)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for every running job to end (tests, the demo seed); False on timeout."""
