@@ -1,11 +1,13 @@
 """The import jobs screen: every job of every data store (or of one), status filters, attention marks.
 
-Refreshes by itself only while a job is SUBMITTED or IN_PROGRESS, and announces every status change
-it sees. Counts come from each ended job's manifest, read once.
+Refreshes every refresh interval whether or not a job runs (a job started with the AWS CLI or the SDK
+appears within one interval), and announces every status change it sees. A job started here shows at
+once, even where the status view would hide it. Counts come from each ended job's manifest, read once.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterable
 
 from textual import on
@@ -77,6 +79,8 @@ class JobsScreen(AhiScreen):
         self._initial_filter = ""
         #: Status of every job seen so far, to announce changes (empty until the first load).
         self._seen: dict[str, str] = {}
+        #: Jobs started here, shown whatever the status view until the view is changed.
+        self._started_here: set[str] = set()
         word = (argument or "").strip()
         if _is_datastore_id(word):
             self.datastore_id = word
@@ -115,7 +119,11 @@ class JobsScreen(AhiScreen):
         if listing is None:
             return
         keep = VIEWS[self.view]
-        rows = [self._row(job, listing.counts.get(job.id)) for job in listing.jobs if keep(job, listing.counts.get(job.id))]
+        rows = [
+            self._row(job, listing.counts.get(job.id))
+            for job in listing.jobs
+            if keep(job, listing.counts.get(job.id)) or job.id in self._started_here
+        ]
         self.query_one(ResourceTable).set_rows(rows)
         self.update_status()
 
@@ -163,11 +171,15 @@ class JobsScreen(AhiScreen):
         if self.listing is not None:
             self.refresh_now()
 
-    # --- refresh only while something runs -----------------------------------------------------
+    def hidden_by_view(self) -> list[ImportJob]:
+        """Jobs started here that are shown although the status view would hide them."""
+        listing = self.listing
+        if listing is None:
+            return []
+        keep = VIEWS[self.view]
+        return [j for j in listing.jobs if j.id in self._started_here and not keep(j, listing.counts.get(j.id))]
 
-    @property
-    def any_active(self) -> bool:
-        return self.listing is not None and any(job.active for job in self.listing.jobs)
+    # --- refresh: every interval, sooner while counts are still being read ----------------------
 
     @property
     def counts_pending(self) -> bool:
@@ -178,21 +190,21 @@ class JobsScreen(AhiScreen):
     def _arm(self) -> None:
         super()._arm()
         if self.counts_pending and not self.paused:
-            self.refresh_due = self.ahi.clock.monotonic() + COUNTS_FOLLOW_UP_S
-        elif not self.any_active:
-            self.refresh_due = None
+            follow_up = self.ahi.clock.monotonic() + COUNTS_FOLLOW_UP_S
+            self.refresh_due = follow_up if self.refresh_due is None else min(self.refresh_due, follow_up)
 
     def status_parts(self) -> list[str]:
         parts = super().status_parts()
         parts.insert(1, f"view: {self.view} (f/i/a)")
-        if self.listing is not None and not self.any_active and not self.paused and self.ahi.refresh_s > 0:
-            parts = [p for p in parts if not p.startswith("auto ")] + ["auto-refresh while jobs run"]
+        if self.hidden_by_view():
+            parts.insert(2, f"new job shown outside view: {self.view}")
         return parts
 
     # --- keys -----------------------------------------------------------------------------------
 
     def _set_view(self, view: str) -> None:
         self.view = view
+        self._started_here.clear()
         self._show_rows()
 
     def action_show_failed(self) -> None:
@@ -216,4 +228,21 @@ class JobsScreen(AhiScreen):
 
     @mutating("jobs.start")
     def action_start_import(self) -> None:
-        start_import(self, StartImportForm(self.datastore_id or "", "", "", ""), lambda job: self.refresh_after_change())
+        start_import(self, StartImportForm(self.datastore_id or "", "", "", ""), self.job_started)
+
+    def job_started(self, job: ImportJob) -> None:
+        """Show the new job at once (the listing catches up on the refresh that follows), even outside the view."""
+        self._started_here.add(job.id)
+        listing = self.listing
+        if listing is not None and all(j.id != job.id for j in listing.jobs):
+            names = {j.datastore_id: j.datastore_name for j in listing.jobs}
+            shown = replace(job, datastore_name=job.datastore_name or names.get(job.datastore_id, ""))
+            self.listing = replace(listing, jobs=[shown, *listing.jobs])
+        self._show_rows()
+        table = self.query_one(ResourceTable)
+        label = self.ahi.formatter.text(job.name or job.id)
+        if self.hidden_by_view():
+            self.notify(f"{label} is shown although view: {self.view} hides it (a shows all)", title="New import job")
+        if all(row.key != job.id for row in table.visible_rows):
+            self.notify(f"{label} is hidden by the filter (local): {table.filter_text} (/ changes it)", severity="warning")
+        self.refresh_after_change()
