@@ -189,3 +189,23 @@ def test_the_admin_call_answers_loopback_clients_only(endpoint: LocalEndpoint) -
     body = b"".join(AdminApp(endpoint.runtime)(environ, lambda status, headers: statuses.append(status)))
     assert statuses == ["403 Forbidden"]
     assert json.loads(body)["message"] == "admin calls are answered to loopback clients only"
+
+
+def test_a_state_directory_from_before_tiers_counts_the_last_update_as_the_last_touch(
+    endpoint: LocalEndpoint, make_client: Any, mi: Any, world: World
+) -> None:
+    import sqlite3
+
+    endpoint.stop()
+    database = sqlite3.connect(endpoint.config.state_dir / "state.sqlite3")
+    with database:  # back to the schema before migration 0012
+        database.execute("DROP TABLE image_set_access")
+        database.execute("DROP TABLE endpoint_clock")
+        database.execute("DELETE FROM schema_version WHERE version = 12")
+    database.close()
+    endpoint.start()
+    mi = make_client("medical-imaging", endpoint_url=endpoint.url)
+    got = mi.get_image_set(datastoreId=world.datastore_id, imageSetId=world.ct)
+    assert (got["storageTier"], got["lastAccessedAt"]) == (FREQUENT, got["updatedAt"])
+    clock(endpoint, {"advanceSeconds": 30 * DAY})
+    assert mi.get_image_set(datastoreId=world.datastore_id, imageSetId=world.ct)["storageTier"] == ARCHIVE
