@@ -28,6 +28,7 @@ from ahi.services.metadata_tree import dicom_date, person_name
 from ahi.services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
+from ahi.tui.widgets.field_group import FieldGroup
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 SCOPE = "image_set_search"
@@ -131,7 +132,7 @@ class ImageSetSearchScreen(TaggableScreen):
     # --- layout ---------------------------------------------------------------------------------
 
     def compose_body(self) -> Iterable[Widget]:
-        with Vertical(id="search-form"):
+        with FieldGroup(id="search-form", submit=self.run_search):
             with Grid(id="form-top"):
                 yield self._field("datastore_id", Select([], prompt="choose a data store", id="f-datastore_id", compact=True), wide=True)
                 sort_options = [(DEFAULT_SORT, ""), *((name, name) for name in SORT_FIELDS)]
@@ -304,11 +305,8 @@ class ImageSetSearchScreen(TaggableScreen):
             self._summary(Text(f"{len(checked.problems)} problem(s): see the fields in red; nothing was sent", style="bold red"))
             return
         self.pending = SearchRun(form.datastore_id, form, checked.criteria)
+        self.query_one(ResourceTable).focus()
         self.refresh_now()
-
-    @on(Input.Submitted, "#search-form Input")
-    def _submitted(self) -> None:
-        self.run_search()
 
     @on(Input.Changed, "#search-form Input")
     def _changed(self, event: Input.Changed) -> None:
@@ -340,6 +338,9 @@ class ImageSetSearchScreen(TaggableScreen):
     # --- results --------------------------------------------------------------------------------
 
     def action_load_more(self) -> None:
+        if self.pending is not None:
+            self.notify("The search is still running; its first page comes first", severity="information")
+            return
         run = self.last_run
         if run is None or run.criteria is None or not self.next_token or not run.datastore_id:
             self.notify("Everything is loaded", severity="information")

@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Static
 from ahi.services.import_form import FIELDS, StartImportForm, validate
 from ahi.services.import_job_list import ImportJob
 from ahi.tui.literal import literal
+from ahi.tui.widgets.field_group import FieldGroup
 from ahi.tui.widgets.literal_input import LiteralInput
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ class StartImportDialog(ModalScreen["StartImportForm | None"]):
 
     def compose(self) -> ComposeResult:
         values = asdict(self.initial)
-        with VerticalScroll(id="form"):
+        with VerticalScroll(id="form"), FieldGroup(submit=self.submit):
             yield Label("Start import job", classes="title")
             for name, (_member, _flag, label) in FIELDS.items():
                 yield Label(label)
@@ -60,7 +61,6 @@ class StartImportDialog(ModalScreen["StartImportForm | None"]):
         return StartImportForm(**{name: self.query_one(f"#{name}", Input).value.strip() for name in FIELDS})
 
     @on(Button.Pressed, "#start")
-    @on(Input.Submitted)
     def submit(self) -> None:
         form = self.form()
         errors = validate(form)

@@ -130,6 +130,7 @@ def test_form_is_checked_before_sending_and_results_load_page_by_page(world: Wor
         for name in ("study_instance_uid", "study_date_from", "created_from", "created_to"):
             screen.query_one(f"#f-{name}", Input).value = ""
         await pilot.press("enter")
+        assert app.focused is screen.query_one("#image-sets"), "Enter sends the focus to the results at once"
         await settle(pilot)
         assert len(rows(app)) == 2 and screen.next_token
         assert "more available (m)" in widget_text(screen.query_one("#search-summary"))
