@@ -10,7 +10,7 @@ a non-primary image set; nothing imported is dropped.
 
 from __future__ import annotations
 
-import copy
+import json
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,22 +43,51 @@ class Placement:
     wait: bool = False
 
 
+@dataclass(frozen=True)
+class Member:
+    """What placement compares of one primary image set version: its Patient and Study blocks, its series."""
+
+    patient: dict[str, Any]
+    study: dict[str, Any]
+    series: frozenset[str]
+    #: The Patient and Study blocks as one canonical text: equal texts need no element by element look.
+    key: str = ""
+
+    @classmethod
+    def of(cls, patient: dict[str, Any], study: dict[str, Any], series: frozenset[str]) -> Member:
+        study = {keyword: value for keyword, value in study.items() if keyword != "Series"}
+        return cls(patient, study, series, json.dumps([patient, study], sort_keys=True, separators=(",", ":")))
+
+
+#: Members by (image set id, version): a version's document never changes once it is readable, so one
+#: job can keep them while it places its series (a study of many series is not read again per series).
+MemberCache = dict[tuple[str, int], Member]
+
+
 @dataclass
 class _Hierarchy:
-    """The primary image sets of one study, with their latest documents."""
+    """The primary image sets of one study: (image set id, version, member)."""
 
-    members: list[tuple[ImageSetVersion, dict[str, Any]]] = field(default_factory=list)
+    members: list[tuple[str, int, Member]] = field(default_factory=list)
     locked: bool = False
 
 
-def _hierarchy(conn: sqlite3.Connection, datastore_id: str, study_uid: str) -> _Hierarchy:
+def _hierarchy(conn: sqlite3.Connection, datastore_id: str, study_uid: str, cache: MemberCache) -> _Hierarchy:
     found = _Hierarchy()
-    for version in imagesets.primary_image_sets_of_study(conn, datastore_id, study_uid):
-        document = imagesets.load_document(conn, version.image_set_id, version.version)
-        if version.state == LOCKED or document is None:
+    for image_set_id, version, state in imagesets.primary_image_sets_of_study(conn, datastore_id, study_uid):
+        if state == LOCKED:
             found.locked = True
             continue
-        found.members.append((version, document))
+        member = cache.get((image_set_id, version))
+        if member is None:
+            document = imagesets.load_document(conn, image_set_id, version)
+            if document is None:
+                found.locked = True
+                continue
+            study = document.get("Study", {})
+            member = Member.of(document.get("Patient", {}).get("DICOM", {}), study.get("DICOM", {}), frozenset(study.get("Series", {})))
+            cache[(image_set_id, version)] = member
+        found.members.append((image_set_id, version, member))
     return found
 
 
@@ -72,38 +101,44 @@ def _series(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return series_uid, block
 
 
-def place_import(conn: sqlite3.Connection, datastore_id: str, document: dict[str, Any]) -> Placement:
+def place_import(
+    conn: sqlite3.Connection, datastore_id: str, document: dict[str, Any], cache: MemberCache | None = None
+) -> Placement:
     """Where the one series of a freshly built import document goes (call inside the write transaction)."""
     study_uid = document["Study"]["DICOM"].get("StudyInstanceUID")
     series_uid, series = _series(document)
     if not isinstance(study_uid, str) or not study_uid:
         return Placement(is_primary=False, conflict="no StudyInstanceUID")
-    hierarchy = _hierarchy(conn, datastore_id, study_uid)
+    hierarchy = _hierarchy(conn, datastore_id, study_uid, {} if cache is None else cache)
     if hierarchy.locked:
         return Placement(is_primary=False, wait=True)
-    holder: tuple[ImageSetVersion, dict[str, Any]] | None = None
-    for version, existing in hierarchy.members:
-        for level in ("Patient", "Study"):
-            keys = differing(document[level]["DICOM"], existing[level]["DICOM"])
+    holder: str | None = None
+    mine = Member.of(document["Patient"]["DICOM"], document["Study"]["DICOM"], frozenset())
+    for image_set_id, _, member in hierarchy.members:
+        if series_uid in member.series:
+            holder = image_set_id
+        if member.key == mine.key:
+            continue
+        for level, theirs in (("Patient", member.patient), ("Study", member.study)):
+            keys = differing(document[level]["DICOM"], theirs)
             if keys:
-                return Placement(is_primary=False, conflict=f"{level} {', '.join(keys)} differ from {version.image_set_id}")
-        if series_uid in existing["Study"].get("Series", {}):
-            holder = (version, existing)
+                return Placement(is_primary=False, conflict=f"{level} {', '.join(keys)} differ from {image_set_id}")
     if holder is None:
         return Placement(is_primary=True)
-    version, existing = holder
+    target = imagesets.latest_version(conn, holder)
+    existing = None if target is None else imagesets.load_document(conn, holder, target.version)
+    assert target is not None and existing is not None, "a member of the hierarchy is readable in this transaction"
     theirs = existing["Study"]["Series"][series_uid]
     keys = differing(series["DICOM"], theirs.get("DICOM", {}))
     if keys:
-        return Placement(is_primary=False, conflict=f"Series {', '.join(keys)} differ from {version.image_set_id}")
+        return Placement(is_primary=False, conflict=f"Series {', '.join(keys)} differ from {holder}")
     repeated = series["Instances"].keys() & theirs.get("Instances", {}).keys()
     if repeated:
-        return Placement(is_primary=False, conflict=f"{len(repeated)} instances already in {version.image_set_id}")
-    merged = copy.deepcopy(existing)
-    merged["Study"]["Series"][series_uid].setdefault("Instances", {}).update(series["Instances"])
-    if json_size(merged) > MAX_METADATA_BYTES:
-        return Placement(is_primary=False, conflict=f"{version.image_set_id} would exceed the metadata quota")
-    return Placement(is_primary=True, target=version, document=merged)
+        return Placement(is_primary=False, conflict=f"{len(repeated)} instances already in {holder}")
+    existing["Study"]["Series"][series_uid].setdefault("Instances", {}).update(series["Instances"])
+    if json_size(existing) > MAX_METADATA_BYTES:
+        return Placement(is_primary=False, conflict=f"{holder} would exceed the metadata quota")
+    return Placement(is_primary=True, target=target, document=existing)
 
 
 def promotion_conflicts(
@@ -119,20 +154,20 @@ def promotion_conflicts(
         return [], None
     mine = set(document["Study"].get("Series", {}))
     replaced: list[str] = []
-    for version in imagesets.primary_image_sets_of_study(conn, datastore_id, study_uid):
-        if version.image_set_id == exclude:
+    for image_set_id, version, _ in imagesets.primary_image_sets_of_study(conn, datastore_id, study_uid):
+        if image_set_id == exclude:
             continue
-        existing = imagesets.load_document(conn, version.image_set_id, version.version)
+        existing = imagesets.load_document(conn, image_set_id, version)
         if existing is None:
             continue
         if mine & set(existing["Study"].get("Series", {})):
-            replaced.append(version.image_set_id)
+            replaced.append(image_set_id)
             continue
         for level in ("Patient", "Study"):
             keys = differing(document.get(level, {}).get("DICOM", {}), existing[level]["DICOM"])
             if keys:
                 return replaced, (
-                    f"its {level} level {', '.join(keys)} differ from primary image set {version.image_set_id} of the "
+                    f"its {level} level {', '.join(keys)} differ from primary image set {image_set_id} of the "
                     "same study; resolve the conflict first"
                 )
     return replaced, None

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ahi.emulator.dicom.failures import FileFailure
@@ -24,7 +24,7 @@ from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance, process_
 from ahi.emulator.dicom.limits import MAX_FILE_BYTES, mib
 from ahi.emulator.dicom.spill import MetadataSpill
 from ahi.emulator.ids import new_id
-from ahi.emulator.imagesets.primary import IMPORTED, Placement, place_import
+from ahi.emulator.imagesets.primary import IMPORTED, MemberCache, Placement, place_import
 from ahi.emulator.imports import s3io
 from ahi.emulator.imports.metadata_mappings import mappings_of
 from ahi.emulator.imports.metadata_overrides import MetadataOverrides
@@ -81,6 +81,8 @@ class JobRunner:
     now: Callable[[], float]
     stopping: threading.Event
     workers: int
+    #: Per running job, what placing its series has read of the primary image sets (docs/primary-image-sets.md).
+    _members: dict[str, MemberCache] = field(default_factory=dict, init=False, repr=False)
 
     def run(self, job_id: str) -> None:
         """Run (or resume) a job to its end; returns early, job unfinished, when interrupted."""
@@ -120,11 +122,13 @@ class JobRunner:
         spill = MetadataSpill()
         try:
             instances = self._process(job, input_bucket, todo, spill, overrides)
+            self._members[job.job_id] = {}
             for draft in group_instances(instances):
                 self._check_stopping()
                 self._commit(job, draft)
         finally:
             spill.close()
+            self._members.pop(job.job_id, None)
         self._record(job, overrides.leftover_records(done, resumed=bool(done)))
         self._write_outputs(job)
 
@@ -265,7 +269,7 @@ class JobRunner:
                 datastore = get_datastore(tx, job.account_id, job.region, job.datastore_id, now)
                 if datastore is None or datastore.status != "ACTIVE":
                     raise JobFailure(f"The data store {job.datastore_id} is no longer ACTIVE")
-                placement = place_import(tx, job.datastore_id, document)
+                placement = place_import(tx, job.datastore_id, document, self._members.get(job.job_id))
                 if not placement.wait:
                     target_id = self._write_image_set(tx, job, image_set_id, document, frames, placement, now)
                     access.touch(tx, [target_id], now)  # an import is a touch (docs/storage-tiers.md)

@@ -263,16 +263,26 @@ def image_sets_of_job(conn: sqlite3.Connection, job_id: str) -> list[tuple[str, 
 
 def primary_image_sets_of_study(
     conn: sqlite3.Connection, datastore_id: str, study_instance_uid: str
-) -> list[ImageSetVersion]:
-    """The latest versions of a study's primary image sets that are not DELETED, oldest image set first."""
+) -> list[tuple[str, int, str]]:
+    """(image set id, latest version, state) of a study's primary image sets that are not DELETED, oldest first."""
     rows = conn.execute(
-        f"SELECT {_VERSION_COLUMNS} FROM image_sets s JOIN image_set_versions v"
+        "SELECT s.image_set_id, s.latest_version, v.state FROM image_sets s JOIN image_set_versions v"
         " ON v.image_set_id = s.image_set_id AND v.version = s.latest_version"
         " WHERE s.datastore_id = ? AND s.study_instance_uid = ? AND s.is_primary = 1 AND v.state != ?"
         " ORDER BY s.seq",
         (datastore_id, study_instance_uid, DELETED),
     ).fetchall()
-    return [ImageSetVersion.from_row(row) for row in rows]
+    return [(row[0], int(row[1]), row[2]) for row in rows]
+
+
+def latest_version(conn: sqlite3.Connection, image_set_id: str) -> ImageSetVersion | None:
+    """The latest version of an image set, whoever owns it (callers have already scoped the id)."""
+    row = conn.execute(
+        f"SELECT {_VERSION_COLUMNS} FROM image_sets s JOIN image_set_versions v"
+        " ON v.image_set_id = s.image_set_id AND v.version = s.latest_version WHERE s.image_set_id = ?",
+        (image_set_id,),
+    ).fetchone()
+    return None if row is None else ImageSetVersion.from_row(row)
 
 
 def primary_study_image_sets(
