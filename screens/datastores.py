@@ -29,7 +29,7 @@ REGISTRY.register(
         mutates=True, confirm=Confirm.TYPE_ID, command="delete",
     ),
     Action("datastores.status", "cycle_status", "f", "Status filter (server)", "datastores", command="status"),
-    Action("datastores.jobs", "jobs", "j", "Import jobs of this data store", "datastores"),
+    Action("datastores.jobs", "jobs", "i", "Import jobs of this data store", "datastores"),
 )
 
 COLUMNS = (

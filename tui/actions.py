@@ -113,6 +113,19 @@ class ScopedBindings:
         super().__init_subclass__(**kwargs)
 
 
+#: Scopes every resource screen shares; a screen's own actions are listed before them.
+GENERIC_SCOPES = ("screen", "table", "app")
+
+
+def scope_rank(scope: str, own: str) -> int:
+    """Where a scope's keys go in the footer and help: the screen's own first, then its panels', then the shared ones."""
+    if scope == own:
+        return 0
+    if scope not in GENERIC_SCOPES:
+        return 1
+    return 2 + GENERIC_SCOPES.index(scope)
+
+
 def visible(actions: Iterable[Action], read_only: bool) -> list[Action]:
     """The actions a user may see: in read-only mode, none that mutates."""
     return [action for action in actions if not (read_only and action.mutates)]

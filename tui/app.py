@@ -25,7 +25,7 @@ from ahi.tui.clock import Clock
 from ahi.tui.commands import QUIT_WORDS, Command, RegistryCommands, complete
 from ahi.tui.config import ConsoleConfig
 from ahi.tui.daemon_executor import DaemonThreadExecutor
-from ahi.tui.dialogs.help import HelpDialog
+from ahi.tui.dialogs.help import HelpDialog, help_actions
 from ahi.tui.exit_watchdog import ExitWatchdog
 from ahi.tui.format import Formatter
 from ahi.tui.literal import visible_lines
@@ -298,8 +298,7 @@ class AhiApp(App[None]):
     def action_help(self) -> None:
         screen = self.main_screen
         title = f"Keys — {screen.crumb}" if screen is not None else "Keys"
-        actions = [a for a in REGISTRY.in_scopes(self.current_scopes()) if not (self.read_only and a.mutates)]
-        self.push_screen(HelpDialog(title, actions, self.keymap, self.read_only))
+        self.push_screen(HelpDialog(title, help_actions(screen, self.read_only), self.keymap, self.read_only))
 
     def action_call_log(self) -> None:
         from ahi.tui.call_log import CallLogScreen

@@ -1,4 +1,7 @@
-"""`!`: every AWS call of this session with time, duration, outcome and its AWS CLI equivalent."""
+"""`!`: every AWS call of this session with time, duration, outcome and its AWS CLI equivalent.
+
+It opens on the newest call; while the cursor is on the last row it follows new calls (k9s' tail).
+"""
 
 from __future__ import annotations
 
@@ -42,11 +45,19 @@ class CallLogScreen(AhiScreen):
         return self.ahi.call_log.records()
 
     def show(self, result: list[CallRecord]) -> None:
-        self.query_one(ResourceTable).set_rows([self._row(index, record) for index, record in enumerate(result)])
+        table = self.query_one(ResourceTable)
+        first = not table.rows_all
+        table.set_rows([self._row(index, record) for index, record in enumerate(result)])
+        if first:
+            table.action_last_row()
 
     def add_record(self, record: CallRecord) -> None:
+        """A new call: on the last row, the cursor follows it to the new last row (`G` goes back to following)."""
         table = self.query_one(ResourceTable)
+        following = table.row_count == 0 or table.cursor_row >= table.row_count - 1
         table.set_rows([*table.rows_all, self._row(len(table.rows_all), record)])
+        if following:
+            table.action_last_row()
         self.update_status()
 
     def _row(self, index: int, record: CallRecord) -> Row:

@@ -118,7 +118,6 @@ class AhiScreen(ScopedBindings, Screen[None]):
             self.ahi.refuse_if_read_only(action)
 
     def on_screen_resume(self) -> None:
-        self.query_one(Breadcrumb).update(self.query_one(Breadcrumb).trail())
         self.update_status()
 
     # --- refresh loop -------------------------------------------------------------------------
@@ -206,6 +205,7 @@ class AhiScreen(ScopedBindings, Screen[None]):
     def update_status(self) -> None:
         if not self.is_mounted:
             return
+        self.query_one(Breadcrumb).follow()
         self.query_one(StatusLine).update(literal("  ·  ".join(part for part in self.status_parts() if part), limit=STATUS_LIMIT))
 
     def status_parts(self) -> list[str]:

@@ -16,36 +16,43 @@ from pathlib import Path
 from typing import Callable
 
 AHI = Path(sys.executable).with_name("ahi")
-#: The in-process endpoint's URL as the header shows it.
-ENDPOINT = re.compile(r"http://127\.0\.0\.1:\d+")
+#: The in-process endpoint's address as the header shows it (at 80 columns without `http://`).
+ENDPOINT = re.compile(r"local (?:http://)?(127\.0\.0\.1:\d+)")
 SESSION = "e2e"
 
 
 class Tmux:
     """One private tmux server (its own socket) running one pane, with a clean environment under `home`."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, size: tuple[int, int] = (120, 40), term: str = "xterm-256color", colorterm: str | None = None) -> None:
         self.socket = f"ahi-e2e-{uuid.uuid4().hex[:8]}"
         self.home = home
         self.status_file = home / "exit-status"
+        self.size = size
+        self.term = term
+        #: COLORTERM in the pane (None: unset, as tmux's own `screen-256color` sessions have it).
+        self.colorterm = colorterm
 
     def run(self, *args: str) -> str:
         done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=30)
         return done.stdout
 
     def start(self, command: str) -> None:
-        """Run `command` in a 120x40 pane; the pane stays after it exits, and OSC 52 reaches tmux's buffer."""
+        """Run `command` in a pane of `size` (120x40 unless told); the pane stays after it exits, and OSC 52 reaches tmux's buffer."""
         env = {
             "HOME": str(self.home),
             "PATH": os.environ.get("PATH", ""),
-            "TERM": "xterm-256color",
+            "TERM": self.term,
             "AHI_CONFIG": str(self.home / "no-config.toml"),
             "AWS_CONFIG_FILE": str(self.home / "no-aws-config"),
             "AWS_SHARED_CREDENTIALS_FILE": str(self.home / "no-aws-credentials"),
             "AWS_EC2_METADATA_DISABLED": "true",
         }
+        if self.colorterm is not None:
+            env["COLORTERM"] = self.colorterm
+        width, height = self.size
         exports = " ".join(f"{name}={value!r}" for name, value in env.items())
-        self.run("-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-x", "120", "-y", "40", f"env -i {exports} {command}")
+        self.run("-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-x", str(width), "-y", str(height), f"env -i {exports} {command}")
         self.run("set-option", "-g", "remain-on-exit", "on")
         self.run("set-option", "-g", "set-clipboard", "on")
         self.run("set-option", "-g", "status", "off")
@@ -95,10 +102,10 @@ class Tmux:
 
     def endpoint_url(self) -> str:
         """Wait for the header to show the in-process endpoint, and return its URL."""
-        screen = self.wait_for(lambda s: "endpoint local" in s and ENDPOINT.search(s) is not None, "the console with its endpoint")
+        screen = self.wait_for(lambda s: ENDPOINT.search(s) is not None, "the console with its endpoint")
         match = ENDPOINT.search(screen)
         assert match is not None
-        return match.group(0)
+        return f"http://{match.group(1)}"
 
     def keys(self, *keys: str) -> None:
         self.run("send-keys", "-t", SESSION, *keys)

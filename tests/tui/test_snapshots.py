@@ -8,9 +8,15 @@ import pytest
 from console_harness import AppFactory, settle
 from textual.pilot import Pilot
 
-from ahi.emulator.errors import AccessDeniedException
+from ahi.emulator.errors import ServiceError
 
 SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24")]
+
+
+class AccessDeniedException(ServiceError):
+    """The service's answer to a caller without the permission (the endpoint itself never denies)."""
+
+    code = "AccessDeniedException"
 
 
 async def loaded(pilot: Pilot[Any]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Iterable
+from typing import Any, ClassVar, Iterable
 
 from rich.table import Table
 from rich.text import Text
@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ahi.tui.actions import Action, key_label
+from ahi.tui.actions import REGISTRY, Action, key_label, scope_rank
 from ahi.tui.literal import literal
 
 FILTER_HELP = "/ filter: words match any column; col:value one column; !word negates; Esc clears."
@@ -20,12 +20,34 @@ COMMAND_HELP = ":ds :jobs :sets :tags :kms — screens;  :profile NAME  :region 
 KEYMAP_HELP = "Keys are remapped by id in the config file's [keymap] table."
 
 
+def help_actions(screen: Any, read_only: bool) -> list[Action]:
+    """The actions whose keys work on `screen` (None: app keys only), the screen's own first.
+
+    Table keys only where there is a table; an action the screen refuses (`check_action` False) or,
+    in read-only mode, one that changes AWS is left out.
+    """
+    scopes = screen.scopes() if screen is not None else ["app"]
+    own = getattr(screen, "SCOPE", "")
+    found: list[Action] = []
+    for action in REGISTRY.in_scopes(scopes):
+        if read_only and action.mutates:
+            continue
+        if screen is not None and action.scope != "app":
+            if action.scope == "table" and screen.table is None:
+                continue
+            if screen.check_action(action.method.split("(")[0], ()) is False:
+                continue
+        found.append(action)
+    order = {id(action): index for index, action in enumerate(found)}
+    return sorted(found, key=lambda action: (scope_rank(action.scope, own), order[id(action)]))
+
+
 class HelpDialog(ModalScreen[None]):
     """A table of keys, actions and whether they change AWS; read-only hides the ones that do."""
 
     DEFAULT_CSS = """
     HelpDialog { align: center middle; }
-    HelpDialog > VerticalScroll { width: 90; max-width: 95%; height: 90%; border: round $accent; background: $surface; padding: 0 1; }
+    HelpDialog > VerticalScroll { width: 100; max-width: 100%; height: auto; max-height: 90%; border: round $accent; background: $surface; padding: 0 1; }
     HelpDialog .notes { margin-top: 1; color: $text-muted; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "close", "Close")]

@@ -1,4 +1,8 @@
-"""The raw JSON of a resource's last API response (`y`)."""
+"""The raw JSON of a resource's last API response (`y`).
+
+Lines are never wrapped: a wrapped ARN or URL could not be read or selected whole, so a long line
+scrolls sideways instead (arrows, or the mouse).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any, ClassVar, Mapping
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -19,8 +23,9 @@ class JsonDialog(ModalScreen[None]):
 
     DEFAULT_CSS = """
     JsonDialog { align: center middle; }
-    JsonDialog > VerticalScroll { width: 90%; height: 85%; border: round $accent; background: $surface; padding: 0 1; }
+    JsonDialog > ScrollableContainer { width: 90%; height: 85%; border: round $accent; background: $surface; padding: 0 1; }
     JsonDialog Label { text-style: bold; }
+    JsonDialog #json-document { width: auto; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close"),
@@ -35,9 +40,9 @@ class JsonDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         self.document_text = self.app.formatter.json(self.document)  # type: ignore[attr-defined]
-        with VerticalScroll():
+        with ScrollableContainer():
             yield Label(literal(self.title_text, limit=200))
-            yield Static(Syntax(self.document_text, "json", theme="ansi_dark", word_wrap=True))
+            yield Static(Syntax(self.document_text, "json", theme="ansi_dark", word_wrap=False), id="json-document")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -19,7 +19,14 @@ class Breadcrumb(Static):
     """
 
     def on_mount(self) -> None:
-        self.update(self.trail())
+        self.follow()
+
+    def follow(self) -> None:
+        """Show the trail as it is now (a screen's label changes when its resource is renamed)."""
+        trail = self.trail()
+        if trail != getattr(self, "_shown", None):
+            self._shown = trail
+            self.update(trail)
 
     def trail(self) -> Text:
         """The crumbs joined, each literal and cut (a crumb is often a name or ID from AWS)."""

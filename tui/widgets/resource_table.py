@@ -56,6 +56,18 @@ def cell_text(value: str | Text) -> Text:
     return safe(value, limit=CELL_LIMIT, multiline=False)
 
 
+def elide(value: str | Text, width: int | None) -> str | Text:
+    """`value` cut to `width` cells with a visible `…`; unchanged when it fits (or the column has no width yet)."""
+    if width is None or width <= 0:
+        return value
+    text = value if isinstance(value, Text) else Text(value)
+    if text.cell_len <= width:
+        return value
+    cut = text.copy()
+    cut.truncate(width, overflow="ellipsis")
+    return cut
+
+
 class ResourceTable(ScopedBindings, DataTable[Any]):
     """Rows are replaced wholesale by `set_rows`; cursor, scroll, filter, sort and marks survive it."""
 
@@ -139,6 +151,36 @@ class ResourceTable(ScopedBindings, DataTable[Any]):
     def action_reverse_sort(self) -> None:
         self.sort_by(self.sort_column or self.resource_columns[0].key, not self.sort_reverse)
 
+    def action_first_row(self) -> None:
+        """`g`, Home: the cursor to the first row (the view follows it; sideways scroll stays)."""
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        """`G`, End: the cursor to the last row."""
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
+    def column_starts(self) -> list[int]:
+        """Where each column begins, in cells from the table's left edge."""
+        starts, x = [], 0
+        for column in self.ordered_columns:
+            if column.key != MARK_COLUMN:
+                starts.append(x)
+            x += column.get_render_width(self)
+        return starts
+
+    def action_column_right(self) -> None:
+        """Right, `l`: scroll so the next column starts at the left edge (never past the last screenful)."""
+        later = [x for x in self.column_starts() if x > self.scroll_x]
+        if later:
+            self.scroll_to(x=min(later[0], self.max_scroll_x), animate=False)
+
+    def action_column_left(self) -> None:
+        """Left, `h`: scroll so the previous column starts at the left edge."""
+        earlier = [x for x in self.column_starts() if x < self.scroll_x]
+        self.scroll_to(x=earlier[-1] if earlier else 0, animate=False)
+
     def action_mark(self) -> None:
         row = self.current_row
         if row is None or not self.markable:
@@ -180,7 +222,7 @@ class ResourceTable(ScopedBindings, DataTable[Any]):
         return Text(f"{column.label} {'▼' if self.sort_reverse else '▲'}", style="bold")
 
     def _row_cells(self, row: Row) -> list[Any]:
-        cells: list[Any] = [row.cells.get(c.key, "") for c in self.resource_columns]
+        cells: list[Any] = [self._shown(c.key, row.cells.get(c.key, "")) for c in self.resource_columns]
         if self.markable:
             cells.insert(0, MARK if row.key in self.marked else "")
         return cells
@@ -198,7 +240,7 @@ class ResourceTable(ScopedBindings, DataTable[Any]):
         by_key = {row.key: row for row in self.rows_all}
         visible = [by_key[key] for key in self._visible_keys]
         for column in self.resource_columns:
-            self.add_column(self._label(column), key=column.key, width=column.width or self._fit(column, visible))
+            self.add_column(self._label(column), key=column.key, width=self._width(column, visible))
         for key in self._visible_keys:
             self.add_row(*self._row_cells(by_key[key]), key=key)
         if not self._visible_keys:
@@ -206,6 +248,16 @@ class ResourceTable(ScopedBindings, DataTable[Any]):
         target = self._visible_keys.index(cursor_key) if cursor_key in self._visible_keys else min(cursor_index, len(self._visible_keys) - 1)
         self.move_cursor(row=target, scroll=False)
         self.scroll_to(x=scroll_x, y=scroll_y, animate=False, immediate=True)
+
+    def _shown(self, column_key: str, value: str | Text) -> str | Text:
+        """A cell as drawn: wider than its column, it ends in `…` (the table would cut it silently)."""
+        shown = self.columns.get(column_key)  # type: ignore[call-overload]
+        width = shown.width if shown is not None else None
+        return elide(value, width)
+
+    def _width(self, column: Column, rows: list[Row]) -> int:
+        """A column's width: its declared width, wider when a cell needs it (up to `MAX_AUTO_WIDTH`, then `…`)."""
+        return max(column.width or 0, self._fit(column, rows))
 
     def _fit(self, column: Column, rows: list[Row]) -> int:
         """Width that shows the column's widest cell (measured now, not on the next idle)."""
@@ -218,7 +270,7 @@ class ResourceTable(ScopedBindings, DataTable[Any]):
         visible = [by_key[key] for key in self._visible_keys]
         for column in self.resource_columns:
             shown = self.columns.get(column.key)  # type: ignore[call-overload]
-            if column.width is None and (shown is None or shown.width != self._fit(column, visible)):
+            if shown is None or shown.width != self._width(column, visible):
                 return False
         return True
 
@@ -227,6 +279,6 @@ class ResourceTable(ScopedBindings, DataTable[Any]):
         for key in self._visible_keys:
             row = by_key[key]
             for column in self.resource_columns:
-                value = row.cells.get(column.key, "")
+                value = self._shown(column.key, row.cells.get(column.key, ""))
                 if self.get_cell(key, column.key) != value:
                     self.update_cell(key, column.key, value, update_width=True)
