@@ -20,6 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from ahi.services.validation import shape, string_problems
 from ahi.tui.literal import literal
+from ahi.tui.widgets.check import Check
 
 NEW, EXISTING = "new", "existing"
 
@@ -76,8 +77,8 @@ class CopyDialog(ModalScreen["CopyRequest | None"]):
             with Horizontal(classes="row", id="destination-row"):
                 yield Label("Destination")
                 yield Input(placeholder="destination image set ID", id="destination", compact=True)
-            yield Checkbox("force (copy even if metadata differ, where the service allows it)", id="force", compact=True)
-            yield Checkbox("promote the copy to primary", id="promote", compact=True)
+            yield Check("force (copy even if metadata differ, where the service allows it)", id="force", compact=True)
+            yield Check("promote the copy to primary", id="promote", compact=True)
             yield Static("", id="problem")
             yield Static("", id="preview")
             with Horizontal(id="buttons"):

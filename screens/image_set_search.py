@@ -28,6 +28,7 @@ from ahi.services.metadata_tree import dicom_date, person_name
 from ahi.services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
+from ahi.tui.widgets.check import Check
 from ahi.tui.widgets.field_group import FieldGroup
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
@@ -141,7 +142,7 @@ class ImageSetSearchScreen(TaggableScreen):
             with Grid(id="form-fields"):
                 for name in FORM_ORDER:
                     if name == "primary_only":
-                        yield self._field(name, Checkbox("", id="f-primary_only", compact=True))
+                        yield self._field(name, Check("", id="f-primary_only", compact=True))
                     else:
                         yield self._field(name, Input(placeholder=PLACEHOLDERS.get(name, ""), id=f"f-{name}", compact=True))
             yield Static("", id="search-summary")
