@@ -12,9 +12,11 @@ from typing import Any, Iterable, Mapping
 from textual import on
 from textual.widget import Widget
 
+from ahi.screens.prompt_dialog import PromptDialog
 from ahi.services.frame_metadata import FrameRequest, series_frames
 from ahi.services.frames import DecodedFrame, FrameSource
 from ahi.services.imagesets import ImageSetState, readable_version
+from ahi.services.windowing import parse_typed_window
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.screen_base import AhiScreen
 from ahi.tui.widgets.frame_preview import SCOPE as PREVIEW_SCOPE
@@ -43,6 +45,11 @@ class FrameSet:
 
     state: ImageSetState
     series: list[SeriesFrames]
+
+
+def thumbnail_height(screen_rows: int) -> int:
+    """Rows of the thumbnail strip (its border included): a quarter of the screen, 4 to 9, so the frame keeps most of it."""
+    return max(4, min(9, screen_rows // 4))
 
 
 def frames_by_series(document: Mapping[str, Any], version_id: str) -> list[SeriesFrames]:
@@ -97,6 +104,10 @@ class FrameViewerScreen(AhiScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one(FramePreview).focus()
+        self.query_one(ThumbnailStrip).styles.height = thumbnail_height(self.app.size.height)
+
+    def on_resize(self) -> None:
+        self.query_one(ThumbnailStrip).styles.height = thumbnail_height(self.app.size.height)
 
     def fetch(self) -> FrameSet:
         imagesets = self.ahi.services.imagesets
@@ -164,6 +175,22 @@ class FrameViewerScreen(AhiScreen):
     @on(ThumbnailStrip.Selected)
     def _thumbnail_selected(self, message: ThumbnailStrip.Selected) -> None:
         self.query_one(FramePreview).show_index(message.index)
+
+    @on(FramePreview.WindowWanted)
+    def _window_wanted(self, message: FramePreview.WindowWanted) -> None:
+        def check(text: str) -> str | None:
+            try:
+                parse_typed_window(text)
+            except ValueError as error:
+                return str(error)
+            return None
+
+        def typed(text: str | None) -> None:
+            if text is not None:
+                message.preview.type_window(text)
+
+        hint = "Width then level, in modality units (HU for CT): 80 40 brain, 400 50 soft tissue, 1800 400 bone."
+        self.app.push_screen(PromptDialog("Window width and level", hint, message.current, check), typed)
 
     @on(FramePreview.ChecksumMismatch)
     def _mismatch(self, message: FramePreview.ChecksumMismatch) -> None:

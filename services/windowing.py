@@ -8,6 +8,7 @@ own windows (LINEAR, LINEAR_EXACT or SIGMOID, PS3.3 C.11.2.1.3) and LINEAR for p
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -279,3 +280,30 @@ def _to_8bit(pixels: np.ndarray, bits_stored: int | None) -> np.ndarray:
 
 def _number(value: float) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def parse_typed_window(text: str) -> Window:
+    """A window typed as width then level: `400 40`, `400/40`, `400,40` or `W400 L40` (ValueError when not).
+
+    Width first, as the overlay writes it (`W 400 L 40`); letters, when given, may come in either order.
+    """
+    cleaned = text.strip().lower().replace("/", " ").replace(",", " ")
+    tagged = dict(_TAGGED.findall(cleaned))
+    if tagged and set(tagged) == {"w", "l"}:
+        width, center = float(tagged["w"]), float(tagged["l"])
+    else:
+        parts = cleaned.split()
+        if len(parts) != 2:
+            raise ValueError("type a width and a level, e.g. 400 40")
+        try:
+            width, center = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise ValueError("type a width and a level as numbers, e.g. 400 40") from None
+    if not np.isfinite(width) or not np.isfinite(center):
+        raise ValueError("width and level must be finite numbers")
+    if width < 1:
+        raise ValueError("the width must be at least 1")
+    return Window(center, width, "typed")
+
+
+_TAGGED = re.compile(r"([wl])\s*(-?\d+(?:\.\d+)?)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from pydicom.uid import (
 
 PhantomFile = tuple[str, bytes]
 
+# The JPEG 2000 encoder logs one INFO line per tile: noise in `ahi local --demo`'s output.
+logging.getLogger("openjpeg").setLevel(logging.WARNING)
+
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 _CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 _MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -31,18 +35,26 @@ _US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 _US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
 _IMPLEMENTATION_UID = "2.25.237925519178716203596052963574932093446"
 
-#: 3D Shepp-Logan (Kak & Slaney) ellipsoids: centre x, y, z; semi-axes a, b, c; rotation (deg); HU added.
-_SHEPP_LOGAN = (
-    (0.0, 0.0, 0.0, 0.69, 0.92, 0.90, 0, 1800.0),
-    (0.0, -0.0184, 0.0, 0.6624, 0.874, 0.88, 0, -1760.0),
-    (0.22, 0.0, -0.25, 0.11, 0.31, 0.22, -18, -30.0),
-    (-0.22, 0.0, -0.25, 0.16, 0.41, 0.28, 18, -30.0),
-    (0.0, 0.35, -0.25, 0.21, 0.25, 0.41, 0, 20.0),
-    (0.0, 0.1, -0.25, 0.046, 0.046, 0.05, 0, 25.0),
-    (0.0, -0.1, -0.25, 0.046, 0.046, 0.05, 0, 25.0),
-    (-0.08, -0.605, -0.25, 0.046, 0.023, 0.05, 0, 30.0),
-    (0.0, -0.606, -0.25, 0.023, 0.023, 0.02, 0, 30.0),
-    (0.06, -0.605, -0.25, 0.023, 0.046, 0.02, 0, 30.0),
+#: A head after the 3D Shepp-Logan geometry (Kak & Slaney), with plausible CT numbers instead of its
+#: attenuation differences: each ellipsoid paints its tissue over the ones before it.
+#: Centre x, y, z; semi-axes a, b, c; rotation (deg); HU. Values: air -1000, fat -100, soft tissue 40,
+#: bone 700 (diploe) to 1500 (cortical tables), grey matter 40, white matter 25, CSF 10.
+_HEAD = (
+    (0.0, 0.0, 0.0, 0.75, 0.97, 0.94, 0, 40.0),  # scalp
+    (0.0, 0.0, 0.0, 0.725, 0.95, 0.92, 0, -100.0),  # subcutaneous fat
+    (0.0, 0.0, 0.0, 0.69, 0.92, 0.90, 0, 1500.0),  # outer table of the skull
+    (0.0, -0.009, 0.0, 0.678, 0.899, 0.89, 0, 750.0),  # diploe
+    (0.0, -0.0184, 0.0, 0.6624, 0.874, 0.88, 0, 1400.0),  # inner table
+    (0.0, -0.0184, 0.0, 0.645, 0.855, 0.87, 0, 40.0),  # cortex (grey matter)
+    (0.0, -0.0184, 0.0, 0.56, 0.76, 0.78, 0, 25.0),  # white matter
+    (0.22, 0.0, -0.25, 0.11, 0.31, 0.22, -18, 10.0),  # right lateral ventricle (CSF)
+    (-0.22, 0.0, -0.25, 0.16, 0.41, 0.28, 18, 10.0),  # left lateral ventricle (CSF)
+    (0.0, 0.35, -0.25, 0.21, 0.25, 0.41, 0, 42.0),  # deep grey nuclei
+    (0.0, 0.1, -0.25, 0.046, 0.046, 0.05, 0, 70.0),  # small haemorrhage
+    (0.0, -0.1, -0.25, 0.046, 0.046, 0.05, 0, 300.0),  # calcification (shows in the bone window)
+    (-0.08, -0.605, -0.25, 0.046, 0.023, 0.05, 0, 55.0),
+    (0.0, -0.606, -0.25, 0.023, 0.023, 0.02, 0, 55.0),
+    (0.06, -0.605, -0.25, 0.023, 0.046, 0.02, 0, 55.0),
 )
 
 
@@ -53,18 +65,18 @@ def uid(*parts: object) -> str:
 
 
 def shepp_logan_hu(size: int, z: float) -> np.ndarray:
-    """One axial slice (z in -1..1) of a 3D Shepp-Logan head in Hounsfield units, air -1000."""
+    """One axial slice (z in -1..1) of the phantom head in Hounsfield units, air -1000."""
     axis = np.linspace(-1.0, 1.0, size, dtype=np.float32)
     x, y = np.meshgrid(axis, -axis)
     image = np.full((size, size), -1000.0, dtype=np.float32)
-    for cx, cy, cz, a, b, c, degrees, value in _SHEPP_LOGAN:
+    for cx, cy, cz, a, b, c, degrees, value in _HEAD:
         dz = ((z - cz) / c) ** 2
         if dz >= 1.0:
             continue
         theta = np.deg2rad(degrees)
         xr = (x - cx) * np.cos(theta) + (y - cy) * np.sin(theta)
         yr = -(x - cx) * np.sin(theta) + (y - cy) * np.cos(theta)
-        image[(xr / a) ** 2 + (yr / b) ** 2 <= 1.0 - dz] += value
+        image[(xr / a) ** 2 + (yr / b) ** 2 <= 1.0 - dz] = value
     return image
 
 
@@ -160,7 +172,7 @@ def _axial_slices(
 def ct_series(
     slices: int = 8, size: int = 512, *, subject: Subject = Subject(), series_key: str = "ct", seed: int = 1
 ) -> list[PhantomFile]:
-    """Axial CT of a Shepp-Logan head: 16-bit signed, slope 1 / intercept -1024, brain window."""
+    """Axial CT of the phantom head: 16-bit signed, slope 1 / intercept -1024, brain window."""
     rng = np.random.default_rng(seed)
     files = []
     for index, z, ds in _axial_slices(subject, series_key, "CT", _CT_IMAGE, slices, 0.6):
@@ -184,6 +196,10 @@ def ct_series(
     return files
 
 
+_T1_HU = (-1000.0, -100.0, 10.0, 25.0, 40.0, 70.0, 700.0, 1500.0)
+_T1_SIGNAL = (0.0, 1900.0, 300.0, 1500.0, 1100.0, 1300.0, 250.0, 80.0)
+
+
 def mr_series(
     slices: int = 6, size: int = 256, *, subject: Subject = Subject(), series_key: str = "mr", seed: int = 2
 ) -> list[PhantomFile]:
@@ -192,7 +208,8 @@ def mr_series(
     files = []
     for index, z, ds in _axial_slices(subject, series_key, "MR", _MR_IMAGE, slices, 0.5):
         hu = shepp_logan_hu(size, z)
-        signal = np.interp(hu, [-1000, 0, 40, 800], [0, 900, 1800, 400]) + rng.normal(0, 20, hu.shape)
+        # T1 contrast by tissue: fat bright, white matter brighter than grey, CSF and bone dark.
+        signal = np.interp(hu, _T1_HU, _T1_SIGNAL) + rng.normal(0, 20, hu.shape)
         stored = np.clip(np.rint(signal), 0, 4095).astype(np.uint16)
         ds.SeriesNumber = 3
         ds.SeriesDescription = "T1 axial"
@@ -283,9 +300,15 @@ def _with_transfer_syntax(data: bytes, transfer_syntax: str | None) -> bytes:
 
 def _edited(data: bytes, change: Callable[[Dataset], None]) -> bytes:
     ds = pydicom.dcmread(io.BytesIO(data))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the edits break value rules on purpose
-        change(ds)
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
+    pydicom_log = logging.getLogger("pydicom")
+    level = pydicom_log.level
+    pydicom_log.setLevel(logging.ERROR)  # the edits break value rules on purpose
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            change(ds)
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+    finally:
+        pydicom_log.setLevel(level)
     return buffer.getvalue()

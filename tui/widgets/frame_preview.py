@@ -30,6 +30,7 @@ from ahi.services.windowing import (
     DisplaySettings,
     Window,
     next_choice,
+    parse_typed_window,
     resample_to_cells,
     to_display,
 )
@@ -59,6 +60,7 @@ REGISTRY.register(
     Action("preview.narrower", "widen(-1)", "minus", "Narrower window", SCOPE, footer=False),
     Action("preview.level_up", "shift_level(1)", "greater_than_sign,full_stop", "Level up", SCOPE, footer=False),
     Action("preview.level_down", "shift_level(-1)", "less_than_sign,comma", "Level down", SCOPE, footer=False),
+    Action("preview.type_window", "type_window", "e", "Type W/L", SCOPE),
     Action("preview.invert", "invert", "i", "Invert", SCOPE),
     Action("preview.overlay", "toggle_overlay", "o", "Overlay", SCOPE),
     Action("thumbnails.next", "step(1)", "right,l", "Next thumbnail", THUMBNAIL_SCOPE),
@@ -105,6 +107,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         decoded: DecodedFrame
         window: Window | None
         strips: list[Strip]
+        width: int
 
     @dataclass
     class Failed(Message):
@@ -120,6 +123,13 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         preview: FramePreview
         index: int
         request: FrameRequest
+
+    @dataclass
+    class WindowWanted(Message):
+        """The user asked to type a width and level; `current` is the window shown now as `W L`."""
+
+        preview: FramePreview
+        current: str
 
     @dataclass
     class ChecksumMismatch(Message):
@@ -154,6 +164,8 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         self.decoded: DecodedFrame | None = None
         self.error: Exception | None = None
         self._strips: list[Strip] = []
+        #: Pixel columns of the drawn image (one per cell): the zoom is this over the frame's columns.
+        self.drawn_width = 0
 
     # ---- state -------------------------------------------------------------------------------
 
@@ -245,7 +257,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         except Exception as error:  # shown in the widget: a bad frame must not take the screen down
             self.post_message(self.Failed(job.generation, error))
             return
-        self.post_message(self.Rendered(job.generation, decoded, rendered.window, strips))
+        self.post_message(self.Rendered(job.generation, decoded, rendered.window, strips, rendered.width))
 
     def on_frame_preview_rendered(self, message: Rendered) -> None:
         message.stop()
@@ -253,6 +265,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
             return
         first_show = self.decoded is None or self.decoded.key != message.decoded.key
         self.decoded, self.window, self._strips, self.error = message.decoded, message.window, message.strips, None
+        self.drawn_width = message.width
         self.refresh()
         request = self.request
         if first_show and request is not None and message.decoded.checksum.state is ChecksumState.MISMATCH:
@@ -308,9 +321,19 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
             pieces += [(f" {labels.patient} ", style, False), (f" {labels.instance} ", style, True)]
         elif y == 1:
             pieces.append((f" {labels.series} ", style, False))
+            size = self._size_text()
+            if size:
+                pieces.append((f" {size} ", style, True))
         elif y == height - 1:
             pieces.append((f" {self._window_text()} ", style, False))
         return pieces
+
+    def _size_text(self) -> str:
+        """`512×512 · zoom 19%`: the frame's columns × rows and how large it is drawn (one pixel per cell column)."""
+        if self.decoded is None or self.drawn_width < 1:
+            return ""
+        rows, columns = self.decoded.pixels.shape[:2]
+        return f"{columns}×{rows} · zoom {_percent(self.drawn_width / columns)}"
 
     def _window_text(self) -> str:
         if self.decoded is None:
@@ -365,6 +388,15 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         if window is not None:
             step = max(round(window.width / 20), 1)
             self.set_settings(self.settings.with_window(Window(window.center + direction * step, window.width, "custom")))
+
+    def action_type_window(self) -> None:
+        """Ask the screen for a typed width and level (the prompt is a screen's to show)."""
+        current = self._current_window()
+        self.post_message(self.WindowWanted(self, f"{current.width:g} {current.center:g}" if current is not None else ""))
+
+    def type_window(self, text: str) -> None:
+        """Show the frame in the window typed as `text` (see parse_typed_window; ValueError when it is not one)."""
+        self.set_settings(self.settings.with_window(parse_typed_window(text)))
 
     def action_invert(self) -> None:
         self.set_settings(DisplaySettings(self.settings.choice, self.settings.window, not self.settings.invert))
@@ -530,6 +562,10 @@ def thumbnail_range(count: int, slots: int, current: int) -> tuple[int, int]:
     shown = min(count, max(slots, 1))
     first = min(max(current - shown // 2, 0), max(count - shown, 0))
     return first, shown
+
+
+def _percent(ratio: float) -> str:
+    return f"{ratio * 100:.0f}%" if ratio >= 0.1 else f"{ratio * 100:.1f}%"
 
 
 def _overlay(line: Strip, text: str, style: Style, width: int, right: bool) -> Strip:
