@@ -237,3 +237,23 @@ def test_a_state_directory_from_before_the_job_image_set_records_keeps_its_jobs(
         assert image_sets_of_job(conn, job["jobId"]) == [(image_set_id, 1, True)]
     properties = mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
     assert (properties["versionId"], properties["isPrimary"]) == ("1", True)
+
+
+def test_an_import_waits_for_a_write_on_its_primary_image_set(
+    endpoint_config: EndpointConfig, mi: Any, s3: Any
+) -> None:
+    datastore_id = new_datastore(mi)
+    original = run_import(mi, s3, datastore_id, phantoms.ct_series(2, 32), "first-half").only()
+    series_uid, series = only_series(metadata(mi, datastore_id, original["imageSetId"]))
+    first_sop = next(iter(series["Instances"]))
+    endpoint_config.imageset_lock_seconds = 1.0
+    comment = {"Study": {"Series": {series_uid: {"Instances": {first_sop: {"DICOM": {"ImageComments": "checked"}}}}}}}
+    update(mi, datastore_id, original["imageSetId"], "1", updatable=comment)
+    added = run_import(mi, s3, datastore_id, phantoms.ct_series(4, 32)[2:], "second-half").only()
+    assert (added["imageSetId"], added["imageSetVersion"], added["isPrimary"]) == (original["imageSetId"], 3, True)
+    versions = mi.list_image_set_versions(datastoreId=datastore_id, imageSetId=original["imageSetId"])
+    assert [(v["versionId"], v["ImageSetWorkflowStatus"]) for v in versions["imageSetPropertiesList"]] == [
+        ("3", "IMPORTED"), ("2", "UPDATED"), ("1", "CREATED")
+    ]
+    instances = only_series(metadata(mi, datastore_id, original["imageSetId"]))[1]["Instances"]
+    assert len(instances) == 4 and instances[first_sop]["DICOM"]["ImageComments"] == "checked"
