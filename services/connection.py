@@ -195,10 +195,10 @@ class Connection:
         local = self.local
         if local is None or not local.seed_wanted:
             return
-        jobs = local.start_demo()
+        jobs = local.start_demo(lambda: on_progress("Demo data stores created; making and importing the demo studies…"))
         if jobs is None:
             return
-        on_progress("Demo data stores ready; imports are running (:jobs shows them).")
+        on_progress("Demo imports are running (:jobs shows them).")
         local.settle_demo(jobs)
         on_progress("Demo imports finished.")
 

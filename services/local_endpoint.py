@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from ahi.emulator.demo.seed import DemoJobs
@@ -102,12 +102,12 @@ class LocalEndpointRun:
             return ""
         return lines[-1] if lines else ""
 
-    def start_demo(self) -> DemoJobs | None:
-        """Create the demo world and start its imports (None when it was already there)."""
+    def start_demo(self, on_datastores: Callable[[], None] | None = None) -> DemoJobs | None:
+        """Create the demo world and start its imports (None when it was already there); `on_datastores` once its data stores exist."""
         from ahi.emulator.demo.seed import start_demo
 
         assert self.url is not None, "start the endpoint first"
-        jobs = start_demo(self.url)
+        jobs = start_demo(self.url, on_datastores)
         (self.state_dir / SEED_PENDING_FILE).unlink(missing_ok=True)
         return jobs
 

@@ -90,21 +90,17 @@ def seed_demo(endpoint_url: str) -> bool:
     return True
 
 
-def start_demo(endpoint_url: str) -> DemoJobs | None:
-    """Create buckets, files, keys and data stores and start the imports, without waiting for them.
+def start_demo(endpoint_url: str, on_datastores: Callable[[], None] | None = None) -> DemoJobs | None:
+    """Create keys and data stores, then buckets and files, and start the imports, without waiting for them.
 
-    None (and nothing done) when the demo world is already there.
+    The data stores come first and `on_datastores` is called once they exist: a console on a new state
+    directory lists them while the studies are still being made and uploaded. None (and nothing done)
+    when the demo world is already there.
     """
     mi, s3, kms = _clients(endpoint_url)
     if already_seeded(mi):
         return None
-    for bucket in (world.INPUT_BUCKET, world.OUTPUT_BUCKET):
-        s3.create_bucket(Bucket=bucket)
-    for folder in world.INPUT_FOLDERS:
-        for name, data in folder.files():
-            s3.put_object(Bucket=world.INPUT_BUCKET, Key=folder.prefix + name, Body=data)
     key_arns = {key: _create_key(kms, key) for key in (world.CUSTOMER_KEY, world.DISABLED_KEY)}
-
     datastore_ids: dict[str, str] = {}
     for store in world.DATASTORES:
         request: dict[str, Any] = {
@@ -114,6 +110,14 @@ def start_demo(endpoint_url: str) -> DemoJobs | None:
         if store.key is not None:
             request["kmsKeyArn"] = key_arns[store.key]
         datastore_ids[store.name] = mi.create_datastore(**request)["datastoreId"]
+    if on_datastores is not None:
+        on_datastores()
+
+    for bucket in (world.INPUT_BUCKET, world.OUTPUT_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    for folder in world.INPUT_FOLDERS:
+        for name, data in folder.files():
+            s3.put_object(Bucket=world.INPUT_BUCKET, Key=folder.prefix + name, Body=data)
     for name, datastore_id in datastore_ids.items():
         _wait(partial(_datastore_status, mi, datastore_id), lambda status: status != "CREATING", f"data store {name}")
 

@@ -202,7 +202,7 @@ def test_a_seed_cut_short_is_done_again(tmp_path: Path, monkeypatch: pytest.Monk
 
     again = LocalEndpointRun(state)
     assert again.seed_wanted
-    monkeypatch.setattr("ahi.emulator.demo.seed.start_demo", lambda url: [])
+    monkeypatch.setattr("ahi.emulator.demo.seed.start_demo", lambda url, on_datastores=None: [])
     again.start()
     try:
         assert again.start_demo() == []
