@@ -24,11 +24,12 @@ setup: $(STAMP) $(JS_STAMP)
 run: setup
 	$(BIN)/ahi --local
 
-# worksteal: a worker that runs dry takes tests from the other, so one long file never runs alone at the end.
+# loadgroup: each test goes to whichever worker is free (no long file left running alone at the end); a module
+# that builds a shared world stays on one worker (tests/conftest.py groups it).
 # Bytecode is written (an inherited PYTHONDONTWRITEBYTECODE is cleared): each worker would otherwise compile
 # every module and rewrite every test's asserts again on every run. The slowest tests are listed at the end.
 test: setup
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2 --dist worksteal --durations=15
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -n 2 --dist loadgroup --durations=15
 
 bench-setup:
 	bash bench/setup.sh

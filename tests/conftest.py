@@ -18,6 +18,8 @@
   (raw, still-encoded path; optional SigV4 by botocore's signer for medical-imaging, with `secret`,
   `access_key`, `host` overrides) -> `RawResponse(status, headers, body, json)`. For what boto3 would
   refuse to send: bad JSON, wrong types, invalid values past client-side validation, tampered requests.
+- a module with a module-scoped fixture (a world built once for its tests) runs on one xdist worker:
+  `make test` uses `--dist loadgroup` and this conftest puts such a module's tests in one group.
 - every boto3 session made in a test process (the tests' and the console's) shares one parsed copy of
   the service models (shared_models.py): building a client stays cheap.
 """
@@ -40,6 +42,25 @@ from raw_http import ACCESS_KEY, REGION, SECRET_KEY, RawResponse, send_raw
 from shared_models import sessions_share_models
 
 ClientFactory = Callable[..., Any]
+
+
+#: Fixture scopes that outlive one test: a module using one is run by a single worker (see below).
+SHARED_SCOPES = frozenset({"class", "module", "package"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each module that builds a shared world (a module-scoped fixture) on one xdist worker.
+
+    `make test` runs `--dist loadgroup`: tests go one by one to whichever worker is free, except
+    those of one group. Split over two workers, such a module would build its world twice. Runs
+    before xdist reads the groups (tryfirst).
+    """
+    for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        definitions = info.name2fixturedefs.values() if info is not None else ()
+        if any(definition.scope in SHARED_SCOPES for chain in definitions for definition in chain):
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session", autouse=True)
