@@ -16,6 +16,12 @@ OFF_INNER = " "
 class Check(Checkbox):
     """A Checkbox drawn `▐X▌` when on and `▐ ▌` when off."""
 
+    def render(self) -> Content:
+        """The button alone when there is no label (a form that labels it elsewhere gives it three cells)."""
+        if not self.label.plain:
+            return self._button
+        return super().render()
+
     @property
     def _button(self) -> Content:
         button_style = self.get_visual_style("toggle--button")

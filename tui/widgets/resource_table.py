@@ -172,13 +172,15 @@ class ResourceTable(ScopedBindings, DataTable[Any]):
 
     def action_column_right(self) -> None:
         """Right, `l`: scroll so the next column starts at the left edge (never past the last screenful)."""
-        later = [x for x in self.column_starts() if x > self.scroll_x]
+        starts = self.column_starts()
+        later = [x for x in starts[1:] if x > max(self.scroll_x, starts[0] if starts else 0)]
         if later:
             self.scroll_to(x=min(later[0], self.max_scroll_x), animate=False)
 
     def action_column_left(self) -> None:
-        """Left, `h`: scroll so the previous column starts at the left edge."""
-        earlier = [x for x in self.column_starts() if x < self.scroll_x]
+        """Left, `h`: scroll so the previous column starts at the left edge (the first one shows the marks again)."""
+        starts = self.column_starts()
+        earlier = [x for x in starts[1:] if x < self.scroll_x]
         self.scroll_to(x=earlier[-1] if earlier else 0, animate=False)
 
     def action_mark(self) -> None:
