@@ -18,13 +18,16 @@ class Breadcrumb(Static):
     Breadcrumb { height: 1; padding: 0 1; color: $text-muted; }
     """
 
+    #: The trail last drawn (redrawn only when it changes).
+    _shown: Text | None = None
+
     def on_mount(self) -> None:
         self.follow()
 
     def follow(self) -> None:
         """Show the trail as it is now (a screen's label changes when its resource is renamed)."""
         trail = self.trail()
-        if trail != getattr(self, "_shown", None):
+        if trail != self._shown:
             self._shown = trail
             self.update(trail)
 
