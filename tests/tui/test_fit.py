@@ -11,8 +11,9 @@ from textual.pilot import Pilot
 
 from ahi.tui.actions import key_label, key_name
 from ahi.tui.call_log import CallLogScreen
+from ahi.tui.dialogs.help import HelpDialog
 from ahi.tui.widgets.context_header import HeaderState, middle_cut, render_header
-from ahi.tui.widgets.key_footer import FooterEntry, fit_entries
+from ahi.tui.widgets.key_footer import FooterEntry, KeyFooter, fit_entries
 from ahi.tui.widgets.resource_table import ResourceTable, elide
 
 LOCAL = HeaderState(profile="default", account="123456789012", region="us-east-1", endpoint="http://127.0.0.1:45678", local=True)
@@ -101,3 +102,17 @@ def test_the_call_log_opens_on_the_newest_call_and_follows_while_on_the_last_row
         assert table.cursor_row == table.row_count - 1, "G follows again"
 
     drive(app, scenario)
+
+
+def test_a_click_on_a_footer_entry_presses_its_key(seeded: dict[str, str], make_app: AppFactory) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        footer = app.screen.query_one(KeyFooter)
+        line = footer.render().plain
+        assert line.endswith("? more"), line
+        await pilot.click(KeyFooter, offset=(footer.styles.padding.left + line.index("? more") + 2, 0))
+        await settle(pilot)
+        assert isinstance(app.screen, HelpDialog)
+
+    drive(app, scenario, size=(80, 24))
