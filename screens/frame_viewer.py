@@ -189,7 +189,7 @@ class FrameViewerScreen(AhiScreen):
             if text is not None:
                 message.preview.type_window(text)
 
-        hint = "Width then level, in modality units (HU for CT): 80 40 brain, 400 50 soft tissue, 1800 400 bone."
+        hint = "Width then level, in modality units (HU for CT): 80 40 brain, 400 50 soft tissue."
         self.app.push_screen(PromptDialog("Window width and level", hint, message.current, check), typed)
 
     @on(FramePreview.ChecksumMismatch)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ahi.services.import_job_list import ImportJobService
     from ahi.services.imports import JobFolderReader, LineSpan
     from ahi.services.input_objects import InputObjects
+    from ahi.services.s3_prefixes import S3PrefixLister
     from ahi.services.kms import KmsService
     from ahi.services.reimport import ReimportPlan, ReimportResult
     from ahi.services.s3_location import S3Problem, S3Uri
@@ -271,6 +272,12 @@ class Connection:
         from ahi.services.imports import fetch_raw_line
 
         return fetch_raw_line(self.aws.client("s3"), uri, span)
+
+    def s3_prefixes(self) -> S3PrefixLister:
+        """Completions of half-typed S3 URIs (bucket names, then folders), listed once per lister."""
+        from ahi.services.s3_prefixes import S3PrefixLister
+
+        return S3PrefixLister(self.aws.client("s3"))
 
     def input_objects(self, input_uri: S3Uri) -> InputObjects:
         """HeadObject lookups (cached) of a job's input files."""
