@@ -229,6 +229,13 @@ def test_call_log_json_view_checkbox_and_breadcrumb(tmux: Tmux, state_dir: Path)
     arn_line = next(line for line in lines(screen) if '"datastoreArn"' in line)
     assert '"arn:aws:medical-imaging:us-east-1:' in arn_line, "the ARN is broken inside the JSON"
     assert not any(line.strip("│ ").startswith(("datastore/", tail)) for line in lines(screen)), "the ARN wraps"
+    whole = f"datastore/{datastore_id}"
+    for _ in range(40):
+        if whole in tmux.screen():
+            break
+        tmux.keys("Right")
+        tmux.wait_for(lambda s: True, "the JSON scrolled")
+    tmux.wait_for(lambda s: whole in s, "the ARN's end, scrolled to sideways")
     tmux.keys("Escape")
     tmux.wait_for(lambda s: '"datastoreArn"' not in s, "the raw JSON closed")
 

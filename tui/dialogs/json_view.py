@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Mapping
 
+from rich.cells import cell_len
 from rich.syntax import Syntax
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -42,7 +43,10 @@ class JsonDialog(ModalScreen[None]):
         self.document_text = self.app.formatter.json(self.document)  # type: ignore[attr-defined]
         with ScrollableContainer():
             yield Label(literal(self.title_text, limit=200))
-            yield Static(Syntax(self.document_text, "json", theme="ansi_dark", word_wrap=False), id="json-document")
+            widest = max((cell_len(line) for line in self.document_text.splitlines()), default=0)
+            # code_width: Syntax otherwise measures as wide as the dialog and the long line is cut, not scrollable.
+            syntax = Syntax(self.document_text, "json", theme="ansi_dark", word_wrap=False, code_width=widest)
+            yield Static(syntax, id="json-document")
 
     def action_close(self) -> None:
         self.dismiss(None)
