@@ -1,4 +1,4 @@
-"""Completions for a half-typed S3 URI: bucket names, then the folders (common prefixes) under what is typed.
+"""Completions for a half-typed S3 URI: bucket names, then the folders under what is typed (docs/console-help.md).
 
 One lister per form: each bucket listing and each folder listing is asked once and kept, so typing
 on does not call S3 per key. A bucket the caller cannot list (denied, missing) completes to nothing.

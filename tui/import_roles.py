@@ -1,4 +1,4 @@
-"""The data access role last used to import into each data store, in `import-roles.json` beside the view state.
+"""The data access role last used to import into each data store, in `import-roles.json` beside the view state (docs/console-help.md).
 
 A role ARN names a role, it grants nothing by itself: no secret is kept. Keyed by data store ID, so
 the same console used on several accounts keeps one role per store. A missing or unreadable file

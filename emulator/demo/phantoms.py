@@ -35,7 +35,7 @@ _US_IMAGE = "1.2.840.10008.5.1.4.1.1.6.1"
 _US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
 _IMPLEMENTATION_UID = "2.25.237925519178716203596052963574932093446"
 
-#: A head after the 3D Shepp-Logan geometry (Kak & Slaney), with plausible CT numbers instead of its
+#: A head after the 3D Shepp-Logan geometry (Kak & Slaney) with plausible CT numbers (docs/console-help.md) instead of its
 #: attenuation differences: each ellipsoid paints its tissue over the ones before it.
 #: Centre x, y, z; semi-axes a, b, c; rotation (deg); HU. Values: air -1000, fat -100, soft tissue 40,
 #: bone 700 (diploe) to 1500 (cortical tables), grey matter 40, white matter 25, CSF 10.
