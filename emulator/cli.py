@@ -155,6 +155,17 @@ def environment_lines(endpoint_url: str, region: str, access_key: str | None, se
     return lines
 
 
+def _warm_moto() -> None:
+    """Load moto in the background: a new state directory is about to be seeded, and its KMS keys need moto.
+
+    moto otherwise loads on the first request that needs it, which on a first launch is the demo's first
+    CreateKey: the console's listing of the demo's data stores would wait for that load.
+    """
+    from ahi.emulator.moto_world import moto_app
+
+    threading.Thread(target=moto_app, name="ahi-moto-warm", daemon=True).start()
+
+
 def _stop_at_end_of_input(stop: threading.Event) -> None:
     """Read standard input to its end (its writer closed it or died), then stop."""
     while sys.stdin.buffer.read1(4096):
@@ -208,6 +219,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
 
     from ahi.emulator.server import LocalEndpoint  # heavy (botocore, Werkzeug); only once the options are known to be good
 
+    new_state = not any(config.state_dir.glob("*.sqlite3")) if config.state_dir.is_dir() else True
     try:
         endpoint: LocalEndpoint = LocalEndpoint(config).start()
     except OSError as exc:
@@ -216,6 +228,8 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     if args.stop_when_stdin_closes:
         threading.Thread(target=_stop_at_end_of_input, args=(stop,), name="ahi-stdin-watch", daemon=True).start()
+    if new_state:
+        _warm_moto()
     try:
         demo_cli.on_started(args, endpoint)
         faults_cli.on_started(args, endpoint)
