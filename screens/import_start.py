@@ -22,7 +22,6 @@ from textual.widgets import Button, Input, Label, Static
 from ahi.screens.import_start_picker import DatastorePickerDialog
 from ahi.services.import_form import FIELDS, StartImportForm, validate
 from ahi.services.import_job_list import ImportJob
-from ahi.services.s3_prefixes import S3PrefixLister
 from ahi.tui.import_roles import ImportRoles, import_roles
 from ahi.tui.literal import literal
 from ahi.tui.widgets.field_group import FieldGroup
@@ -30,6 +29,7 @@ from ahi.tui.widgets.literal_input import LiteralInput
 
 if TYPE_CHECKING:
     from ahi.services.connection import Connection
+    from ahi.services.s3_prefixes import S3PrefixLister
     from ahi.tui.screen_base import AhiScreen
 
 PLACEHOLDERS = {
@@ -59,7 +59,10 @@ class S3UriSuggester(Suggester):
     async def get_suggestion(self, value: str) -> str | None:
         if not value:
             return None
-        completions = await asyncio.to_thread(lambda: self._lister().complete(value))
+        try:
+            completions = await asyncio.to_thread(lambda: self._lister().complete(value))
+        except Exception:  # no endpoint, no connection: typing goes on without suggestions
+            return None
         return next((c for c in completions if c != value), None)
 
 
