@@ -85,7 +85,8 @@ def _hierarchy(conn: sqlite3.Connection, datastore_id: str, study_uid: str, cach
                 found.locked = True
                 continue
             study = document.get("Study", {})
-            member = Member.of(document.get("Patient", {}).get("DICOM", {}), study.get("DICOM", {}), frozenset(study.get("Series", {})))
+            patient = document.get("Patient", {}).get("DICOM", {})
+            member = Member.of(patient, study.get("DICOM", {}), frozenset(study.get("Series", {})))
             cache[(image_set_id, version)] = member
         found.members.append((image_set_id, version, member))
     return found

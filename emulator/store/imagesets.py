@@ -154,11 +154,14 @@ def add_version(
     return version
 
 
-def record_job_image_set(tx: sqlite3.Connection, job_id: str, image_set_id: str, version: int, is_primary: bool) -> None:
+def record_job_image_set(
+    tx: sqlite3.Connection, job_id: str, image_set_id: str, version: int, is_primary: bool
+) -> None:
     """Note that an import job wrote this version of an image set (its manifest lists the last one)."""
     tx.execute(
         "INSERT INTO import_job_image_sets (job_id, image_set_id, version, is_primary) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (job_id, image_set_id) DO UPDATE SET version = excluded.version, is_primary = excluded.is_primary",
+        " ON CONFLICT (job_id, image_set_id)"
+        " DO UPDATE SET version = excluded.version, is_primary = excluded.is_primary",
         (job_id, image_set_id, version, int(is_primary)),
     )
 
