@@ -7,10 +7,12 @@ attributes alone are over the quota fails before one of them is decoded or base6
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
+if TYPE_CHECKING:
+    # pydicom is loaded by the import pipeline; the store's quota check (json_size) must not pull it into
+    # every endpoint start.
+    from pydicom.dataset import Dataset
 
 from ahi.emulator.dicom.failures import FileFailure
 from ahi.emulator.dicom.limits import MAX_METADATA_BYTES, METADATA_LIMIT_TEXT, mib
@@ -37,6 +39,8 @@ def over_quota(what: str) -> FileFailure:
 
 def estimate(dataset: Dataset) -> int:
     """A lower bound on the JSON bytes of a data set's elements, from their lengths (pixel data excluded)."""
+    from pydicom.sequence import Sequence
+
     total = 0
     for tag, element in dataset._dict.items():
         if tag in _PIXEL_TAGS:

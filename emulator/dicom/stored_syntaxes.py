@@ -9,8 +9,11 @@ frame file as its name's suffix, from which GetImageFrame takes its `Content-Typ
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydicom.dataset import Dataset
+if TYPE_CHECKING:
+    # Annotations only: GetImageFrame imports this module, and serving a frame must not load pydicom.
+    from pydicom.dataset import Dataset
 
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 JPEG_BASELINE = "1.2.840.10008.1.2.4.50"
