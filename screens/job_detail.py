@@ -42,6 +42,7 @@ from ahi.services.imports import (
 from ahi.services.input_objects import InputObjects
 from ahi.services.job_output import FailureLine, ImageSetSummary, MalformedLine, SuccessLine, WarningLine
 from ahi.services.reimport import ReimportPlan, ReimportResult, plan_reimport
+from ahi.services.retry_reasons import retry_verdict
 from ahi.services.s3_location import S3Problem, S3Uri
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
 from ahi.tui.dialogs.json_view import JsonDialog
@@ -409,10 +410,30 @@ class JobDetailScreen(AhiScreen):
             self.notify("No failed files to re-import (yet)", severity="warning")
             return
         group = self._cursor_group()
-        members = group.members if group is not None else self.failures.records
+        fmt = self.ahi.formatter
+        if group is not None:
+            verdict = retry_verdict(group.key.exception_type, group.example_message)
+            if not verdict.helps:
+                self.notify(
+                    f"Re-import not offered for {fmt.text(group.key.label)}: {verdict.why}. Fix the files, then start an import (n).",
+                    title="Re-import would fail again", severity="warning",
+                )
+                return
+            members, left_out = group.members, 0
+        else:
+            members = [f for f in self.failures.records if retry_verdict(f.exception_type, f.message).helps]
+            left_out = len(self.failures.records) - len(members)
+            if not members:
+                self.notify(
+                    "Re-import not offered: every file failed for its content, and a retry sends the same bytes. "
+                    "Pick a reason to see why; fix the files, then start an import (n).",
+                    title="Re-import would fail again", severity="warning",
+                )
+                return
         plan = plan_reimport(self.job.raw, [f.input_file for f in members], self.ahi.clock.now())
         what = f"reason {group.key.label}: " if group is not None else ""
-        self.confirm_then("job_detail.reimport", f"{what}{plan.summary}", str(plan.target_prefix), lambda: self._reimport(plan))
+        skipped = f" ({left_out} file(s) left out: their content was rejected, a retry cannot pass)" if left_out else ""
+        self.confirm_then("job_detail.reimport", f"{what}{plan.summary}{skipped}", str(plan.target_prefix), lambda: self._reimport(plan))
 
     def _reimport(self, plan: ReimportPlan) -> None:
         connection = self.ahi.services

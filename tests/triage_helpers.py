@@ -109,3 +109,23 @@ def run_import(
         outputS3Uri=f"s3://{OUTPUT_BUCKET}/job_output/",
     )["jobId"]
     return wait_for_job(mi, datastore_id, job_id)
+
+
+#: Files whose name (not folder) holds this fail as a server-side hiccup would: a retry of the same bytes can pass.
+FLAKY_MARK = "flaky"
+
+
+def make_flaky_files_fail(monkeypatch: Any) -> None:
+    """In this process's endpoint, files named with FLAKY_MARK fail with an InternalServerException (a timed-out read)."""
+    from ahi.emulator.dicom.failures import FileFailure
+    from ahi.emulator.imports import runner
+
+    original = runner.JobRunner._one_file  # noqa: SLF001
+
+    def one_file(self: Any, job_id: str, bucket: str, item: Any, *args: Any, **kwargs: Any) -> Any:
+        if FLAKY_MARK in item.key.rpartition("/")[2]:
+            message = "The file could not be processed because of an internal error (TimeoutError: read timed out)."
+            return runner.FileOutcome(item.key, failure=FileFailure(message, exception_type="InternalServerException", customer=False))
+        return original(self, job_id, bucket, item, *args, **kwargs)
+
+    monkeypatch.setattr(runner.JobRunner, "_one_file", one_file)

@@ -16,7 +16,7 @@ import pytest
 from console_harness import FROZEN, AppFactory, click, drive, notifications, settle, widget_text
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-from triage_helpers import INPUT_BUCKET, OUTPUT_BUCKET, active_datastore, run_import
+from triage_helpers import FLAKY_MARK, INPUT_BUCKET, OUTPUT_BUCKET, active_datastore, make_flaky_files_fail, run_import
 
 from ahi.emulator.demo.phantoms import broken_files, ct_series
 from ahi.emulator.server import LocalEndpoint
@@ -67,8 +67,12 @@ async def open_jobs(pilot: Pilot[Any], command: str = "jobs") -> None:
 async def enter_on(pilot: Pilot[Any], name: str) -> None:
     """Move the cursor to the job called `name` (as a person would, with the arrow keys) and press Enter."""
     table = jobs_table(pilot.app)
-    while table.current_row is not None and table.current_row.plain()["name"] != name:
+    await pilot.press(*["up"] * len(table.visible_rows))
+    for _ in range(len(table.visible_rows)):
+        if table.current_row is not None and table.current_row.plain()["name"] == name:
+            break
         await pilot.press("down")
+    assert table.current_row is not None and table.current_row.plain()["name"] == name, [r.plain()["name"] for r in table.visible_rows]
     await pilot.press("enter")
 
 
@@ -108,8 +112,11 @@ def test_every_job_is_listed_and_failures_are_never_clean(world: dict[str, Any],
 
 
 def test_triage_from_the_data_store_list_to_the_reimport_confirmation(
-    world: dict[str, Any], make_app: AppFactory, mi: Any
+    world: dict[str, Any], make_app: AppFactory, mi: Any, s3: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    make_flaky_files_fail(monkeypatch)
+    files = [*ct_series(1, 32, series_key="f"), (f"{FLAKY_MARK}-1.dcm", ct_series(1, 32, series_key="g")[0][1])]
+    run_import(mi, s3, files, datastore_id=world["store"], job_name="flaky-ct", input_uri=f"s3://{INPUT_BUCKET}/flaky/")
     app = make_app()
 
     async def scenario(pilot: Pilot[Any]) -> None:
@@ -136,15 +143,28 @@ def test_triage_from_the_data_store_list_to_the_reimport_confirmation(
 
         await pilot.press("R")
         await settle(pilot)
+        assert app.screen is detail, "a reason whose files were rejected for their content offers no re-import"
+        assert "a retry sends the same bytes" in notifications(app)[-1]
+
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("a")
+        await enter_on(pilot, "flaky-ct")
+        await settle(pilot)
+        await settle(pilot)
+        detail = app.screen
+        assert isinstance(detail, JobDetailScreen) and detail.job.name == "flaky-ct"
+        await pilot.press("R")
+        await settle(pilot)
         confirm = app.screen
         assert isinstance(confirm, ConfirmDialog)
         text = " ".join(" ".join(widget_text(w, width=400) for w in confirm.query(Static)).split())
-        assert "Copy 1 failed file(s) from s3://triage-input/dicom/batch-7/ to s3://triage-input/dicom/batch-7-reimport-" in text
+        assert "reason InternalServerException" in text and "s3://triage-input/flaky-reimport-" in text, text
         before = {j["jobId"] for j in mi.list_dicom_import_jobs(datastoreId=world["store"])["jobSummaries"]}
         await click(pilot, "#confirm")
         await settle(pilot)
         await settle(pilot)
-        assert any(m.startswith("Job ") and "started on 1 file(s)" in m for m in notifications(app)), notifications(app)
+        assert any(m.startswith("Job ") and "started on 1 file(s)" in m for m in notifications(app)), text
         after = {j["jobId"]: j for j in mi.list_dicom_import_jobs(datastoreId=world["store"])["jobSummaries"]}
         [new_id] = set(after) - before
         await pilot.press("escape")
