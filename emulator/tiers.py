@@ -100,10 +100,15 @@ def _written(tx: sqlite3.Connection, operation: str, params: dict[str, Any], out
 
 def _describe(ctx: RequestContext, items: list[dict[str, Any]]) -> None:
     """Add the tier fields to GetImageSet's output or to search summaries, in place."""
-    if not items:
+    # Both times are optional in the model; an item with neither has no fallback touch and is left as it is.
+    updated = {
+        item["imageSetId"]: stamp.timestamp()
+        for item in items
+        if (stamp := item.get("updatedAt") or item.get("createdAt")) is not None
+    }
+    if not updated:
         return
-    updated = {item["imageSetId"]: (item.get("updatedAt") or item["createdAt"]).timestamp() for item in items}
     with ctx.runtime.store.read() as conn:
         fields = tier_fields(conn, updated, ctx.runtime.now())
     for item in items:
-        item.update(fields[item["imageSetId"]])
+        item.update(fields.get(item["imageSetId"], {}))
