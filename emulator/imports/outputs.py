@@ -33,6 +33,8 @@ def output_files(
 ) -> dict[str, bytes]:
     """Object key (relative to the job folder) -> body, for a job whose every file is recorded."""
     primary = {image_set_id: is_primary for image_set_id, _, is_primary in image_sets}
+    # The version the job wrote: 1 for an image set it created, later for one it added instances to.
+    written = {image_set_id: version for image_set_id, version, _ in image_sets}
     successes = [record for record in records if record.outcome == SUCCESS]
     failures = [record for record in records if record.outcome == FAILURE]
     matched = Counter(record.image_set_id for record in successes)
@@ -72,7 +74,7 @@ def output_files(
             "inputFile": record.input_file,
             "importResponse": {
                 "imageSetId": record.image_set_id,
-                "imageSetVersion": 1,
+                "imageSetVersion": written.get(record.image_set_id, 1),
                 "isPrimary": primary.get(record.image_set_id, True),
                 "warnings": record.detail,
             },
