@@ -327,14 +327,17 @@ class EndpointServer(TcpWSGIServer):
         server's socket, a database file): closing it again would close that.
         """
         trigger = self.trigger
-        for descriptor in trigger._fds:
-            if self._is_own_pipe(descriptor):
-                os.close(descriptor)
-        trigger._fds = []
-        wrapper = trigger.socket  # waitress's own duplicate of the read end
-        if wrapper is not None and wrapper.fd >= 0 and not self._is_own_pipe(wrapper.fd):
-            wrapper.fd = -1
-        wasyncore.file_dispatcher.close(trigger)
+        # Under the lock `_wake` holds between checking the pipe and writing to it: stop() wakes the loop
+        # and the loop may close the pipe at once, so the close waits for that write to finish.
+        with self._trigger_lock:
+            for descriptor in trigger._fds:
+                if self._is_own_pipe(descriptor):
+                    os.close(descriptor)
+            trigger._fds = []
+            wrapper = trigger.socket  # waitress's own duplicate of the read end
+            if wrapper is not None and wrapper.fd >= 0 and not self._is_own_pipe(wrapper.fd):
+                wrapper.fd = -1
+            wasyncore.file_dispatcher.close(trigger)
 
     def _is_own_pipe(self, descriptor: int) -> bool:
         """Whether a descriptor number still refers to this server's wake-up pipe."""
@@ -351,7 +354,7 @@ class EndpointServer(TcpWSGIServer):
                 self._wake()
 
     def _wake(self, thunk: Callable[[], None] | None = None) -> bool:
-        """Pull waitress's wake-up pipe, only while its descriptor is still that pipe.
+        """Pull waitress's wake-up pipe, only while its descriptor is still that pipe (callers hold `_trigger_lock`).
 
         Were the number closed by other code and handed out again, a write would land in whatever now
         has it (a socket, a database file); the loop then wakes at its poll timeout instead.
