@@ -133,7 +133,7 @@ class ImageSetSearchScreen(TaggableScreen):
     # --- layout ---------------------------------------------------------------------------------
 
     def compose_body(self) -> Iterable[Widget]:
-        with FieldGroup(id="search-form", submit=self.run_search):
+        with FieldGroup(id="search-form", submit=self.run_search, lands_on=lambda: self.query_one(ResourceTable)):
             with Grid(id="form-top"):
                 yield self._field("datastore_id", Select([], prompt="choose a data store", id="f-datastore_id", compact=True), wide=True)
                 sort_options = [(DEFAULT_SORT, ""), *((name, name) for name in SORT_FIELDS)]
@@ -301,9 +301,12 @@ class ImageSetSearchScreen(TaggableScreen):
         self._show_problems(checked)
         if not form.datastore_id:
             self._problem_at("datastore_id", "choose a data store")
+            self.query_one("#f-datastore_id").focus()
             return
         if not checked.ok:
             self._summary(Text(f"{len(checked.problems)} problem(s): see the fields in red; nothing was sent", style="bold red"))
+            wrong = next((name for name in FORM_ORDER if checked.problem_for(name) is not None), "patient_id")
+            self.query_one(f"#f-{wrong}").focus()
             return
         self.pending = SearchRun(form.datastore_id, form, checked.criteria)
         self.query_one(ResourceTable).focus()

@@ -410,12 +410,11 @@ class JobDetailScreen(AhiScreen):
             self.notify("No failed files to re-import (yet)", severity="warning")
             return
         group = self._cursor_group()
-        fmt = self.ahi.formatter
         if group is not None:
             verdict = retry_verdict(group.key.exception_type, group.example_message)
             if not verdict.helps:
                 self.notify(
-                    f"Re-import not offered for {fmt.text(group.key.label)}: {verdict.why}. Fix the files, then start an import (n).",
+                    f"Not offered for this reason: {verdict.why}. Fix the files, then start an import (n).",
                     title="Re-import would fail again", severity="warning",
                 )
                 return

@@ -3,12 +3,15 @@
 Textual hands a key to the focused widget's queue and acts on Tab or Enter only once that widget lets
 the key bubble back; keys typed in the same burst have by then been handed to the same widget, so they
 land in the field being left (docs/form-focus.md). Priority bindings run when the key arrives, so the
-focus moves first and every later key goes where the person sent it.
+focus moves first and every later key goes where the person sent it. Keys typed before Enter may still
+wait in the field's queue, so the submit itself runs in that queue, after them.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, ClassVar
+
+from textual.widget import Widget
 
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -16,7 +19,11 @@ from textual.widgets import Input
 
 
 class FieldGroup(Vertical):
-    """Holds form fields; with `submit`, Enter in one of its text fields calls it at once."""
+    """Holds form fields; with `submit`, Enter in one of its text fields calls it once the field has every key typed before.
+
+    `lands_on` gives the widget that takes the focus when Enter arrives (the results a search fills), so
+    keys typed after Enter go there; `submit` may send the focus back to a field it finds wrong.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("tab", "next_field", "Next field", show=False, priority=True),
@@ -24,9 +31,12 @@ class FieldGroup(Vertical):
         Binding("enter", "submit_fields", "Submit", show=False, priority=True),
     ]
 
-    def __init__(self, *children: Any, submit: Callable[[], None] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *children: Any, submit: Callable[[], None] | None = None, lands_on: Callable[[], Widget] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*children, **kwargs)
         self.submit = submit
+        self.lands_on = lands_on
 
     def _holds_focus(self) -> bool:
         focused = self.screen.focused
@@ -47,5 +57,10 @@ class FieldGroup(Vertical):
         self.screen.focus_previous()
 
     def action_submit_fields(self) -> None:
-        if self.submit is not None:
-            self.submit()
+        field = self.screen.focused
+        if self.submit is None or field is None:
+            return
+        if self.lands_on is not None:
+            # set_focus at once: Widget.focus() would queue the change behind the keys already waiting.
+            self.screen.set_focus(self.lands_on())
+        field.call_later(self.submit)
