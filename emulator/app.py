@@ -69,6 +69,7 @@ class MedicalImagingApp:
                 region=region,
                 request_id=request_id,
                 runtime=self.runtime,
+                accept=request.headers.get("Accept"),
             )
             output: dict[str, Any] = handler(context, params) or {}
             # Storage tiers: the touches this call made and the tier fields its response shows (docs/storage-tiers.md).

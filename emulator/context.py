@@ -18,3 +18,5 @@ class RequestContext:
     region: str
     request_id: str
     runtime: "Runtime"
+    #: The request's Accept header, for the one operation whose answer depends on it (GetImageFrame).
+    accept: str | None = None

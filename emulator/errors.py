@@ -43,6 +43,11 @@ class BadRequestException(ServiceError):
     code = "BadRequestException"
 
 
+class NotAcceptableException(ServiceError):
+    code = "NotAcceptableException"
+    status = 406
+
+
 class InvalidSignatureException(ServiceError):
     """Unmodeled in medical-imaging; AWS answers it for a bad SigV4 signature."""
 

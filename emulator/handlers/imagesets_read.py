@@ -8,7 +8,9 @@ Choices where the guide is silent (docs/service.md#reads):
 - ListImageSetVersions lists newest version first, as every example in the guide does;
 - GetImageFrame serves the stored frame unchanged, with the content type of its stored syntax as
   botocore's model documents it (image/jph for HTJ2K, image/jpeg, image/j2c, ...), the newer contract
-  rather than the `application/octet-stream` older captures show (docs/stored-syntaxes.md).
+  rather than the `application/octet-stream` older captures show (docs/stored-syntaxes.md); an Accept
+  header that does not admit that type is a 406 NotAcceptableException, one that cannot be parsed a
+  BadRequestException (docs/stored-syntaxes.md#content-negotiation).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ahi.emulator.dicom.stored_syntaxes import content_type_of
 from ahi.emulator.errors import ConflictException, ResourceNotFoundException
 from ahi.emulator.handlers.datastores import load_datastore
 from ahi.emulator.pagination import paginate
+from ahi.emulator.protocol.accept import require_acceptable
 from ahi.emulator.protocol.serializer import BlobStream
 from ahi.emulator.store import imagesets
 from ahi.emulator.store.imagesets import DELETED, ImageSetVersion
@@ -125,5 +128,7 @@ def get_image_frame(ctx: RequestContext, params: dict[str, Any]) -> dict[str, An
         frame = imagesets.find_frame(conn, version.image_set_id, frame_id)
     if frame is None:
         raise ResourceNotFoundException(f"Image frame {frame_id} does not exist in image set {version.image_set_id}")
+    content_type = content_type_of(frame.path)
+    require_acceptable(ctx.accept, content_type)
     data = ctx.runtime.frames.read(frame.path)
-    return {"imageFrameBlob": BlobStream([data], len(data)), "contentType": content_type_of(frame.path)}
+    return {"imageFrameBlob": BlobStream([data], len(data)), "contentType": content_type}

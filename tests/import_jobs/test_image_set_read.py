@@ -152,3 +152,43 @@ def test_image_sets_block_data_store_deletion_and_take_tags(mi: Any, imported: d
     arn = mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)["imageSetArn"]
     mi.tag_resource(resourceArn=arn, tags={"Team": "Radiology"})
     assert mi.list_tags_for_resource(resourceArn=arn)["tags"] == {"Team": "Radiology"}
+
+
+@pytest.mark.parametrize(
+    ("accept", "expected"),
+    [
+        ("image/jph", None),
+        ("image/*;q=0.5, application/json", None),
+        ("*/*", None),
+        ("image/jpeg, image/j2c", ("NotAcceptableException", 406)),
+        ("image/jph;q=0, */*", ("NotAcceptableException", 406)),
+        ("jph", ("BadRequestException", 400)),
+        ("image/jph;q=2", ("BadRequestException", 400)),
+    ],
+)
+def test_an_accept_header_that_does_not_admit_the_stored_type_is_refused(
+    mi: Any, imported: dict[str, Any], accept: str, expected: tuple[str, int] | None
+) -> None:
+    """boto3 sends no Accept header; one added by a client's own hook is honoured (docs/stored-syntaxes.md)."""
+    datastore_id = imported["datastore_id"]
+    image_set_id = imported["by_file"]["in/ct/ct-0001.dcm"]
+    frame_id = next(iter(instances_of(metadata(mi, datastore_id, image_set_id)).values()))["ImageFrames"][0]["ID"]
+
+    def add_accept(request: Any, **_: Any) -> None:
+        request.headers["Accept"] = accept
+
+    mi.meta.events.register("before-sign.medical-imaging.GetImageFrame", add_accept)
+    try:
+        call = lambda: mi.get_image_frame(  # noqa: E731
+            datastoreId=datastore_id, imageSetId=image_set_id, imageFrameInformation={"imageFrameId": frame_id}
+        )
+        if expected is None:
+            response = call()
+            assert response["contentType"] == "image/jph" and response["imageFrameBlob"].read()[4:8] == b"jP  "
+        else:
+            with pytest.raises(ClientError) as exc_info:
+                call()
+            assert error_of(exc_info) == expected
+            assert "image/jph" in exc_info.value.response["Error"]["Message"] or expected[0] == "BadRequestException"
+    finally:
+        mi.meta.events.unregister("before-sign.medical-imaging.GetImageFrame", add_accept)
