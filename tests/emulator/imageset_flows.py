@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,8 +26,25 @@ def new_datastore(mi: Any) -> str:
     return str(active_datastore(mi, datastoreName="imageset-writes")["datastoreId"])
 
 
-def import_files(mi: Any, s3: Any, datastore_id: str, files: list[tuple[str, bytes]], prefix: str) -> list[str]:
-    """Upload `files`, run a StartDICOMImportJob to COMPLETED and return the image set ids of its manifest."""
+@dataclass(frozen=True)
+class JobOutputs:
+    """What one import job wrote to its output folder."""
+
+    job_id: str
+    summaries: list[dict[str, Any]]
+    success: list[dict[str, Any]]
+
+    @property
+    def image_set_ids(self) -> list[str]:
+        return [summary["imageSetId"] for summary in self.summaries]
+
+    def only(self) -> dict[str, Any]:
+        (summary,) = self.summaries
+        return summary
+
+
+def run_import(mi: Any, s3: Any, datastore_id: str, files: list[tuple[str, bytes]], prefix: str) -> JobOutputs:
+    """Upload `files`, run a StartDICOMImportJob to COMPLETED and read its manifest and success.ndjson."""
     existing = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
     for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
         if bucket not in existing:
@@ -40,16 +58,18 @@ def import_files(mi: Any, s3: Any, datastore_id: str, files: list[tuple[str, byt
         outputS3Uri=f"s3://{OUTPUT_BUCKET}/{prefix}/",
     )["jobId"]
     deadline = time.monotonic() + 60
-    while True:
-        job = mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]
-        if job["jobStatus"] == "COMPLETED":
-            break
+    while (job := mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"])["jobStatus"] != "COMPLETED":
         assert job["jobStatus"] != "FAILED", job
         assert time.monotonic() < deadline, "import job never completed"
         time.sleep(0.05)
     bucket, _, folder = job["outputS3Uri"].removeprefix("s3://").partition("/")
-    manifest = json.loads(s3.get_object(Bucket=bucket, Key=f"{folder}job-output-manifest.json")["Body"].read())
-    return [summary["imageSetId"] for summary in manifest["jobSummary"]["imageSetsSummary"]]
+
+    def read(key: str) -> bytes:
+        return bytes(s3.get_object(Bucket=bucket, Key=folder + key)["Body"].read())
+
+    manifest = json.loads(read("job-output-manifest.json"))["jobSummary"]
+    success = [json.loads(line) for line in read("SUCCESS/success.ndjson").splitlines()]
+    return JobOutputs(job_id, manifest["imageSetsSummary"], success)
 
 
 def import_ct(
@@ -57,8 +77,7 @@ def import_ct(
 ) -> str:
     """One small CT series imported as one image set; its id."""
     files = phantoms.ct_series(slices, 32, subject=subject, series_key=series_key)
-    (image_set_id,) = import_files(mi, s3, datastore_id, files, prefix=f"{subject.patient_id}-{series_key}")
-    return image_set_id
+    return str(run_import(mi, s3, datastore_id, files, prefix=f"{subject.patient_id}-{series_key}").only()["imageSetId"])
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from imageset_flows import import_files, metadata, new_datastore, update, wait_unlocked
+from imageset_flows import metadata, new_datastore, run_import, update, wait_unlocked
 
 from ahi.emulator.arns import image_set_arn
 from ahi.emulator.config import EndpointConfig
@@ -117,7 +117,7 @@ def test_sixteen_clients_updating_tagging_and_copying_lose_nothing(
     endpoint_config.imageset_lock_seconds = 0.02
     datastore_id = new_datastore(mi)
     files = [file for key in SERIES for file in phantoms.ct_series(2, 32, series_key=key)]
-    image_sets = import_files(mi, s3, datastore_id, files, prefix="concurrency")
+    image_sets = run_import(mi, s3, datastore_id, files, prefix="concurrency").image_set_ids
     assert len(image_sets) == len(SERIES)
     ledger = Ledger()
     deadline = time.monotonic() + DEADLINE_SECONDS
@@ -222,7 +222,7 @@ def local_process(tmp_path: Path) -> Iterator[LocalProcess]:
 def test_everything_acknowledged_survives_kill_9(local_process: LocalProcess) -> None:
     mi, s3 = local_process.client("medical-imaging"), local_process.client("s3")
     datastore_id = new_datastore(mi)
-    (image_set_id,) = import_files(mi, s3, datastore_id, phantoms.ct_series(2, 32), prefix="kill")
+    image_set_id = run_import(mi, s3, datastore_id, phantoms.ct_series(2, 32), prefix="kill").only()["imageSetId"]
     arn = image_set_arn("us-east-1", ACCOUNT, datastore_id, image_set_id)
     ledger = Ledger()
     stop = threading.Event()

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from imageset_flows import (  # noqa: F401 - image_set is a fixture
-    INPUT_BUCKET,
-    OUTPUT_BUCKET,
-    ROLE,
     copy_to_new,
     image_set,
     metadata,
     new_datastore,
     only_series,
     rejected,
+    run_import,
     update,
     wait_unlocked,
 )
@@ -30,48 +25,6 @@ from ahi.emulator.store import db
 from ahi.emulator.store.imagesets import image_sets_of_job
 
 RENAMED = Subject(patient_name="Renamed^Patient")
-
-
-@dataclass(frozen=True)
-class JobOutputs:
-    """What one import job wrote to its output folder."""
-
-    job_id: str
-    summaries: list[dict[str, Any]]
-    success: list[dict[str, Any]]
-
-    def only(self) -> dict[str, Any]:
-        (summary,) = self.summaries
-        return summary
-
-
-def run_import(mi: Any, s3: Any, datastore_id: str, files: list[tuple[str, bytes]], prefix: str) -> JobOutputs:
-    """Upload `files`, run an import job to COMPLETED and read its manifest and success.ndjson."""
-    existing = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
-    for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
-        if bucket not in existing:
-            s3.create_bucket(Bucket=bucket)
-    for name, data in files:
-        s3.put_object(Bucket=INPUT_BUCKET, Key=f"{prefix}/{name}", Body=data)
-    job_id = mi.start_dicom_import_job(
-        datastoreId=datastore_id,
-        dataAccessRoleArn=ROLE,
-        inputS3Uri=f"s3://{INPUT_BUCKET}/{prefix}/",
-        outputS3Uri=f"s3://{OUTPUT_BUCKET}/{prefix}/",
-    )["jobId"]
-    deadline = time.monotonic() + 60
-    while (job := mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"])["jobStatus"] != "COMPLETED":
-        assert job["jobStatus"] != "FAILED", job
-        assert time.monotonic() < deadline, "import job never completed"
-        time.sleep(0.05)
-    bucket, _, folder = job["outputS3Uri"].removeprefix("s3://").partition("/")
-
-    def read(key: str) -> bytes:
-        return bytes(s3.get_object(Bucket=bucket, Key=folder + key)["Body"].read())
-
-    manifest = json.loads(read("job-output-manifest.json"))["jobSummary"]
-    success = [json.loads(line) for line in read("SUCCESS/success.ndjson").splitlines()]
-    return JobOutputs(job_id, manifest["imageSetsSummary"], success)
 
 
 def primaries(mi: Any, datastore_id: str, is_primary: bool) -> list[str]:
