@@ -6,7 +6,7 @@ import hashlib
 import io
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -201,37 +201,28 @@ def _keep_frames(
     p10: P10, transfer_syntax: str, stored: str, plan: PixelPlan, times: StageTimes, on_frame: FrameSink | None
 ) -> list[StoredFrame]:
     """Store each frame's original bytes; its checksum is taken on what a client decodes from them."""
-    frames: list[StoredFrame] = []
-    dataset = p10.dataset
-    photometric = str(dataset.get("PhotometricInterpretation") or "")
+    photometric = str(p10.dataset.get("PhotometricInterpretation") or "")
     shape = plan.shape
     expected = (shape.rows, shape.columns) if shape.samples == 1 else (shape.rows, shape.columns, shape.samples)
-    if stored == EXPLICIT_VR_LITTLE_ENDIAN:
-        source: Any = decode_frames(p10, transfer_syntax, plan)
-    else:
-        source = encoded_frames(p10, plan)
-    while True:
-        with DECODE_BUDGET.hold(plan.frame_bytes):
-            decode_started = time.perf_counter()
-            item = next(source, None)
-            if item is None:
-                return frames
-            if stored == EXPLICIT_VR_LITTLE_ENDIAN:
-                pixels, data = item, pack_bits(item)
-            else:
-                data = kept_bytes(item, stored)
-                pixels = _client_pixels(data, stored, photometric, shape.bits_allocated, len(frames) + 1)
-            times.decode += time.perf_counter() - decode_started
-            if pixels.shape != expected:
-                raise FileFailure(
-                    f"Frame {len(frames) + 1} decodes to {' x '.join(map(str, pixels.shape))} samples where Rows, "
-                    f"Columns and SamplesPerPixel say {' x '.join(map(str, expected))}"
-                )
-            frame = keep_frame(data, pixels, times, stored)
-            del pixels
-        if on_frame is not None:
-            on_frame(frame)
-        frames.append(frame)
+    native_bits = stored == EXPLICIT_VR_LITTLE_ENDIAN
+    source = decode_frames(p10, transfer_syntax, plan) if native_bits else encoded_frames(p10, plan)
+
+    def keep(item: Any, number: int) -> StoredFrame:
+        started = time.perf_counter()
+        if native_bits:
+            pixels, data = item, pack_bits(item)
+        else:
+            data = kept_bytes(item, stored)
+            pixels = _client_pixels(data, stored, photometric, shape.bits_allocated, number)
+        times.decode += time.perf_counter() - started
+        if pixels.shape != expected:
+            raise FileFailure(
+                f"Frame {number} decodes to {' x '.join(map(str, pixels.shape))} samples where Rows, "
+                f"Columns and SamplesPerPixel say {' x '.join(map(str, expected))}"
+            )
+        return keep_frame(data, pixels, times, stored)
+
+    return _each_frame(source, plan, times, on_frame, keep)
 
 
 def _client_pixels(data: bytes, stored: str, photometric: str, bits_allocated: int, number: int) -> Any:
@@ -247,18 +238,37 @@ def _client_pixels(data: bytes, stored: str, photometric: str, bits_allocated: i
 def _store_frames(
     p10: P10, transfer_syntax: str, stored: str, plan: PixelPlan, times: StageTimes, on_frame: FrameSink | None
 ) -> list[StoredFrame]:
-    """Decode, store and verify frame after frame, each inside the process-wide decoded-bytes budget."""
+    """Decode, store and verify frame after frame."""
+    return _each_frame(
+        decode_frames(p10, transfer_syntax, plan),
+        plan,
+        times,
+        on_frame,
+        lambda pixels, number: store_frame(pixels, number, times, stored),
+    )
+
+
+def _each_frame(
+    source: Iterator[Any],
+    plan: PixelPlan,
+    times: StageTimes,
+    on_frame: FrameSink | None,
+    build: Callable[[Any, int], StoredFrame],
+) -> list[StoredFrame]:
+    """`build` (item, frame number) each frame `source` yields, inside the process-wide decoded-bytes budget.
+
+    The item is dropped before the budget is released, so at most the budget's worth of decoded frames is alive.
+    """
     frames: list[StoredFrame] = []
-    decoded = decode_frames(p10, transfer_syntax, plan)
     while True:
         with DECODE_BUDGET.hold(plan.frame_bytes):
-            decode_started = time.perf_counter()
-            pixels = next(decoded, None)
-            if pixels is None:
+            started = time.perf_counter()
+            item = next(source, None)
+            times.decode += time.perf_counter() - started
+            if item is None:
                 return frames
-            times.decode += time.perf_counter() - decode_started
-            frame = store_frame(pixels, len(frames) + 1, times, stored)
-            del pixels
+            frame = build(item, len(frames) + 1)
+            del item
         if on_frame is not None:
             on_frame(frame)
         frames.append(frame)
