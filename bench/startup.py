@@ -25,6 +25,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -55,8 +57,9 @@ def make_state(state_dir: Path, stores: int) -> None:
             client.create_datastore(datastoreName=f"bench-store-{index:02d}", clientToken=f"bench-{index}")
 
 
-def launch_in_tmux(state_dir: Path, stores: int) -> tuple[float, float]:
-    """Seconds from starting `ahi --local` in a terminal to the header painted, and to every row on screen."""
+@contextmanager
+def ahi_in_tmux(state_dir: Path) -> Iterator[tuple[float, Callable[[], str]]]:
+    """`ahi --local` in a detached tmux session of its own: (when it was launched, a function reading the screen)."""
     socket = f"ahi-bench-{uuid.uuid4().hex[:8]}"
     home = Path(tempfile.mkdtemp())
     tmux = ["tmux", "-L", socket]
@@ -64,33 +67,32 @@ def launch_in_tmux(state_dir: Path, stores: int) -> tuple[float, float]:
                f"{BIN / 'ahi'} --local --state-dir {state_dir}")
     start = time.perf_counter()
     subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "160", "-y", "50", command], check=True)
-    painted: float | None = None
     try:
-        last = f"bench-store-{stores - 1:02d}"
+        yield start, lambda: subprocess.run([*tmux, "capture-pane", "-p", "-t", "b"], capture_output=True, text=True).stdout
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def launch_in_tmux(state_dir: Path, stores: int) -> tuple[float, float]:
+    """Seconds from starting `ahi --local` in a terminal to the header painted, and to every row on screen."""
+    painted: float | None = None
+    last = f"bench-store-{stores - 1:02d}"
+    with ahi_in_tmux(state_dir) as (start, read_screen):
         while time.perf_counter() - start < 60:
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "b"], capture_output=True, text=True).stdout
+            screen = read_screen()
             if painted is None and "profile" in screen and "region" in screen:
                 painted = time.perf_counter() - start
             if last in screen and f"{stores}/{stores} rows" in screen:
                 return painted if painted is not None else time.perf_counter() - start, time.perf_counter() - start
             time.sleep(0.01)
         raise RuntimeError("the table never appeared")
-    finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
 def demo_launch_in_tmux(state_dir: Path) -> float:
     """Seconds from starting `ahi --local` in a terminal to the demo's data stores on screen (seeded on a new state directory)."""
-    socket = f"ahi-bench-{uuid.uuid4().hex[:8]}"
-    home = Path(tempfile.mkdtemp())
-    tmux = ["tmux", "-L", socket]
-    command = (f"env HOME={home} AHI_CONFIG={home}/none.toml AWS_CONFIG_FILE={home}/none "
-               f"{BIN / 'ahi'} --local --state-dir {state_dir}")
-    start = time.perf_counter()
-    subprocess.run([*tmux, "-f", "/dev/null", "new-session", "-d", "-s", "b", "-x", "160", "-y", "50", command], check=True)
-    try:
+    with ahi_in_tmux(state_dir) as (start, read_screen):
         while time.perf_counter() - start < 120:
-            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "b"], capture_output=True, text=True).stdout
+            screen = read_screen()
             if all(name in screen for name in ("demo-imaging", "demo-aws-owned-key", "demo-disabled-key")):
                 seconds = time.perf_counter() - start
                 while (state_dir / SEED_PENDING_FILE).exists() and time.perf_counter() - start < 120:
@@ -98,8 +100,6 @@ def demo_launch_in_tmux(state_dir: Path) -> float:
                 return seconds
             time.sleep(0.01)
         raise RuntimeError("the demo data stores never appeared")
-    finally:
-        subprocess.run([*tmux, "kill-server"], capture_output=True)
 
 
 def aws_cli_listing(state_dir: Path) -> float:
