@@ -21,9 +21,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
-from botocore.config import Config
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ahi.emulator.config import EndpointConfig  # noqa: E402
@@ -32,8 +29,7 @@ from ahi.emulator.dicom.frames import StageTimes  # noqa: E402
 from ahi.emulator.dicom.instance import process_file  # noqa: E402
 from ahi.emulator.imports.service import FILE_WORKERS  # noqa: E402
 from ahi.emulator.server import LocalEndpoint  # noqa: E402
-
-ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
+from local_import import OUTPUT_BUCKET, clients, timed_import  # noqa: E402
 
 
 def whole_job(files: list[PhantomFile]) -> tuple[float, dict]:
@@ -44,39 +40,13 @@ def whole_job(files: list[PhantomFile]) -> tuple[float, dict]:
         tempfile.TemporaryDirectory() as state,
         LocalEndpoint(EndpointConfig(state_dir=Path(state), datastore_transition_seconds=0.0)) as endpoint,
     ):
-        options = dict(
-            region_name="us-east-1",
-            endpoint_url=endpoint.url,
-            aws_access_key_id="bench",
-            aws_secret_access_key="bench",
-            config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
-        )
-        mi, s3 = boto3.client("medical-imaging", **options), boto3.client("s3", **options)
-        s3.create_bucket(Bucket="bench-input")
-        s3.create_bucket(Bucket="bench-output")
-        for name, data in files:
-            s3.put_object(Bucket="bench-input", Key=f"ct/{name}", Body=data)
-        datastore_id = mi.create_datastore(datastoreName="bench")["datastoreId"]
-        while mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] != "ACTIVE":
-            time.sleep(0.01)
-        started = time.perf_counter()
-        job = mi.start_dicom_import_job(
-            datastoreId=datastore_id,
-            dataAccessRoleArn=ROLE,
-            inputS3Uri="s3://bench-input/ct/",
-            outputS3Uri="s3://bench-output/out/",
-        )
-        while True:
-            properties = mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job["jobId"])["jobProperties"]
-            if properties["jobStatus"] in ("COMPLETED", "FAILED"):
-                break
-            time.sleep(0.02)
-        elapsed = time.perf_counter() - started
+        mi, s3 = clients(endpoint.url)
+        elapsed, properties = timed_import(mi, s3, [(f"ct/{name}", data) for name, data in files])
         if properties["jobStatus"] != "COMPLETED":
             raise SystemExit(f"the bench job failed: {properties.get('message')}")
-        folder = properties["outputS3Uri"].removeprefix("s3://bench-output/")
+        folder = properties["outputS3Uri"].removeprefix(f"s3://{OUTPUT_BUCKET}/")
         manifest = json.loads(
-            s3.get_object(Bucket="bench-output", Key=folder + "job-output-manifest.json")["Body"].read()
+            s3.get_object(Bucket=OUTPUT_BUCKET, Key=folder + "job-output-manifest.json")["Body"].read()
         )
         return elapsed, manifest["jobSummary"]
 

@@ -18,14 +18,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.demo import phantoms
 from ahi.emulator.imagesets.primary import Placement
 from ahi.emulator.imports import runner
 from ahi.emulator.server import LocalEndpoint
+from local_import import clients, timed_import
 
 PLACE = runner.place_import
 
@@ -45,29 +43,13 @@ def one_job(series: int, placement: Callable[..., Placement]) -> tuple[float, fl
     config = EndpointConfig(state_dir=Path(tempfile.mkdtemp()), port=0, datastore_transition_seconds=0.05)
     endpoint = LocalEndpoint(config).start()
     try:
-        options = dict(
-            endpoint_url=endpoint.url, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench",
-            config=Config(retries={"max_attempts": 1}, inject_host_prefix=False),
-        )
-        mi, s3 = boto3.client("medical-imaging", **options), boto3.client("s3", **options)
-        s3.create_bucket(Bucket="bench-input")
-        s3.create_bucket(Bucket="bench-output")
-        for index in range(series):
-            for name, data in phantoms.ct_series(2, 32, series_key=f"s{index}"):
-                s3.put_object(Bucket="bench-input", Key=f"study/{index}/{name}", Body=data)
-        datastore_id = mi.create_datastore(datastoreName="bench")["datastoreId"]
-        while mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] != "ACTIVE":
-            time.sleep(0.02)
-        started = time.monotonic()
-        job_id = mi.start_dicom_import_job(
-            datastoreId=datastore_id, dataAccessRoleArn="arn:aws:iam::123456789012:role/Bench",
-            inputS3Uri="s3://bench-input/study/", outputS3Uri="s3://bench-output/",
-        )["jobId"]
-        while mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"] not in (
-            "COMPLETED", "FAILED"
-        ):
-            time.sleep(0.02)
-        return time.monotonic() - started, spent[0]
+        files = [
+            (f"study/{index}/{name}", data)
+            for index in range(series)
+            for name, data in phantoms.ct_series(2, 32, series_key=f"s{index}")
+        ]
+        seconds, _ = timed_import(*clients(endpoint.url), files)
+        return seconds, spent[0]
     finally:
         endpoint.stop()
         runner.place_import = PLACE
