@@ -5,71 +5,22 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 from datastore_waits import active_datastore, error_of
+from import_runs import run_import
 
 from ahi.emulator.demo import phantoms
 from ahi.emulator.demo.phantoms import Subject
 
-ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
-INPUT_BUCKET = "imageset-writes-input"
-OUTPUT_BUCKET = "imageset-writes-output"
 OTHER_PATIENT = Subject(patient_id="AHI-OTHER-002", patient_name="Other^Patient", study_key="other")
 
 
 def new_datastore(mi: Any) -> str:
     """An ACTIVE data store's id."""
     return str(active_datastore(mi, datastoreName="imageset-writes")["datastoreId"])
-
-
-@dataclass(frozen=True)
-class JobOutputs:
-    """What one import job wrote to its output folder."""
-
-    job_id: str
-    summaries: list[dict[str, Any]]
-    success: list[dict[str, Any]]
-
-    @property
-    def image_set_ids(self) -> list[str]:
-        return [summary["imageSetId"] for summary in self.summaries]
-
-    def only(self) -> dict[str, Any]:
-        (summary,) = self.summaries
-        return summary
-
-
-def run_import(mi: Any, s3: Any, datastore_id: str, files: list[tuple[str, bytes]], prefix: str) -> JobOutputs:
-    """Upload `files`, run a StartDICOMImportJob to COMPLETED and read its manifest and success.ndjson."""
-    existing = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
-    for bucket in (INPUT_BUCKET, OUTPUT_BUCKET):
-        if bucket not in existing:
-            s3.create_bucket(Bucket=bucket)
-    for name, data in files:
-        s3.put_object(Bucket=INPUT_BUCKET, Key=f"{prefix}/{name}", Body=data)
-    job_id = mi.start_dicom_import_job(
-        datastoreId=datastore_id,
-        dataAccessRoleArn=ROLE,
-        inputS3Uri=f"s3://{INPUT_BUCKET}/{prefix}/",
-        outputS3Uri=f"s3://{OUTPUT_BUCKET}/{prefix}/",
-    )["jobId"]
-    deadline = time.monotonic() + 60
-    while (job := mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"])["jobStatus"] != "COMPLETED":
-        assert job["jobStatus"] != "FAILED", job
-        assert time.monotonic() < deadline, "import job never completed"
-        time.sleep(0.05)
-    bucket, _, folder = job["outputS3Uri"].removeprefix("s3://").partition("/")
-
-    def read(key: str) -> bytes:
-        return bytes(s3.get_object(Bucket=bucket, Key=folder + key)["Body"].read())
-
-    manifest = json.loads(read("job-output-manifest.json"))["jobSummary"]
-    success = [json.loads(line) for line in read("SUCCESS/success.ndjson").splitlines()]
-    return JobOutputs(job_id, manifest["imageSetsSummary"], success)
 
 
 def import_ct(

@@ -17,7 +17,8 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from imageset_flows import metadata, new_datastore, run_import, update, wait_unlocked
+from imageset_flows import metadata, new_datastore, update, wait_unlocked
+from import_runs import run_import
 
 from ahi.emulator.arns import image_set_arn
 from ahi.emulator.config import EndpointConfig

@@ -6,7 +6,8 @@ import time
 from typing import Any
 
 import pytest
-from imageset_flows import ROLE, new_datastore
+from imageset_flows import new_datastore
+from import_runs import ROLE
 
 from ahi.emulator.imports.service import ImportService
 from ahi.emulator.server import LocalEndpoint

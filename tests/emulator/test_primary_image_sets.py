@@ -12,10 +12,10 @@ from imageset_flows import (  # noqa: F401 - image_set is a fixture
     new_datastore,
     only_series,
     rejected,
-    run_import,
     update,
     wait_unlocked,
 )
+from import_runs import run_import
 
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.demo import phantoms

@@ -26,13 +26,13 @@ import openjpeg
 import pydicom
 import pytest
 from botocore.config import Config
+from import_runs import run_import
 from pydicom.data import get_testdata_files
 from raw_http import ACCESS_KEY, REGION, SECRET_KEY
 
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
 
-ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
 DATA_ROOT = Path(pydicom.data.__file__).parent
 FILES = sorted(str(Path(path).relative_to(DATA_ROOT)) for path in get_testdata_files() if os.path.isfile(path))
 HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
@@ -84,27 +84,12 @@ def rounds() -> list[list[str]]:
 
 def _import_round(mi: Any, s3: Any, datastore_id: str, number: int, names: list[str]) -> dict[str, Served]:
     """One job over `names`; what each imported file became, read before the next job can add versions."""
-    prefix = f"r{number}-{datastore_id[:6]}/"
-    for name in names:
-        s3.put_object(Bucket="corpus-input", Key=prefix + name, Body=(DATA_ROOT / name).read_bytes())
-    job_id = mi.start_dicom_import_job(
-        datastoreId=datastore_id,
-        dataAccessRoleArn=ROLE,
-        inputS3Uri=f"s3://corpus-input/{prefix}",
-        outputS3Uri=f"s3://corpus-output/{prefix}",
-    )["jobId"]
-
-    def ended() -> dict[str, Any] | None:
-        job = mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]
-        return job if job["jobStatus"] in ("COMPLETED", "FAILED") else None
-
-    job = _until(ended)
-    assert job["jobStatus"] == "COMPLETED"
-    bucket, _, folder = job["outputS3Uri"].removeprefix("s3://").partition("/")
-    success = s3.get_object(Bucket=bucket, Key=f"{folder}SUCCESS/success.ndjson")["Body"].read().decode()
+    prefix = f"r{number}-{datastore_id[:6]}"
+    files = ((name, (DATA_ROOT / name).read_bytes()) for name in names)
+    job = run_import(mi, s3, datastore_id, files, prefix, buckets=("corpus-input", "corpus-output"), timeout=300)
     served: dict[str, Served] = {}
-    for line in map(json.loads, success.splitlines()):
-        name = line["inputFile"].removeprefix(prefix)
+    for line in job.success:
+        name = line["inputFile"].removeprefix(f"{prefix}/")
         image_set_id = line["importResponse"]["imageSetId"]
         blob = mi.get_image_set_metadata(datastoreId=datastore_id, imageSetId=image_set_id)["imageSetMetadataBlob"]
         document = json.loads(gzip.decompress(blob.read()))
@@ -141,8 +126,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
         }
         session = boto3.session.Session()
         mi, s3 = session.client("medical-imaging", **options), session.client("s3", **options)
-        for bucket in ("corpus-input", "corpus-output"):
-            s3.create_bucket(Bucket=bucket)
         corpus: Corpus = {}
         for lossless_format in ("HTJ2K", "JPEG_2000_LOSSLESS"):
             datastore_id = mi.create_datastore(datastoreName=lossless_format.lower(), losslessStorageFormat=lossless_format)[
