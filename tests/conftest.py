@@ -26,7 +26,6 @@
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from botocore.config import Config
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
 
+from local_endpoints import quick_config, running
 from raw_http import ACCESS_KEY, REGION, SECRET_KEY, RawResponse, send_raw
 from shared_models import sessions_share_models
 
@@ -81,11 +81,8 @@ def private_state_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
 @pytest.fixture
 def endpoint_config(tmp_path: Path, request: pytest.FixtureRequest) -> EndpointConfig:
     faults = request.node.get_closest_marker("faults")
-    return EndpointConfig(
-        state_dir=tmp_path / "state",
-        port=0,
-        datastore_transition_seconds=0.05,
-        imageset_lock_seconds=0.05,
+    return quick_config(
+        tmp_path / "state",
         faults=faults.args[0] if faults else None,
         faults_seed=faults.kwargs.get("seed", 0) if faults else None,
     )
@@ -93,14 +90,8 @@ def endpoint_config(tmp_path: Path, request: pytest.FixtureRequest) -> EndpointC
 
 @pytest.fixture
 def endpoint(endpoint_config: EndpointConfig) -> Iterator[LocalEndpoint]:
-    server = LocalEndpoint(endpoint_config).start()
-    try:
+    with running(endpoint_config) as server:
         yield server
-    finally:
-        if server.runtime is not None:
-            reset = urllib.request.Request(f"{server.url}/moto-api/reset", data=b"", method="POST")
-            urllib.request.urlopen(reset, timeout=10).close()
-        server.stop()
 
 
 @pytest.fixture

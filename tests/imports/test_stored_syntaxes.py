@@ -10,8 +10,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import time
-import urllib.request
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -27,11 +25,10 @@ import pydicom
 import pytest
 from botocore.config import Config
 from import_runs import run_import
+from local_endpoints import quick_config, running, until
 from pydicom.data import get_testdata_files
 from raw_http import ACCESS_KEY, REGION, SECRET_KEY
 
-from ahi.emulator.config import EndpointConfig
-from ahi.emulator.server import LocalEndpoint
 
 DATA_ROOT = Path(pydicom.data.__file__).parent
 FILES = sorted(str(Path(path).relative_to(DATA_ROOT)) for path in get_testdata_files() if os.path.isfile(path))
@@ -58,14 +55,6 @@ class Served:
 
 #: Per data store format, per corpus file that imported.
 Corpus = dict[str, dict[str, Served]]
-
-
-def _until(check: Any, timeout: float = 300.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := check()):
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.05)
-    return value
 
 
 def rounds() -> list[list[str]]:
@@ -109,14 +98,7 @@ def _import_round(mi: Any, s3: Any, datastore_id: str, number: int, names: list[
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
-    config = EndpointConfig(
-        state_dir=tmp_path_factory.mktemp("stored-syntaxes") / "state",
-        port=0,
-        datastore_transition_seconds=0.05,
-        imageset_lock_seconds=0.05,
-    )
-    server = LocalEndpoint(config).start()
-    try:
+    with running(quick_config(tmp_path_factory.mktemp("stored-syntaxes") / "state")) as server:
         options = {
             "region_name": REGION,
             "endpoint_url": server.url,
@@ -131,17 +113,14 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
             datastore_id = mi.create_datastore(datastoreName=lossless_format.lower(), losslessStorageFormat=lossless_format)[
                 "datastoreId"
             ]
-            _until(
-                lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE"
+            until(
+                lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE",
+                "the data store ACTIVE",
             )
             corpus[lossless_format] = {}
             for number, names in enumerate(rounds()):
                 corpus[lossless_format].update(_import_round(mi, s3, datastore_id, number, names))
         yield corpus
-    finally:
-        reset = urllib.request.Request(f"{server.url}/moto-api/reset", data=b"", method="POST")
-        urllib.request.urlopen(reset, timeout=10).close()
-        server.stop()
 
 
 def _dataset(name: str) -> pydicom.Dataset | None:

@@ -24,8 +24,6 @@ import http.client
 import json
 import logging
 import os
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +39,8 @@ from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 from hypothesis import HealthCheck, given, settings
 from hostile_inputs import Mutation, mutate_body, mutate_url, request_strategy
+from local_endpoints import quick_config, running, until
 
-from ahi.emulator.config import EndpointConfig
 from ahi.emulator.demo.phantoms import ct_series
 from ahi.emulator.model import service_model
 from ahi.emulator.server import LocalEndpoint
@@ -85,35 +83,18 @@ class ErrorRecords(logging.Handler):
         self.sink.append(record)
 
 
-def wait(condition: Any, what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-    return result
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    config = EndpointConfig(
-        state_dir=tmp_path_factory.mktemp("hostile") / "state",
-        datastore_transition_seconds=0.05,
-        imageset_lock_seconds=0.05,
-        verify_signatures=True,
-        shared_secret=SECRET,
-    )
-    endpoint = LocalEndpoint(config).start()
-    world = World(endpoint)
-    handler = ErrorRecords(world.errors)
-    logging.getLogger("emulator").addHandler(handler)
-    try:
-        world.pool = build_pool(endpoint)
-        yield world
-    finally:
-        logging.getLogger("emulator").removeHandler(handler)
-        reset = urllib.request.Request(f"{endpoint.url}/moto-api/reset", data=b"", method="POST")
-        urllib.request.urlopen(reset, timeout=10).close()
-        endpoint.stop()
+    config = quick_config(tmp_path_factory.mktemp("hostile") / "state", verify_signatures=True, shared_secret=SECRET)
+    with running(config) as endpoint:
+        world = World(endpoint)
+        handler = ErrorRecords(world.errors)
+        logging.getLogger("emulator").addHandler(handler)
+        try:
+            world.pool = build_pool(endpoint)
+            yield world
+        finally:
+            logging.getLogger("emulator").removeHandler(handler)
 
 
 def client(endpoint: LocalEndpoint, service: str) -> Any:
@@ -135,15 +116,15 @@ def build_pool(endpoint: LocalEndpoint) -> dict[str, list[Any]]:
     kms.disable_key(KeyId=disabled["KeyId"])
     datastores = [mi.create_datastore(datastoreName=f"hostile-{n}")["datastoreId"] for n in range(2)]
     for datastore_id in datastores:
-        wait(lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE", "ACTIVE")
+        until(lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE", "ACTIVE")
     main = datastores[0]
     arn = mi.get_datastore(datastoreId=main)["datastoreProperties"]["datastoreArn"]
     jobs = [
         mi.start_dicom_import_job(datastoreId=main, dataAccessRoleArn=ROLE, inputS3Uri=uri, outputS3Uri="s3://hostile-out/o/")["jobId"]
         for uri in ("s3://hostile-in/in/", "s3://hostile-missing/in/")
     ]
-    job = wait(lambda: (p := mi.get_dicom_import_job(datastoreId=main, jobId=jobs[0])["jobProperties"])["jobStatus"]
-               in ("COMPLETED", "FAILED") and p, "the import")
+    job = until(lambda: (p := mi.get_dicom_import_job(datastoreId=main, jobId=jobs[0])["jobProperties"])["jobStatus"]
+                in ("COMPLETED", "FAILED") and p, "the import")
     bucket, _, folder = job["outputS3Uri"].removeprefix("s3://").partition("/")
     manifest = json.loads(s3.get_object(Bucket=bucket, Key=folder + "job-output-manifest.json")["Body"].read())
     image_sets = [entry["imageSetId"] for entry in manifest["jobSummary"]["imageSetsSummary"]]
@@ -155,7 +136,7 @@ def build_pool(endpoint: LocalEndpoint) -> dict[str, list[Any]]:
     removal = {"SchemaVersion": "1.1", "Study": {"Series": {series_uid: {"Instances": {instance_uid: {}}}}}}
     mi.update_image_set_metadata(datastoreId=main, imageSetId=image_sets[0], latestVersionId="1",
                                  updateImageSetMetadataUpdates={"DICOMUpdates": {"updatableAttributes": json.dumps(patch).encode()}})
-    wait(lambda: mi.get_image_set(datastoreId=main, imageSetId=image_sets[0])["imageSetState"] == "ACTIVE", "the update")
+    until(lambda: mi.get_image_set(datastoreId=main, imageSetId=image_sets[0])["imageSetState"] == "ACTIVE", "the update")
     tokens = [
         mi.list_datastores(maxResults=1)["nextToken"],
         mi.list_dicom_import_jobs(datastoreId=main, maxResults=1)["nextToken"],

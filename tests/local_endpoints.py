@@ -1,0 +1,51 @@
+"""A local endpoint run for a block of tests (the shared fixtures' and a module's world), and the poll such tests use."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ahi.emulator.config import EndpointConfig
+from ahi.emulator.server import LocalEndpoint
+
+T = TypeVar("T")
+
+
+def quick_config(state_dir: Path, **fields: Any) -> EndpointConfig:
+    """A free port and 0.05 s data store and image set transitions, so tests wait little; `fields` override."""
+    settings: dict[str, Any] = {
+        "state_dir": state_dir,
+        "port": 0,
+        "datastore_transition_seconds": 0.05,
+        "imageset_lock_seconds": 0.05,
+    }
+    return EndpointConfig(**{**settings, **fields})
+
+
+@contextmanager
+def running(config: EndpointConfig) -> Iterator[LocalEndpoint]:
+    """The endpoint, started; on the way out moto's S3/KMS state is reset and the endpoint stopped.
+
+    moto keeps its state in memory for the whole process, so the next endpoint would otherwise find these buckets.
+    """
+    server = LocalEndpoint(config).start()
+    try:
+        yield server
+    finally:
+        if server.runtime is not None:
+            reset = urllib.request.Request(f"{server.url}/moto-api/reset", data=b"", method="POST")
+            urllib.request.urlopen(reset, timeout=10).close()
+        server.stop()
+
+
+def until(condition: Callable[[], T], what: str = "the condition", timeout: float = 30.0) -> T:
+    """Poll `condition` until it returns something true; that value."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+    return value
