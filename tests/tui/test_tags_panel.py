@@ -136,7 +136,9 @@ def test_read_only_panel_shows_tags_but_changes_nothing(seeded: dict[str, str], 
         await pilot.press("enter")
         assert app.screen is screen
         assert tag_calls(app) == []
-        assert len([m for m in notifications(app) if m.startswith("Refused")]) == 3
+        # Each change is refused out loud twice: once for its key, once for its `:` command.
+        refused = [m for m in notifications(app) if m.startswith("Refused")]
+        assert len(refused) == 6 and all(m.endswith("the console is read-only.") for m in refused), refused
 
     drive(app, scenario)
 
