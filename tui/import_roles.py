@@ -7,14 +7,10 @@ means nothing remembered; it is never an error.
 
 from __future__ import annotations
 
-import json
-import logging
 import threading
 from pathlib import Path
 
-from ahi.services.atomic_file import atomic_text_file
-
-log = logging.getLogger("ahi.console")
+from ahi.tui.state_file import read_section, save_private
 
 ROLES_FILE = "import-roles.json"
 
@@ -30,13 +26,7 @@ class ImportRoles:
     def _load(self) -> dict[str, str]:
         if self.path is None:
             return {}
-        try:
-            document = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        roles = document.get("roles") if isinstance(document, dict) else None
-        if not isinstance(roles, dict):
-            return {}
+        roles = read_section(self.path, "roles")
         return {store: arn for store, arn in roles.items() if isinstance(store, str) and isinstance(arn, str)}
 
     def role_for(self, datastore_id: str) -> str | None:
@@ -50,15 +40,8 @@ class ImportRoles:
                 return
             self._roles[datastore_id] = role_arn
             document = {"roles": dict(sorted(self._roles.items()))}
-        if self.path is None:
-            return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_text_file(self.path) as out:
-                json.dump(document, out, indent=2)
-            self.path.chmod(0o600)
-        except OSError as exc:
-            log.warning("could not save the import roles to %s: %s", self.path, exc)
+        if self.path is not None:
+            save_private(self.path, document, "the import roles")
 
 
 _shared: dict[Path | None, ImportRoles] = {}

@@ -6,15 +6,11 @@ has forgotten typing it. A missing or unreadable file means defaults; it is neve
 
 from __future__ import annotations
 
-import json
-import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ahi.services.atomic_file import atomic_text_file
-
-log = logging.getLogger("ahi.console")
+from ahi.tui.state_file import read_section, save_private
 
 VIEWS_FILE = "views.json"
 
@@ -37,13 +33,7 @@ class ViewState:
 
     def _load(self) -> dict[str, TableSort]:
         assert self.path is not None
-        try:
-            document = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        sorts = document.get("sorts") if isinstance(document, dict) else None
-        if not isinstance(sorts, dict):
-            return {}
+        sorts = read_section(self.path, "sorts")
         return {
             view: TableSort(entry["column"], bool(entry.get("reverse", False)))
             for view, entry in sorts.items()
@@ -72,9 +62,4 @@ class ViewState:
             return
         with self._lock:
             document = {"sorts": {view: {"column": s.column, "reverse": s.reverse} for view, s in sorted(self._sorts.items())}}
-        try:
-            with atomic_text_file(self.path) as out:
-                json.dump(document, out, indent=2)
-            self.path.chmod(0o600)
-        except OSError as exc:
-            log.warning("could not save the view state to %s: %s", self.path, exc)
+        save_private(self.path, document, "the view state")
