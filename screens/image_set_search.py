@@ -30,6 +30,7 @@ from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
 from ahi.tui.widgets.check import Check
 from ahi.tui.widgets.field_group import FieldGroup
+from ahi.tui.widgets.in_order_input import InOrderInput
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
 
 SCOPE = "image_set_search"
@@ -144,7 +145,7 @@ class ImageSetSearchScreen(TaggableScreen):
                     if name == "primary_only":
                         yield self._field(name, Check("", id="f-primary_only", compact=True))
                     else:
-                        yield self._field(name, Input(placeholder=PLACEHOLDERS.get(name, ""), id=f"f-{name}", compact=True))
+                        yield self._field(name, InOrderInput(placeholder=PLACEHOLDERS.get(name, ""), id=f"f-{name}", compact=True))
             yield Static("", id="search-summary")
         yield ResourceTable(COLUMNS, id="image-sets")
 

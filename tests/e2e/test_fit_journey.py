@@ -14,9 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
+from journey_clients import journey_clients
 from tmux_harness import ENDPOINT, Tmux
 
 from ahi.tui.actions import REGISTRY, key_name
@@ -46,11 +45,8 @@ def tmux(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tmux]:
 
 def clients(endpoint_url: str) -> tuple[Any, Any, Any]:
     """boto3 clients for medical-imaging, KMS and S3 on the console's endpoint."""
-    options: dict[str, Any] = {
-        "region_name": "us-east-1", "endpoint_url": endpoint_url, "aws_access_key_id": "e2e",
-        "aws_secret_access_key": "e2e", "config": Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
-    }  # fmt: skip
-    return boto3.client("medical-imaging", **options), boto3.client("kms", **options), boto3.client("s3", **options)
+    mi, kms, s3 = journey_clients(endpoint_url, "medical-imaging", "kms", "s3")
+    return mi, kms, s3
 
 
 def wait_active(mi: Any, datastore_id: str) -> None:

@@ -10,10 +10,9 @@ import re
 import shutil
 from pathlib import Path
 
-import boto3
 import pytest
-from botocore.config import Config
 from hostile_world import CLICK_MARK, CLIP_MARK, MARK, TITLE_MARK, HostileWorld, seed
+from journey_clients import journey_clients
 from tmux_harness import Tmux
 
 pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
@@ -31,11 +30,7 @@ CONTROL = re.compile(
 
 def seed_on(endpoint_url: str) -> HostileWorld:
     """The hostile world on the console's own endpoint (its S3 lives in that process)."""
-    options = {
-        "region_name": "us-east-1", "endpoint_url": endpoint_url, "aws_access_key_id": "e2e",
-        "aws_secret_access_key": "e2e", "config": Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
-    }  # fmt: skip
-    return seed(*(boto3.client(name, **options) for name in ("medical-imaging", "s3", "kms")))  # type: ignore[call-overload]
+    return seed(*journey_clients(endpoint_url, "medical-imaging", "s3", "kms"))
 
 
 def click_on(tmux: Tmux, screen: str, text: str) -> None:

@@ -11,11 +11,9 @@ import csv
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
+from journey_clients import journey_clients
 from tmux_harness import Tmux
 
 from ahi.emulator.demo.phantoms import broken_files, ct_series
@@ -27,11 +25,7 @@ BROKEN = broken_files()
 
 def import_with_failures(endpoint_url: str) -> None:
     """On the console's own endpoint: a data store and a COMPLETED import where the broken files failed."""
-    options: dict[str, Any] = {
-        "region_name": "us-east-1", "endpoint_url": endpoint_url, "aws_access_key_id": "e2e",
-        "aws_secret_access_key": "e2e", "config": Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
-    }  # fmt: skip
-    s3, mi = boto3.client("s3", **options), boto3.client("medical-imaging", **options)
+    s3, mi = journey_clients(endpoint_url, "s3", "medical-imaging")
     for bucket in ("journey-in", "journey-out"):
         s3.create_bucket(Bucket=bucket)
     for name, data in ct_series(2, 32) + BROKEN:

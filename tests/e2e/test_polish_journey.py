@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
+from journey_clients import journey_clients
 from tmux_harness import AHI, Tmux
 
 from ahi.emulator.config import EndpointConfig
@@ -33,11 +32,8 @@ SGR = re.compile(r"\x1b\[([0-9;]*)m")
 
 
 def clients(endpoint_url: str) -> tuple[Any, Any]:
-    options: dict[str, Any] = {
-        "region_name": "us-east-1", "endpoint_url": endpoint_url, "aws_access_key_id": "e2e",
-        "aws_secret_access_key": "e2e", "config": Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
-    }  # fmt: skip
-    return boto3.client("medical-imaging", **options), boto3.client("s3", **options)
+    mi, s3 = journey_clients(endpoint_url, "medical-imaging", "s3")
+    return mi, s3
 
 
 def until(condition: Any, what: str, timeout: float = 60) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from ahi.tui.actions import Action, Confirm
 from ahi.tui.literal import safe
+from ahi.tui.widgets.in_order_input import InOrderInput
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -48,7 +49,7 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(safe(Text.assemble(self.resource_label, " ", (fmt.text(self.resource_id), "bold"))))
             if self.action.confirm is Confirm.TYPE_ID:
                 yield Static(safe(Text.assemble("Type ", (fmt.text(self.resource_id), "bold"), " to confirm.")))
-                yield Input(placeholder="resource ID", id="typed")
+                yield InOrderInput(placeholder="resource ID", id="typed")
                 yield Static("", classes="problem", id="problem")
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")

@@ -4,7 +4,8 @@ Textual hands a key to the focused widget's queue and acts on Tab or Enter only 
 the key bubble back; keys typed in the same burst have by then been handed to the same widget, so they
 land in the field being left (docs/form-focus.md). Priority bindings run when the key arrives, so the
 focus moves first and every later key goes where the person sent it. Keys typed before Enter may still
-wait in the field's queue, so the submit itself runs in that queue, after them.
+wait in the queues of the fields they were sent to, so the submit runs once every field's queue has
+reached it.
 """
 
 from __future__ import annotations
@@ -63,4 +64,14 @@ class FieldGroup(Vertical):
         if self.lands_on is not None:
             # set_focus at once: Widget.focus() would queue the change behind the keys already waiting.
             self.screen.set_focus(self.lands_on())
-        field.call_later(self.submit)
+        # Every field, not only the focused one, may still hold keys of the burst in its own queue (typed
+        # before a Tab that moved on at once): submit once each of them has handled what it was sent.
+        submit, waiting = self.submit, set(self.query(Input)) | {field}
+
+        def drained(done: Widget) -> None:
+            waiting.discard(done)
+            if not waiting:
+                submit()
+
+        for waiting_field in list(waiting):
+            waiting_field.call_later(drained, waiting_field)

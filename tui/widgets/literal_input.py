@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from rich.cells import cell_len, get_character_cell_size
 from rich.text import Text
-from textual.widgets import Input
-
 from ahi.tui.literal import ESCAPED_STYLE, one_for_one
+from ahi.tui.widgets.in_order_input import InOrderInput
 
 
-class LiteralInput(Input):
+class LiteralInput(InOrderInput):
     """Control, bidi and surrogate characters in the value are drawn as one visible character each
     (docs/foreign-text.md); the value, the cursor and what is sent are unchanged."""
 
