@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import struct
+import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import pydicom
 from pydicom.dataelem import RawDataElement
@@ -68,19 +69,53 @@ class CaveatCollector:
 
     @contextmanager
     def capture(self) -> Iterator[None]:
-        """Collect pydicom warnings raised inside the block (pydicom also logs them; silence that)."""
+        """Collect the warnings this thread raises inside the block (pydicom also logs them; silence that).
+
+        Only this thread's: files are read on several threads beside the console's, and
+        `warnings.catch_warnings` swaps process-wide state, so one thread's block took another's warnings
+        (a clean file reported a caveat) or lost its own.
+        """
+        _route_warnings()
         logger = logging.getLogger("pydicom")
         previous = logger.level
         logger.setLevel(logging.CRITICAL)
+        caught: list[str] = []
+        outer, _capturing.sink = getattr(_capturing, "sink", None), caught
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                yield
+            yield
         finally:
+            _capturing.sink = outer
             logger.setLevel(previous)
-        for warning in caught:
-            if issubclass(warning.category, UserWarning):
-                self.add(_caveat_for(str(warning.message)))
+        for text in caught:
+            self.add(_caveat_for(text))
+
+
+_capturing = threading.local()
+_route_lock = threading.Lock()
+
+
+def _route_warnings() -> None:
+    """Once per process: UserWarnings raised on a thread inside `capture` go to that thread's list.
+
+    Every other warning, and every warning of other threads, goes to the hook that was there before.
+    UserWarnings are always delivered (not once per code location) so the second file with the same
+    problem is reported too.
+    """
+    with _route_lock:
+        if getattr(warnings.showwarning, "_ahi_routed", False):
+            return
+        shown = warnings.showwarning
+
+        def route(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: str | None = None) -> None:
+            sink = getattr(_capturing, "sink", None)
+            if sink is not None and issubclass(category, UserWarning):
+                sink.append(str(message))
+                return
+            shown(message, category, filename, lineno, file, line)
+
+        route._ahi_routed = True  # type: ignore[attr-defined]
+        warnings.showwarning = route
+        warnings.filterwarnings("always", category=UserWarning, module=r"(pydicom|ahi\.emulator\.dicom)(\.|$)")
 
 
 def _caveat_for(text: str) -> ImportCaveat:
