@@ -128,7 +128,7 @@ def add_version(
     frames: Iterable[FrameRef],
     now: float,
     workflow_status: str,
-    import_job_id: str,
+    import_job_id: str | None,
 ) -> int:
     """An ACTIVE version after `current` with this document and these extra frames (an import adding
     instances to a primary image set, docs/primary-image-sets.md); returns its number."""
@@ -150,7 +150,8 @@ def add_version(
         "INSERT OR IGNORE INTO image_frames (image_set_id, frame_id, path, size) VALUES (?, ?, ?, ?)",
         [(current.image_set_id, frame.frame_id, frame.path, frame.size) for frame in frames],
     )
-    record_job_image_set(tx, import_job_id, current.image_set_id, version, current.is_primary)
+    if import_job_id is not None:
+        record_job_image_set(tx, import_job_id, current.image_set_id, version, current.is_primary)
     return version
 
 
