@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import traceback
 import uuid
 from collections.abc import Iterable
@@ -11,15 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
+from ahi.emulator.caller import caller_account, caller_region
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ServiceError
-from ahi.emulator.gate import PRINCIPAL_KEY, principal_of, verifier_for
+from ahi.emulator.gate import verifier_for
 from ahi.emulator.handlers import HANDLERS
 from ahi.emulator.model import error_status
 from ahi.emulator.protocol.parser import parse_request
 from ahi.emulator.protocol.router import raw_path, service_router
 from ahi.emulator.protocol.serializer import error_response, serialize_response
-from ahi.emulator.protocol.sigv4 import SignedRequest, scope_from_headers
 from ahi.emulator.protocol.validate import validate_input
 from ahi.emulator.tiers import after_call
 
@@ -29,10 +28,6 @@ if TYPE_CHECKING:
     from ahi.emulator.runtime import Runtime
 
 log = logging.getLogger("emulator")
-
-DEFAULT_REGION = "us-east-1"
-#: moto's per-request account override; honoured only without verification, so our ARNs agree with S3 and KMS.
-ACCOUNT_HEADER = "x-moto-account-id"
 
 
 class MedicalImagingApp:
@@ -59,13 +54,13 @@ class MedicalImagingApp:
             operation, labels = self.router.match(request.method, path, frozenset(request.args.keys()))
             operation_name = operation.name
             body = request.get_data(cache=True)
-            region = self._authenticate(request, path, body)
+            region = caller_region(request, path, self.verifier, body)
             params = parse_request(operation, labels, request.args, request.headers, body)
             validate_input(operation.input_shape, params)
             handler = self.handlers[operation.name]
             context = RequestContext(
                 operation=operation.name,
-                account_id=self._account(request),
+                account_id=caller_account(request, self.runtime.config),
                 region=region,
                 request_id=request_id,
                 runtime=self.runtime,
@@ -76,34 +71,21 @@ class MedicalImagingApp:
             after_call(context, operation.name, params, output)
             return serialize_response(operation, output, request_id)
         except ServiceError as error:
-            status = error.status or error_status(error.code)
-            log.debug("%s %s -> %s %s", request_id, operation_name, status, error.code)
-            return error_response(error.code, error.message, status, request_id)
+            return service_error_response(error, operation_name, request_id)
         except Exception as exc:
-            # The frames, but not the exception's text: it may quote metadata or tag values.
-            frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("unexpected %s in %s (request %s)\n%s", type(exc).__name__, operation_name, request_id, frames)
-            message = f"An internal error occurred in {operation_name}; request id {request_id}."
-            return error_response("InternalServerException", message, error_status("InternalServerException"), request_id)
+            return unexpected_error_response(exc, operation_name, request_id)
 
-    def _authenticate(self, request: Request, path: str, body: bytes) -> str:
-        """The region of the verified credential scope (checked by the dispatcher's gate, or here), else the claimed one."""
-        principal = principal_of(request.environ)
-        if principal is not None:
-            return principal.region
-        if self.verifier is not None:
-            signed = SignedRequest(request.method, path, request.query_string.decode("latin-1"), request.headers, body)
-            principal = self.verifier.verify(signed)
-            request.environ[PRINCIPAL_KEY] = principal
-            return principal.region
-        scope = scope_from_headers(request.headers.get("Authorization", ""), request.query_string.decode("latin-1"))
-        return scope.region if scope else DEFAULT_REGION
 
-    def _account(self, request: Request) -> str:
-        """The verified key's account; unverified, moto's rule (MOTO_ACCOUNT_ID, x-moto-account-id, the configured one)."""
-        principal = principal_of(request.environ)
-        if principal is not None:
-            return principal.account_id
-        if "MOTO_ACCOUNT_ID" in os.environ:
-            return self.runtime.config.account_id
-        return request.headers.get(ACCOUNT_HEADER) or self.runtime.config.account_id
+def service_error_response(error: ServiceError, operation_name: str, request_id: str) -> Response:
+    """The JSON error a client gets for a ServiceError, with the model's status for its code."""
+    status = error.status or error_status(error.code)
+    log.debug("%s %s -> %s %s", request_id, operation_name, status, error.code)
+    return error_response(error.code, error.message, status, request_id)
+
+
+def unexpected_error_response(exc: Exception, operation_name: str, request_id: str) -> Response:
+    """Log an unexpected exception's frames, but not its text (it may quote metadata or tag values); a 500."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("unexpected %s in %s (request %s)\n%s", type(exc).__name__, operation_name, request_id, frames)
+    message = f"An internal error occurred in {operation_name}; request id {request_id}."
+    return error_response("InternalServerException", message, error_status("InternalServerException"), request_id)

@@ -6,12 +6,13 @@ only when its hash is signed and handing the app an equivalent `wsgi.input`. An 
 no X-Amz-Target) whose raw path is one of our routes comes to us too, so it gets a JSON
 MissingAuthenticationTokenException or an answer rather than moto's default-to-S3 HTML. The endpoint's
 own admin calls (`/_ahi/`, emulator/admin.py) are answered before the gate: unsigned, loopback only.
+A medical-imaging request whose raw path is a DICOMweb route goes to the DICOMweb app (docs/dicomweb.md#routing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ahi.emulator.admin import PREFIX as ADMIN_PREFIX
 from ahi.emulator.gate import SignatureGate
@@ -21,6 +22,13 @@ from ahi.emulator.protocol.sigv4 import scope_from_headers
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+
+class RoutedApp(Protocol):
+    """A WSGI app that says which requests are its own (the DICOMweb app)."""
+
+    def matches(self, method: str, path: str) -> bool: ...
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]: ...
 
 
 def service_of(environ: WSGIEnvironment) -> str | None:
@@ -38,10 +46,12 @@ class Dispatcher:
         other: WSGIApplication,
         gate: SignatureGate | None = None,
         admin: WSGIApplication | None = None,
+        dicomweb: RoutedApp | None = None,
     ) -> None:
         self.medical_imaging = medical_imaging
         self.other = other
         self.admin = admin
+        self.dicomweb = dicomweb
         self.router = service_router()
         #: With signature verification on, every request passes it before either app sees it.
         self.gate = gate
@@ -55,8 +65,15 @@ class Dispatcher:
             if refusal is not None:
                 return refusal(environ, start_response)
         if medical_imaging:
+            if self._is_dicomweb(environ):
+                return self.dicomweb(environ, start_response)  # type: ignore[misc]
             return self.medical_imaging(environ, start_response)
         return self.other(environ, start_response)
+
+    def _is_dicomweb(self, environ: WSGIEnvironment) -> bool:
+        return self.dicomweb is not None and self.dicomweb.matches(
+            str(environ.get("REQUEST_METHOD", "GET")), raw_path(environ)
+        )
 
     def is_medical_imaging(self, environ: WSGIEnvironment) -> bool:
         """Signed for medical-imaging, or unsigned and addressed to one of its routes."""
@@ -65,4 +82,6 @@ class Dispatcher:
             return service == SERVICE_NAME
         if environ.get("HTTP_X_AMZ_TARGET"):
             return False
-        return self.router.matches(str(environ.get("REQUEST_METHOD", "GET")), raw_path(environ))
+        return self.router.matches(str(environ.get("REQUEST_METHOD", "GET")), raw_path(environ)) or self._is_dicomweb(
+            environ
+        )
