@@ -15,27 +15,24 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from ahi.emulator.dicom.failures import FileFailure
-from ahi.emulator.dicom.frames import StoredFrame
-from ahi.emulator.dicom.grouping import ImageSetDraft, build_document, fit_metadata_quota, group_instances
-from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance, process_file
+from ahi.emulator.dicom.grouping import ImageSetDraft, group_instances
+from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance
 from ahi.emulator.dicom.limits import MAX_FILE_BYTES, mib
 from ahi.emulator.dicom.spill import MetadataSpill
-from ahi.emulator.ids import new_id
-from ahi.emulator.imagesets.primary import IMPORTED, MemberCache, Placement, place_import
+from ahi.emulator.imagesets.primary import MemberCache
 from ahi.emulator.imports import s3io
 from ahi.emulator.imports.metadata_mappings import mappings_of
 from ahi.emulator.imports.metadata_overrides import MetadataOverrides
 from ahi.emulator.imports.outputs import FAILURE, SUCCESS, folder_location, output_files
+from ahi.emulator.imports.pipeline import Committed, DatastoreNotActive, Destination, Interrupted, Pipeline
 from ahi.emulator.imports.s3io import InputObject, ObjectTooLarge, S3AccessError, S3Location
-from ahi.emulator.store import access, import_jobs
-from ahi.emulator.store.datastores import get_datastore
+from ahi.emulator.store import import_jobs
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.frame_files import FrameFiles
 from ahi.emulator.store.import_configurations import get_configuration
-from ahi.emulator.store.imagesets import FrameRef, add_version, image_sets_of_job, insert_image_set
+from ahi.emulator.store.imagesets import image_sets_of_job
 from ahi.emulator.store.import_jobs import FileRecord, ImportJob
 
 log = logging.getLogger("ahi.emulator.imports")
@@ -46,8 +43,6 @@ MAX_FOLDERS = 10_000
 MAX_JOB_BYTES = 10 * 1024**3
 #: Failure records are written in batches of this many.
 RECORD_BATCH = 64
-#: How often a series waiting for its study's primary image sets to unlock looks again.
-LOCK_POLL_SECONDS = 0.05
 _MESSAGE_FORBIDDEN = re.compile(r"[^\w \-:`!\"#$%&'()*+,./0-9]")
 
 
@@ -83,6 +78,11 @@ class JobRunner:
     workers: int
     #: Per running job, what placing its series has read of the primary image sets (docs/primary-image-sets.md).
     _members: dict[str, MemberCache] = field(default_factory=dict, init=False, repr=False)
+    #: The steps a job shares with a DICOMweb store (emulator/imports/pipeline.py).
+    pipeline: Pipeline = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.pipeline = Pipeline(self.store, self.frames, self.now, self.stopping)
 
     def run(self, job_id: str) -> None:
         """Run (or resume) a job to its end; returns early, job unfinished, when interrupted."""
@@ -206,9 +206,7 @@ class JobRunner:
 
     def _lossless_format(self, job: ImportJob) -> str | None:
         """The data store's `losslessStorageFormat`, which transcoded frames are stored in (docs/stored-syntaxes.md)."""
-        with self.store.read() as conn:
-            datastore = get_datastore(conn, job.account_id, job.region, job.datastore_id, self.now())
-        return None if datastore is None else datastore.lossless_storage_format
+        return self.pipeline.lossless_format(job.account_id, job.region, job.datastore_id)
 
     def _one_file(self, job_id: str, bucket: str, item: InputObject, lossless_format: str | None = None) -> FileOutcome:
         """Read, process and stage one file's frames (runs in the pool); memory stays bounded per file."""
@@ -223,12 +221,8 @@ class JobRunner:
         except ObjectTooLarge as error:
             return FileOutcome(item.key, failure=_too_large(error.size))
 
-        def stage(frame: StoredFrame) -> None:
-            self.frames.write(self.frames.job_path(job_id, frame.frame_id, frame.suffix), frame.data)
-            frame.data = b""
-
         with stream:
-            return process_file(item.key, stream, on_frame=stage, lossless_format=lossless_format)
+            return self.pipeline.process(job_id, item.key, stream, lossless_format)
 
     def _record(self, job: ImportJob, records: list[FileRecord]) -> None:
         if records:
@@ -237,98 +231,30 @@ class JobRunner:
             records.clear()
 
     def _commit(self, job: ImportJob, draft: ImageSetDraft) -> None:
-        """One image set, its frames and its files' records: all visible at once, or not at all.
+        """One image set, its frames and its files' records: all visible at once, or not at all."""
 
-        Only the instances that fit the metadata quota come back from the spill, so one image set's
-        document (at most the quota) is what this holds in memory.
-        """
-        image_set_id = new_id()
-        draft.instances[0].restore()
-        draft, overflow = fit_metadata_quota(draft)
-        for instance in draft.instances:
-            instance.restore()
-        document = build_document(job.datastore_id, image_set_id, draft) if draft.instances else {}
-        instances = draft.instances
-        frames = [
-            FrameRef(frame_id, self.frames.job_path(job.job_id, frame_id, instance.frame_suffix), size)
-            for instance in instances
-            for frame_id, size in instance.frame_sizes
-        ]
-        failed = [
-            FileRecord(instance.input_file, FAILURE, None, failure.customer, failure.to_exception())
-            for instance, failure in overflow
-        ]
-        if not instances:
-            self._record(job, failed)
-            for instance, _ in overflow:
-                instance.release()
-            return
-        while True:
-            with self.store.transaction() as tx:
-                now = self.now()
-                datastore = get_datastore(tx, job.account_id, job.region, job.datastore_id, now)
-                if datastore is None or datastore.status != "ACTIVE":
-                    raise JobFailure(f"The data store {job.datastore_id} is no longer ACTIVE")
-                placement = place_import(tx, job.datastore_id, document, self._members.get(job.job_id))
-                if not placement.wait:
-                    target_id = self._write_image_set(tx, job, image_set_id, document, frames, placement, now)
-                    access.touch(tx, [target_id], now)  # an import is a touch (docs/storage-tiers.md)
-                    succeeded = [
-                        FileRecord(
-                            instance.input_file,
-                            SUCCESS,
-                            target_id,
-                            False,
-                            [caveat.to_json() for caveat in instance.caveats] or None,
-                        )
-                        for instance in instances
-                    ]
-                    import_jobs.record_files(tx, job.job_id, succeeded + failed)
-                    break
-            # A primary image set of the study is LOCKED by an update or copy: place the series once it settles.
-            self.stopping.wait(LOCK_POLL_SECONDS)
-            self._check_stopping()
-        for instance in [*instances, *(instance for instance, _ in overflow)]:
-            instance.release()
+        def record(tx: sqlite3.Connection, committed: Committed) -> None:
+            succeeded = [
+                FileRecord(
+                    instance.input_file,
+                    SUCCESS,
+                    committed.image_set_id,
+                    False,
+                    [caveat.to_json() for caveat in instance.caveats] or None,
+                )
+                for instance in committed.instances
+            ]
+            import_jobs.record_files(tx, job.job_id, succeeded + _overflow_records(committed))
 
-    def _write_image_set(
-        self,
-        tx: sqlite3.Connection,
-        job: ImportJob,
-        image_set_id: str,
-        document: dict[str, Any],
-        frames: list[FrameRef],
-        placement: Placement,
-        now: float,
-    ) -> str:
-        """Write one series where `placement` says (docs/primary-image-sets.md); returns the image set it went to."""
-        if placement.conflict:
-            log.info("import job %s keeps image set %s non-primary: %s", job.job_id, image_set_id, placement.conflict)
-        if placement.target is not None:
-            assert placement.document is not None
-            add_version(
-                tx,
-                placement.target,
-                document=placement.document,
-                frames=frames,
-                now=now,
-                workflow_status=IMPORTED,
-                import_job_id=job.job_id,
-            )
-            return placement.target.image_set_id
-        insert_image_set(
-            tx,
-            image_set_id=image_set_id,
-            datastore_id=job.datastore_id,
-            account_id=job.account_id,
-            region=job.region,
-            document=document,
-            frames=frames,
-            now=now,
-            import_job_id=job.job_id,
-            is_primary=placement.is_primary,
-        )
-        return image_set_id
+        destination = Destination(job.account_id, job.region, job.datastore_id, job.job_id, job.job_id)
+        try:
+            committed = self.pipeline.commit(destination, draft, self._members.get(job.job_id), record)
+        except Interrupted:
+            raise JobInterrupted() from None
+        except DatastoreNotActive as gone:
+            raise JobFailure(str(gone)) from None
+        if not committed.instances:
+            self._record(job, _overflow_records(committed))
 
     def _write_outputs(self, job: ImportJob) -> None:
         with self.store.read() as conn:
@@ -341,3 +267,11 @@ class JobRunner:
     def _check_stopping(self) -> None:
         if self.stopping.is_set():
             raise JobInterrupted()
+
+
+def _overflow_records(committed: Committed) -> list[FileRecord]:
+    """FAILURE records of the instances that did not fit the image set's metadata quota."""
+    return [
+        FileRecord(instance.input_file, FAILURE, None, failure.customer, failure.to_exception())
+        for instance, failure in committed.overflow
+    ]
