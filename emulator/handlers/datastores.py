@@ -19,6 +19,7 @@ from typing import Any
 from ahi.emulator import kms
 from ahi.emulator.arns import datastore_arn
 from ahi.emulator.context import RequestContext
+from ahi.emulator.events import details as events
 from ahi.emulator.errors import (
     ConflictException,
     ResourceNotFoundException,
@@ -153,6 +154,10 @@ def create_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
         )
         put_tags(tx, datastore_arn(ctx.region, ctx.account_id, datastore_id), request["tags"])
         tokens.record_token(tx, ctx.account_id, ctx.region, ctx.operation, token, fingerprint, datastore_id, now)
+    name = request["datastoreName"] or datastore_id
+    events.datastore_changed(runtime, ctx.account_id, ctx.region, datastore_id, name, "CREATING")
+    settles_at = now + runtime.config.datastore_transition_seconds
+    events.datastore_changed(runtime, ctx.account_id, ctx.region, datastore_id, name, settles_as, at=settles_at)
     return {"datastoreId": datastore_id, "datastoreStatus": "CREATING"}
 
 
@@ -221,4 +226,7 @@ def delete_datastore(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
             at=now + runtime.config.datastore_transition_seconds,
             now=now,
         )
+    deleted_at = now + runtime.config.datastore_transition_seconds
+    events.datastore_changed(runtime, ctx.account_id, ctx.region, store.datastore_id, store.name, "DELETING")
+    events.datastore_changed(runtime, ctx.account_id, ctx.region, store.datastore_id, store.name, "DELETED", at=deleted_at)
     return {"datastoreId": store.datastore_id, "datastoreStatus": "DELETING"}

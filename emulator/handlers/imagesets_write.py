@@ -29,6 +29,7 @@ from typing import Any
 from ahi.emulator.arns import image_set_arn
 from ahi.emulator.context import RequestContext
 from ahi.emulator.errors import ConflictException, ServiceQuotaExceededException, ThrottlingException, ValidationException
+from ahi.emulator.events.details import image_set_changed
 from ahi.emulator.handlers.imagesets_read import load_version
 from ahi.emulator.ids import new_id
 from ahi.emulator.imagesets.copy import (
@@ -160,6 +161,7 @@ def update_image_set_metadata(ctx: RequestContext, params: dict[str, Any]) -> di
                 )
             )
     runtime.image_set_locks.scheduled(settle_at)
+    image_set_changed(current, numbers[0], LOCKED, "UPDATING")
     return {
         "datastoreId": current.datastore_id,
         "imageSetId": current.image_set_id,
@@ -282,6 +284,9 @@ def copy_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any
             settlement=Settlement(source.state, source.workflow_status, source.message, updated_at=source.updated_at),
         )
     runtime.image_set_locks.scheduled(settle_at)
+    source_arn = image_set_arn(source.region, source.account_id, datastore_id, source.image_set_id)
+    image_set_changed(destination, destination_number, LOCKED, "COPYING", sourceImageSetArn=source_arn)
+    image_set_changed(source, source.version, LOCKED, "COPYING_WITH_READ_ONLY_ACCESS")
     return {
         "datastoreId": datastore_id,
         "sourceImageSetProperties": _properties(
@@ -328,6 +333,7 @@ def delete_image_set(ctx: RequestContext, params: dict[str, Any]) -> dict[str, A
             settlement=Settlement(DELETED, DELETED),
         )
     runtime.image_set_locks.scheduled(settle_at)
+    image_set_changed(current, current.version, LOCKED, "DELETING")
     return {
         "datastoreId": current.datastore_id,
         "imageSetId": current.image_set_id,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ahi.emulator.context import RequestContext
+from ahi.emulator.events.details import job_changed
 from ahi.emulator.errors import (
     ConflictException,
     ResourceNotFoundException,
@@ -120,6 +121,7 @@ def start_dicom_import_job(ctx: RequestContext, params: dict[str, Any]) -> dict[
         tokens.record_token(
             tx, ctx.account_id, ctx.region, ctx.operation, params["clientToken"], fingerprint, job_id, now
         )
+    job_changed(job, "SUBMITTED")
     runtime.imports.start(job_id)
     return {"datastoreId": job.datastore_id, "jobId": job_id, "jobStatus": "SUBMITTED", "submittedAt": to_datetime(now)}
 

@@ -13,6 +13,8 @@ import sqlite3
 import threading
 from typing import Callable
 
+from ahi.emulator.events.details import settled_event
+from ahi.emulator.events.publisher import publish
 from ahi.emulator.imagesets.messages import version_message
 from ahi.emulator.store import versions
 from ahi.emulator.store.db import Store, StoreError
@@ -66,7 +68,11 @@ class ImageSetLocks:
             with self._store.transaction() as tx:
                 if not versions.still_locked(tx, *key):
                     return None
-                return versions.settle(tx, lock)
+                event = settled_event(tx, lock, lock["state"], lock["workflow_status"])
+                released = versions.settle(tx, lock)
+            if event is not None:
+                publish(event)
+            return released
         except StoreError:
             raise
         except Exception as error:  # noqa: BLE001 - a broken settlement must not keep the image set LOCKED

@@ -21,6 +21,7 @@ from ahi.emulator.dicom.grouping import ImageSetDraft, group_instances
 from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance
 from ahi.emulator.dicom.limits import MAX_FILE_BYTES, mib
 from ahi.emulator.dicom.spill import MetadataSpill
+from ahi.emulator.events.details import image_set_created, job_changed
 from ahi.emulator.imagesets.primary import MemberCache
 from ahi.emulator.imports import s3io
 from ahi.emulator.imports.metadata_mappings import mappings_of
@@ -90,6 +91,7 @@ class JobRunner:
             import_jobs.mark_started(tx, job_id, self.now())
             job = import_jobs.get_job(tx, job_id)
         assert job is not None
+        job_changed(job, "IN_PROGRESS")
         try:
             self._run(job)
         except JobInterrupted:
@@ -110,6 +112,7 @@ class JobRunner:
                 tx, job.job_id, status, self.now(), None if message is None else job_message(message)
             )
             self.frames.discard_orphans(tx, job.job_id)
+        job_changed(job, status)
 
     def _run(self, job: ImportJob) -> None:
         objects = self._inputs(job)
@@ -255,6 +258,8 @@ class JobRunner:
             raise JobFailure(str(gone)) from None
         if not committed.instances:
             self._record(job, _overflow_records(committed))
+        elif committed.image_set_id is not None:
+            image_set_created(job, committed.image_set_id, committed.version, committed.is_primary)
 
     def _write_outputs(self, job: ImportJob) -> None:
         with self.store.read() as conn:
