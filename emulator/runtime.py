@@ -10,7 +10,7 @@ from ahi.emulator.config import EndpointConfig
 from ahi.emulator.imagesets.locks import ImageSetLocks
 from ahi.emulator.imports.service import ImportService
 from ahi.emulator.moto_world import MotoWorld
-from ahi.emulator.store import access
+from ahi.emulator.store import access, dicomweb_index
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.frame_files import FrameFiles
 
@@ -23,6 +23,8 @@ class Runtime:
         config.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(config.state_dir, 0o700)
         self.store = Store(config.state_dir / "state.sqlite3")
+        # Image sets of a state directory older than the DICOMweb index are indexed once (docs/dicomweb.md#the-instance-index).
+        dicomweb_index.index_backlog(self.store.transaction)
         # The tiering clock starts where the configuration says, not where a previous run left it.
         with self.store.transaction() as tx:
             access.set_clock_offset(tx, config.clock_offset_seconds)

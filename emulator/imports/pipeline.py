@@ -21,7 +21,7 @@ from ahi.emulator.dicom.grouping import ImageSetDraft, build_document, fit_metad
 from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance, process_file
 from ahi.emulator.ids import new_id
 from ahi.emulator.imagesets.primary import IMPORTED, MemberCache, Placement, place_import
-from ahi.emulator.store import access
+from ahi.emulator.store import access, dicomweb_index
 from ahi.emulator.store.datastores import get_datastore
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.frame_files import FrameFiles
@@ -150,6 +150,11 @@ class Pipeline:
                     )
                     committed.is_primary = placement.is_primary
                     access.touch(tx, [committed.image_set_id], now)  # an import is a touch (docs/storage-tiers.md)
+                    dicomweb_index.record_warnings(  # (0008,1196) of QIDO-RS results (docs/dicomweb.md#import-warnings)
+                        tx,
+                        destination.datastore_id,
+                        [(item.sop_instance_uid, [caveat.code for caveat in item.caveats]) for item in committed.instances],
+                    )
                     record(tx, committed)
                     return
             # A primary image set of the study is LOCKED by an update or copy: place the series once it settles.

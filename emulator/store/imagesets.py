@@ -15,6 +15,7 @@ from typing import Any
 
 from ahi.emulator.arns import ResourceArn
 from ahi.emulator.dicom.summary import SEARCH_FIELDS, search_fields
+from ahi.emulator.store import dicomweb_index
 
 #: The state an image set is in once it is gone; it no longer counts towards its data store.
 DELETED = "DELETED"
@@ -118,6 +119,7 @@ def insert_image_set(
     )
     if import_job_id is not None:
         record_job_image_set(tx, import_job_id, image_set_id, 1, is_primary)
+    dicomweb_index.refresh(tx, image_set_id, document, 1)
 
 
 def add_version(
@@ -152,6 +154,7 @@ def add_version(
     )
     if import_job_id is not None:
         record_job_image_set(tx, import_job_id, current.image_set_id, version, current.is_primary)
+    dicomweb_index.refresh(tx, current.image_set_id, document, version)
     return version
 
 
@@ -308,3 +311,4 @@ def primary_study_image_sets(
 def set_primary(tx: sqlite3.Connection, image_set_id: str, is_primary: bool) -> None:
     """Mark an image set primary or not (CopyImageSet's promoteToPrimary, docs/primary-image-sets.md)."""
     tx.execute("UPDATE image_sets SET is_primary = ? WHERE image_set_id = ?", (int(is_primary), image_set_id))
+    dicomweb_index.refresh(tx, image_set_id)

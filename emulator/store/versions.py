@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ahi.emulator.dicom.summary import search_fields
+from ahi.emulator.store import dicomweb_index
 from ahi.emulator.store.imagesets import DELETED, ImageSetVersion, compress_document, insert_image_set
 
 LOCKED = "LOCKED"
@@ -123,6 +124,7 @@ def insert_locked_image_set(
         " WHERE image_set_id = ? AND version = 1",
         (None if forced is None else int(forced), image_set_id),
     )
+    dicomweb_index.refresh(tx, image_set_id)  # no readable document yet: not searchable until it settles
     _add_lock(tx, image_set_id, 1, datastore_id, COPY, settle_at, settlement)
 
 
@@ -214,6 +216,7 @@ def settle(tx: sqlite3.Connection, lock: sqlite3.Row) -> list[str]:
         if lock["reindex"]:
             _reindex(tx, image_set_id, version, updated_at)
     tx.execute("DELETE FROM image_set_locks WHERE image_set_id = ? AND version = ?", (image_set_id, version))
+    dicomweb_index.refresh(tx, image_set_id)
     return released
 
 
@@ -235,6 +238,7 @@ def settle_as_failed(tx: sqlite3.Connection, lock: sqlite3.Row, reason: str) -> 
         (ACTIVE, status, reason, float(lock["settle_at"]), image_set_id, version),
     )
     tx.execute("DELETE FROM image_set_locks WHERE image_set_id = ? AND version = ?", (image_set_id, version))
+    dicomweb_index.refresh(tx, image_set_id)
     return []
 
 
