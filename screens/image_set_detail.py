@@ -1,6 +1,7 @@
 """One image set: properties of the latest or a chosen version, every version, tags, and the writes.
 
-Enter on a version shows that version's properties; `m` opens its metadata, `v` its frames. Update,
+Enter on a version shows that version's properties; `m` opens its metadata, `v` its frames; `E` exports
+the image set as .dcm files and `w` copies its study's DICOMweb URL (docs/dicomweb.md#console). Update,
 revert, copy and delete ask first (read-only mode hides them), answer LOCKED at once, and the banner
 follows the image set until the write ends with the service's status and message.
 """
@@ -20,10 +21,13 @@ from textual.widgets import DataTable, Label, Static
 
 from ahi.screens.copy_dialog import CopyDialog, CopyRequest
 from ahi.screens.datastore_detail import attempt
+from ahi.screens.dicomweb_export import ExportStatus, ask_export_folder, copy_url
 from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
 from ahi.screens.metadata_view import MetadataViewScreen
 from ahi.screens.patch_editor import PatchEditorDialog
+from ahi.services.dicomweb_export import plan_export, study_uid
+from ahi.services.dicomweb_urls import DicomwebTarget
 from ahi.services.errors import AwsCallError
 from ahi.services.imagesets import ImageSetState, MetadataDocument
 from ahi.services.metadata_patch import MetadataUpdate
@@ -41,6 +45,8 @@ REGISTRY.register(
     Action("image_set_detail.revert", "revert", "R", "Revert to this version", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="revert"),
     Action("image_set_detail.copy", "copy_image_set", "K", "Copy image set", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="copy"),
     Action("image_set_detail.delete", "delete", "D", "Delete image set", SCOPE, mutates=True, confirm=Confirm.TYPE_ID, command="delete"),
+    Action("image_set_detail.export_dicom", "export_dicom", "E", "Export .dcm files (asks the folder)", SCOPE, command="dcm"),
+    Action("image_set_detail.copy_url", "copy_dicomweb_url", "w", "Copy DICOMweb study URL", SCOPE, command="url"),
 )
 
 VERSION_COLUMNS = (
@@ -85,6 +91,13 @@ def state_text(state: str | None) -> Text:
     return Text(state or "?", style=STATE_STYLES.get(state or "", ""))
 
 
+def dicomweb_reach(is_primary: Any) -> Text:
+    """Whether DICOMweb finds the image set by its UIDs alone (primary) or only with `imageSetId` (docs/dicomweb.md#console)."""
+    if is_primary is True:
+        return Text("reachable by its UIDs (primary)")
+    return Text("not reachable without imageSetId (non-primary): its URLs carry ?imageSetId=", style="yellow")
+
+
 def workflow_status_cell(status: str | None) -> Text:
     """An image set version's workflow status; failures in red."""
     return Text(status or "—", style="bold red" if (status or "").endswith("FAILED") else "")
@@ -112,6 +125,7 @@ class ImageSetDetailScreen(ImageSetScreen):
             with Vertical(id="detail-right"):
                 yield Label(self.versions_title(), id="versions-title")
                 yield ResourceTable(VERSION_COLUMNS, id="versions", markable=False)
+        yield ExportStatus(id="dicomweb-export")
 
     def versions_title(self) -> str:
         """The versions heading names the revert key only where reverting is allowed."""
@@ -178,6 +192,7 @@ class ImageSetDetailScreen(ImageSetScreen):
                 literal_row(table, label, fmt.time(value))
             elif key == "isPrimary":
                 literal_row(table, label, "yes" if value else "no")
+                literal_row(table, "DICOMweb", dicomweb_reach(value))
             elif key == "message":
                 literal_row(table, label, Text(fmt.text(value), style="red" if shown.failed else ""))
             else:
@@ -228,6 +243,43 @@ class ImageSetDetailScreen(ImageSetScreen):
 
     def action_preview(self) -> None:
         self.app.push_screen(FrameViewerScreen(self.datastore_id, self.image_set_id, self.version_id))
+
+    # --- DICOMweb -------------------------------------------------------------------------------
+
+    def _with_document(self, then: Any) -> None:
+        """The latest version's metadata document (DICOMweb serves the latest), loaded off the UI thread."""
+        service = self.ahi.services.imagesets
+        self.call_in_background("GetImageSetMetadata", lambda: service.metadata(self.datastore_id, self.image_set_id), lambda m: then(m.document))
+
+    def action_export_dicom(self) -> None:
+        """Every instance of the image set as .dcm files, after the folder dialog."""
+        status = self.query_one(ExportStatus)
+        if status.running:
+            self.notify("An export is running; it ends first", severity="warning")
+            return
+
+        def planned(document: Any) -> None:
+            items = plan_export(self.datastore_id, self.image_set_id, document)
+            if not items:
+                self.notify("The metadata names no instances to export", severity="warning")
+                return
+            service = self.ahi.services.dicomweb
+            ask_export_folder(self, f"the {len(items)} instances of image set {self.image_set_id}", lambda folder: status.start(service, items, folder))
+
+        self._with_document(planned)
+
+    def action_copy_dicomweb_url(self) -> None:
+        """The study's DICOMweb URL (with imageSetId unless the image set is primary)."""
+        pinned = None if self.latest is not None and self.latest.is_primary is True else self.image_set_id
+
+        def copy(document: Any) -> None:
+            study = study_uid(document)
+            if study is None:
+                self.notify("The metadata names no StudyInstanceUID", severity="warning")
+                return
+            copy_url(self, self.ahi.services.dicomweb, DicomwebTarget(self.datastore_id, study, image_set_id=pinned))
+
+        self._with_document(copy)
 
     # --- writes ---------------------------------------------------------------------------------
 

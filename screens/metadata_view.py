@@ -3,7 +3,8 @@
 `/` searches labels and values (n / N step through the matches), `y` shows the raw JSON of the node
 under the cursor (the whole document at the root), `e` exports the document to a file, `u` updates
 the attribute under the cursor (or inserts one at that level), `x` removes the attribute, instance or
-series under the cursor, `v` previews the instance under the cursor.
+series under the cursor, `v` previews the instance under the cursor, `E` exports the instance or series under
+the cursor (else the whole image set) as .dcm files and `w` copies its DICOMweb URL (docs/dicomweb.md#console).
 
 The document comes from whoever answers GetImageSetMetadata, so its size is bounded (docs/console-limits.md):
 one that unpacks past the cap is shown as such and can only be exported, unparsed; branches are built
@@ -24,10 +25,13 @@ from textual.widgets import Input, Static, Tree
 from textual.widgets.tree import TreeNode
 from textual.worker import get_current_worker
 
+from ahi.screens.dicomweb_export import ExportStatus, ask_export_folder, copy_url
 from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
 from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.screens.prompt_dialog import PromptDialog
+from ahi.services.dicomweb_export import plan_export, study_uid
+from ahi.services.dicomweb_urls import DicomwebTarget
 from ahi.services.errors import AwsCallError
 from ahi.services.imagesets import DocumentTooLarge, ImageSetState, MetadataDocument, export_metadata, readable_version
 from ahi.services.metadata_patch import AttributeRef, MetadataUpdate, remove_attribute, remove_instance, remove_series, removal_problems
@@ -46,6 +50,8 @@ REGISTRY.register(
     Action("metadata.preview", "preview", "v", "Preview this instance", SCOPE, command="preview"),
     Action("metadata.update", "update_attribute", "u", "Update attribute", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="update"),
     Action("metadata.remove", "remove", "x", "Remove attribute/instance/series", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="remove"),
+    Action("metadata.export_dicom", "export_dicom", "E", "Export the instance/series/image set as .dcm (asks the folder)", SCOPE, command="dcm"),
+    Action("metadata.copy_url", "copy_dicomweb_url", "w", "Copy DICOMweb URL of the instance/series/study", SCOPE, command="url"),
 )
 CONTAINERS = (NodeKind.ROOT, NodeKind.LEVEL, NodeKind.GROUP, NodeKind.SERIES, NodeKind.INSTANCE, NodeKind.FRAME, NodeKind.ITEM)
 #: Children shown at a time under one branch (a series may hold thousands of instances); a last line
@@ -159,6 +165,7 @@ class MetadataViewScreen(ImageSetScreen):
         yield Tree[Any]("metadata", id="metadata-tree")
         yield Static("", id="too-large")
         yield Static("", id="node-detail")
+        yield ExportStatus(id="dicomweb-export")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -500,6 +507,56 @@ class MetadataViewScreen(ImageSetScreen):
             self.app.call_from_thread(self.notify, str(error), severity="error", title="export failed", markup=False)
         else:
             self.app.call_from_thread(self.notify, message, title="metadata exported", markup=False)
+
+    # --- DICOMweb (the latest version: what GetDICOMInstance serves) -------------------------------
+
+    def _cursor_uids(self) -> tuple[str | None, str | None]:
+        """The series and instance the cursor is in (None above that level)."""
+        node = self._cursor_node()
+        if node is None:
+            return None, None
+        ref = node.ref
+        return node.series_uid or (ref.series_uid if ref else None), node.sop_uid or (ref.sop_uid if ref else None)
+
+    def _dicomweb_document(self) -> Any:
+        loaded = self.loaded
+        if loaded is None or loaded.metadata is None:
+            self.notify("The metadata is not loaded", severity="warning")
+            return None
+        return loaded.metadata.document
+
+    def action_export_dicom(self) -> None:
+        """The instance or series under the cursor, or else the whole image set, as .dcm files."""
+        document = self._dicomweb_document()
+        status = self.query_one(ExportStatus)
+        if document is None:
+            return
+        if status.running:
+            self.notify("An export is running; it ends first", severity="warning")
+            return
+        series, sop = self._cursor_uids()
+        items = plan_export(self.datastore_id, self.image_set_id, document, series, sop)
+        if not items:
+            self.notify("Nothing to export here", severity="warning")
+            return
+        what = f"instance {sop}" if sop else f"the {len(items)} instances of series {series}" if series else f"the {len(items)} instances of image set {self.image_set_id}"
+        service = self.ahi.services.dicomweb
+        ask_export_folder(self, what, lambda folder: status.start(service, items, folder))
+
+    def action_copy_dicomweb_url(self) -> None:
+        """The URL of the instance or series under the cursor, or else of the study."""
+        document = self._dicomweb_document()
+        study = study_uid(document) if document is not None else None
+        if document is not None and study is None:
+            self.notify("The metadata names no StudyInstanceUID", severity="warning")
+        if study is None or self.loaded is None:
+            return
+        pinned = None if self.loaded.latest.is_primary is True else self.image_set_id
+        target = DicomwebTarget(self.datastore_id, study, image_set_id=pinned)
+        series, sop = self._cursor_uids()
+        if series:
+            target = target.instance(series, sop) if sop else target.series(series)
+        copy_url(self, self.ahi.services.dicomweb, target)
 
     def action_preview(self) -> None:
         node = self._cursor_node()

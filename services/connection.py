@@ -22,6 +22,7 @@ from ahi.services.session import MEDICAL_IMAGING, AwsSession, ConnectionSettings
 
 if TYPE_CHECKING:
     from ahi.services.datastores import DatastoreService
+    from ahi.services.dicomweb import DicomwebService
     from ahi.services.frames import FrameCache, FrameFetcher
     from ahi.services.imagesets import ImageSetService
     from ahi.services.import_job_list import ImportJobService
@@ -80,6 +81,12 @@ class _SessionServices:
         return ImageSetService(
             self.aws.medical_imaging, self.backoff, self.aws.account_id, writes_client=self.aws.medical_imaging_writes
         )
+
+    @cached_property
+    def dicomweb(self) -> DicomwebService:
+        from ahi.services.dicomweb import DicomwebService
+
+        return DicomwebService.for_session(self.aws, self.backoff)
 
     @cached_property
     def imports(self) -> ImportJobService:
@@ -232,6 +239,11 @@ class Connection:
     @property
     def imagesets(self) -> ImageSetService:
         return self._current().imagesets
+
+    @property
+    def dicomweb(self) -> DicomwebService:
+        """SigV4-signed DICOMweb requests (GetDICOMInstance) on the session's credentials and region."""
+        return self._current().dicomweb
 
     @property
     def imports(self) -> ImportJobService:

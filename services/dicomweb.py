@@ -1,0 +1,180 @@
+"""DICOMweb calls of the console: SigV4-signed HTTP to HealthImaging's DICOMweb host (or the local endpoint).
+
+None of DICOMweb is in botocore's model, so requests are built here, signed with botocore's SigV4Auth
+(service `medical-imaging`) from the session's credentials, sent with urllib3 (botocore's own HTTP
+library) and recorded in the call log with an equivalent `curl --aws-sigv4` line. Throttling (429)
+and unavailability (503) go through the console's backoff (docs/dicomweb.md#console).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import urllib3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+from ahi.services.atomic_file import new_binary_file
+from ahi.services.backoff import Backoff, worth_retrying
+from ahi.services.call_log import CallLog, CallRecord
+from ahi.services.dicomweb_urls import LOCAL_REGION, DicomwebTarget, dicomweb_origin, dicomweb_url
+from ahi.services.errors import AwsCallError
+
+if TYPE_CHECKING:
+    from ahi.services.session import AwsSession
+
+SERVICE = "medical-imaging"
+EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+AS_STORED = "*"
+CHUNK_BYTES = 1024 * 1024
+#: Seconds to connect and between bytes read; a whole large instance may take far longer.
+TIMEOUT = urllib3.Timeout(connect=10.0, read=60.0)
+#: What a 429 or 503 is retried as when the body names no code the backoff knows (docs/dicomweb.md#console).
+RETRY_CODES = {429: "ThrottlingException", 503: "ServiceUnavailable"}
+
+Credentials = Callable[[], Any]
+
+
+def instance_accept(transfer_syntax: str) -> str:
+    """The Accept header of GetDICOMInstance for one transfer syntax UID (or `*`: as stored)."""
+    return f"application/dicom; transfer-syntax={transfer_syntax}"
+
+
+@dataclass(frozen=True)
+class InstanceFile:
+    """One instance written: where, how many bytes, and the transfer syntax asked for."""
+
+    path: Path
+    size: int
+    transfer_syntax: str
+
+
+class DicomwebService:
+    """DICOMweb requests of one session; thread-safe (urllib3's pool is)."""
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        region: str,
+        origin: str,
+        call_log: CallLog,
+        backoff: Backoff,
+        pool: urllib3.PoolManager | None = None,
+    ) -> None:
+        self._credentials = credentials
+        self.region = region
+        self.origin = origin
+        self.call_log = call_log
+        self.backoff = backoff
+        self._pool = pool or urllib3.PoolManager(maxsize=4, retries=False, timeout=TIMEOUT)
+
+    @classmethod
+    def for_session(cls, aws: AwsSession, backoff: Backoff) -> DicomwebService:
+        """The DICOMweb service of a session: its credentials and region, AWS's DICOMweb host or the local origin."""
+        region = aws.region or LOCAL_REGION
+        return cls(aws.boto_session.get_credentials, region, dicomweb_origin(aws.endpoint_url, region, aws.is_local), aws.call_log, backoff)
+
+    def url(self, target: DicomwebTarget) -> str:
+        return dicomweb_url(self.origin, target)
+
+    # --- GetDICOMInstance -----------------------------------------------------------------------------
+
+    def get_instance(self, target: DicomwebTarget, folder: Path, stem: str, transfer_syntax: str = EXPLICIT_VR_LITTLE_ENDIAN) -> InstanceFile:
+        """GetDICOMInstance into `folder/<stem>.dcm` (a free name when taken), written whole or not at all."""
+        accept = instance_accept(transfer_syntax)
+
+        def once() -> InstanceFile:
+            with self._request("GetDICOMInstance", target, accept, f"{stem}.dcm") as response:
+                with new_binary_file(folder / f"{stem}.dcm") as written:
+                    size = 0
+                    for chunk in response.stream(CHUNK_BYTES):
+                        written.handle.write(chunk)
+                        size += len(chunk)
+                    _check_length(response, size)
+            return InstanceFile(written.path, size, transfer_syntax)
+
+        return self.backoff.call("GetDICOMInstance", once)
+
+    # --- one request --------------------------------------------------------------------------------
+
+    def _request(self, operation: str, target: DicomwebTarget, accept: str, output: str) -> _Response:
+        """Send one signed GET; a non-2xx answer leaves as AwsCallError (with a code the backoff retries on 429/503)."""
+        url = self.url(target)
+        request = AWSRequest(method="GET", url=url, headers={"Accept": accept})
+        credentials = self._credentials()
+        if credentials is None:
+            raise AwsCallError(operation, "NoCredentialsError", "no AWS credentials to sign the DICOMweb request with")
+        SigV4Auth(credentials.get_frozen_credentials(), SERVICE, self.region).add_auth(request)
+        prepared = request.prepare()
+        started_at, t0 = self.call_log.now(), time.monotonic()
+        command = curl_command(url, accept, self.region, output, bool(credentials.token))
+
+        def record(outcome: str) -> None:
+            self.call_log.add(CallRecord(started_at, time.monotonic() - t0, SERVICE, operation, outcome, 0, command))
+
+        try:
+            response = self._pool.request("GET", prepared.url, headers=dict(prepared.headers), preload_content=False)
+        except urllib3.exceptions.HTTPError as exc:
+            record(type(exc).__name__)
+            raise AwsCallError(operation, type(exc).__name__, str(exc)) from exc
+        if response.status >= 300:
+            error = _error_of(operation, response)
+            record(error.code)
+            raise error
+        return _Response(response, record)
+
+
+class _Response:
+    """A 2xx answer being read; the call is recorded when the block ends (OK, or how reading failed)."""
+
+    def __init__(self, response: Any, record: Callable[[str], None]) -> None:
+        self.response = response
+        self._record = record
+
+    def __enter__(self) -> Any:
+        return self.response
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
+        self.response.release_conn()
+        self._record("OK" if exc is None else getattr(exc, "code", None) or type(exc).__name__)
+
+
+def _check_length(response: Any, size: int) -> None:
+    """A body shorter than its Content-Length is a dropped connection, not an instance."""
+    length = response.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) != size:
+        raise AwsCallError("GetDICOMInstance", "IncompleteRead", f"the response stopped after {size} of {length} bytes")
+
+
+def _error_of(operation: str, response: Any) -> AwsCallError:
+    """The service's JSON error (`__type`/`code`, `message`) as an AwsCallError; 429/503 keep a code the backoff retries."""
+    body = response.read(64 * 1024, decode_content=True) or b""
+    response.release_conn()
+    code, message = f"HTTP{response.status}", body.decode("utf-8", "replace").strip()[:500]
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        code = str(document.get("__type") or document.get("code") or document.get("Code") or code).rsplit("#", 1)[-1]
+        message = str(document.get("message") or document.get("Message") or "")
+    if response.status in RETRY_CODES and not worth_retrying(operation, code):
+        message = f"{code}: {message}" if message else code
+        code = RETRY_CODES[response.status]
+    return AwsCallError(operation, code, message or f"HTTP {response.status}")
+
+
+def curl_command(url: str, accept: str, region: str, output: str, session_token: bool) -> str:
+    """The `curl --aws-sigv4` line that sends the same request (credentials from the environment, never shown)."""
+    words = ["curl", "--aws-sigv4", f"aws:amz:{region}:{SERVICE}"]
+    line = " ".join(shlex.quote(word) for word in words) + ' --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY"'
+    if session_token:
+        line += ' -H "x-amz-security-token: $AWS_SESSION_TOKEN"'
+    return f"{line} -H {shlex.quote('Accept: ' + accept)} {shlex.quote(url)} -o {shlex.quote(output)}"
+

@@ -1,0 +1,250 @@
+"""DICOMweb in the console through Pilot: copy the URL of a study, series or instance (`w`), see which image
+sets need `imageSetId`, and export `.dcm` files (`E`) that pydicom reads, with failures shown, not crashing.
+
+One endpoint (signature verification on, so the console's own SigV4 signing is checked on every
+request) and one imported world serve the module; each test exports into its own folder.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+from console_harness import AppFactory, drive, notifications, settle, widget_text
+from local_endpoints import until
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from ahi.emulator.server import LocalEndpoint
+from ahi.screens.dicomweb_export import FOLDER_FILE, ExportStatus
+from ahi.screens.image_set_detail import ImageSetDetailScreen
+from ahi.screens.metadata_view import MetadataViewScreen
+from ahi.screens.prompt_dialog import PromptDialog
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dicomweb"))
+from raw_http import ACCESS_KEY, SECRET_KEY  # noqa: E402
+from world import DicomwebWorld, dicomweb_world  # noqa: E402 - the DICOMweb tests' world lives beside them
+
+EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+
+
+@pytest.fixture(scope="module")
+def dw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DicomwebWorld]:
+    with dicomweb_world(tmp_path_factory.mktemp("dicomweb-console")) as built:
+        yield built
+
+
+@pytest.fixture(scope="module")
+def endpoint(dw: DicomwebWorld) -> LocalEndpoint:
+    """The console's fixtures (make_app, aws_env) run on the world's endpoint."""
+    return dw.endpoint
+
+
+@pytest.fixture(autouse=True)
+def world_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--local` signs with fixed dummy keys; the world's endpoint verifies signatures with its own key."""
+    monkeypatch.setattr("ahi.services.session.LOCAL_CREDENTIALS", (ACCESS_KEY, SECRET_KEY))
+
+
+def document(dw: DicomwebWorld, image_set_id: str) -> dict[str, Any]:
+    blob = dw.mi.get_image_set_metadata(datastoreId=dw.datastore_id, imageSetId=image_set_id)["imageSetMetadataBlob"]
+    return json.loads(gzip.decompress(blob.read()))
+
+
+def sop_uids(dw: DicomwebWorld, image_set_id: str) -> set[str]:
+    return {sop for series in document(dw, image_set_id)["Study"]["Series"].values() for sop in series["Instances"]}
+
+
+async def open_detail(pilot: Pilot[Any], dw: DicomwebWorld, image_set_id: str) -> ImageSetDetailScreen:
+    await pilot.app.push_screen(ImageSetDetailScreen(dw.datastore_id, image_set_id))
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ImageSetDetailScreen) and screen.latest is not None
+    return screen
+
+
+async def open_metadata_at(pilot: Pilot[Any], dw: DicomwebWorld, image_set_id: str, needle: str) -> MetadataViewScreen:
+    """The metadata view with the cursor on the first node matching `needle` (a series or SOP UID)."""
+    await pilot.app.push_screen(MetadataViewScreen(dw.datastore_id, image_set_id))
+    await settle(pilot)
+    await pilot.press("slash", *needle, "enter")
+    await settle(pilot)
+    view = pilot.app.screen
+    assert isinstance(view, MetadataViewScreen)
+    return view
+
+
+async def export_to(pilot: Pilot[Any], folder: Path | None, key: str = "E") -> tuple[ExportStatus, str]:
+    """Press the export key, answer the folder dialog (its pre-filled value unless `folder`), wait for the summary."""
+    status = pilot.app.screen.query_one(ExportStatus)
+    previous = status.summary
+    await pilot.press(key)
+    await settle(pilot)
+    dialog = pilot.app.screen
+    assert isinstance(dialog, PromptDialog), f"no folder dialog: {notifications(pilot.app)}"
+    field = dialog.query_one(Input)
+    offered = field.value
+    if folder is not None:
+        field.value = str(folder)
+    await pilot.press("enter")
+    for _ in range(400):
+        await settle(pilot)
+        if status.summary is not None and status.summary is not previous:
+            return status, offered
+        await pilot.pause(0.05)
+    raise AssertionError(f"the export never ended: {notifications(pilot.app)}")
+
+
+def read_all(folder: Path) -> dict[str, pydicom.Dataset]:
+    """Every .dcm file of `folder` by name, parsed by pydicom (pixels included)."""
+    found = {}
+    for path in sorted(folder.glob("*.dcm")):
+        dataset = pydicom.dcmread(path)
+        assert dataset.pixel_array.size > 0
+        found[path.name] = dataset
+    return found
+
+
+def test_copy_urls_of_study_series_and_instance_and_fetch_them(dw: DicomwebWorld, make_app: AppFactory) -> None:
+    app = make_app()
+    ct = dw.instances["ct-2"]
+    renamed = dw.instances["renamed"]
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        detail = await open_detail(pilot, dw, ct.image_set_id)
+        assert "reachable by its UIDs (primary)" in widget_text(detail.query_one("#properties"))
+        await pilot.press("w")
+        await settle(pilot)
+        assert app.clipboard == f"{dw.base_url}/studies/{ct.study_uid}"
+
+        await open_metadata_at(pilot, dw, ct.image_set_id, ct.series_uid)
+        await pilot.press("w")
+        await settle(pilot)
+        assert app.clipboard == f"{dw.base_url}/studies/{ct.study_uid}/series/{ct.series_uid}"
+        await pilot.press("escape")
+        await settle(pilot)
+
+        await open_metadata_at(pilot, dw, ct.image_set_id, ct.sop_uid)
+        await pilot.press("w")
+        await settle(pilot)
+        instance_url = f"{dw.base_url}/studies/{ct.study_uid}/series/{ct.series_uid}/instances/{ct.sop_uid}"
+        assert app.clipboard == instance_url
+        fetched = dw.session().get(app.clipboard, headers={"Accept": "application/dicom"}, timeout=30)
+        assert fetched.status_code == 200, fetched.text
+        assert pydicom.dcmread(io.BytesIO(fetched.content)).SOPInstanceUID == ct.sop_uid
+
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        detail = await open_detail(pilot, dw, renamed.image_set_id)
+        assert "not reachable without imageSetId" in widget_text(detail.query_one("#properties"))
+        await pilot.press("w")
+        await settle(pilot)
+        assert app.clipboard == f"{dw.base_url}/studies/{renamed.study_uid}?imageSetId={renamed.image_set_id}"
+        assert any("imageSetId" in message or renamed.image_set_id in message for message in notifications(app))
+
+        await open_metadata_at(pilot, dw, renamed.image_set_id, renamed.sop_uid)
+        await pilot.press("w")
+        await settle(pilot)
+        pinned = app.clipboard
+        assert pinned.endswith(f"/instances/{renamed.sop_uid}?imageSetId={renamed.image_set_id}")
+        assert dw.session().get(pinned, headers={"Accept": "application/dicom"}, timeout=30).status_code == 200
+        unpinned = dw.session().get(pinned.split("?")[0], headers={"Accept": "application/dicom"}, timeout=30)
+        assert unpinned.status_code == 404
+
+    drive(app, scenario)
+
+
+def test_export_an_image_set_twice_never_overwrites_and_remembers_the_folder(
+    dw: DicomwebWorld, make_app: AppFactory, tmp_path: Path, private_state_home: Path
+) -> None:
+    app = make_app()
+    ct = dw.instances["ct-1"]
+    folder = tmp_path / "out"
+    expected = sop_uids(dw, ct.image_set_id)
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_detail(pilot, dw, ct.image_set_id)
+        status, offered = await export_to(pilot, folder)
+        assert offered.endswith("dicom-export")
+        summary = status.summary
+        assert summary is not None and not summary.failed and len(summary.written) == len(expected) == 3
+        assert f"3 of 3 instances written to {folder}" in widget_text(status)
+        first = read_all(folder)
+        assert {f"{sop}.dcm" for sop in expected} == set(first)
+        assert {str(d.SOPInstanceUID) for d in first.values()} == expected
+        assert {str(d.file_meta.TransferSyntaxUID) for d in first.values()} == {EXPLICIT_VR_LITTLE_ENDIAN}
+        before = {name: (folder / name).read_bytes() for name in first}
+
+        calls = [r for r in app.call_log.records() if r.operation == "GetDICOMInstance"]
+        assert len(calls) == 3 and all(r.ok for r in calls)
+        assert all(r.cli_command.startswith("curl --aws-sigv4 aws:amz:us-east-1:medical-imaging") for r in calls)
+        assert all(f"imageSetId={ct.image_set_id}" in r.cli_command and "$AWS_SECRET_ACCESS_KEY" in r.cli_command for r in calls)
+
+        status, offered = await export_to(pilot, None)
+        assert offered == str(folder)
+        second = read_all(folder)
+        assert set(second) == set(first) | {f"{sop}-1.dcm" for sop in expected}
+        assert {name: (folder / name).read_bytes() for name in first} == before
+        assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+
+    drive(app, scenario)
+    remembered = until(lambda: list(private_state_home.rglob(FOLDER_FILE)), "the remembered folder file")
+    assert json.loads(remembered[0].read_text())["export"]["folder"] == str(folder)
+
+
+def test_read_only_exports_one_instance_of_a_non_primary_image_set_from_the_metadata(
+    dw: DicomwebWorld, make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app("--read-only")
+    renamed = dw.instances["renamed"]
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_metadata_at(pilot, dw, renamed.image_set_id, renamed.sop_uid)
+        status, _ = await export_to(pilot, tmp_path)
+        assert status.summary is not None and len(status.summary.written) == 1 and not status.summary.failed
+        (written,) = read_all(tmp_path).values()
+        assert written.SOPInstanceUID == renamed.sop_uid and str(written.PatientName) == "Phantom^Renamed"
+
+    drive(app, scenario)
+
+
+def test_an_export_whose_image_set_is_gone_lists_the_failures_and_the_console_goes_on(
+    dw: DicomwebWorld, make_app: AppFactory, tmp_path: Path
+) -> None:
+    app = make_app()
+    source = dw.instances["ct-1"].image_set_id
+    copied = dw.mi.copy_image_set(
+        datastoreId=dw.datastore_id, sourceImageSetId=source, copyImageSetInformation={"sourceImageSet": {"latestVersionId": "1"}}
+    )["destinationImageSetProperties"]["imageSetId"]
+    until(lambda: dw.mi.get_image_set(datastoreId=dw.datastore_id, imageSetId=copied)["imageSetState"] == "ACTIVE", "the copy")
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_detail(pilot, dw, copied)
+        await pilot.press("E")
+        await settle(pilot)
+        assert isinstance(app.screen, PromptDialog)
+        dw.mi.delete_image_set(datastoreId=dw.datastore_id, imageSetId=copied)
+        until(lambda: dw.mi.get_image_set(datastoreId=dw.datastore_id, imageSetId=copied)["imageSetState"] == "DELETED", "the delete")
+        app.screen.query_one(Input).value = str(tmp_path)
+        await pilot.press("enter")
+        status = app.screen.query_one(ExportStatus)
+        for _ in range(400):
+            await settle(pilot)
+            if status.summary is not None:
+                break
+            await pilot.pause(0.05)
+        summary = status.summary
+        assert summary is not None and not summary.written and len(summary.failed) == 3
+        assert all("ResourceNotFoundException" in why for _, why in summary.failed)
+        assert "0 of 3 instances written" in widget_text(status) and "3 failed" in widget_text(status)
+        assert list(tmp_path.iterdir()) == []
+        assert isinstance(app.screen, ImageSetDetailScreen)
+
+    drive(app, scenario)
