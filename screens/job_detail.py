@@ -411,7 +411,7 @@ class JobDetailScreen(AhiScreen):
             return
         group = self._cursor_group()
         if group is not None:
-            verdict = retry_verdict(group.key.exception_type, group.example_message)
+            verdict = group.retry
             if not verdict.helps:
                 self.notify(
                     f"Not offered for this reason: {verdict.why}. Fix the files, then start an import (n).",

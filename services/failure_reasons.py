@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ahi.services.job_output import FailureLine
+from ahi.services.retry_reasons import RetryVerdict, retry_verdict
 
 #: Quoted values may hold spaces, so they are replaced before the message is cut into words.
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'|`[^`]*`")
@@ -96,6 +97,11 @@ class FailureGroup:
     @property
     def example_message(self) -> str:
         return self.members[0].message if self.members else ""
+
+    @property
+    def retry(self) -> RetryVerdict:
+        """Whether re-importing this reason's files can pass (its files share type and message pattern)."""
+        return retry_verdict(self.key.exception_type, self.example_message)
 
 
 class FailureGrouper:

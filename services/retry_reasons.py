@@ -28,12 +28,22 @@ CONTENT_REASONS = (
 )
 
 
+#: How the failure reasons list marks each reason (words, not only a colour; the same width, so reasons line up).
+RETRY_HELPS_MARK = "retry ok"
+RETRY_FUTILE_MARK = "no retry"
+
+
 @dataclass(frozen=True, slots=True)
 class RetryVerdict:
     """`helps` False comes with `why`, a short clause a person can act on."""
 
     helps: bool
     why: str = ""
+
+    @property
+    def mark(self) -> str:
+        """The word the reasons list shows for this verdict (docs/reimport.md)."""
+        return RETRY_HELPS_MARK if self.helps else RETRY_FUTILE_MARK
 
 
 def retry_verdict(exception_type: str, message: str) -> RetryVerdict:

@@ -56,6 +56,7 @@ def test_failed_job_triage_and_export(tmux: Tmux, state_dir: Path, tmp_path: Pat
     tmux.keys("Enter")
     screen = tmux.wait_for(lambda s: f"Failures ({len(BROKEN)} in {len(BROKEN)} reason(s))" in s, "the grouped reasons")
     assert "TransferSyntaxUID does not exist" in screen and "customer errors" in screen
+    assert "no retry  ValidationException" in screen, "each reason says whether a re-import can help"
 
     tmux.keys("e")
     tmux.wait_for(lambda s: "Export failure report to" in s, "the export prompt")

@@ -38,3 +38,11 @@ def test_the_not_p10_reason_names_itself() -> None:
 )
 def test_failures_of_the_moment_or_of_access_are_offered(exception_type: str, message: str) -> None:
     assert retry_verdict(exception_type, message).helps
+
+
+def test_each_verdict_has_a_word_mark_of_the_same_width() -> None:
+    """The reasons list shows the verdict in words (not only a colour), aligned across reasons."""
+    offered = retry_verdict("ThrottlingException", "Rate exceeded")
+    refused = retry_verdict("ValidationException", CONTENT[0])
+    assert (offered.mark, refused.mark) == ("retry ok", "no retry")
+    assert len(offered.mark) == len(refused.mark)

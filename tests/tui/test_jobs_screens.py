@@ -37,7 +37,7 @@ SIZES = [pytest.param((120, 40), id="120x40"), pytest.param((80, 24), id="80x24"
 def world(monkeypatch: pytest.MonkeyPatch, endpoint: LocalEndpoint, mi: Any, s3: Any) -> dict[str, Any]:
     """One store, three ended jobs (clean, with failures, FAILED); sequential IDs, frozen endpoint clock."""
     counter = itertools.count(1)
-    for module in ("ahi.emulator.handlers.datastores", "ahi.emulator.handlers.jobs", "ahi.emulator.imports.runner"):
+    for module in ("ahi.emulator.handlers.datastores", "ahi.emulator.handlers.jobs", "ahi.emulator.imports.pipeline"):
         monkeypatch.setattr(f"{module}.new_id", lambda: f"{next(counter):032x}")
     assert endpoint.runtime is not None
     endpoint.runtime.clock = lambda: FROZEN.timestamp()
@@ -134,6 +134,8 @@ def test_triage_from_the_data_store_list_to_the_reimport_confirmation(
         assert len(groups) == len(BROKEN) and all(isinstance(g, FailureGroup) for g in groups)
         assert any("TransferSyntaxUID does not exist" in g.key.label for g in groups)
         assert isinstance(tree.cursor_node.data, FailureGroup)
+        marks = {str(node.label).split(maxsplit=1)[1][:8] for node in tree.failures.children}
+        assert marks == {"no retry"}, "every broken file was rejected for its content: the list says a retry cannot help"
         await pilot.press("enter")
         await settle(pilot)
         [leaf] = tree.cursor_node.children
@@ -154,6 +156,8 @@ def test_triage_from_the_data_store_list_to_the_reimport_confirmation(
         await settle(pilot)
         detail = app.screen
         assert isinstance(detail, JobDetailScreen) and detail.job.name == "flaky-ct"
+        [flaky] = [node for node in detail.query_one(OutcomeTree).failures.children if isinstance(node.data, FailureGroup)]
+        assert str(flaky.label).split(maxsplit=1)[1].startswith("retry ok  InternalServerException"), flaky.label
         await pilot.press("R")
         await settle(pilot)
         confirm = app.screen

@@ -104,7 +104,10 @@ class OutcomeTree(Tree[Any]):
             self.call_after_refresh(self.move_cursor, self._group_nodes[groups[0].key])
 
     def _group_label(self, group: FailureGroup) -> Text:
-        return Text.assemble((f"{group.count:>6}  ", "bold"), (group.key.exception_type, "red"), f": {group.key.pattern}")
+        """Count, whether `R` can re-import it (in words: docs/reimport.md), then the reason."""
+        verdict = group.retry
+        mark = (f"{verdict.mark}  ", "green" if verdict.helps else "yellow")
+        return Text.assemble((f"{group.count:>6}  ", "bold"), mark, (group.key.exception_type, "red"), f": {group.key.pattern}")
 
     def open_group(self, node: TreeNode[Any]) -> None:
         """First expansion of a reason: its first page of files."""
