@@ -44,7 +44,7 @@ def fixed_image_set_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     """Sequential data store, image set and frame IDs (the endpoint's ID generators are replaced)."""
     stores, sets, frames = itertools.count(1), itertools.count(1), itertools.count(1)
     monkeypatch.setattr("ahi.emulator.handlers.datastores.new_id", lambda: f"{next(stores):032x}")
-    monkeypatch.setattr("ahi.emulator.imports.runner.new_id", lambda: f"{0xA000 + next(sets):032x}")
+    monkeypatch.setattr("ahi.emulator.imports.pipeline.new_id", lambda: f"{0xA000 + next(sets):032x}")
     monkeypatch.setattr("ahi.emulator.dicom.frames.new_id", lambda: f"{0xF000 + next(frames):032x}")
 
 
