@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +23,7 @@ from botocore.awsrequest import AWSRequest
 from ahi.services.atomic_file import new_binary_file
 from ahi.services.backoff import Backoff, worth_retrying
 from ahi.services.call_log import CallLog, CallRecord
+from ahi.services.dicomweb_multipart import multipart_parts
 from ahi.services.dicomweb_urls import LOCAL_REGION, DicomwebTarget, dicomweb_origin, dicomweb_url
 from ahi.services.errors import AwsCallError
 
@@ -90,22 +91,40 @@ class DicomwebService:
         accept = instance_accept(transfer_syntax)
 
         def once() -> InstanceFile:
-            with self._request("GetDICOMInstance", target, accept, f"{stem}.dcm") as response:
+            with self._request("GetDICOMInstance", self.url(target), accept, f"{stem}.dcm") as response:
                 with new_binary_file(folder / f"{stem}.dcm") as written:
                     size = 0
                     for chunk in response.stream(CHUNK_BYTES):
                         written.handle.write(chunk)
                         size += len(chunk)
-                    _check_length(response, size)
+                    _check_length("GetDICOMInstance", response, size)
             return InstanceFile(written.path, size, transfer_syntax)
 
         return self.backoff.call("GetDICOMInstance", once)
 
+    # --- GetDICOMInstanceFrames ---------------------------------------------------------------------
+
+    def get_frames(self, target: DicomwebTarget, frames: Sequence[int], transfer_syntax: str = AS_STORED) -> list[bytes]:
+        """GetDICOMInstanceFrames: the 1-based `frames` of an instance, in order, one multipart part each."""
+        accept = f"multipart/related; type=application/octet-stream; transfer-syntax={transfer_syntax}"
+        frame_list = ",".join(str(n) for n in frames)
+        url = dicomweb_url(self.origin, target, f"/frames/{frame_list}")
+
+        def once() -> list[bytes]:
+            with self._request("GetDICOMInstanceFrames", url, accept, "frames.multipart") as response:
+                body = response.read()
+                _check_length("GetDICOMInstanceFrames", response, len(body))
+                parts = multipart_parts(response.headers.get("Content-Type", ""), body)
+            if len(parts) != len(frames):
+                raise AwsCallError("GetDICOMInstanceFrames", "BadMultipart", f"{len(parts)} parts for {len(frames)} frames")
+            return parts
+
+        return self.backoff.call("GetDICOMInstanceFrames", once)
+
     # --- one request --------------------------------------------------------------------------------
 
-    def _request(self, operation: str, target: DicomwebTarget, accept: str, output: str) -> _Response:
+    def _request(self, operation: str, url: str, accept: str, output: str) -> _Response:
         """Send one signed GET; a non-2xx answer leaves as AwsCallError (with a code the backoff retries on 429/503)."""
-        url = self.url(target)
         request = AWSRequest(method="GET", url=url, headers={"Accept": accept})
         credentials = self._credentials()
         if credentials is None:
@@ -145,11 +164,11 @@ class _Response:
         self._record("OK" if exc is None else getattr(exc, "code", None) or type(exc).__name__)
 
 
-def _check_length(response: Any, size: int) -> None:
-    """A body shorter than its Content-Length is a dropped connection, not an instance."""
+def _check_length(operation: str, response: Any, size: int) -> None:
+    """A body shorter than its Content-Length is a dropped connection, not an answer."""
     length = response.headers.get("Content-Length")
     if length is not None and length.isdigit() and int(length) != size:
-        raise AwsCallError("GetDICOMInstance", "IncompleteRead", f"the response stopped after {size} of {length} bytes")
+        raise AwsCallError(operation, "IncompleteRead", f"the response stopped after {size} of {length} bytes")
 
 
 def _error_of(operation: str, response: Any) -> AwsCallError:

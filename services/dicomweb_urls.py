@@ -59,9 +59,9 @@ class DicomwebTarget:
         return "?" + urlencode({"imageSetId": self.image_set_id}) if self.image_set_id else ""
 
 
-def dicomweb_url(origin: str, target: DicomwebTarget) -> str:
-    """The full URL of `target` on `origin`."""
-    return origin + target.path() + target.query()
+def dicomweb_url(origin: str, target: DicomwebTarget, below: str = "") -> str:
+    """The full URL of `target` on `origin`, with `below` (such as `/frames/1,2`) after its path."""
+    return origin + target.path() + below + target.query()
 
 
 def base_url(origin: str, datastore_id: str) -> str:
