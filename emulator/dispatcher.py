@@ -61,7 +61,7 @@ class Dispatcher:
             return self.admin(environ, start_response)
         medical_imaging = self.is_medical_imaging(environ)
         if self.gate is not None:
-            refusal = self.gate.check(environ, medical_imaging)
+            refusal = self.gate.check(environ, medical_imaging, medical_imaging and self._is_dicomweb(environ))
             if refusal is not None:
                 return refusal(environ, start_response)
         if medical_imaging:

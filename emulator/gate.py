@@ -22,6 +22,7 @@ from werkzeug.datastructures import EnvironHeaders
 from werkzeug.wrappers import Response
 
 from ahi.emulator.config import EndpointConfig
+from ahi.emulator.dicomweb.gate_rules import has_bearer, is_store
 from ahi.emulator.model import error_status
 from ahi.emulator.errors import (
     BadRequestException,
@@ -115,10 +116,13 @@ class SignatureGate:
     def __init__(self, verifier: Verifier) -> None:
         self.verifier = verifier
 
-    def check(self, environ: WSGIEnvironment, medical_imaging: bool) -> WSGIApplication | None:
+    def check(self, environ: WSGIEnvironment, medical_imaging: bool, dicomweb: bool = False) -> WSGIApplication | None:
         if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"):
             environ.pop(ACCOUNT_ENVIRON, None)
             return None  # a CORS preflight: unsigned on AWS too, and it carries no data
+        if dicomweb and has_bearer(environ):  # docs/dicomweb.md#bearer-tokens
+            environ.pop(ACCOUNT_ENVIRON, None)
+            return None  # OIDC: the DICOMweb app checks the token against the data store's authorizer
         if raw_path(environ).startswith("/moto-api/"):
             environ.pop(ACCOUNT_ENVIRON, None)
             return None if _from_loopback(environ) else self._refuse(
@@ -131,6 +135,7 @@ class SignatureGate:
             str(environ.get("QUERY_STRING", "")),
             headers,
             body_sha256=lambda: spool_body(environ),
+            streaming_payload=dicomweb and is_store(environ, raw_path(environ)),
         )
         try:
             if not medical_imaging and is_sigv2(str(environ.get("HTTP_AUTHORIZATION", "")), request.query_string):

@@ -39,6 +39,8 @@ from waitress.utilities import (
     ServerNotImplemented,
 )
 
+from ahi.emulator.dicomweb.gate_rules import is_store_request
+from ahi.emulator.dicomweb.stow_body import MAX_BODY_BYTES
 from ahi.emulator.errors import UnknownOperationException
 from ahi.emulator.model import SERVICE_NAME
 from ahi.emulator.protocol.body_limits import FLOOR, body_limit
@@ -91,6 +93,8 @@ def classify(method: str, request_uri: str, headers: dict[str, str], query: str,
     router = service_router()
     path = raw_path({"REQUEST_URI": request_uri})
     ours = service == SERVICE_NAME or (service is None and not target_header and router.matches(method, path))
+    if (service == SERVICE_NAME or (service is None and not target_header)) and is_store_request(method, path):
+        return Target("rest-json", "StoreDICOM", MAX_BODY_BYTES)  # up to 1 GB (docs/dicomweb.md#stow-rs)
     if ours:
         try:
             operation = router.match(method, path, query_keys=None)[0].name

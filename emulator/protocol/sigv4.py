@@ -36,6 +36,8 @@ MAX_PRESIGN_EXPIRES = 604800
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 #: Payload hashes S3 accepts without a body hash: the body is then not covered by the signature.
 S3_UNSIGNED_PAYLOADS = frozenset({UNSIGNED_PAYLOAD, "STREAMING-UNSIGNED-PAYLOAD-TRAILER"})
+#: What AWS's curl example for a DICOMweb store signs in place of the body's hash (the file is sent as is).
+STREAMING_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 #: Chunk-signed streaming uploads; not verified here, so refused (no client we support sends them over HTTP).
 S3_SIGNED_STREAMING = frozenset({
     "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
@@ -105,6 +107,8 @@ class SignedRequest:
     body: bytes = b""
     #: The body's sha256 (hex), computed only when asked; when absent, the hash of `body`.
     body_sha256: Callable[[], str] | None = None
+    #: A DICOMweb store, which may sign the streaming marker instead of the body (docs/dicomweb.md#stow-rs).
+    streaming_payload: bool = False
 
     def payload_sha256(self) -> str:
         return self.body_sha256() if self.body_sha256 is not None else hashlib.sha256(self.body).hexdigest()
@@ -230,8 +234,10 @@ class Verifier:
 
 def _body_payload(request: SignedRequest) -> str:
     """JSON and query services sign the body itself; a payload hash header, when sent, must agree with it."""
-    body_hash = request.payload_sha256()
     claimed = request.headers.get("X-Amz-Content-SHA256")
+    if request.streaming_payload and claimed == STREAMING_PAYLOAD:
+        return claimed
+    body_hash = request.payload_sha256()
     if claimed is not None and claimed.lower() != body_hash:
         raise PayloadHashMismatch(_PAYLOAD_MISMATCH)
     return body_hash
