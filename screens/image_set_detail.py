@@ -45,8 +45,8 @@ REGISTRY.register(
     Action("image_set_detail.revert", "revert", "R", "Revert to this version", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="revert"),
     Action("image_set_detail.copy", "copy_image_set", "K", "Copy image set", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="copy"),
     Action("image_set_detail.delete", "delete", "D", "Delete image set", SCOPE, mutates=True, confirm=Confirm.TYPE_ID, command="delete"),
-    Action("image_set_detail.export_dicom", "export_dicom", "E", "Export .dcm files (asks the folder)", SCOPE, command="dcm"),
-    Action("image_set_detail.copy_url", "copy_dicomweb_url", "w", "Copy DICOMweb study URL", SCOPE, command="url"),
+    Action("image_set_detail.export_dicom", "export_dicom", "E", "Export .dcm", SCOPE, command="dcm"),
+    Action("image_set_detail.copy_url", "copy_dicomweb_url", "w", "Copy DICOMweb URL", SCOPE, command="url"),
 )
 
 VERSION_COLUMNS = (

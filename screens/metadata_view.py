@@ -50,8 +50,8 @@ REGISTRY.register(
     Action("metadata.preview", "preview", "v", "Preview this instance", SCOPE, command="preview"),
     Action("metadata.update", "update_attribute", "u", "Update attribute", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="update"),
     Action("metadata.remove", "remove", "x", "Remove attribute/instance/series", SCOPE, mutates=True, confirm=Confirm.YES_NO, command="remove"),
-    Action("metadata.export_dicom", "export_dicom", "E", "Export the instance/series/image set as .dcm (asks the folder)", SCOPE, command="dcm"),
-    Action("metadata.copy_url", "copy_dicomweb_url", "w", "Copy DICOMweb URL of the instance/series/study", SCOPE, command="url"),
+    Action("metadata.export_dicom", "export_dicom", "E", "Export .dcm: the instance or series under the cursor, else all", SCOPE, footer=False, command="dcm"),
+    Action("metadata.copy_url", "copy_dicomweb_url", "w", "Copy DICOMweb URL: the instance, series or study", SCOPE, footer=False, command="url"),
 )
 CONTAINERS = (NodeKind.ROOT, NodeKind.LEVEL, NodeKind.GROUP, NodeKind.SERIES, NodeKind.INSTANCE, NodeKind.FRAME, NodeKind.ITEM)
 #: Children shown at a time under one branch (a series may hold thousands of instances); a last line

@@ -6,30 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import boto3
 import pydicom
 import pytest
-from botocore.config import Config
-from image_set_world import PATIENT_B, import_world
+from image_set_world import PATIENT_B
+from test_image_set_journey import state_dir  # noqa: F401 - the same endpoint state with the imported world
 from tmux_harness import Tmux
 
-from ahi.emulator.config import EndpointConfig
-from ahi.emulator.server import LocalEndpoint
-
 pytestmark = [pytest.mark.tmux, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
-
-
-@pytest.fixture
-def state_dir(tmp_path: Path) -> Path:
-    """An endpoint state holding imported image sets (made beforehand, so no demo world is seeded)."""
-    state = tmp_path / "state"
-    with LocalEndpoint(EndpointConfig(state_dir=state, datastore_transition_seconds=0)) as endpoint:
-        options = {
-            "region_name": "us-east-1", "endpoint_url": endpoint.url,
-            "aws_access_key_id": "e2e", "aws_secret_access_key": "e2e", "config": Config(inject_host_prefix=False),
-        }  # fmt: skip
-        import_world(boto3.client("medical-imaging", **options), boto3.client("s3", **options))
-    return state
 
 
 def test_export_an_image_set_and_read_the_files(tmux: Tmux, state_dir: Path, tmp_path: Path) -> None:
