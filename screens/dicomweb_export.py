@@ -9,12 +9,14 @@ which alone changes what is shown (docs/dicomweb.md#console).
 from __future__ import annotations
 
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from textual import on
 from textual.message import Message
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.services.dicomweb import DicomwebService
@@ -86,6 +88,12 @@ def copy_url(screen: Any, service: DicomwebService, target: DicomwebTarget) -> N
     screen.notify(screen.ahi.formatter.text(url), title=f"DICOMweb {target.level} URL copied{pinned}", markup=False)
 
 
+def notify_summary(app: Any, summary: ExportSummary) -> None:
+    """The export's summary as a notification (a warning when an instance failed)."""
+    severity = "warning" if summary.failed else "information"
+    app.notify(app.formatter.text(summary.text()), title="DICOMweb export", severity=severity, markup=False)
+
+
 class ExportProgress(Message):
     """`done` of `total` instances handled; `name` the last one."""
 
@@ -112,32 +120,35 @@ class ExportStatus(Static):
         super().__init__("", **kwargs)
         self.summary: ExportSummary | None = None
         self.running = False
-        self._stop = threading.Event()
 
     def start(self, service: DicomwebService, items: list[ExportItem], folder: Path) -> bool:
-        """Begin an export (False when one is already running)."""
+        """Begin an export (False when one is already running here).
+
+        The worker belongs to the app, so leaving the screen does not stop it: its summary then comes as a
+        notification alone. Quitting the console cancels it between two instances.
+        """
         if self.running:
             return False
         self.running, self.summary = True, None
-        self._stop.clear()
         self.add_class("-shown")
         self.update(literal(self.app.formatter.text(f"Exporting {len(items)} instances to {folder}…")))
-        self.run_worker(lambda: self._run(service, items, folder), thread=True, group="dicomweb-export", exit_on_error=False)
+        self.app.run_worker(partial(self._run, service, items, folder), thread=True, group="dicomweb-export", exit_on_error=False)
         return True
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def on_unmount(self) -> None:
-        self._stop.set()
 
     def _run(self, service: DicomwebService, items: list[ExportItem], folder: Path) -> None:
         """Off the UI thread: every GetDICOMInstance call; only messages reach the widget."""
+        worker = get_current_worker()
         try:
-            summary = run_export(service, items, folder, lambda done, total, name: self.post_message(ExportProgress(done, total, name)), self._stop.is_set)
+            summary = run_export(
+                service, items, folder, lambda done, total, name: self.post_message(ExportProgress(done, total, name)), lambda: worker.is_cancelled
+            )
         except Exception as exc:  # a failure of the export itself is shown, never a crash
             summary = ExportSummary(folder, len(items), failed=[("export", f"{type(exc).__name__}: {exc}")])
-        self.post_message(ExportDone(summary))
+        if not self.post_message(ExportDone(summary)):
+            try:
+                self.app.call_from_thread(notify_summary, self.app, summary)
+            except RuntimeError:  # the console has quit: nobody to tell
+                pass
 
     @on(ExportProgress)
     def _progress(self, message: ExportProgress) -> None:
@@ -148,6 +159,5 @@ class ExportStatus(Static):
     def _done(self, message: ExportDone) -> None:
         message.stop()
         self.running, self.summary = False, message.summary
-        text = self.app.formatter.text(message.summary.text())
-        self.update(literal("Export: " + text, style="red" if message.summary.failed else "green"))
-        self.app.notify(text, title="DICOMweb export", severity="warning" if message.summary.failed else "information", markup=False)
+        self.update(literal("Export: " + self.app.formatter.text(message.summary.text()), style="red" if message.summary.failed else "green"))
+        notify_summary(self.app, message.summary)
