@@ -3,8 +3,9 @@
 An endpoint that only answers medical-imaging calls never needs it, so `ahi --local` lists data
 stores before moto is loaded. Whatever reaches moto's state (a request for another service, the KMS
 check of CreateDatastore, an import job reading S3) goes through `MotoWorld.ready()` first, which
-loads moto once per process and restores the runtime's demo world into it once per runtime: nobody
-sees moto without the demo's keys and buckets.
+loads moto once per process and, once per runtime, puts the state directory's saved world back into it
+(emulator/world/, docs/local-world.md) and then the demo world's keys and buckets: nobody sees moto
+without them. From then on every write to moto is saved in the state directory before it is answered.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import functools
 import json
 import threading
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -21,6 +23,7 @@ from werkzeug.serving import WSGIRequestHandler
 from ahi.emulator.model import SERVICE_NAME
 from ahi.emulator.protocol.sigv4 import scope_from_headers
 from ahi.emulator.store.db import Store
+from ahi.emulator.world.persisted import PersistedWorld
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -42,23 +45,31 @@ def moto_app() -> WSGIApplication:
 
 
 class MotoWorld:
-    """One runtime's view of moto: loaded and demo-restored on the first call that needs it."""
+    """One runtime's view of moto: loaded, its saved world and demo put back, on the first call that needs it."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, state_dir: Path) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._restored = False
+        #: What of moto this state directory keeps across restarts (docs/local-world.md).
+        self.world = PersistedWorld(state_dir)
 
     def ready(self) -> WSGIApplication:
-        """moto's app, with this runtime's demo keys and buckets in place; blocks while moto loads."""
+        """moto's app, with this runtime's saved world and demo keys and buckets in place; blocks while moto loads."""
         app = moto_app()
         with self._lock:
             if not self._restored:
                 from ahi.emulator.demo.restore import restore_demo_world
 
-                restore_demo_world(self._store)
+                self.world.load()
+                if restore_demo_world(self._store):
+                    self.world.save_all()
                 self._restored = True
         return app
+
+    def close(self) -> None:
+        """The runtime stopped: in-process writes to moto are no longer saved in its state directory."""
+        self.world.close()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI app for every service but medical-imaging; an action the service lacks is a 400, not moto's 500."""
@@ -69,7 +80,7 @@ class MotoWorld:
         if service is not None:
             return unknown_service(start_response, service)
         try:
-            return app(environ, start_response)
+            return self.world.serve(app, environ, start_response)
         except OperationNotFoundError as error:  # a query-protocol Action no model has (STS, IAM, ...)
             return unknown_action(environ, start_response, str(error))
         except NotImplementedError:

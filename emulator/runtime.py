@@ -33,7 +33,7 @@ class Runtime:
         #: Frame bytes of image sets, as files beside the database.
         self.frames = FrameFiles(config.state_dir)
         #: moto (S3, KMS, ...), loaded on first need with the demo world's keys and buckets put back.
-        self.moto = MotoWorld(self.store)
+        self.moto = MotoWorld(self.store, config.state_dir)
         #: Import jobs run in the background; jobs a previous run left unfinished resume now.
         self.imports = ImportService(self.store, self.frames, self.now, before_s3=self.moto.ready)
         self.imports.resume()
@@ -52,4 +52,5 @@ class Runtime:
         """Stop background work and close the store."""
         self.imports.stop()
         self.image_set_locks.stop()
+        self.moto.close()
         self.store.close()

@@ -136,8 +136,11 @@ def check_writable(bucket_name: str) -> None:
 
 
 def write_object(bucket_name: str, key: str, body: bytes) -> None:
-    """Put one output object, as the service's role would."""
-    _, account_id = _bucket(bucket_name, "output")
-    s3_backends = _s3_backends()
-    partition = s3_backends.bucket_accounts[bucket_name][0]
-    s3_backends[account_id][partition].put_object(bucket_name, key, body)
+    """Put one output object, as the service's role would; saved with the local world (docs/local-world.md)."""
+    from ahi.emulator.world.persisted import s3_write_in_process
+
+    with s3_write_in_process(bucket_name, key):
+        _, account_id = _bucket(bucket_name, "output")
+        s3_backends = _s3_backends()
+        partition = s3_backends.bucket_accounts[bucket_name][0]
+        s3_backends[account_id][partition].put_object(bucket_name, key, body)

@@ -1,0 +1,155 @@
+"""The local AWS world survives a restart on the same state directory: S3, KMS, IAM and STS as acknowledged.
+
+A real restart is a new process, whose moto starts empty; `restart_as_new_process` stops the
+endpoint, empties this process's moto the way a new process would find it, and starts again on the
+same state directory and port. (tests/reliability/test_world_kill.py does the same with kill -9.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import threading
+from typing import Any
+
+from local_endpoints import until
+
+from ahi.emulator.demo.phantoms import ct_series
+from ahi.emulator.server import LocalEndpoint
+from ahi.emulator.world.blobs import BodyFile
+
+ROLE_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "medical-imaging.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+LARGE_BYTES = 20 * 1024 * 1024
+
+
+def forget_moto() -> None:
+    """Empty moto as a new process finds it (not through the endpoint, so nothing of it is saved)."""
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
+
+
+def restart_as_new_process(endpoint: LocalEndpoint) -> None:
+    port = endpoint.port
+    endpoint.stop()
+    forget_moto()
+    wanted, endpoint.config.port = endpoint.config.port, port
+    try:
+        endpoint.start()
+    finally:
+        endpoint.config.port = wanted
+
+
+def large_body() -> bytes:
+    """20 MB that do not compress or repeat (a digest chain), so a truncated or reordered copy shows."""
+    blocks, block = [], b"seed"
+    while len(blocks) * 32 < LARGE_BYTES:
+        block = hashlib.sha256(block).digest()
+        blocks.append(block)
+    return b"".join(blocks)[:LARGE_BYTES]
+
+
+def streamed_digest(s3: Any, bucket: str, key: str) -> str:
+    digest = hashlib.sha256()
+    for chunk in s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(1 << 20):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_client: Any) -> None:
+    s3, kms, iam, sts = (make_client(name) for name in ("s3", "kms", "iam", "sts"))
+    s3.create_bucket(Bucket="kept-bucket")
+    s3.put_bucket_tagging(Bucket="kept-bucket", Tagging={"TagSet": [{"Key": "team", "Value": "imaging"}]})
+    for index in range(3):
+        s3.put_object(Bucket="kept-bucket", Key=f"dicom/{index}.dcm", Body=f"small {index}".encode())
+    s3.put_object(Bucket="kept-bucket", Key="dicom/0.dcm", Body=b"overwritten")
+    s3.delete_object(Bucket="kept-bucket", Key="dicom/2.dcm")
+    s3.put_object_tagging(Bucket="kept-bucket", Key="dicom/1.dcm", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
+    large = large_body()
+    s3.put_object(Bucket="kept-bucket", Key="large.bin", Body=large)
+    del large
+    s3.create_bucket(Bucket="gone-bucket")
+    s3.delete_bucket(Bucket="gone-bucket")
+
+    enabled = kms.create_key(Description="enabled")["KeyMetadata"]
+    disabled = kms.create_key(Description="disabled")["KeyMetadata"]
+    kms.disable_key(KeyId=disabled["KeyId"])
+    doomed = kms.create_key(Description="doomed")["KeyMetadata"]
+    kms.schedule_key_deletion(KeyId=doomed["KeyId"], PendingWindowInDays=7)
+    kms.create_alias(AliasName="alias/kept", TargetKeyId=enabled["KeyId"])
+    ciphertext = kms.encrypt(KeyId=enabled["KeyId"], Plaintext=b"secret")["CiphertextBlob"]
+    role = iam.create_role(RoleName="import-role", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]
+    assumed = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="importer")
+    listing = s3.list_objects_v2(Bucket="kept-bucket")["Contents"]
+
+    restart_as_new_process(endpoint)
+
+    assert s3.list_objects_v2(Bucket="kept-bucket")["Contents"] == listing
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["kept-bucket"]
+    assert s3.get_object(Bucket="kept-bucket", Key="dicom/0.dcm")["Body"].read() == b"overwritten"
+    assert s3.get_object(Bucket="kept-bucket", Key="dicom/1.dcm")["Body"].read() == b"small 1"
+    assert s3.get_object_tagging(Bucket="kept-bucket", Key="dicom/1.dcm")["TagSet"] == [{"Key": "k", "Value": "v"}]
+    assert s3.get_bucket_tagging(Bucket="kept-bucket")["TagSet"] == [{"Key": "team", "Value": "imaging"}]
+    assert streamed_digest(s3, "kept-bucket", "large.bin") == hashlib.sha256(large_body()).hexdigest()
+    # The large object is read from its file in the state directory, not held in memory.
+    from moto.s3.models import s3_backends
+
+    loaded = s3_backends["123456789012"]["aws"].buckets["kept-bucket"].keys["large.bin"]
+    assert isinstance(loaded._value_buffer, BodyFile)
+
+    for before in (enabled, disabled, doomed):
+        after = kms.describe_key(KeyId=before["KeyId"])["KeyMetadata"]
+        assert (after["Arn"], after["KeyState"], after["CreationDate"]) == (
+            before["Arn"], kms.describe_key(KeyId=before["KeyId"])["KeyMetadata"]["KeyState"], before["CreationDate"])
+    states = {key["KeyId"]: kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
+              for key in (enabled, disabled, doomed)}
+    assert states == {enabled["KeyId"]: "Enabled", disabled["KeyId"]: "Disabled", doomed["KeyId"]: "PendingDeletion"}
+    assert kms.decrypt(CiphertextBlob=ciphertext)["Plaintext"] == b"secret"
+    assert kms.describe_key(KeyId="alias/kept")["KeyMetadata"]["KeyId"] == enabled["KeyId"]
+    assert iam.get_role(RoleName="import-role")["Role"] == role
+    credentials = assumed["Credentials"]
+    as_role = make_client("sts", aws_access_key_id=credentials["AccessKeyId"],
+                          aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
+    assert as_role.get_caller_identity()["Arn"] == assumed["AssumedRoleUser"]["Arn"]
+
+
+def test_a_job_interrupted_by_a_restart_resumes_and_writes_its_outputs(endpoint: LocalEndpoint, make_client: Any) -> None:
+    s3, mi = make_client("s3"), make_client("medical-imaging")
+    for bucket in ("resume-input", "resume-output"):
+        s3.create_bucket(Bucket=bucket)
+    for name, data in ct_series(2, 32, series_key="resume"):
+        s3.put_object(Bucket="resume-input", Key=f"in/{name}", Body=data)
+    datastore_id = mi.create_datastore(datastoreName="resume")["datastoreId"]
+    until(lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE")
+    role = make_client("iam").create_role(RoleName="resume-role", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]
+
+    # The job's thread waits for moto (the world's lock) until the endpoint is stopping: it is interrupted
+    # before its first file, as a restart interrupts a running job.
+    runtime = endpoint.runtime
+    assert runtime is not None
+    with runtime.moto._lock:
+        job_id = mi.start_dicom_import_job(
+            datastoreId=datastore_id, dataAccessRoleArn=role["Arn"],
+            inputS3Uri="s3://resume-input/in/", outputS3Uri="s3://resume-output/out/")["jobId"]
+        stopping = threading.Thread(target=endpoint.stop)
+        stopping.start()
+        until(runtime.imports._stopping.is_set, "the endpoint to stop its jobs")
+    stopping.join()
+    with sqlite3.connect(endpoint.config.state_dir / "state.sqlite3") as conn:
+        (status,) = conn.execute("SELECT status FROM import_jobs WHERE job_id = ?", (job_id,)).fetchone()
+    assert status == "IN_PROGRESS"
+
+    forget_moto()
+    endpoint.start()
+    s3, mi = make_client("s3", endpoint_url=endpoint.url), make_client("medical-imaging", endpoint_url=endpoint.url)
+
+    def ended() -> dict[str, Any] | None:
+        properties = mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]
+        return properties if properties["jobStatus"] in ("COMPLETED", "FAILED") else None
+
+    job = until(ended, "the resumed job to end", timeout=60)
+    assert job["jobStatus"] == "COMPLETED", job.get("message")
+    written = {item["Key"] for item in s3.list_objects_v2(Bucket="resume-output")["Contents"]}
+    assert any(key.endswith("job-output-manifest.json") for key in written), written
