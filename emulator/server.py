@@ -10,6 +10,8 @@ from ahi.emulator.admin import AdminApp
 from ahi.emulator.app import MedicalImagingApp
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.dicomweb.app import DicomwebApp
+from ahi.emulator.dicomweb.bearer import BearerAuth
+from ahi.emulator.dicomweb.cors import Cors
 from ahi.emulator.dispatcher import Dispatcher
 from ahi.emulator.faults import FaultInjector, parse_spec
 from ahi.emulator.gate import SignatureGate, verifier_for
@@ -60,7 +62,8 @@ class LocalEndpoint:
                 self.faults = FaultInjector(medical_imaging, fault_spec, self.config.faults_seed)
                 medical_imaging = self.faults
             gate = SignatureGate(verifier_for(self.config)) if self.config.verify_signatures else None
-            dicomweb = DicomwebApp(self.runtime)
+            # Browsers call DICOMweb directly (docs/dicomweb.md#browsers-cors); bearer tokens: docs/dicomweb.md#bearer-tokens.
+            dicomweb = Cors(BearerAuth(DicomwebApp(self.runtime), self.runtime))
             app = Dispatcher(medical_imaging, self.runtime.moto, gate, AdminApp(self.runtime), dicomweb)
             self._server = self.make_server(app)
         except BaseException:

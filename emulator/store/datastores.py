@@ -93,6 +93,14 @@ def get_datastore(
     return None if row is None else Datastore.from_row(row)
 
 
+def find_datastore(conn: sqlite3.Connection, datastore_id: str, now: float) -> Datastore | None:
+    """The data store with this id in whichever account and region holds it (a bearer token names neither)."""
+    row = conn.execute(
+        f"SELECT {COLUMNS} FROM datastores WHERE datastore_id = :id", {"id": datastore_id, "now": now}
+    ).fetchone()
+    return None if row is None else Datastore.from_row(row)
+
+
 def list_datastores(
     conn: sqlite3.Connection,
     account_id: str,
