@@ -1,0 +1,82 @@
+"""The metadata document's attributes of one instance as DICOM elements: tag, VR and stored value (docs/dicomweb.md#wado-rs).
+
+A document keys elements by keyword or 8-hex tag and records, per instance, the VR of each element
+a reader could not take from the data dictionary (`DICOMVRs`). Everything else comes from the
+dictionary; its ambiguous VRs are settled as PS3.5 says (PixelRepresentation decides US or SS,
+BitsAllocated OB or OW). Elements inside sequence items have no recorded VR: a private or unknown
+one there is UN (our choice; it is what an implicit VR reader would see).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydicom.datadict import dictionary_VR, tag_for_keyword
+
+FILE_META_GROUP = 0x0002
+PIXEL_DATA = 0x7FE00010
+#: Binary VRs: the document holds their bytes as base64 (little endian).
+BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN"})
+
+
+@dataclass(frozen=True)
+class Element:
+    """One element of the document: its tag, settled VR and value as the document stores it."""
+
+    tag: int
+    vr: str
+    value: Any
+
+    @property
+    def hex(self) -> str:
+        return f"{self.tag:08X}"
+
+
+def tag_of(key: str) -> int | None:
+    """The tag a document key names: a keyword, or 8 hex digits; None for anything else."""
+    tag = tag_for_keyword(key)
+    if tag is not None:
+        return int(tag)
+    if len(key) == 8:
+        try:
+            return int(key, 16)
+        except ValueError:
+            return None
+    return None
+
+
+def elements(
+    attributes: Mapping[str, Any], vrs: Mapping[str, str], context: Mapping[str, Any] | None = None
+) -> Iterator[Element]:
+    """The elements of a dataset (or sequence item) in tag order; `context` settles ambiguous VRs (the instance)."""
+    settle = attributes if context is None else context
+    tagged = sorted((tag, key) for key in attributes if (tag := tag_of(key)) is not None)
+    for tag, key in tagged:
+        yield Element(tag, _vr(tag, key, vrs, settle), attributes[key])
+
+
+def _vr(tag: int, key: str, vrs: Mapping[str, str], context: Mapping[str, Any]) -> str:
+    recorded = vrs.get(key)
+    if recorded:
+        return recorded
+    group, number = tag >> 16, tag & 0xFFFF
+    if group % 2 == 1:
+        return "LO" if 0x0010 <= number <= 0x00FF else "UN"  # private creator, else unknown private
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+    return _settle(vr, tag, context) if " or " in vr else vr
+
+
+def _settle(vr: str, tag: int, context: Mapping[str, Any]) -> str:
+    """PS3.5's resolution of the dictionary's ambiguous VRs (as pydicom's writer applies it)."""
+    if tag == PIXEL_DATA or vr == "OB or OW":
+        return "OW" if int(context.get("BitsAllocated") or 8) > 8 else "OB"
+    if "SS" in vr:
+        return "SS" if context.get("PixelRepresentation") == 1 else "US"
+    if vr == "US or OW":
+        return "US"
+    return vr.split(" or ")[0]
