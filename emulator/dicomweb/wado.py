@@ -16,7 +16,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Response
 
 from ahi.emulator.dicom.stored_syntaxes import EXPLICIT_VR_LITTLE_ENDIAN
-from ahi.emulator.dicomweb.wado_json import bulk_data_key, bulk_value, instance_json
+from ahi.emulator.dicomweb.wado_json import PIXEL_DATA_PATH, bulk_data_key, bulk_value, instance_json
 from ahi.emulator.dicomweb.frames_out import ANY_SYNTAX, FRAME_MEDIA_TYPES, PixelShape, frame_in, servable
 from ahi.emulator.dicomweb.instances import (
     IMAGE_SET_PARAMETER,
