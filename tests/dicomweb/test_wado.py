@@ -1,11 +1,28 @@
-"""WADO-RS against the local endpoint over HTTP with dicomweb-client, every request SigV4-signed (docs/dicomweb.md#wado-rs)."""
+"""WADO-RS against the local endpoint over HTTP with dicomweb-client, every request SigV4-signed and verified
+(docs/dicomweb.md#wado-rs): instances, metadata, frames and bulk data of a small imported world."""
 
 from __future__ import annotations
 
+import io
+import json
+import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
+import numpy as np
+import openjpeg
+import pydicom
 import pytest
-from world import DicomwebWorld, dicomweb_world
+import requests
+from raw_http import ACCESS_KEY, REGION
+from signing import signed_session
+from world import DicomwebWorld, Instance, dicomweb_world
+
+from local_endpoints import until
+
+ELE = "1.2.840.10008.1.2.1"
+HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
+LOSSLESS = ("ct-1", "cine", "us")
 
 
 @pytest.fixture(scope="module")
@@ -14,6 +31,204 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DicomwebWorld]:
         yield built
 
 
-def test_world_has_primary_and_non_primary_image_sets(world: DicomwebWorld) -> None:
-    assert {name for name, found in world.instances.items() if not found.is_primary} == {"renamed"}
-    assert world.instances["ct-1"].image_set_id == world.instances["ct-3"].image_set_id
+def instance_path(found: Instance, suffix: str = "") -> str:
+    return f"/studies/{found.study_uid}/series/{found.series_uid}/instances/{found.sop_uid}{suffix}"
+
+
+def error_of(response: Any) -> tuple[int, str | None, str]:
+    return response.status_code, response.headers.get("x-amzn-ErrorType"), response.json()["message"]
+
+
+def source_frames(found: Instance) -> np.ndarray:
+    """The source file's pixels as (frames, rows, columns[, samples])."""
+    pixels = found.dataset().pixel_array
+    return pixels if int(found.dataset().get("NumberOfFrames") or 1) > 1 else pixels[np.newaxis]
+
+
+@pytest.mark.parametrize("name", LOSSLESS)
+def test_retrieve_instance_is_a_part10_file_with_the_source_pixels(world: DicomwebWorld, name: str) -> None:
+    found = world.instances[name]
+    # dicomweb-client's default: multipart/related; type="application/dicom"; transfer-syntax=* (as stored).
+    retrieved = world.client.retrieve_instance(found.study_uid, found.series_uid, found.sop_uid)
+    source = found.dataset()
+    assert retrieved.file_meta.TransferSyntaxUID == HTJ2K_RPCL
+    assert retrieved.SOPInstanceUID == found.sop_uid and retrieved.PatientName == source.PatientName
+    assert np.array_equal(retrieved.pixel_array, source.pixel_array)
+
+    single = world.get(instance_path(found), headers={"Accept": "application/dicom"})
+    assert single.status_code == 200
+    assert single.headers["Content-Type"] == f"application/dicom; transfer-syntax={ELE}"
+    native = pydicom.dcmread(io.BytesIO(single.content))
+    assert native.file_meta.TransferSyntaxUID == ELE
+    assert native.file_meta.MediaStorageSOPInstanceUID == found.sop_uid
+    assert np.array_equal(native.pixel_array, source.pixel_array)
+    assert [native[tag].value for tag in ("Rows", "Columns", "BitsAllocated", "PixelRepresentation")] == [
+        source[tag].value for tag in ("Rows", "Columns", "BitsAllocated", "PixelRepresentation")
+    ]
+
+
+def test_htj2k_on_request_and_406_for_a_syntax_that_cannot_be_given(world: DicomwebWorld) -> None:
+    found = world.instances["us"]
+    htj2k = world.get(instance_path(found), headers={"Accept": f"application/dicom; transfer-syntax={HTJ2K_RPCL}"})
+    assert htj2k.status_code == 200
+    dataset = pydicom.dcmread(io.BytesIO(htj2k.content))
+    assert dataset.file_meta.TransferSyntaxUID == HTJ2K_RPCL
+    assert np.array_equal(dataset.pixel_array, found.dataset().pixel_array)
+
+    for accept in (
+        "application/dicom; transfer-syntax=1.2.840.10008.1.2.4.50",  # lossy JPEG from lossless frames
+        "application/dicom; transfer-syntax=1.2.840.10008.1.2",  # implicit VR: not offered
+        "image/png",
+        "application/dicom; transfer-syntax=1.2.840.10008.1.2.1; profile=x",  # an unknown parameter: strict
+    ):
+        refused = world.get(instance_path(found), headers={"Accept": accept})
+        status, code, _ = error_of(refused)
+        assert (status, code) == (406, "NotAcceptableException"), accept
+    # A list is tried in order of weight: the acceptable range wins.
+    listed = world.get(instance_path(found), headers={"Accept": "image/png, application/dicom;q=0.5"})
+    assert listed.status_code == 200 and listed.headers["Content-Type"].endswith(ELE)
+
+
+def test_instance_metadata_in_the_dicom_json_model(world: DicomwebWorld) -> None:
+    found = world.instances["ct-1"]
+    metadata = world.client.retrieve_instance_metadata(found.study_uid, found.series_uid, found.sop_uid)
+    assert metadata["00100010"] == {"vr": "PN", "Value": [{"Alphabetic": "Phantom^Shepp^Logan"}]}
+    assert metadata["00080018"] == {"vr": "UI", "Value": [found.sop_uid]}
+    assert metadata["00200013"] == {"vr": "IS", "Value": [1]}  # IS as a JSON number
+    assert metadata["00281052"] == {"vr": "DS", "Value": [-1024]}
+    assert metadata["00280100"] == {"vr": "US", "Value": [16]}
+    assert metadata["00083002"] == {"vr": "UI", "Value": [HTJ2K_RPCL]}  # AvailableTransferSyntaxUID
+    assert not any(tag.startswith("0002") for tag in metadata)
+    dataset = pydicom.Dataset.from_json(json.dumps({k: v for k, v in metadata.items() if k != "7FE00010"}))
+    assert dataset.SeriesInstanceUID == found.series_uid and dataset.Rows == 32
+
+    # PixelData is bulk data: GetDICOMBulkdata serves it uncompressed.
+    pixel_uri = metadata["7FE00010"]["BulkDataURI"]
+    assert pixel_uri.startswith(f"{world.base_url}{instance_path(found)}/bulkdata/")
+    [pixels] = list(world.client.retrieve_bulkdata(pixel_uri))
+    assert pixels == found.dataset().PixelData
+    single = world.get(pixel_uri.removeprefix(world.base_url), headers={"Accept": "application/octet-stream"})
+    assert single.headers["Content-Type"] == "application/octet-stream" and single.content == pixels
+
+
+def test_series_metadata_lists_each_instance(world: DicomwebWorld) -> None:
+    ct = world.instances["ct-1"]
+    series = world.client.retrieve_series_metadata(ct.study_uid, ct.series_uid)
+    sops = {item["00080018"]["Value"][0] for item in series}
+    assert sops == {world.instances[name].sop_uid for name in ("ct-1", "ct-2", "ct-3")}
+
+    refused = world.get(f"/studies/{ct.study_uid}/series/{ct.series_uid}/metadata", headers={"Accept": "application/dicom"})
+    assert error_of(refused)[:2] == (406, "NotAcceptableException")
+    missing = world.get(f"/studies/{ct.study_uid}/series/1.2.3/metadata")
+    assert error_of(missing)[:2] == (404, "ResourceNotFoundException")
+
+
+def test_frames_uncompressed_and_as_stored(world: DicomwebWorld) -> None:
+    cine = world.instances["cine"]
+    expected = source_frames(cine)
+    # dicomweb-client's default (type="*/*"): uncompressed, one part per frame, in the order asked.
+    frames = world.client.retrieve_instance_frames(cine.study_uid, cine.series_uid, cine.sop_uid, [3, 1])
+    assert [bytes(frame) for frame in frames] == [expected[2].tobytes(), expected[0].tobytes()]
+
+    stored = world.client.retrieve_instance_frames(
+        cine.study_uid, cine.series_uid, cine.sop_uid, [2], media_types=(("application/octet-stream", "*"),)
+    )
+    assert np.array_equal(openjpeg.decode(bytes(stored[0])), expected[1])
+
+    raw = world.get(instance_path(cine, "/frames/1,2"), headers={"Accept": 'multipart/related; type="image/jphc"'})
+    assert raw.status_code == 200
+    assert raw.headers["Content-Type"].startswith('multipart/related; type="image/jphc"; boundary=')
+    assert f"Content-Type: image/jphc; transfer-syntax={HTJ2K_RPCL}" in raw.content.decode("latin-1")
+    assert f"Content-Location: {world.base_url}{instance_path(cine, '/frames/2')}" in raw.content.decode("latin-1")
+
+
+def test_frame_numbers_are_checked(world: DicomwebWorld) -> None:
+    cine = world.instances["cine"]
+    beyond = world.get(instance_path(cine, "/frames/1,4"))
+    assert error_of(beyond)[:2] == (404, "ResourceNotFoundException")
+    for frames in ("0", "1,1", "one", "1,,2"):
+        malformed = world.get(instance_path(cine, f"/frames/{frames}"))
+        status, code, message = error_of(malformed)
+        assert (status, code) == (400, "ValidationException") and "frameList" in message, frames
+    refused = world.get(instance_path(cine, "/frames/1"), headers={"Accept": "multipart/related; type=image/jpeg"})
+    assert error_of(refused)[:2] == (406, "NotAcceptableException")
+
+
+def test_non_primary_instances_are_reachable_only_with_their_image_set(world: DicomwebWorld) -> None:
+    renamed, ct = world.instances["renamed"], world.instances["ct-1"]
+    assert not renamed.is_primary
+    hidden = world.get(instance_path(renamed, "/metadata"))
+    assert error_of(hidden)[:2] == (404, "ResourceNotFoundException")
+    named = world.get(instance_path(renamed, "/metadata"), params={"imageSetId": renamed.image_set_id})
+    assert named.status_code == 200 and named.json()[0]["00080018"]["Value"] == [renamed.sop_uid]
+    retrieved = world.client.retrieve_instance(
+        renamed.study_uid, renamed.series_uid, renamed.sop_uid, additional_params={"imageSetId": renamed.image_set_id}
+    )
+    assert retrieved.PatientName == "Phantom^Renamed"
+    # An image set that does not hold the instance does not serve it; a malformed ID names the parameter.
+    elsewhere = world.get(instance_path(ct), params={"imageSetId": renamed.image_set_id})
+    assert error_of(elsewhere)[:2] == (404, "ResourceNotFoundException")
+    status, code, message = error_of(world.get(instance_path(ct), params={"imageSetId": "not-an-id"}))
+    assert (status, code) == (400, "ValidationException") and "imageSetId" in message
+
+
+def test_an_instance_carries_its_image_sets_latest_metadata(world: DicomwebWorld) -> None:
+    renamed = world.instances["renamed"]
+    mi, datastore_id, image_set_id = world.mi, world.datastore_id, renamed.image_set_id
+    version = mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)["versionId"]
+    patch = {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "Updated over boto3"}}}
+    mi.update_image_set_metadata(
+        datastoreId=datastore_id,
+        imageSetId=image_set_id,
+        latestVersionId=version,
+        updateImageSetMetadataUpdates={"DICOMUpdates": {"updatableAttributes": json.dumps(patch).encode()}},
+    )
+    until(
+        lambda: mi.get_image_set(datastoreId=datastore_id, imageSetId=image_set_id)["imageSetState"] == "ACTIVE",
+        "the update to settle",
+    )
+    retrieved = world.client.retrieve_instance(
+        renamed.study_uid, renamed.series_uid, renamed.sop_uid, additional_params={"imageSetId": image_set_id}
+    )
+    assert retrieved.StudyDescription == "Updated over boto3"
+    assert np.array_equal(retrieved.pixel_array, renamed.dataset().pixel_array)
+
+
+def test_a_retrieve_is_an_access_for_storage_tiers(world: DicomwebWorld) -> None:
+    us = world.instances["us"]
+
+    def tier() -> str:
+        return str(world.mi.get_image_set(datastoreId=world.datastore_id, imageSetId=us.image_set_id)["storageTier"])
+
+    clock(world, {"advanceSeconds": 31 * 86_400})
+    try:
+        assert tier() == "ARCHIVE_INSTANT_ACCESS"
+        assert world.get(instance_path(us, "/frames/1")).status_code == 200
+        assert tier() == "FREQUENT_ACCESS"
+    finally:
+        clock(world, {"offsetSeconds": 0})
+
+
+def clock(world: DicomwebWorld, body: dict[str, int]) -> None:
+    request = urllib.request.Request(f"{world.endpoint.url}/_ahi/clock", data=json.dumps(body).encode(), method="POST")
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def test_unsigned_and_missigned_requests_are_refused(world: DicomwebWorld) -> None:
+    found = world.instances["ct-1"]
+    unsigned = world.get(instance_path(found), sign=False)
+    assert error_of(unsigned)[:2] == (403, "MissingAuthenticationTokenException")
+    wrong = world.dicomweb(session=signed_session(ACCESS_KEY, "not-the-secret", REGION))
+    with pytest.raises(requests.HTTPError) as refused:
+        wrong.retrieve_instance_metadata(found.study_uid, found.series_uid, found.sop_uid)
+    assert refused.value.response.status_code == 403
+    assert refused.value.response.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+
+
+def test_unknown_data_store_and_paths(world: DicomwebWorld) -> None:
+    found = world.instances["ct-1"]
+    session = world.session()
+    other = f"{world.endpoint.url}/datastore/{'0' * 32}{instance_path(found)}"
+    assert error_of(session.get(other, timeout=30))[:2] == (404, "ResourceNotFoundException")
+    posted = session.post(world.base_url + instance_path(found, "/metadata"), timeout=30)
+    assert error_of(posted)[:2] == (404, "UnknownOperationException")
