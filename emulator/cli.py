@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     if args.stop_when_stdin_closes:
         threading.Thread(target=_stop_at_end_of_input, args=(stop,), name="ahi-stdin-watch", daemon=True).start()
-    if new_state:
+    if new_state or demo_cli.wants_moto_soon(args):
         _warm_moto()
     try:
         demo_cli.on_started(args, endpoint)
@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         for line in environment_lines(endpoint.url, args.region, access_key, secret_key):
             print(line, file=out)
         print("# Ctrl+C or SIGTERM stops it.", file=out, flush=True)
+        demo_cli.on_announced(args, endpoint, out)
         while not stop.wait(0.5):
             pass
     finally:

@@ -5,9 +5,11 @@ paints, and its import jobs (HTJ2K encoding, a CPU-bound pipeline) never hold th
 It is `ahi local` itself, reached over HTTP like any endpoint; it stops when the console stops it,
 and when its standard input closes, so a console killed outright does not leave it behind.
 
-The demo seed creates its data stores and starts its imports without waiting for them, so the jobs
-screen shows them running and quitting never waits for the seed. A seed cut short by quitting is
-done again on the next start.
+The demo seed runs in that process too (`--demo-in-background`): it creates the demo's data stores,
+makes and uploads the studies and starts the imports without waiting for them, reporting each step
+on the process's standard output, so the console lists the data stores as soon as they exist, the
+jobs screen shows the imports running, and quitting never waits for the seed. A seed cut short by
+quitting is done again on the next start.
 """
 
 from __future__ import annotations
@@ -18,14 +20,17 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Callable
+
+from ahi.emulator.demo import progress
 
 if TYPE_CHECKING:
     from ahi.emulator.demo.seed import DemoJobs
 
 STATE_FILE = "state.sqlite3"
 #: Present while the demo seed has not yet created everything (the next start seeds again).
-SEED_PENDING_FILE = "demo-seed.pending"
+SEED_PENDING_FILE = progress.PENDING_FILE
 #: The endpoint's own log, beside its state.
 LOG_FILE = "endpoint.log"
 #: Seconds a stopping endpoint gets to finish its writes before it is killed.
@@ -59,8 +64,9 @@ class LocalEndpointRun:
                 self._spawn_error = f"cannot use the state directory {self.state_dir}: {exc.strerror or exc}"
                 return
             try:
+                demo = ["--demo-in-background"] if self.seed_wanted else []
                 self._process = subprocess.Popen(
-                    [sys.executable, "-m", "ahi.tui.cli", "local", "--state-dir", str(self.state_dir), "--stop-when-stdin-closes"],
+                    [sys.executable, "-m", "ahi.tui.cli", "local", "--state-dir", str(self.state_dir), "--stop-when-stdin-closes", *demo],
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True,
                 )
             except OSError as exc:
@@ -82,8 +88,6 @@ class LocalEndpointRun:
             if self._stopped:
                 raise RuntimeError("the console quit while the local endpoint was starting")
             self.url = url
-            if self.seed_wanted:
-                (self.state_dir / SEED_PENDING_FILE).touch(mode=0o600)
         return url
 
     def _read_url(self, stdout: IO[str] | None) -> str:
@@ -103,20 +107,43 @@ class LocalEndpointRun:
         return lines[-1] if lines else ""
 
     def start_demo(self, on_datastores: Callable[[], None] | None = None) -> DemoJobs | None:
-        """Create the demo world and start its imports (None when it was already there); `on_datastores` once its data stores exist."""
-        from ahi.emulator.demo.seed import start_demo
+        """Follow the endpoint's demo seed until its imports are started (None when the world was already there).
 
-        assert self.url is not None, "start the endpoint first"
-        jobs = start_demo(self.url, on_datastores)
-        (self.state_dir / SEED_PENDING_FILE).unlink(missing_ok=True)
-        return jobs
+        `on_datastores` is called once the demo's data stores exist.
+        """
+        for step, detail in self._demo_steps():
+            if step == "datastores" and on_datastores is not None:
+                on_datastores()
+            elif step == "present":
+                return None
+            elif step == "imports":
+                return [(datastore_id, job_id) for datastore_id, _, job_id in (pair.partition("/") for pair in detail.split())]
+        raise self._seed_ended_early()
 
     def settle_demo(self, jobs: DemoJobs) -> None:
-        """Wait for the demo imports and add their finishing touches."""
-        from ahi.emulator.demo.seed import settle_demo
+        """Wait until the endpoint says the demo imports ended and their finishing touches are on."""
+        for step, _detail in self._demo_steps():
+            if step == "settled":
+                return
+        raise self._seed_ended_early()
 
+    def _demo_steps(self) -> Iterator[tuple[str, str]]:
+        """The seed's `# demo:` lines the endpoint prints after its URL; a `failed` one raises."""
         assert self.url is not None, "start the endpoint first"
-        settle_demo(self.url, jobs)
+        with self._lock:
+            process = self._process
+        for line in (process.stdout if process is not None and process.stdout is not None else ()):
+            match = progress.LINE.match(line.rstrip("\n"))
+            if match is None:
+                continue
+            if match["step"] == "failed":
+                raise RuntimeError(match["detail"] or "the demo seed failed")
+            yield match["step"], match["detail"] or ""
+
+    def _seed_ended_early(self) -> RuntimeError:
+        if self._stopped:
+            return RuntimeError("the console quit while the demo was being seeded")
+        return RuntimeError(f"the endpoint process ended during the demo seed; see {self.state_dir / LOG_FILE}: {self._log_tail()}")
 
     @property
     def stopped(self) -> bool:

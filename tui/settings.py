@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from ahi.services.session import ConnectionSettings, EndpointOrigin
 from ahi.tui.config import ConsoleConfig
+
+if TYPE_CHECKING:
+    from ahi.services.session import ConnectionSettings
 
 LOCAL_REGION = "us-east-1"
 ENDPOINT_ENV = ("AWS_ENDPOINT_URL_MEDICAL_IMAGING", "AWS_ENDPOINT_URL")
@@ -53,6 +55,10 @@ def resolve(
     local_endpoint_url: str | None = None,
 ) -> ConsoleOptions:
     """Combine flags, environment and config file; botocore still resolves what is left as None."""
+    # Imported here: it loads boto3 (a third of a second), and `ahi --local` parses its flags first so its
+    # endpoint process starts before that (docs/startup.md).
+    from ahi.services.session import ConnectionSettings, EndpointOrigin
+
     sources: dict[str, str] = {}
 
     profile = args.profile or env.get("AWS_PROFILE") or None

@@ -2,16 +2,19 @@
 
 Deterministic content: the same files, keys, data stores, jobs and tags every time (the service's
 own identifiers are random, as on AWS). `seed_demo` waits until every job has ended, so the world
-is settled; the console calls `start_demo` and `settle_demo` apart, so its jobs screen can show the
-imports running and quitting never waits for them.
+is settled; the background seed (demo/progress.py) calls `start_demo` and `settle_demo` apart and
+reports between them, so the console's jobs screen can show the imports running and quitting never
+waits for them.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 import time
 from collections.abc import Callable
-from functools import partial
+from functools import cached_property, partial
 from typing import Any
 
 import boto3
@@ -25,20 +28,41 @@ WAIT_SECONDS = 300.0
 DemoJobs = list[tuple[str, str]]
 
 
-def _clients(endpoint_url: str) -> tuple[Any, Any, Any]:
-    options: dict[str, Any] = {
-        "region_name": REGION,
-        "endpoint_url": endpoint_url,
-        "aws_access_key_id": "AKIDLOCALDEMO",
-        "aws_secret_access_key": "local-demo-secret",
-        "config": Config(inject_host_prefix=False, retries={"mode": "standard", "max_attempts": 3}),
-    }
-    session = boto3.session.Session()
-    return (
-        session.client("medical-imaging", **options),
-        session.client("s3", **options),
-        session.client("kms", **options),
-    )
+class _Clients:
+    """The seed's boto3 clients for one endpoint, each made on first use (the S3 model is only loaded once the data stores exist)."""
+
+    def __init__(self, endpoint_url: str) -> None:
+        self._session = boto3.session.Session()
+        self._options: dict[str, Any] = {
+            "region_name": REGION,
+            "endpoint_url": endpoint_url,
+            "aws_access_key_id": "AKIDLOCALDEMO",
+            "aws_secret_access_key": "local-demo-secret",
+            "config": Config(inject_host_prefix=False, retries={"mode": "standard", "max_attempts": 3}),
+        }
+        self._lock = threading.Lock()
+
+    def _client(self, service: str) -> Any:
+        with self._lock:  # a boto3 Session is not safe to share between threads; its clients are
+            return self._session.client(service, **self._options)
+
+    @cached_property
+    def mi(self) -> Any:
+        return self._client("medical-imaging")
+
+    @cached_property
+    def s3(self) -> Any:
+        return self._client("s3")
+
+    @cached_property
+    def kms(self) -> Any:
+        return self._client("kms")
+
+
+@functools.lru_cache(maxsize=8)
+def _clients(endpoint_url: str) -> _Clients:
+    """One set per endpoint: starting and settling the demo share their clients and loaded models."""
+    return _Clients(endpoint_url)
 
 
 def already_seeded(mi: Any) -> bool:
@@ -97,7 +121,8 @@ def start_demo(endpoint_url: str, on_datastores: Callable[[], None] | None = Non
     directory lists them while the studies are still being made and uploaded. None (and nothing done)
     when the demo world is already there.
     """
-    mi, s3, kms = _clients(endpoint_url)
+    clients = _clients(endpoint_url)
+    mi, kms = clients.mi, clients.kms
     if already_seeded(mi):
         return None
     key_arns = {key: _create_key(kms, key) for key in (world.CUSTOMER_KEY, world.DISABLED_KEY)}
@@ -113,6 +138,7 @@ def start_demo(endpoint_url: str, on_datastores: Callable[[], None] | None = Non
     if on_datastores is not None:
         on_datastores()
 
+    s3 = clients.s3
     for bucket in (world.INPUT_BUCKET, world.OUTPUT_BUCKET):
         s3.create_bucket(Bucket=bucket)
     for folder in world.INPUT_FOLDERS:
@@ -137,14 +163,15 @@ def start_demo(endpoint_url: str, on_datastores: Callable[[], None] | None = Non
 
 def settle_demo(endpoint_url: str, jobs: DemoJobs) -> None:
     """Wait for the demo's imports to end, then tag the first image set of the clean one."""
-    mi, s3, _kms = _clients(endpoint_url)
+    clients = _clients(endpoint_url)
+    mi = clients.mi
     for datastore_id, job_id in jobs:
         _wait(
             partial(_job_status, mi, datastore_id, job_id),
             lambda status: status in ("COMPLETED", "FAILED"),
             f"import job {job_id}",
         )
-    _tag_first_image_set(mi, s3, *jobs[0])
+    _tag_first_image_set(mi, clients.s3, *jobs[0])
 
 
 def _tag_first_image_set(mi: Any, s3: Any, datastore_id: str, job_id: str) -> None:

@@ -127,17 +127,20 @@ def local_app(state_dir: Path) -> tuple[AhiApp, LocalEndpointRun]:
     return AhiApp(options, local_endpoint=local), local
 
 
+def medical_imaging(url: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "medical-imaging", endpoint_url=url, region_name="us-east-1",
+        aws_access_key_id="t", aws_secret_access_key="t", config=Config(inject_host_prefix=False),
+    )  # fmt: skip
+
+
 def existing_state(path: Path) -> Path:
     """A state directory holding one data store (so nothing is seeded into it)."""
     with LocalEndpoint(EndpointConfig(state_dir=path, datastore_transition_seconds=0)) as endpoint:
-        import boto3
-        from botocore.config import Config
-
-        client = boto3.client(
-            "medical-imaging", endpoint_url=endpoint.url, region_name="us-east-1",
-            aws_access_key_id="t", aws_secret_access_key="t", config=Config(inject_host_prefix=False),
-        )  # fmt: skip
-        client.create_datastore(datastoreName="already-here", clientToken="t")
+        medical_imaging(endpoint.url).create_datastore(datastoreName="already-here", clientToken="t")
     return path
 
 
@@ -192,7 +195,8 @@ def test_a_failed_local_start_is_shown_and_the_screen_stays_usable(tmp_path: Pat
     drive(app, scenario)
 
 
-def test_a_seed_cut_short_is_done_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_seed_cut_short_is_done_again(tmp_path: Path) -> None:
+    """The endpoint process seeds behind its URL; quitting before it finished leaves it to the next start."""
     state = tmp_path / "state"
     first = LocalEndpointRun(state)
     assert first.seed_wanted
@@ -202,14 +206,13 @@ def test_a_seed_cut_short_is_done_again(tmp_path: Path, monkeypatch: pytest.Monk
 
     again = LocalEndpointRun(state)
     assert again.seed_wanted
-    monkeypatch.setattr("ahi.emulator.demo.seed.start_demo", lambda url, on_datastores=None: [])
     again.start()
-    try:
-        assert again.start_demo() == []
-    finally:
-        again.stop()
-    assert not (state / SEED_PENDING_FILE).exists()
-    assert not LocalEndpointRun(state).seed_wanted
+    with pytest.raises(RuntimeError, match="quit while the demo was being seeded"):
+        again.start_demo(on_datastores=again.stop)  # quit again as soon as the data stores exist
+    assert LocalEndpointRun(state).seed_wanted, "still cut short: its studies were never imported"
+    with LocalEndpoint(EndpointConfig(state_dir=state)) as endpoint:
+        names = {store["datastoreName"] for store in medical_imaging(endpoint.url).list_datastores()["datastoreSummaries"]}
+    assert names == {"demo-imaging", "demo-aws-owned-key", "demo-disabled-key"}
 
 
 def test_ctrl_c_quits_without_waiting_for_a_stuck_worker(seeded: dict[str, str], endpoint: LocalEndpoint) -> None:
