@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from ahi.emulator.admin import AdminApp
 from ahi.emulator.app import MedicalImagingApp
+from ahi.emulator.cloudformation.gateway import CloudFormationGateway
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.dicomweb.app import DicomwebApp
 from ahi.emulator.dicomweb.bearer import BearerAuth
@@ -64,7 +65,8 @@ class LocalEndpoint:
             gate = SignatureGate(verifier_for(self.config)) if self.config.verify_signatures else None
             # Browsers call DICOMweb directly (docs/dicomweb.md#browsers-cors); bearer tokens: docs/dicomweb.md#bearer-tokens.
             dicomweb = Cors(BearerAuth(DicomwebApp(self.runtime), self.runtime))
-            app = Dispatcher(medical_imaging, self.runtime.moto, gate, AdminApp(self.runtime), dicomweb)
+            other = CloudFormationGateway(self.runtime, self.runtime.moto)
+            app = Dispatcher(medical_imaging, other, gate, AdminApp(self.runtime), dicomweb)
             self._server = self.make_server(app)
         except BaseException:
             self.runtime.close()
