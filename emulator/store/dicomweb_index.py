@@ -101,16 +101,14 @@ def refresh(
         " FROM image_sets WHERE image_set_id = ?",
         (image_set_id,),
     ).fetchone()
-    before = {
-        row[0]
-        for row in tx.execute("SELECT study_uid FROM dicomweb_studies WHERE scope = ?", (image_set_id,))
-    }
-    for table in ("dicomweb_studies", "dicomweb_series", "dicomweb_instances"):
-        column = "scope" if table == "dicomweb_studies" else "image_set_id"
-        tx.execute(f"DELETE FROM {table} WHERE {column} = ?", (image_set_id,))
     if image_set is None:
         return
     datastore_id = image_set["datastore_id"]
+    own = ("datastore_id = ? AND scope = ?", (datastore_id, image_set_id))
+    before = {row[0] for row in tx.execute(f"SELECT study_uid FROM dicomweb_studies WHERE {own[0]}", own[1])}
+    tx.execute(f"DELETE FROM dicomweb_studies WHERE {own[0]}", own[1])
+    for table in ("dicomweb_series", "dicomweb_instances"):
+        tx.execute(f"DELETE FROM {table} WHERE image_set_id = ?", (image_set_id,))
     if image_set["deleted_at"] is None:
         if document is None or version is None:
             version, document = _readable(tx, image_set_id)

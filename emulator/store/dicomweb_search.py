@@ -1,9 +1,13 @@
 """QIDO-RS over the DICOMweb index: one page of studies, series or instances per query.
 
-The tables are migration 0014's (emulator/store/dicomweb_index.py). A query reads through SQLite's
-choice among their indexes: each ordering has one (studies by last update, series by SeriesNumber,
-instances by InstanceNumber) and each usual key has one (UIDs, PatientID, AccessionNumber, StudyDate,
-StudyID), so a page costs its rows, not the data store's size (docs/dicomweb.md#qido-rs).
+The tables are migration 0014's (emulator/store/dicomweb_index.py). Each query reads through one
+index picked here (SQLite's planner, without statistics, prefers reading a whole data store in the
+result order to a selective key): the index of the most selective equality key the query has (SOP,
+series or study UID, PatientID, AccessionNumber, StudyID); else, for a StudyDate range matching few
+studies, the date index; else the index in the level's order (studies by last update, series by
+SeriesNumber, instances by InstanceNumber), which ends the read once the page is full. A page then
+costs its rows, not the data store's size (docs/dicomweb.md#qido-rs). A search of one image set
+(`imageSetId`) is small and left to the planner.
 """
 
 from __future__ import annotations
@@ -17,8 +21,34 @@ from ahi.emulator.store.dicomweb_index import INSTANCE_COLUMNS, PRIMARY_SCOPE
 Level = Literal["study", "series", "instance"]
 #: Columns of `dicomweb_instances` an instance query reads from it (the rest come from its series row).
 _INSTANCE_OWN = frozenset({"sop_uid", *INSTANCE_COLUMNS})
+#: A StudyDate range drives the search when fewer studies than this match it (they are read and sorted).
+DATE_PROBE_LIMIT = 2000
+#: Per level: (column of an equality match, the index it drives), most selective first; then the order index.
+_EQUAL_INDEXES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "study": (
+        ("study_uid", None),  # the primary key (datastore, scope, study UID), which the planner takes itself
+        ("patient_id", "dicomweb_studies_by_patient"),
+        ("accession_number", "dicomweb_studies_by_accession"),
+        ("study_id", "dicomweb_studies_by_study_id"),
+    ),
+    "series": (
+        ("series_uid", "dicomweb_series_by_uid"),
+        ("study_uid", "dicomweb_series_by_study"),
+        ("patient_id", "dicomweb_series_by_patient"),
+    ),
+    "instance": (
+        ("sop_uid", "dicomweb_instances_by_sop"),
+        ("series_uid", "dicomweb_instances_by_series"),
+        ("study_uid", "dicomweb_instances_by_study"),
+    ),
+}
+_ORDER_INDEX = {
+    "study": "dicomweb_studies_by_update",
+    "series": "dicomweb_series_by_number",
+    "instance": "dicomweb_instances_by_number",
+}
 _ORDER = {
-    "study": "t.updated_ms DESC, t.study_uid",
+    "study": "t.updated_ms DESC, t.study_uid DESC",
     "series": "t.series_number, t.series_uid, t.image_set_id",
     "instance": "i.instance_number, i.sop_uid, i.image_set_id",
 }
@@ -122,11 +152,34 @@ def _alias(level: Level, column: str) -> str:
     return "i" if level == "instance" and column in _INSTANCE_OWN | {"study_uid", "series_uid"} else "t"
 
 
-def page_sql(query: QidoQuery) -> tuple[str, dict[str, Any]]:
+def driving_index(conn: sqlite3.Connection, query: QidoQuery) -> str | None:
+    """The index a search reads through (see the module docstring); None leaves the choice to SQLite."""
+    if query.image_set_id is not None:
+        return None
+    equal = {match.column for match in query.matches if isinstance(match, Equal)}
+    for column, index in _EQUAL_INDEXES[query.level]:
+        if column in equal:
+            return index
+    for match in query.matches:
+        if query.level == "study" and isinstance(match, Range) and match.column == "study_date":
+            condition, params = match.sql("t", "p")
+            found = conn.execute(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM dicomweb_studies AS t INDEXED BY dicomweb_studies_by_date"
+                f" WHERE t.datastore_id = :datastore AND t.scope = :scope AND {condition} LIMIT :probe)",
+                {**params, "datastore": query.datastore_id, "scope": PRIMARY_SCOPE, "probe": DATE_PROBE_LIMIT},
+            ).fetchone()[0]
+            if found < DATE_PROBE_LIMIT:
+                return "dicomweb_studies_by_date"
+    return _ORDER_INDEX[query.level]
+
+
+def page_sql(conn: sqlite3.Connection, query: QidoQuery) -> tuple[str, dict[str, Any]]:
     """The statement and parameters of one page."""
     params: dict[str, Any] = {"datastore": query.datastore_id, "limit": query.limit, "offset": query.offset}
+    index = driving_index(conn, query)
+    indexed = "" if index is None else f" INDEXED BY {index}"
     if query.level == "study":
-        source = "dicomweb_studies AS t"
+        source = f"dicomweb_studies AS t{indexed}"
         conditions = ["t.datastore_id = :datastore", "t.scope = :scope"]
         params["scope"] = PRIMARY_SCOPE if query.image_set_id is None else query.image_set_id
         columns = "t.*"
@@ -139,10 +192,10 @@ def page_sql(query: QidoQuery) -> tuple[str, dict[str, Any]]:
             conditions.append(f"{owner}.image_set_id = :image_set_id")
             params["image_set_id"] = query.image_set_id
         if query.level == "series":
-            source, columns = "dicomweb_series AS t", "t.*"
+            source, columns = f"dicomweb_series AS t{indexed}", "t.*"
         else:
             source = (
-                "dicomweb_instances AS i JOIN dicomweb_series AS t"
+                f"dicomweb_instances AS i{indexed} JOIN dicomweb_series AS t"
                 " ON t.image_set_id = i.image_set_id AND t.series_uid = i.series_uid"
             )
             columns = "t.*, " + ", ".join(f"i.{name}" for name in sorted(_INSTANCE_OWN))
@@ -159,13 +212,13 @@ def page_sql(query: QidoQuery) -> tuple[str, dict[str, Any]]:
 
 def search(conn: sqlite3.Connection, query: QidoQuery) -> list[dict[str, Any]]:
     """One page of matches, each a column -> value dict, in the level's order."""
-    sql, params = page_sql(query)
+    sql, params = page_sql(conn, query)
     return [dict(row) for row in conn.execute(sql, params)]
 
 
 def query_plan(conn: sqlite3.Connection, query: QidoQuery) -> list[str]:
     """The EXPLAIN QUERY PLAN lines of one page (for the benchmark and tests)."""
-    sql, params = page_sql(query)
+    sql, params = page_sql(conn, query)
     return [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
 
 

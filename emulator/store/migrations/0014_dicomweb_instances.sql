@@ -32,7 +32,6 @@ CREATE INDEX dicomweb_studies_by_patient ON dicomweb_studies (datastore_id, scop
 CREATE INDEX dicomweb_studies_by_accession ON dicomweb_studies (datastore_id, scope, accession_number);
 CREATE INDEX dicomweb_studies_by_date ON dicomweb_studies (datastore_id, scope, study_date);
 CREATE INDEX dicomweb_studies_by_study_id ON dicomweb_studies (datastore_id, scope, study_id);
-CREATE INDEX dicomweb_studies_by_scope ON dicomweb_studies (scope);
 
 -- One row per series of an image set, with its study's attributes (series searches match on both).
 CREATE TABLE dicomweb_series (
