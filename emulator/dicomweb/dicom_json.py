@@ -8,7 +8,7 @@ one for values over its threshold. File meta elements (group 0002) and PixelData
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ahi.emulator.dicomweb.elements import BINARY_VRS, FILE_META_GROUP, PIXEL_DATA, Element, elements
@@ -36,19 +36,16 @@ def attribute(vr: str, value: Any) -> dict[str, Any]:
 def dataset(
     block: Mapping[str, Any],
     vrs: Mapping[str, str],
-    only: Collection[str] | None = None,
     *,
     context: Mapping[str, Any] | None = None,
     bulk: BulkHandler | None = None,
     path: str = "",
 ) -> dict[str, Any]:
-    """8-hex tag -> element of a document block (keyword keys, `DICOMVRs`), those in `only` when given."""
+    """8-hex tag -> element of a document block (keyword keys, `DICOMVRs`); `bulk` may replace binary values."""
     settle = block if context is None else context
     encoded: dict[str, Any] = {}
     for element in elements(block, vrs, settle):
         if element.tag >> 16 == FILE_META_GROUP or element.tag == PIXEL_DATA:
-            continue
-        if only is not None and element.hex not in only:
             continue
         encoded[element.hex] = _element(element, settle, bulk, f"{path}{element.hex}")
     return encoded

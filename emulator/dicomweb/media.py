@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ahi.emulator.errors import NotAcceptableException
+from ahi.emulator.protocol.accept import weight_of
 
 _KNOWN_PARAMETERS = frozenset({"q", "type", "transfer-syntax", "charset"})
 T = TypeVar("T")
@@ -83,11 +84,8 @@ def parse_accept(header: str | None) -> list[MediaRange]:
 
 
 def _weight(text: str) -> float:
-    try:
-        weight = float(text)
-    except ValueError:
-        raise NotAcceptableException(f"Accept header: q must be a number from 0 to 1, got '{text[:16]}'") from None
-    if not 0.0 <= weight <= 1.0:
+    weight = weight_of(text)
+    if weight is None:
         raise NotAcceptableException(f"Accept header: q must be a number from 0 to 1, got '{text[:16]}'")
     return weight
 

@@ -10,6 +10,15 @@ from __future__ import annotations
 from ahi.emulator.errors import BadRequestException, NotAcceptableException
 
 
+def weight_of(text: str) -> float | None:
+    """An Accept `q` value as a number from 0 to 1, or None when it is not one."""
+    try:
+        weight = float(text)
+    except ValueError:
+        return None
+    return weight if 0.0 <= weight <= 1.0 else None
+
+
 def _ranges(header: str) -> list[tuple[str, float]]:
     """(media range, weight) of each element of an Accept header."""
     ranges: list[tuple[str, float]] = []
@@ -24,12 +33,10 @@ def _ranges(header: str) -> list[tuple[str, float]]:
         for parameter in parts[1:]:
             name, _, value = parameter.partition("=")
             if name.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    raise BadRequestException(f"Accept header: q must be a number from 0 to 1, got '{value[:16]}'") from None
-                if not 0.0 <= weight <= 1.0:
+                parsed = weight_of(value)
+                if parsed is None:
                     raise BadRequestException(f"Accept header: q must be a number from 0 to 1, got '{value[:16]}'")
+                weight = parsed
         ranges.append((media, weight))
     return ranges
 
