@@ -6,6 +6,8 @@ cheap, and it keeps what a replay of requests could not: ids and key material mo
 
 from __future__ import annotations
 
+import logging
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from ahi.emulator.world.blobs import Bodies
 from ahi.emulator.world.files import drop_partial_files, private_folder, remove_durably, write_durably
 
 SUFFIX = ".pickle"
+log = logging.getLogger("ahi.emulator.world")
 
 
 def _backends(name: str) -> Any:
@@ -34,7 +37,11 @@ class ServiceFiles:
         """Write the service's state in every account and region moto holds for it."""
         backends = _backends(name)
         state = {account: dict(dict.items(regions)) for account, regions in list(dict.items(backends))}
-        data, _ = codec.dumps(state, self._bodies)
+        try:
+            data, _ = codec.dumps(state, self._bodies)
+        except (TypeError, AttributeError, pickle.PicklingError) as error:  # a lock or lambda in moto's models (SQS, SSM)
+            log.warning("moto's %s state cannot be saved (%s); it will not survive a restart", name, error)
+            return
         write_durably(self.folder / f"{name}{SUFFIX}", lambda handle: handle.write(data))
 
     def load(self) -> list[str]:
