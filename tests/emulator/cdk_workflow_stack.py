@@ -192,18 +192,9 @@ def template() -> dict[str, Any]:
     }
 
 
-def bootstrap(s3: Any, account_id: str, region: str) -> None:
-    """What `cdk bootstrap` and a `cdk deploy` of this app leave in the account: the version parameter and the provider's code.
-
-    The parameter goes straight into moto's SSM (the endpoint runs in this process): saving moto's SSM
-    state after an SSM write fails on the saved world's pickling today.
-    """
-    from moto.ssm.models import ssm_backends
-
-    ssm_backends[account_id][region].put_parameter(
-        name=BOOTSTRAP_PARAMETER, description=None, value="21", parameter_type="String", allowed_pattern=None,
-        keyid=None, overwrite=True, tags=[], data_type="text", tier=None, policies=None,
-    )
+def bootstrap(ssm: Any, s3: Any, account_id: str, region: str) -> None:
+    """What `cdk bootstrap` and a `cdk deploy` of this app leave in the account: the version parameter and the provider's code."""
+    ssm.put_parameter(Name=BOOTSTRAP_PARAMETER, Value="21", Type="String")
     bucket = f"cdk-hnb659fds-assets-{account_id}-{region}"
     s3.create_bucket(Bucket=bucket)
     code = io.BytesIO()

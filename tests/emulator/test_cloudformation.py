@@ -99,7 +99,7 @@ def test_an_unknown_attribute_is_a_validation_error_not_a_server_page(make_clien
 def test_the_aws_workflow_example_stack_deploys_and_is_destroyed(make_client: Any, mi: Any, s3: Any, sts: Any) -> None:
     """The example's deploy() and destroy() calls, with its CDK stack's template and an import in between."""
     account_id = sts.get_caller_identity()["Account"]
-    bootstrap(s3, account_id, REGION)
+    bootstrap(make_client("ssm"), s3, account_id, REGION)
     cf_resource = boto3.session.Session().resource(
         "cloudformation", region_name=REGION, endpoint_url=make_client("sts").meta.endpoint_url,
         aws_access_key_id="testing", aws_secret_access_key="testing",
