@@ -51,8 +51,9 @@ class MotoWorld:
         self._store = store
         self._lock = threading.Lock()
         self._restored = False
-        #: What of moto this state directory keeps across restarts (docs/local-world.md).
-        self.world = PersistedWorld(state_dir)
+        self._state_dir = state_dir
+        #: What of moto this state directory keeps across restarts (docs/local-world.md); made when moto loads.
+        self.world: PersistedWorld | None = None
 
     def ready(self) -> WSGIApplication:
         """moto's app, with this runtime's saved world and demo keys and buckets in place; blocks while moto loads."""
@@ -61,6 +62,7 @@ class MotoWorld:
             if not self._restored:
                 from ahi.emulator.demo.restore import restore_demo_world
 
+                self.world = PersistedWorld(self._state_dir)
                 self.world.load()
                 if restore_demo_world(self._store):
                     self.world.save_all()
@@ -69,7 +71,8 @@ class MotoWorld:
 
     def close(self) -> None:
         """The runtime stopped: in-process writes to moto are no longer saved in its state directory."""
-        self.world.close()
+        if self.world is not None:
+            self.world.close()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """The WSGI app for every service but medical-imaging; an action the service lacks is a 400, not moto's 500."""
@@ -80,6 +83,7 @@ class MotoWorld:
         if service is not None:
             return unknown_service(start_response, service)
         try:
+            assert self.world is not None  # made by ready()
             return self.world.serve(app, environ, start_response)
         except OperationNotFoundError as error:  # a query-protocol Action no model has (STS, IAM, ...)
             return unknown_action(environ, start_response, str(error))

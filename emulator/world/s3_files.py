@@ -2,7 +2,7 @@
 
 `buckets.pickle` holds each bucket without its objects (settings, policy, tags, multipart uploads in
 progress) plus the bucket-to-account index; `keys/<digest>.pickle` holds one key's versions (metadata
-only); the bodies live in `bodies/` (emulator/world/blobs.py). A write to one key rewrites that key's
+only) and their tags; the bodies live in `bodies/` (emulator/world/blobs.py). A write to one key rewrites that key's
 file, so saving a PUT costs the same in a bucket of ten objects or of a million; the bucket file is
 rewritten only when its content changed. A key's file is written before the bucket file, so after a
 kill the bucket file never names an object whose file is missing.
@@ -105,7 +105,9 @@ class S3Files:
         entry = self._entries[bucket_id].get(name)
         if entry is not None and not always and _same(entry[0], versions):
             return
-        data, named = codec.dumps((bucket_id, name, list(versions)), self._bodies)
+        tagger = _s3_backends()[bucket_id[0]][bucket_id[1]].tagger
+        tags = {version.arn: tagger.tags[version.arn] for version in versions if tagger.tags.get(getattr(version, "arn", ""))}
+        data, named = codec.dumps((bucket_id, name, list(versions), tags), self._bodies)
         write_durably(self._key_path(bucket_id, name), lambda handle: handle.write(data))
         self._remember(bucket_id, name, (versions, named))
 
@@ -125,11 +127,11 @@ class S3Files:
 
     def _save_buckets(self, live: dict[BucketId, FakeBucket]) -> None:
         s3_backends = _s3_backends()
-        tags = {
-            (account, partition): dict(backend.tagger.tags)
-            for account, partitions in list(dict.items(s3_backends))
-            for partition, backend in list(dict.items(partitions))
-        }
+        tags = {}
+        for bucket_id, bucket in live.items():
+            values = s3_backends[bucket_id[0]][bucket_id[1]].tagger.tags.get(bucket.arn)
+            if values:
+                tags[bucket_id] = values
         state = {"buckets": live, "bucket_accounts": dict(s3_backends.bucket_accounts), "tags": tags}
         data, named = codec.dumps(state, self._bodies, without_objects=True)
         if data == self._buckets_data:
@@ -161,20 +163,19 @@ class S3Files:
             buckets[bucket_id] = backend.buckets.setdefault(name, saved)
         for name, owner in state["bucket_accounts"].items():
             s3_backends.bucket_accounts.setdefault(name, owner)
-        for (account, partition), saved_tags in state["tags"].items():
-            tagger = s3_backends[account][partition].tagger
-            for arn, values in saved_tags.items():
-                tagger.tags.setdefault(arn, values)
+        for bucket_id, values in state["tags"].items():
+            s3_backends[bucket_id[0]][bucket_id[1]].tagger.tags.setdefault(buckets[bucket_id].arn, values)
         self._buckets_named = named
         self._named.update(named)
         loaded = 0
         for key_path in self.keys_folder.glob("*.pickle"):
-            (bucket_id, name, versions), entry_named = codec.loads(key_path.read_bytes(), self._bodies)
+            (bucket_id, name, versions, tags), entry_named = codec.loads(key_path.read_bytes(), self._bodies)
             bucket = buckets.get(bucket_id)
             if bucket is None:  # its bucket's deletion was saved, this file's removal was not
                 key_path.unlink()
                 continue
             bucket.keys.setlist(name, versions)
+            s3_backends[bucket_id[0]][bucket_id[1]].tagger.tags.update(tags)
             self._remember(bucket_id, name, (tuple(versions), entry_named))
             loaded += 1
         self._bodies.remove_unnamed({body for body, count in self._named.items() if count > 0})

@@ -49,7 +49,8 @@ def manifest_image_sets(s3: Any, output_s3_uri: str) -> list[str] | None:
     """The image set ids a job's manifest lists; None when the manifest is not in S3 (an earlier life wrote it)."""
     bucket, _, folder = output_s3_uri.removeprefix("s3://").partition("/")
     try:
-        body = answered(s3.get_object, Bucket=bucket, Key=folder + MANIFEST)["Body"].read()
+        # The body is read under `answered` too: a kill can cut it off once the headers have come.
+        body = answered(answered(s3.get_object, Bucket=bucket, Key=folder + MANIFEST)["Body"].read)
     except ClientError as error:
         if error.response["Error"]["Code"] in ("NoSuchKey", "NoSuchBucket"):
             return None
