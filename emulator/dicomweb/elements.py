@@ -9,6 +9,8 @@ one there is UN (our choice; it is what an implicit VR reader would see).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +56,30 @@ def elements(
     settle = attributes if context is None else context
     tagged = sorted((tag, key) for key in attributes if (tag := tag_of(key)) is not None)
     for tag, key in tagged:
-        yield Element(tag, _vr(tag, key, vrs, settle), attributes[key])
+        vr = _vr(tag, key, vrs, settle)
+        value = attributes[key]
+        if vr == "UN" and key not in vrs:
+            value = _as_unknown(value)
+        yield Element(tag, vr, value)
+
+
+def _as_unknown(value: Any) -> str | None:
+    """An element of unknown VR as base64 bytes: its value already is when it was binary, else its text's bytes.
+
+    The document writes binary values as base64 and text as text, and keeps no VR for elements inside
+    sequence items: a value that is not strict base64 of whole bytes is taken as text (our choice).
+    """
+    if value is None or value == [] or value == "":
+        return None
+    if isinstance(value, str) and len(value) % 4 == 0:
+        try:
+            base64.b64decode(value, validate=True)
+            return value
+        except binascii.Error:
+            pass
+    values = value if isinstance(value, list) else [value]
+    text = "\\".join("" if item is None else str(item) for item in values)
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
 def _vr(tag: int, key: str, vrs: Mapping[str, str], context: Mapping[str, Any]) -> str:
