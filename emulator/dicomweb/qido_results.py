@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from pydicom.datadict import dictionary_VR
+
+from ahi.emulator.dicomweb.dicom_json import attribute
 from ahi.emulator.dicomweb.elements import tag_of
 from ahi.emulator.dicomweb.wado_json import bulk_data_key, instance_json
 from ahi.emulator.store import dicomweb_index, imagesets
@@ -59,8 +62,12 @@ INSTANCE = (
     ("StudyInstanceUID", "study_uid"),
     ("SeriesInstanceUID", "series_uid"),
 )
-#: Returned with every result, whatever includefield says.
-_ALWAYS = frozenset(tag_of(keyword) for keyword in ("InstanceAvailability", "RetrieveURL", "WarningReason"))
+#: Keyword -> (8-hex tag, VR) of every attribute a result takes from the index (none has an ambiguous VR).
+_ELEMENTS = {
+    keyword: (f"{tag_of(keyword):08X}", dictionary_VR(keyword))
+    for keyword, _ in (*STUDY_COMMON, *STUDY_ONLY, *SERIES, *SERIES_ONLY, *INSTANCE)
+}
+_AVAILABILITY, _RETRIEVE_URL, _WARNING_REASON = (f"{tag_of(name):08X}" for name in ("InstanceAvailability", "RetrieveURL", "WarningReason"))
 
 
 @dataclass
@@ -107,21 +114,24 @@ class ResultSet:
         return [self._one(conn, row, warnings.get(row.get("sop_uid", ""), [])) for row in rows]
 
     def _one(self, conn: sqlite3.Connection, row: dict[str, Any], warnings: list[int]) -> dict[str, dict[str, Any]]:
-        defaults = {tag_of(keyword) for keyword, _ in self.default_columns()}
-        from_row = {keyword: _value(row[column]) for keyword, column in self.row_columns() if row.get(column) is not None}
-        missing = None if self.include is None else self.include - {tag_of(keyword) for keyword in from_row}
-        attributes, vrs = self._from_document(conn, row) if missing is None or missing else ({}, {})
-        attributes.update(from_row)
-        attributes.update(InstanceAvailability="ONLINE", RetrieveURL=self._retrieve_url(row))
+        defaults = {keyword for keyword, _ in self.default_columns()}
+        include = self.include
+        encoded: dict[str, dict[str, Any]] = {}
+        from_row = [(keyword, row[column]) for keyword, column in self.row_columns() if row.get(column) is not None]
+        if include is None or include - {int(_ELEMENTS[keyword][0], 16) for keyword, _ in from_row}:
+            attributes, vrs = self._from_document(conn, row)
+            attributes.pop("PixelData", None)  # a search returns no pixels
+            found = instance_json(attributes, vrs, "", self._bulk_uri(row))
+            encoded.update(found if include is None else {key: found[key] for key in found if int(key, 16) in include})
+        for keyword, stored in from_row:
+            tag, vr = _ELEMENTS[keyword]
+            if keyword in defaults or include is None or int(tag, 16) in include:
+                encoded[tag] = attribute(vr, _value(stored))
+        encoded[_AVAILABILITY] = attribute("CS", "ONLINE")
+        encoded[_RETRIEVE_URL] = attribute("UR", self._retrieve_url(row))
         if warnings:
-            attributes["WarningReason"] = warnings
-        attributes.pop("PixelData", None)  # a search returns no pixels
-        encoded = instance_json(attributes, vrs, "", self._bulk_uri(row))
-        return {
-            key: item
-            for key, item in encoded.items()
-            if self.include is None or (tag := int(key, 16)) in defaults or tag in _ALWAYS or tag in self.include
-        }
+            encoded[_WARNING_REASON] = attribute("US", warnings)
+        return dict(sorted(encoded.items()))
 
     def _bulk_uri(self, row: dict[str, Any]) -> Any:
         """Where a large binary value of the result is served (an instance's bulk data resource)."""

@@ -32,6 +32,8 @@ CREATE INDEX dicomweb_studies_by_patient ON dicomweb_studies (datastore_id, scop
 CREATE INDEX dicomweb_studies_by_accession ON dicomweb_studies (datastore_id, scope, accession_number);
 CREATE INDEX dicomweb_studies_by_date ON dicomweb_studies (datastore_id, scope, study_date);
 CREATE INDEX dicomweb_studies_by_study_id ON dicomweb_studies (datastore_id, scope, study_id);
+-- The rows of one study across scopes: what rebuilding its primary row reads.
+CREATE INDEX dicomweb_studies_by_uid ON dicomweb_studies (datastore_id, study_uid, is_primary);
 
 -- One row per series of an image set, with its study's attributes (series searches match on both).
 CREATE TABLE dicomweb_series (
