@@ -6,9 +6,15 @@ UIDs (docs/primary-image-sets.md). The attributes served are the latest version'
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
+import threading
+import zlib
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from ahi.emulator.dicomweb.route import DicomwebRequest
@@ -50,7 +56,7 @@ def image_set_parameter(call: DicomwebRequest) -> str | None:
 
 
 def load_instance(call: DicomwebRequest) -> StoredInstance:
-    """The instance of the path's study, series and SOP Instance UIDs; touches its image set (a read)."""
+    """The instance of the path's study, series and SOP Instance UIDs."""
     study, series, sop = call.labels["study"], call.labels["series"], call.labels["sop"]
     image_set_id = image_set_parameter(call)
     store = call.runtime.store
@@ -58,13 +64,12 @@ def load_instance(call: DicomwebRequest) -> StoredInstance:
         found = dicomweb_index.find_instance(
             conn, call.account_id, call.region, call.datastore_id, study, series, sop, image_set_id
         )
-        document = None if found is None else _document(conn, *found)
+        document = None if found is None else DOCUMENTS.document(conn, store.path, *found)
     if found is None or document is None:
         raise ResourceNotFoundException(_missing("Instance", sop, image_set_id))
     instance = next((item for item in _instances(found, document, series) if item.sop_uid == sop), None)
     if instance is None:
         raise ResourceNotFoundException(_missing("Instance", sop, image_set_id))
-    touch_on_read(store, instance.image_set_id, call.runtime.now())
     return instance
 
 
@@ -77,13 +82,17 @@ def load_series(call: DicomwebRequest) -> list[StoredInstance]:
         holders = dicomweb_index.series_image_sets(
             conn, call.account_id, call.region, call.datastore_id, study, series, image_set_id
         )
-        documents = [(holder, _document(conn, *holder)) for holder in holders]
+        documents = [(holder, DOCUMENTS.document(conn, store.path, *holder)) for holder in holders]
     found = [instance for holder, document in documents if document for instance in _instances(holder, document, series)]
     if not found:
         raise ResourceNotFoundException(_missing("Series", series, image_set_id))
-    for holder, _ in documents:
-        touch_on_read(store, holder[0], call.runtime.now())
     return found
+
+
+def served(call: DicomwebRequest, instances: list[StoredInstance]) -> None:
+    """A retrieve succeeded: each image set it read from was accessed (docs/storage-tiers.md)."""
+    for image_set_id in dict.fromkeys(instance.image_set_id for instance in instances):
+        touch_on_read(call.runtime.store, image_set_id, call.runtime.now())
 
 
 def frame_ref(call: DicomwebRequest, instance: StoredInstance, number: int) -> FrameRef:
@@ -96,8 +105,40 @@ def frame_ref(call: DicomwebRequest, instance: StoredInstance, number: int) -> F
     return found
 
 
-def _document(conn: Any, image_set_id: str, version: int) -> dict[str, Any] | None:
-    return imagesets.load_document(conn, image_set_id, version)
+class DocumentCache:
+    """The parsed documents of the last few (image set, version) reads.
+
+    A viewer fetches a series frame by frame, and each retrieve needs its instance's attributes: parsing
+    a 300-instance document takes tens of milliseconds, reading its compressed bytes almost nothing. The
+    key includes the bytes' length and CRC, so a version whose document is rewritten (an update settling)
+    is parsed again, never served stale. Cached documents are shared: nothing may change them.
+    """
+
+    def __init__(self, entries: int = 8, largest: int = 4 << 20) -> None:
+        self.entries, self.largest = entries, largest
+        self._items: OrderedDict[tuple[str, str, int, int, int], dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def document(self, conn: Any, store: Path, image_set_id: str, version: int) -> dict[str, Any] | None:
+        blob = imagesets.read_metadata(conn, image_set_id, version)
+        if blob is None:
+            return None
+        key = (str(store), image_set_id, version, len(blob), zlib.crc32(blob))
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                return found
+        document: dict[str, Any] = json.loads(gzip.decompress(blob))
+        if len(blob) <= self.largest:
+            with self._lock:
+                self._items[key] = document
+                while len(self._items) > self.entries:
+                    self._items.popitem(last=False)
+        return document
+
+
+DOCUMENTS = DocumentCache()
 
 
 def _instances(holder: tuple[str, int], document: dict[str, Any], series_uid: str) -> Iterator[StoredInstance]:

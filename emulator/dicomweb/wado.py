@@ -25,6 +25,7 @@ from ahi.emulator.dicomweb.instances import (
     image_set_parameter,
     load_instance,
     load_series,
+    served,
 )
 from ahi.emulator.dicomweb.media import MediaRange, negotiate
 from ahi.emulator.dicomweb.multipart import Part, multipart_response
@@ -73,6 +74,7 @@ def get_instance(call: DicomwebRequest) -> Response:
     read = _frame_reader(call, instance)
     data = part10(instance.attributes, instance.vrs, instance.stored_syntax, chosen.syntax, len(instance.frames), read)
     content_type = f"{DICOM}; transfer-syntax={chosen.syntax}"
+    served(call, [instance])
     if chosen.multipart:
         part = Part(content_type, _instance_url(call, instance), lambda: data)
         return multipart_response([part], DICOM)
@@ -85,12 +87,14 @@ def get_instance(call: DicomwebRequest) -> Response:
 def get_instance_metadata(call: DicomwebRequest) -> Response:
     instance = load_instance(call)
     _negotiate_json(call, f"The metadata of instance {instance.sop_uid}")
+    served(call, [instance])
     return _json_response([_metadata(call, instance)])
 
 
 def get_series_metadata(call: DicomwebRequest) -> Response:
     instances = load_series(call)
     _negotiate_json(call, f"The metadata of series {call.labels['series']}")
+    served(call, instances)
     return _json_response([_metadata(call, instance) for instance in instances])
 
 
@@ -153,6 +157,7 @@ def get_frames(call: DicomwebRequest) -> Response:
         return lambda: frame_in(frames.read(refs[number].path), stored, chosen.syntax, shape)
 
     parts = [Part(content_type, f"{base}/frames/{number}", content(number)) for number in numbers]
+    served(call, [instance])
     return multipart_response(parts, chosen.media_type)
 
 
@@ -220,6 +225,7 @@ def get_bulkdata(call: DicomwebRequest) -> Response:
             raise ResourceNotFoundException(f"Bulk data {key} does not exist in instance {instance.sop_uid}")
         chosen = negotiate(call.request.headers.get("Accept"), offer, "Bulk data")
         data = found
+    served(call, [instance])
     if chosen.multipart:
         location = f"{_instance_url(call, instance)}/bulkdata/{key}"
         return multipart_response([Part(OCTET_STREAM, location, lambda: data)], OCTET_STREAM)

@@ -203,6 +203,8 @@ def test_a_retrieve_is_an_access_for_storage_tiers(world: DicomwebWorld) -> None
     clock(world, {"advanceSeconds": 31 * 86_400})
     try:
         assert tier() == "ARCHIVE_INSTANT_ACCESS"
+        refused = world.get(instance_path(us, "/frames/1"), headers={"Accept": "multipart/related; type=image/jpeg"})
+        assert refused.status_code == 406 and tier() == "ARCHIVE_INSTANT_ACCESS"  # only what is served is an access
         assert world.get(instance_path(us, "/frames/1")).status_code == 200
         assert tier() == "FREQUENT_ACCESS"
     finally:
