@@ -7,6 +7,7 @@ import time
 from typing import Callable
 
 from ahi.emulator.config import EndpointConfig
+from ahi.emulator.events.saved_rules import load_moto_for_saved_rules
 from ahi.emulator.imagesets.locks import ImageSetLocks
 from ahi.emulator.imports.service import ImportService
 from ahi.emulator.moto_world import MotoWorld
@@ -34,6 +35,8 @@ class Runtime:
         self.frames = FrameFiles(config.state_dir)
         #: moto (S3, KMS, ...), loaded on first need with the demo world's keys and buckets put back.
         self.moto = MotoWorld(self.store, config.state_dir)
+        #: A user's EventBridge rules saved by an earlier run fire without waiting for a request that loads moto.
+        load_moto_for_saved_rules(config.state_dir, self.moto.ready)
         #: Import jobs run in the background; jobs a previous run left unfinished resume now.
         self.imports = ImportService(self.store, self.frames, self.now, before_s3=self.moto.ready)
         self.imports.resume()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from local_endpoints import until
 
 from ahi.emulator.demo.phantoms import ct_series
 from ahi.emulator.events.publisher import PUBLISHER
+from ahi.emulator.events.saved_rules import load_moto_for_saved_rules
 
 ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
 
@@ -106,3 +108,17 @@ def test_a_rule_with_a_queue_target_gets_the_events_in_order(make_client: Any, m
     assert (deleted["detail"]["imageSetState"], deleted["detail"]["imageSetWorkflowStatus"]) == ("DELETED", "DELETED")
     until(PUBLISHER.idle, "the publisher to drain")
     assert received(sqs, queue_url, datastore_id, 0) == []
+
+
+def test_saved_rules_load_moto_at_start(tmp_path: Any) -> None:
+    """Only a state directory whose saved world holds EventBridge state loads moto at start (docs/events.md#delivery)."""
+    loaded = threading.Event()
+    assert load_moto_for_saved_rules(tmp_path, loaded.set) is None
+    services = tmp_path / "world" / "services"
+    services.mkdir(parents=True)
+    (services / "s3.pickle").write_bytes(b"")
+    assert load_moto_for_saved_rules(tmp_path, loaded.set) is None
+    (services / "events.pickle").write_bytes(b"")
+    thread = load_moto_for_saved_rules(tmp_path, loaded.set)
+    assert thread is not None
+    until(loaded.is_set, "moto to be loaded")
