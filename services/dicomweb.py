@@ -172,17 +172,20 @@ def _check_length(operation: str, response: Any, size: int) -> None:
 
 
 def _error_of(operation: str, response: Any) -> AwsCallError:
-    """The service's JSON error (`__type`/`code`, `message`) as an AwsCallError; 429/503 keep a code the backoff retries."""
+    """The service's error as an AwsCallError, its code read as botocore reads a REST-JSON error (the
+    `x-amzn-ErrorType` header, else the body's `__type`/`code`); 429/503 keep a code the backoff retries."""
     body = response.read(64 * 1024, decode_content=True) or b""
     response.release_conn()
-    code, message = f"HTTP{response.status}", body.decode("utf-8", "replace").strip()[:500]
+    message = body.decode("utf-8", "replace").strip()[:500]
     try:
         document = json.loads(body)
     except ValueError:
         document = None
+    found = response.headers.get("x-amzn-ErrorType")
     if isinstance(document, dict):
-        code = str(document.get("__type") or document.get("code") or document.get("Code") or code).rsplit("#", 1)[-1]
+        found = found or document.get("__type") or document.get("code") or document.get("Code")
         message = str(document.get("message") or document.get("Message") or "")
+    code = str(found).split(":", 1)[0].rsplit("#", 1)[-1] if found else f"HTTP{response.status}"
     if response.status in RETRY_CODES and not worth_retrying(operation, code):
         message = f"{code}: {message}" if message else code
         code = RETRY_CODES[response.status]

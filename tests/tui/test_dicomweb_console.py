@@ -74,10 +74,12 @@ async def open_metadata_at(pilot: Pilot[Any], dw: DicomwebWorld, image_set_id: s
     """The metadata view with the cursor on the first node matching `needle` (a series or SOP UID)."""
     await pilot.app.push_screen(MetadataViewScreen(dw.datastore_id, image_set_id))
     await settle(pilot)
-    await pilot.press("slash", *needle, "enter")
-    await settle(pilot)
     view = pilot.app.screen
     assert isinstance(view, MetadataViewScreen)
+    await pilot.press("slash")
+    view.query_one("#tree-search", Input).value = needle
+    await pilot.press("enter")
+    await settle(pilot)
     return view
 
 
@@ -242,7 +244,7 @@ def test_an_export_whose_image_set_is_gone_lists_the_failures_and_the_console_go
             await pilot.pause(0.05)
         summary = status.summary
         assert summary is not None and not summary.written and len(summary.failed) == 3
-        assert all("ResourceNotFoundException" in why for _, why in summary.failed)
+        assert all("ResourceNotFoundException" in why for _, why in summary.failed), summary.failed
         assert "0 of 3 instances written" in widget_text(status) and "3 failed" in widget_text(status)
         assert list(tmp_path.iterdir()) == []
         assert isinstance(app.screen, ImageSetDetailScreen)
