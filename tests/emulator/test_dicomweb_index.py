@@ -15,12 +15,12 @@ from typing import Any, Callable
 
 from imageset_flows import copy_to_new, import_ct, metadata, new_datastore, only_series, update, wait_unlocked
 from raw_http import RawResponse
-from search_seed import ACCOUNT, REGION, Seed, document
+from search_seed import Seed, seed_image_sets
 
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.ids import new_id
 from ahi.emulator.runtime import Runtime
-from ahi.emulator.store import dicomweb_index, dicomweb_search, imagesets
+from ahi.emulator.store import dicomweb_search
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.dicomweb_search import Equal, QidoQuery, Range, Wildcard
 
@@ -88,32 +88,12 @@ def test_searches_follow_update_copy_promotion_and_delete(
     assert len(search(instances, primary)) == 3  # no longer primary, still there
 
 
-def _insert(store: Store, datastore_id: str, seeds: list[Seed]) -> list[str]:
-    ids = []
-    with store.transaction() as tx:
-        for seed in seeds:
-            image_set_id = new_id()
-            imagesets.insert_image_set(
-                tx,
-                image_set_id=image_set_id,
-                datastore_id=datastore_id,
-                account_id=ACCOUNT,
-                region=REGION,
-                document=document(seed, datastore_id, image_set_id),
-                frames=(),
-                now=seed.created_at,
-                is_primary=seed.is_primary,
-            )
-            ids.append(image_set_id)
-    return ids
-
-
 def test_a_state_directory_from_before_the_index_is_indexed_at_start(tmp_path: Path) -> None:
     state = tmp_path / "state"
     store = Store(state / "state.sqlite3")
     datastore_id = new_id()
     seeds = [Seed(created_at=1.7e9 + n, study_instance_uid=f"1.2.3.{n}", patient_id=f"P{n}") for n in range(3)]
-    _insert(store, datastore_id, seeds)
+    seed_image_sets(store, datastore_id, seeds)
     store.close()
     with sqlite3.connect(state / "state.sqlite3") as conn:  # the schema as migration 0013 left it
         for table in ("dicomweb_studies", "dicomweb_series", "dicomweb_instances", "dicomweb_instance_warnings",
@@ -149,7 +129,7 @@ def test_typical_searches_read_through_an_index(tmp_path: Path) -> None:
         )
         for n in range(200)
     ]
-    _insert(store, datastore_id, seeds)
+    seed_image_sets(store, datastore_id, seeds)
     by = {  # name -> (level, matches, the index that must drive it)
         "studies newest first": ("study", (), "dicomweb_studies_by_update"),
         "studies of a patient": ("study", (Equal("patient_id", ("P3",)),), "dicomweb_studies_by_patient"),
