@@ -1,17 +1,22 @@
 """pickle for moto's state, with what pickle cannot carry as-is: object bodies and private keys.
 
-moto's models are plain Python objects, so pickle keeps every id, ARN, date and state exactly. Three
-kinds of value need help: an S3 object (FakeKey) is written without its body, which goes to a body
-file (emulator/world/blobs.py) and is named instead; a KMS asymmetric key's private key (a
-`cryptography` object) travels as PKCS#8 DER; and a bucket's key store can be left out, for the
+moto's models are plain Python objects, so pickle keeps every id, ARN, date and state exactly. Some
+values need help: an S3 object (FakeKey) is written without its body, which goes to a body file
+(emulator/world/blobs.py) and is named instead; a KMS asymmetric key's private key (a `cryptography`
+object) travels as PKCS#8 DER; a lock is loaded as a new, free lock (nothing holds it in a new
+process); a `defaultdict` is rebuilt without calling its class's `__init__` (SSM's ParameterDict wants arguments),
+and one whose factory is a lambda (SSM's tags, `defaultdict(lambda: defaultdict(dict))`) gets a factory
+that copies what the lambda returned; and a bucket's key store can be left out, for the
 bucket entry that holds everything of a bucket but its objects.
 """
 
 from __future__ import annotations
 
+import copy
 import io
 import pickle
 import threading
+from collections import defaultdict
 from typing import Any
 
 from ahi.emulator.world.blobs import Bodies
@@ -28,6 +33,36 @@ def _load_private_key(der: bytes) -> Any:
 
 def _empty_key_store(cls: type) -> Any:
     return cls()
+
+
+_LOCKS = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+
+
+class FreshCopy:
+    """A defaultdict factory returning a copy of one value: stands in for a lambda, which pickle cannot carry."""
+
+    def __init__(self, prototype: Any) -> None:
+        self.prototype = prototype
+
+    def __call__(self) -> Any:
+        return copy.deepcopy(self.prototype)
+
+
+def _defaultdict(cls: type, factory: Any, items: dict[Any, Any], attributes: dict[str, Any]) -> Any:
+    """A defaultdict (or subclass, whose __init__ may want arguments: SSM's ParameterDict) made without __init__."""
+    loaded = defaultdict.__new__(cls)
+    loaded.default_factory = factory
+    dict.update(loaded, items)
+    if attributes:
+        loaded.__dict__.update(attributes)
+    return loaded
+
+
+def _reduce_defaultdict(obj: defaultdict[Any, Any]) -> tuple[Any, ...]:
+    factory = obj.default_factory
+    if factory is not None and "<" in getattr(factory, "__qualname__", ""):  # <lambda>, <locals>
+        factory = FreshCopy(factory())
+    return (_defaultdict, (type(obj), factory, dict(obj), dict(getattr(obj, "__dict__", {}))))
 
 
 class _Pickler(pickle.Pickler):
@@ -54,6 +89,10 @@ class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         if self._without_objects and type(obj) is self._store_type:
             return (_empty_key_store, (type(obj),))
+        if type(obj) in _LOCKS:
+            return (_LOCKS[type(obj)], ())
+        if isinstance(obj, defaultdict):
+            return _reduce_defaultdict(obj)
         if hasattr(obj, "private_bytes") and hasattr(obj, "public_key") and not isinstance(obj, type):
             from cryptography.hazmat.primitives import serialization
 

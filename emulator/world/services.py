@@ -39,7 +39,7 @@ class ServiceFiles:
         state = {account: dict(dict.items(regions)) for account, regions in list(dict.items(backends))}
         try:
             data, _ = codec.dumps(state, self._bodies)
-        except (TypeError, AttributeError, pickle.PicklingError) as error:  # a lock or lambda in moto's models (SQS, SSM)
+        except (TypeError, AttributeError, pickle.PicklingError) as error:  # a value codec.py cannot carry (a local function)
             log.warning("moto's %s state cannot be saved (%s); it will not survive a restart", name, error)
             return
         write_durably(self.folder / f"{name}{SUFFIX}", lambda handle: handle.write(data))
@@ -49,7 +49,12 @@ class ServiceFiles:
         loaded = []
         for path in sorted(self.folder.glob(f"*{SUFFIX}")):
             name = path.name.removesuffix(SUFFIX)
-            state, _ = codec.loads(path.read_bytes(), self._bodies)
+            try:
+                state, _ = codec.loads(path.read_bytes(), self._bodies)
+            except Exception as error:  # noqa: BLE001 - one service that cannot load must not keep S3 and KMS from loading
+                log.error("moto's saved %s state cannot be loaded (%s: %s); it starts empty", name,
+                          type(error).__name__, error)
+                continue
             backends = _backends(name)
             for account, regions in state.items():
                 per_account = backends[account]

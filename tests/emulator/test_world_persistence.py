@@ -1,4 +1,4 @@
-"""The local AWS world survives a restart on the same state directory: S3, KMS, IAM and STS as acknowledged.
+"""The local AWS world survives a restart on the same state directory: S3, KMS, IAM, STS, SSM, SQS as acknowledged.
 
 A real restart is a new process, whose moto starts empty; `restart_as_new_process` stops the
 endpoint, empties this process's moto the way a new process would find it, and starts again on the
@@ -82,6 +82,11 @@ def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_clie
     ciphertext = kms.encrypt(KeyId=enabled["KeyId"], Plaintext=b"secret")["CiphertextBlob"]
     role = iam.create_role(RoleName="import-role", AssumeRolePolicyDocument=ROLE_POLICY)["Role"]
     assumed = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="importer")
+    ssm, sqs = make_client("ssm"), make_client("sqs")
+    ssm.put_parameter(Name="/cdk-bootstrap/hnb659fds/version", Value="21", Type="String",
+                      Tags=[{"Key": "owner", "Value": "cdk"}])
+    queue = sqs.create_queue(QueueName="kept-queue")["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="kept message")
     listing = s3.list_objects_v2(Bucket="kept-bucket")["Contents"]
 
     restart_as_new_process(endpoint)
@@ -113,6 +118,11 @@ def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_clie
     as_role = make_client("sts", aws_access_key_id=credentials["AccessKeyId"],
                           aws_secret_access_key=credentials["SecretAccessKey"], aws_session_token=credentials["SessionToken"])
     assert as_role.get_caller_identity()["Arn"] == assumed["AssumedRoleUser"]["Arn"]
+    assert ssm.get_parameter(Name="/cdk-bootstrap/hnb659fds/version")["Parameter"]["Value"] == "21"
+    tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId="/cdk-bootstrap/hnb659fds/version")
+    assert tags["TagList"] == [{"Key": "owner", "Value": "cdk"}]
+    messages = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0)["Messages"]
+    assert [message["Body"] for message in messages] == ["kept message"]
 
 
 def test_a_job_interrupted_by_a_restart_resumes_and_writes_its_outputs(endpoint: LocalEndpoint, make_client: Any) -> None:
