@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import WaiterError
 from cdk_workflow_stack import STACK_NAME, bootstrap
 from cdk_workflow_stack import template as workflow_template
-from local_endpoints import until
+from local_endpoints import quick_config, running, until
+from raw_http import ACCESS_KEY, REGION, SECRET_KEY
 
 from ahi.emulator.demo.phantoms import ct_series
 
-REGION = "us-east-1"
+CLIENT_CONFIG = Config(inject_host_prefix=False, retries={"mode": "standard", "total_max_attempts": 1})
 STORE_TEMPLATE = {
     "Parameters": {"Name": {"Type": "String"}},
     "Resources": {
@@ -31,6 +34,20 @@ STORE_TEMPLATE = {
         "Created": {"Value": {"Fn::GetAtt": ["Store", "CreatedAt"]}},
     },
 }
+
+
+@pytest.fixture(scope="module")
+def make_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], Any]]:
+    """Clients of one endpoint shared by the module's tests (each uses its own stack names)."""
+    with running(quick_config(tmp_path_factory.mktemp("cloudformation"))) as endpoint:
+        options = {"region_name": REGION, "endpoint_url": endpoint.url, "aws_access_key_id": ACCESS_KEY,
+                   "aws_secret_access_key": SECRET_KEY, "config": CLIENT_CONFIG}
+        yield lambda service: boto3.session.Session().client(service, **options)
+
+
+@pytest.fixture(scope="module")
+def mi(make_client: Callable[[str], Any]) -> Any:
+    return make_client("medical-imaging")
 
 
 def outputs(cf: Any, stack: str) -> dict[str, str]:
@@ -96,13 +113,14 @@ def test_an_unknown_attribute_is_a_validation_error_not_a_server_page(make_clien
     assert (error["ResponseMetadata"]["HTTPStatusCode"], error["Error"]["Code"]) == (400, "ValidationError")
 
 
-def test_the_aws_workflow_example_stack_deploys_and_is_destroyed(make_client: Any, mi: Any, s3: Any, sts: Any) -> None:
+def test_the_aws_workflow_example_stack_deploys_and_is_destroyed(make_client: Any, mi: Any) -> None:
     """The example's deploy() and destroy() calls, with its CDK stack's template and an import in between."""
-    account_id = sts.get_caller_identity()["Account"]
+    s3 = make_client("s3")
+    account_id = make_client("sts").get_caller_identity()["Account"]
     bootstrap(make_client("ssm"), s3, account_id, REGION)
     cf_resource = boto3.session.Session().resource(
-        "cloudformation", region_name=REGION, endpoint_url=make_client("sts").meta.endpoint_url,
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "cloudformation", region_name=REGION, endpoint_url=s3.meta.endpoint_url,
+        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
     )
     stack = cf_resource.create_stack(
         StackName=STACK_NAME,
