@@ -8,23 +8,19 @@ module's fixture on a few threads; each test then checks one file's trip.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
 import pydicom
 import pytest
 import requests
-from pydicom.data import get_testdata_files
+from pydicom_corpus import DATA_ROOT, FILES, corpus_dataset, rounds
 from world import DicomwebWorld, dicomweb_world
 
-DATA_ROOT = Path(pydicom.data.__file__).parent
-FILES = sorted(str(Path(path).relative_to(DATA_ROOT)) for path in get_testdata_files() if os.path.isfile(path))
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 #: Source syntaxes whose pixel data is lossless by definition (JPEG 2000 .91 and JPEG-LS .81 may be lossy).
 LOSSLESS = {
@@ -49,28 +45,6 @@ class Trip:
     #: The instance dicomweb-client's retrieve_instance returned.
     retrieved: pydicom.Dataset | None = field(default=None, repr=False)
     problems: list[str] = field(default_factory=list)
-
-
-def _dataset(name: str) -> pydicom.Dataset | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return pydicom.dcmread(DATA_ROOT / name)
-        except Exception:  # noqa: BLE001 - not a P10 file: the store reports it as failed
-            return None
-
-
-def _rounds() -> list[list[str]]:
-    seen: dict[str, int] = {}
-    by_round: dict[int, list[str]] = {}
-    for name in FILES:
-        dataset = _dataset(name)
-        uid = str(dataset.get("SOPInstanceUID", "")) if dataset is not None else ""
-        index = seen.get(uid, 0) if uid else 0
-        if uid:
-            seen[uid] = index + 1
-        by_round.setdefault(index, []).append(name)
-    return [by_round[index] for index in sorted(by_round)]
 
 
 def _store_round(world: DicomwebWorld, names: list[str]) -> dict[str, str]:
@@ -111,7 +85,7 @@ def _search_and_retrieve(world: DicomwebWorld, trip: Trip) -> None:
         study_instance_uid=study, series_instance_uid=series, search_filters={"SOPInstanceUID": sop, **extra}
     )
     trip.found = [item["00080018"]["Value"][0] for item in found] == [sop]
-    source = _dataset(trip.name)
+    source = corpus_dataset(trip.name)
     trip.lossless = (
         source is not None and str(source.file_meta.TransferSyntaxUID) in LOSSLESS and "PixelData" in source
     )
@@ -124,13 +98,13 @@ def _search_and_retrieve(world: DicomwebWorld, trip: Trip) -> None:
 @pytest.fixture(scope="module")
 def trips(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Trip]]:
     with dicomweb_world(tmp_path_factory.mktemp("round-trip")) as world:
-        rounds = _rounds()
+        batches = rounds()
         with ThreadPoolExecutor(THREADS) as pool:
-            stored = list(pool.map(lambda names: _store_round(world, names), rounds))
+            stored = list(pool.map(lambda names: _store_round(world, names), batches))
             trips: dict[str, Trip] = {}
-            for names, urls in zip(rounds, stored, strict=True):
+            for names, urls in zip(batches, stored, strict=True):
                 for name in names:
-                    dataset = _dataset(name)
+                    dataset = corpus_dataset(name)
                     uid = str(dataset.get("SOPInstanceUID", "")) if dataset is not None else ""
                     trips[name] = Trip(name, uid, urls.get(uid))
             travelling = [trip for trip in trips.values() if trip.retrieve_url is not None]
@@ -159,7 +133,7 @@ def test_file_round_trips(trips: dict[str, Trip], name: str) -> None:
         pytest.skip("not stored (its FailedSOPSequence item says why; the import refuses it too)")
     assert not trip.problems, trip.problems
     assert trip.found, "QIDO-RS did not find the stored instance"
-    source = _dataset(name)
+    source = corpus_dataset(name)
     assert source is not None and trip.retrieved is not None
     retrieved = trip.retrieved
     assert (retrieved.SOPInstanceUID, retrieved.StudyInstanceUID) == (trip.sop_uid, source.StudyInstanceUID)

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -26,12 +24,10 @@ import pytest
 from botocore.config import Config
 from import_runs import run_import
 from local_endpoints import quick_config, running, until
-from pydicom.data import get_testdata_files
+from pydicom_corpus import DATA_ROOT, FILES, corpus_dataset, rounds
 from raw_http import ACCESS_KEY, REGION, SECRET_KEY
 
 
-DATA_ROOT = Path(pydicom.data.__file__).parent
-FILES = sorted(str(Path(path).relative_to(DATA_ROOT)) for path in get_testdata_files() if os.path.isfile(path))
 HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
 J2K_LOSSLESS = "1.2.840.10008.1.2.4.90"
 KEPT = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.203"}
@@ -57,20 +53,6 @@ class Served:
 Corpus = dict[str, dict[str, Served]]
 
 
-def rounds() -> list[list[str]]:
-    """The corpus in jobs where no SOP Instance UID repeats (pydicom ships up to nine files sharing one)."""
-    seen: dict[str, int] = {}
-    by_round: dict[int, list[str]] = {}
-    for name in FILES:
-        dataset = _dataset(name)
-        uid = str(dataset.get("SOPInstanceUID", "")) if dataset is not None else ""
-        index = seen.get(uid, 0) if uid else 0
-        if uid:
-            seen[uid] = index + 1
-        by_round.setdefault(index, []).append(name)
-    return [by_round[index] for index in sorted(by_round)]
-
-
 def _import_round(mi: Any, s3: Any, datastore_id: str, number: int, names: list[str]) -> dict[str, Served]:
     """One job over `names`; what each imported file became, read before the next job can add versions."""
     prefix = f"r{number}-{datastore_id[:6]}"
@@ -82,7 +64,7 @@ def _import_round(mi: Any, s3: Any, datastore_id: str, number: int, names: list[
         image_set_id = line["importResponse"]["imageSetId"]
         blob = mi.get_image_set_metadata(datastoreId=datastore_id, imageSetId=image_set_id)["imageSetMetadataBlob"]
         document = json.loads(gzip.decompress(blob.read()))
-        uid = str(_dataset(name).SOPInstanceUID)  # type: ignore[union-attr]
+        uid = str(corpus_dataset(name).SOPInstanceUID)  # type: ignore[union-attr]
         (instance,) = [
             series["Instances"][uid] for series in document["Study"]["Series"].values() if uid in series["Instances"]
         ]
@@ -121,15 +103,6 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
             for number, names in enumerate(rounds()):
                 corpus[lossless_format].update(_import_round(mi, s3, datastore_id, number, names))
         yield corpus
-
-
-def _dataset(name: str) -> pydicom.Dataset | None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return pydicom.dcmread(DATA_ROOT / name)
-        except Exception:  # noqa: BLE001 - not a P10 file: the import reports it as a failure
-            return None
 
 
 def _reference(dataset: pydicom.Dataset) -> np.ndarray | None:
@@ -178,7 +151,7 @@ def test_file_is_stored_served_and_pixel_exact(corpus: Corpus, name: str, lossle
     served = corpus[lossless_format].get(name)
     if served is None:
         pytest.skip("not imported (a failure line says why; tests/dicom checks each reason)")
-    dataset = _dataset(name)
+    dataset = corpus_dataset(name)
     assert dataset is not None
     instance = served.instance
     stored = expected_syntax(dataset, lossless_format)
