@@ -18,10 +18,13 @@ from raw_http import ACCESS_KEY, REGION
 from signing import signed_session
 from world import DicomwebWorld, Instance, dicomweb_world
 
+from ahi.emulator.demo.phantoms import Subject, ct_series
+
 from local_endpoints import until
 
 ELE = "1.2.840.10008.1.2.1"
 HTJ2K_RPCL = "1.2.840.10008.1.2.4.202"
+J2K_LOSSLESS = "1.2.840.10008.1.2.4.90"
 LOSSLESS = ("ct-1", "cine", "us")
 
 
@@ -89,6 +92,40 @@ def test_htj2k_on_request_and_406_for_a_syntax_that_cannot_be_given(world: Dicom
     assert listed.status_code == 200 and listed.headers["Content-Type"].endswith(ELE)
 
 
+def test_a_jpeg_2000_lossless_data_store_serves_its_own_syntax_and_htj2k(world: DicomwebWorld) -> None:
+    subject = Subject(patient_id="J2K-1", study_key="j2k")
+    datastore_id, instances = world.datastore_with(
+        "jpeg2000", {"j2k": ct_series(1, 32, subject=subject)[0][1]}, losslessStorageFormat="JPEG_2000_LOSSLESS"
+    )
+    found = instances["j2k"]
+    url = f"{world.endpoint.url}/datastore/{datastore_id}{instance_path(found)}"
+    expected = found.dataset().pixel_array
+    with world.session() as session:
+        for syntax in (J2K_LOSSLESS, HTJ2K_RPCL, ELE):
+            answer = session.get(url, headers={"Accept": f"application/dicom; transfer-syntax={syntax}"}, timeout=30)
+            dataset = pydicom.dcmread(io.BytesIO(answer.content))
+            assert dataset.file_meta.TransferSyntaxUID == syntax
+            assert np.array_equal(dataset.pixel_array, expected), syntax
+        for part_type, syntax in (("image/jp2", J2K_LOSSLESS), ("image/jphc", HTJ2K_RPCL)):
+            answer = session.get(f"{url}/frames/1", headers={"Accept": f"multipart/related; type={part_type}"}, timeout=30)
+            [(headers, frame)] = multipart_parts(answer)
+            assert headers["Content-Type"] == f"{part_type}; transfer-syntax={syntax}"
+            assert np.array_equal(openjpeg.decode(frame), expected), part_type
+
+
+def multipart_parts(response: requests.Response) -> list[tuple[dict[str, str], bytes]]:
+    """(headers, body) of each part of a multipart/related response."""
+    boundary = response.headers["Content-Type"].split("boundary=")[1].split(";")[0].strip('"').encode()
+    parts = []
+    for chunk in response.content.split(b"--" + boundary)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        head, _, body = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        lines = [line.decode("latin-1").split(": ", 1) for line in head.split(b"\r\n")]
+        parts.append(({name: value for name, value in lines}, body.removesuffix(b"\r\n")))
+    return parts
+
+
 def test_instance_metadata_in_the_dicom_json_model(world: DicomwebWorld) -> None:
     found = world.instances["ct-1"]
     metadata = world.client.retrieve_instance_metadata(found.study_uid, found.series_uid, found.sop_uid)
@@ -138,8 +175,10 @@ def test_frames_uncompressed_and_as_stored(world: DicomwebWorld) -> None:
     raw = world.get(instance_path(cine, "/frames/1,2"), headers={"Accept": 'multipart/related; type="image/jphc"'})
     assert raw.status_code == 200
     assert raw.headers["Content-Type"].startswith('multipart/related; type="image/jphc"; boundary=')
-    assert f"Content-Type: image/jphc; transfer-syntax={HTJ2K_RPCL}" in raw.content.decode("latin-1")
-    assert f"Content-Location: {world.base_url}{instance_path(cine, '/frames/2')}" in raw.content.decode("latin-1")
+    parts = multipart_parts(raw)
+    assert [headers["Content-Type"] for headers, _ in parts] == [f"image/jphc; transfer-syntax={HTJ2K_RPCL}"] * 2
+    assert parts[1][0]["Content-Location"] == f"{world.base_url}{instance_path(cine, '/frames/2')}"
+    assert np.array_equal(openjpeg.decode(parts[1][1]), expected[1])
 
 
 def test_frame_numbers_are_checked(world: DicomwebWorld) -> None:

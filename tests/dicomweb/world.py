@@ -87,6 +87,12 @@ class DicomwebWorld:
         """Another DICOMwebClient on the data store (signed unless given another session)."""
         return DICOMwebClient(url=self.base_url, session=session or self.session())
 
+    def datastore_with(self, name: str, files: dict[str, bytes], **create: Any) -> tuple[str, dict[str, Instance]]:
+        """Another ACTIVE data store (CreateDatastore arguments `create`) holding `files`, imported in one job."""
+        datastore_id = _active_datastore(self.mi, name, **create)
+        _import(self.mi, self.s3, datastore_id, name, files)
+        return datastore_id, _locate(self.mi, datastore_id, files)
+
     def get(self, path: str, *, sign: bool = True, **kwargs: Any) -> requests.Response:
         """GET `base_url + path` with requests (signed unless `sign=False`)."""
         session = self.session() if sign else requests.Session()
@@ -100,11 +106,7 @@ def dicomweb_world(state_dir: Path, *, verify_signatures: bool = True) -> Iterat
     config = quick_config(state_dir, verify_signatures=verify_signatures, secrets={ACCESS_KEY: SECRET_KEY})
     with running(config) as endpoint:
         mi, s3 = _client(endpoint, "medical-imaging"), _client(endpoint, "s3")
-        datastore_id = mi.create_datastore(datastoreName="dicomweb", clientToken="dicomweb-world")["datastoreId"]
-        until(
-            lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE",
-            "the data store to be ACTIVE",
-        )
+        datastore_id = _active_datastore(mi, "dicomweb")
         s3.create_bucket(Bucket="dicomweb-input")
         s3.create_bucket(Bucket="dicomweb-output")
         primary = {f"ct-{n}": data for n, (_, data) in enumerate(ct_series(3, 32, subject=SUBJECT), start=1)}
@@ -116,6 +118,16 @@ def dicomweb_world(state_dir: Path, *, verify_signatures: bool = True) -> Iterat
         instances = _locate(mi, datastore_id, {**primary, **renamed})
         client = DICOMwebClient(url=f"{endpoint.url}/datastore/{datastore_id}", session=_session())
         yield DicomwebWorld(endpoint, datastore_id, mi, s3, instances, client)
+
+
+def _active_datastore(mi: Any, name: str, **create: Any) -> str:
+    """A new data store (CreateDatastore arguments `create`), once ACTIVE."""
+    datastore_id = str(mi.create_datastore(datastoreName=name, clientToken=f"dicomweb-{name}", **create)["datastoreId"])
+    until(
+        lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE",
+        "the data store to be ACTIVE",
+    )
+    return datastore_id
 
 
 def _session() -> requests.Session:
