@@ -27,6 +27,9 @@ from ahi.screens.dicomweb_export import FOLDER_FILE, ExportStatus
 from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.metadata_view import MetadataViewScreen
 from ahi.screens.prompt_dialog import PromptDialog
+from ahi.services.connection import Connection
+from ahi.services.dicomweb_urls import DicomwebTarget
+from ahi.services.session import ConnectionSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dicomweb"))
 from raw_http import ACCESS_KEY, SECRET_KEY  # noqa: E402
@@ -250,3 +253,15 @@ def test_an_export_whose_image_set_is_gone_lists_the_failures_and_the_console_go
         assert isinstance(app.screen, ImageSetDetailScreen)
 
     drive(app, scenario)
+
+
+def test_a_connection_to_aws_sends_dicomweb_to_the_regions_dicom_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_MEDICAL_IMAGING", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    connection = Connection.for_settings(ConnectionSettings(region="eu-west-1"))
+    target = DicomwebTarget("d" * 32, "1.2.3", "1.2.3.4", "1.2.3.4.5", image_set_id="e" * 32)
+    assert connection.dicomweb.url(target) == (
+        "https://dicom-medical-imaging.eu-west-1.amazonaws.com/datastore/" + "d" * 32
+        + "/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5?imageSetId=" + "e" * 32
+    )  # fmt: skip
