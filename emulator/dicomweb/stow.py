@@ -47,6 +47,8 @@ def store(call: DicomwebRequest) -> Response:
     destination = Destination(call.account_id, call.region, call.datastore_id, new_staging())
     try:
         with read_body(request.stream, request.headers.get("Content-Type")) as body:
+            if not body.parts:
+                raise ValidationException("The multipart body holds no part: there is nothing to store.")
             outcome = store_parts(runner.pipeline, runner.pool, runner.workers, destination, body, study_uid)
     finally:
         with runtime.store.read() as conn:

@@ -17,6 +17,7 @@ REFERENCED_SOP_SEQUENCE = "00081199"
 REFERENCED_SOP_CLASS = "00081150"
 REFERENCED_SOP_INSTANCE = "00081155"
 FAILURE_REASON = "00081197"
+WARNING_REASON = "00081196"
 
 
 def _element(vr: str, value: Any) -> dict[str, Any]:
@@ -60,6 +61,8 @@ def response_body(base: str, outcome: Outcome, study_uid: str | None) -> dict[st
             _uid(item, REFERENCED_SOP_CLASS, stored.sop_class_uid)
             _uid(item, REFERENCED_SOP_INSTANCE, stored.sop_instance_uid)
             item[RETRIEVE_URL] = _element("UR", instance_url(base, stored))
+            if stored.warnings:  # the import's caveats, as QIDO-RS reports them too
+                item[WARNING_REASON] = {"vr": "US", "Value": list(stored.warnings)}
             references.append(item)
         body[REFERENCED_SOP_SEQUENCE] = {"vr": "SQ", "Value": references}
     return body

@@ -39,6 +39,8 @@ class Stored:
     series_uid: str
     image_set_id: str
     is_primary: bool
+    #: The import's warning reason codes for the file (docs/clients.md#import-job-output), for (0008,1196).
+    warnings: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class Failed:
 
 @dataclass
 class Outcome:
+    """What a request stored and what it did not."""
+
     stored: list[Stored]
     failed: list[Failed]
 
@@ -106,6 +110,7 @@ def store_parts(
                     instance.series_instance_uid,
                     committed.image_set_id,
                     committed.is_primary,
+                    tuple(caveat.code for caveat in instance.caveats),
                 )
             )
     return outcome

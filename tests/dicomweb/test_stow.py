@@ -14,7 +14,10 @@ from urllib.parse import urlsplit
 import pydicom
 import pytest
 import requests
-from raw_http import send_raw
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from raw_http import ACCESS_KEY, REGION, SECRET_KEY, send_raw
 from world import DicomwebWorld, dicomweb_world
 
 from ahi.emulator.demo.phantoms import Subject, ct_series
@@ -22,6 +25,7 @@ from ahi.emulator.demo.phantoms import Subject, ct_series
 STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 CANNOT_UNDERSTAND = 0xC000
 DOES_NOT_MATCH = 0xA900
+PIXEL_DATA_PADDING = 45331
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +190,56 @@ def test_frames_of_instances_not_stored_are_not_left_behind(world: DicomwebWorld
         str(path.relative_to(runtime.frames.root)) for path in (runtime.frames.root / "jobs").glob("stow-*/*")
     }
     assert on_disk == live and live
+
+
+def test_a_multipart_body_without_a_type_parameter_is_read(world: DicomwebWorld) -> None:
+    (data,) = _files("untyped")
+    body, _ = _multipart([("application/dicom", data)])
+    response = world.session().post(
+        f"{world.base_url}/studies", data=body, headers={"Content-Type": "multipart/related; boundary=stow-test-boundary"}
+    )
+    assert response.status_code == 200, response.text
+    assert _references(pydicom.Dataset.from_json(response.json())) == [str(_dataset(data).SOPInstanceUID)]
+
+
+def test_a_multipart_body_without_parts_is_400(world: DicomwebWorld) -> None:
+    body, content_type = _multipart([])
+    response = world.session().post(f"{world.base_url}/studies", data=body, headers={"Content-Type": content_type})
+    assert response.status_code == 400
+    assert response.headers["x-amzn-ErrorType"] == "ValidationException"
+
+
+def test_an_import_caveat_is_the_stored_instance_s_warning_reason(world: DicomwebWorld) -> None:
+    (data,) = _files("padded")
+    padded = _dataset(data)
+    padded.PixelData = padded.PixelData + b"\0" * 4  # the import keeps it, with a PixelDataPadding caveat
+    response = world.client.store_instances([padded])
+    (stored,) = response.ReferencedSOPSequence
+    assert stored.WarningReason == PIXEL_DATA_PADDING
+
+
+def test_a_chunked_body_signed_as_a_stream_is_read_to_its_end(world: DicomwebWorld) -> None:
+    """No Content-Length: the body comes in chunks (as dicomweb-client sends anything over 1 MB), here 200 KiB."""
+    files = _files("chunked", count=3, size=256)
+    body, content_type = _multipart([("application/dicom", data) for data in files])
+    path = f"/datastore/{world.datastore_id}/studies"
+    host = f"127.0.0.1:{world.endpoint.port}"
+    headers = {"Host": host, "Content-Type": content_type, "x-amz-content-sha256": STREAMING, "Transfer-Encoding": "chunked"}
+    signed = AWSRequest(method="POST", url=f"http://{host}{path}", headers=headers)
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "medical-imaging", REGION).add_auth(signed)
+    connection = http.client.HTTPConnection("127.0.0.1", world.endpoint.port, timeout=30)
+    try:
+        connection.putrequest("POST", path, skip_host=True, skip_accept_encoding=True)
+        for name, value in signed.headers.items():
+            connection.putheader(name, value)
+        connection.endheaders()
+        for start in range(0, len(body), 64 * 1024):
+            chunk = body[start:start + 64 * 1024]
+            connection.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+        connection.send(b"0\r\n\r\n")
+        response = connection.getresponse()
+        result = response.read()
+    finally:
+        connection.close()
+    assert response.status == 200, result
+    assert len(_references(pydicom.Dataset.from_json(result))) == 3
