@@ -153,3 +153,31 @@ def test_the_aws_workflow_example_stack_deploys_and_is_destroyed(make_client: An
     assert status_of(mi, datastore_id) == "DELETED"
     buckets = {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
     assert not {found["InputBucketName"], found["OutputBucketName"]} & buckets
+
+
+def test_a_data_store_holding_image_sets_fails_the_stack_delete(make_client: Any, mi: Any) -> None:
+    cf, s3 = make_client("cloudformation"), make_client("s3")
+    cf.create_stack(StackName="holding", TemplateBody=json.dumps(STORE_TEMPLATE), Parameters=[{"ParameterKey": "Name", "ParameterValue": "holding"}])
+    datastore_id = outputs(cf, "holding")["Id"]
+    s3.create_bucket(Bucket="holding-in")
+    for name, body in ct_series(1, 32):
+        s3.put_object(Bucket="holding-in", Key=f"in/{name}", Body=body)
+    job_id = mi.start_dicom_import_job(
+        datastoreId=datastore_id, dataAccessRoleArn="arn:aws:iam::123456789012:role/Import",
+        inputS3Uri="s3://holding-in/in/", outputS3Uri="s3://holding-in/out/",
+    )["jobId"]
+    until(lambda: mi.get_dicom_import_job(datastoreId=datastore_id, jobId=job_id)["jobProperties"]["jobStatus"] == "COMPLETED")
+
+    cf.delete_stack(StackName="holding")
+    with pytest.raises(WaiterError):
+        cf.get_waiter("stack_delete_complete").wait(StackName="holding")
+    assert cf.describe_stacks(StackName="holding")["Stacks"][0]["StackStatus"] == "DELETE_FAILED"
+    failed = [e for e in cf.describe_stack_events(StackName="holding")["StackEvents"] if e["LogicalResourceId"] == "Store"]
+    assert failed[0]["ResourceStatus"] == "DELETE_FAILED" and "ConflictException" in failed[0]["ResourceStatusReason"]
+    assert status_of(mi, datastore_id) == "ACTIVE"
+
+    image_set_id = mi.search_image_sets(datastoreId=datastore_id)["imageSetsMetadataSummaries"][0]["imageSetId"]
+    mi.delete_image_set(datastoreId=datastore_id, imageSetId=image_set_id)
+    cf.delete_stack(StackName="holding")
+    cf.get_waiter("stack_delete_complete").wait(StackName="holding")
+    assert status_of(mi, datastore_id) == "DELETED"
