@@ -7,12 +7,15 @@ import io
 import json
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import openjpeg
 import pydicom
 import pytest
+from pydicom.data import get_testdata_file
+from pydicom.encaps import generate_frames
 import requests
 from raw_http import ACCESS_KEY, REGION
 from signing import signed_session
@@ -111,6 +114,28 @@ def test_a_jpeg_2000_lossless_data_store_serves_its_own_syntax_and_htj2k(world: 
             [(headers, frame)] = multipart_parts(answer)
             assert headers["Content-Type"] == f"{part_type}; transfer-syntax={syntax}"
             assert np.array_equal(openjpeg.decode(frame), expected), part_type
+
+
+def test_lossy_frames_are_kept_decoded_or_as_stored_but_never_made_lossless(world: DicomwebWorld) -> None:
+    data = Path(get_testdata_file("SC_rgb_jpeg_dcmtk.dcm")).read_bytes()  # JPEG baseline, YBR_FULL
+    datastore_id, instances = world.datastore_with("lossy", {"jpeg": data})
+    found = instances["jpeg"]
+    url = f"{world.endpoint.url}/datastore/{datastore_id}{instance_path(found)}"
+    source = found.dataset()
+    with world.session() as session:
+        native = pydicom.dcmread(io.BytesIO(session.get(url, headers={"Accept": "application/dicom"}, timeout=30).content))
+        as_stored = session.get(url, headers={"Accept": "application/dicom; transfer-syntax=*"}, timeout=30)
+        refused = session.get(url, headers={"Accept": f"application/dicom; transfer-syntax={HTJ2K_RPCL}"}, timeout=30)
+    # Decoded, the frame is RGB whatever the JPEG's colour space (as pydicom decodes the source too).
+    assert native.PhotometricInterpretation == "RGB" and native.PlanarConfiguration == 0
+    assert np.abs(native.pixel_array.astype(int) - source.pixel_array.astype(int)).max() <= 2
+    stored = pydicom.dcmread(io.BytesIO(as_stored.content))
+    assert stored.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.50"
+    assert stored.PhotometricInterpretation == source.PhotometricInterpretation
+    [fragment] = list(generate_frames(stored.PixelData, number_of_frames=1))
+    [original] = list(generate_frames(source.PixelData, number_of_frames=1))
+    assert fragment.removesuffix(b"\x00") == original.removesuffix(b"\x00")  # odd fragments are padded
+    assert error_of(refused)[:2] == (406, "NotAcceptableException")
 
 
 def multipart_parts(response: requests.Response) -> list[tuple[dict[str, str], bytes]]:
