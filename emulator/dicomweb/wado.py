@@ -15,8 +15,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
-from ahi.emulator.dicom.stored_syntaxes import EXPLICIT_VR_LITTLE_ENDIAN
-from ahi.emulator.dicomweb.wado_json import PIXEL_DATA_PATH, bulk_data_key, bulk_value, instance_json
+from ahi.emulator.dicom.stored_syntaxes import EXPLICIT_VR_LITTLE_ENDIAN, HTJ2K_LOSSLESS_RPCL
 from ahi.emulator.dicomweb.frames_out import ANY_SYNTAX, FRAME_MEDIA_TYPES, PixelShape, frame_in, servable
 from ahi.emulator.dicomweb.instances import (
     IMAGE_SET_PARAMETER,
@@ -31,6 +30,7 @@ from ahi.emulator.dicomweb.media import MediaRange, negotiate
 from ahi.emulator.dicomweb.multipart import Part, multipart_response
 from ahi.emulator.dicomweb.part10 import part10
 from ahi.emulator.dicomweb.route import DicomwebRequest, Route
+from ahi.emulator.dicomweb.wado_json import PIXEL_DATA_PATH, bulk_data_key, bulk_value, instance_json
 from ahi.emulator.errors import ResourceNotFoundException, ValidationException
 
 DICOM = "application/dicom"
@@ -172,8 +172,7 @@ def _frame_syntax(stored: str, part_type: str | None, requested: str | None, sha
             return EXPLICIT_VR_LITTLE_ENDIAN
         if FRAME_MEDIA_TYPES.get(stored) == part_type:
             return stored
-        fallback = {"image/jphc": "1.2.840.10008.1.2.4.202"}.get(part_type or "")
-        return None if fallback is None else servable(stored, fallback, shape)
+        return servable(stored, HTJ2K_LOSSLESS_RPCL, shape) if part_type == "image/jphc" else None
     target = servable(stored, requested, shape)
     if target is None:
         return None
