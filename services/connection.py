@@ -145,12 +145,14 @@ class Connection:
         """The calling thread (an event loop) gets the current session at once, even while the endpoint starts."""
         self._never_wait = threading.get_ident()
 
-    def switch(self, settings: ConnectionSettings) -> None:
+    def switch(self, settings: ConnectionSettings, *, same_profile: bool = False) -> None:
         """Use new settings from now on: a new session (same call log and backoff) and an empty frame cache.
 
+        `same_profile`: the new session reuses the service models the current one has loaded.
         Raises what botocore raises for an unknown profile or a bad config, leaving the old session in use.
         """
-        services = _SessionServices(AwsSession(settings, self.call_log), self.backoff)
+        models_from = self._services.aws if same_profile else None
+        services = _SessionServices(AwsSession(settings, self.call_log, models_from), self.backoff)
         with self._lock:
             self._services, self._frame_cache = services, None
 
@@ -189,8 +191,10 @@ class Connection:
         """Wait for the local endpoint to serve and use it; blocks (run it in a worker). Returns its URL."""
         assert self.local is not None, "no local endpoint to start"
         try:
+            # While the endpoint starts: load the medical-imaging model, which the first listing's client needs (docs/startup.md).
+            self._services.aws.client(MEDICAL_IMAGING)
             url = self.local.start()
-            self.switch(replace(self.settings, endpoint_url=url, endpoint_origin=EndpointOrigin.LOCAL))
+            self.switch(replace(self.settings, endpoint_url=url, endpoint_origin=EndpointOrigin.LOCAL), same_profile=True)
         except Exception as exc:
             self._failure = f"the local endpoint did not start: {exc}"
             raise

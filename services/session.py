@@ -83,13 +83,18 @@ def refuse_truncated_body(response_dict: dict[str, Any], operation_model: Any = 
 class AwsSession:
     """Clients for one profile/region/endpoint, created lazily and shared across worker threads."""
 
-    def __init__(self, settings: ConnectionSettings, call_log: CallLog | None = None) -> None:
+    def __init__(self, settings: ConnectionSettings, call_log: CallLog | None = None, models_from: AwsSession | None = None) -> None:
+        """`models_from`: a session whose loaded service models this one reuses (same profile; docs/startup.md)."""
         self.settings = settings
         self.call_log = call_log if call_log is not None else CallLog()
         credentials: dict[str, Any] = {}
         if settings.local_credentials:
             credentials = {"aws_access_key_id": LOCAL_CREDENTIALS[0], "aws_secret_access_key": LOCAL_CREDENTIALS[1]}
         self.boto_session = boto3.Session(profile_name=settings.profile, region_name=settings.region, **credentials)
+        if models_from is not None:
+            # botocore caches each JSON model it loads in its loader; a new session would parse them all again.
+            loader = models_from.boto_session._session.get_component("data_loader")  # noqa: SLF001 - botocore's loader
+            self.boto_session._session.register_component("data_loader", loader)  # noqa: SLF001
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._account_id: str | None = None

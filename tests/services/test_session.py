@@ -63,3 +63,20 @@ def test_standard_retry_mode_and_aws_endpoint_by_default(aws_env: dict[str, str]
     assert session.medical_imaging.meta.config.retries["mode"] == "standard"
     assert not session.is_local
     assert session.endpoint_url == "https://medical-imaging.us-east-1.amazonaws.com"
+
+
+def test_a_session_for_the_local_endpoint_reuses_the_models_loaded_while_it_started(
+    aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ahi --local` loads the medical-imaging model while the endpoint starts; the session for its URL reads no model file again."""
+    import botocore.loaders
+    import botocore.session
+
+    monkeypatch.setattr(botocore.session, "create_loader", botocore.loaders.create_loader)  # each session its own, as outside tests
+    pending = AwsSession(ConnectionSettings(region="us-east-1", endpoint_url="http://127.0.0.1", local_credentials=True))
+    pending.medical_imaging
+    monkeypatch.setattr("botocore.loaders.JSONFileLoader.load_file", lambda *args: pytest.fail(f"model file read again: {args[1:]}"))
+    connected = AwsSession(ConnectionSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9", local_credentials=True), models_from=pending)
+    assert connected.medical_imaging.meta.endpoint_url == "http://127.0.0.1:9"
+    with pytest.raises(pytest.fail.Exception, match="model file read again"):
+        AwsSession(ConnectionSettings(region="us-east-1", endpoint_url="http://127.0.0.1:9", local_credentials=True)).medical_imaging
