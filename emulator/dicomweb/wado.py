@@ -182,16 +182,16 @@ def _frame_syntax(stored: str, part_type: str | None, requested: str | None, sha
 
 def parse_frame_list(text: str) -> list[int]:
     """`1,2,3`: one or more distinct frame numbers from 1 (ValidationException naming frameList otherwise)."""
-    numbers: list[int] = []
+    numbers: dict[int, None] = {}
     for token in text.split(","):
         token = token.strip()
-        if not token.isdigit() or int(token) < 1:
+        if not (token.isascii() and token.isdigit()) or int(token) < 1:
             raise ValidationException(f"{FRAME_LIST_PARAMETER} must be frame numbers from 1, separated by commas")
         number = int(token)
         if number in numbers:
             raise ValidationException(f"{FRAME_LIST_PARAMETER} names frame {number} twice")
-        numbers.append(number)
-    return numbers
+        numbers[number] = None
+    return list(numbers)
 
 
 # -- GetDICOMBulkdata -------------------------------------------------------------------------------
