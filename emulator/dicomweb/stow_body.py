@@ -92,7 +92,7 @@ def read_body(stream: BinaryIO, content_type: str | None) -> Iterator[Body]:
             boundary = options.get("boundary")
             if not boundary:
                 raise _bad_body("The Content-Type multipart/related has no boundary parameter.")
-            body.parts.extend(_parts(counted, boundary.encode("latin-1"), options.get("type")))
+            body.parts.extend(_parts(counted, boundary.encode("utf-8"), options.get("type")))
         else:
             raise UnsupportedMediaType(
                 f"A store request's Content-Type must be {DICOM} or {MULTIPART}; got {media_type or 'none'}."

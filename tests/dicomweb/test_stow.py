@@ -243,3 +243,19 @@ def test_a_chunked_body_signed_as_a_stream_is_read_to_its_end(world: DicomwebWor
         connection.close()
     assert response.status == 200, result
     assert len(_references(pydicom.Dataset.from_json(result))) == 3
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status"),
+    [
+        (b"--x\r\nContent-Type: application/dicom\r\n\r\nDICM", "multipart/related; boundary=x", 400),  # never closed
+        (b"--x\r\n" + b"A" * 40_000, "multipart/related; boundary=x", 400),  # part headers that never end
+        (b"no boundary anywhere", "multipart/related; boundary=x", 400),
+        (b"--x--\r\n", "multipart/related; boundary=", 400),
+        (b"--x\r\n\r\nDICM\r\n--x--\r\n", "multipart/related; boundary*=UTF-8''%E2%82%AC", 400),
+        (b"", "application/dicom", 409),  # an empty file: a failed instance, not a malformed request
+    ],
+)
+def test_malformed_bodies_are_the_client_s_fault(world: DicomwebWorld, body: bytes, content_type: str, status: int) -> None:
+    response = send_raw(world.endpoint, "POST", f"/datastore/{world.datastore_id}/studies", body, {"Content-Type": content_type})
+    assert response.status == status, response.body
