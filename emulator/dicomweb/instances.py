@@ -67,7 +67,7 @@ def load_instance(call: DicomwebRequest) -> StoredInstance:
         document = None if found is None else DOCUMENTS.document(conn, store.path, *found)
     if found is None or document is None:
         raise ResourceNotFoundException(_missing("Instance", sop, image_set_id))
-    instance = next((item for item in _instances(found, document, series) if item.sop_uid == sop), None)
+    instance = next(_instances(found, document, series, only=sop), None)
     if instance is None:
         raise ResourceNotFoundException(_missing("Instance", sop, image_set_id))
     return instance
@@ -141,8 +141,10 @@ class DocumentCache:
 DOCUMENTS = DocumentCache()
 
 
-def _instances(holder: tuple[str, int], document: dict[str, Any], series_uid: str) -> Iterator[StoredInstance]:
-    """The instances of one series in a document, with their levels' attributes merged in."""
+def _instances(
+    holder: tuple[str, int], document: dict[str, Any], series_uid: str, only: str | None = None
+) -> Iterator[StoredInstance]:
+    """The instances of one series in a document (just `only` when given), their levels' attributes merged in."""
     study = document.get("Study") or {}
     series = (study.get("Series") or {}).get(series_uid)
     if series is None:
@@ -152,7 +154,10 @@ def _instances(holder: tuple[str, int], document: dict[str, Any], series_uid: st
     shared.update(study.get("DICOM") or {})
     shared.update(series.get("DICOM") or {})
     study_uid = str(shared.get("StudyInstanceUID") or "")
-    for sop_uid, block in (series.get("Instances") or {}).items():
+    blocks: dict[str, Any] = series.get("Instances") or {}
+    if only is not None:
+        blocks = {only: blocks[only]} if only in blocks else {}
+    for sop_uid, block in blocks.items():
         yield StoredInstance(
             image_set_id=holder[0],
             version=holder[1],
