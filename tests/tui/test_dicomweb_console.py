@@ -2,7 +2,8 @@
 sets need `imageSetId`, and export `.dcm` files (`E`) that pydicom reads, with failures shown, not crashing.
 
 One endpoint (signature verification on, so the console's own SigV4 signing is checked on every
-request) and one imported world serve the module; each test exports into its own folder.
+request) and one imported world serve the module; each test exports into its own folder. The client's
+backoff is tested against a small server of its own, as the endpoint never throttles DICOMweb.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ import gzip
 import io
 import json
 import sys
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pydicom
 import pytest
+from botocore.credentials import Credentials
 from console_harness import AppFactory, drive, notifications, settle, widget_text
 from local_endpoints import until
 from textual.pilot import Pilot
@@ -27,7 +31,10 @@ from ahi.screens.dicomweb_export import FOLDER_FILE, ExportStatus
 from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.metadata_view import MetadataViewScreen
 from ahi.screens.prompt_dialog import PromptDialog
+from ahi.services.backoff import Backoff
+from ahi.services.call_log import CallLog
 from ahi.services.connection import Connection
+from ahi.services.dicomweb import DicomwebService
 from ahi.services.dicomweb_urls import DicomwebTarget
 from ahi.services.session import ConnectionSettings
 
@@ -265,3 +272,41 @@ def test_a_connection_to_aws_sends_dicomweb_to_the_regions_dicom_host(monkeypatc
         "https://dicom-medical-imaging.eu-west-1.amazonaws.com/datastore/" + "d" * 32
         + "/studies/1.2.3/series/1.2.3.4/instances/1.2.3.4.5?imageSetId=" + "e" * 32
     )  # fmt: skip
+
+
+def test_throttling_and_unavailability_are_retried_with_backoff_and_each_attempt_is_logged(tmp_path: Path) -> None:
+    """The endpoint never throttles DICOMweb, so a small server answers 429, then 503, then the file."""
+    answers = [(429, b'{"message": "Rate exceeded"}', "ThrottlingException"), (503, b"", ""), (200, b"DICM-bytes", "")]
+    seen: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            seen.append(self.headers.get("Authorization", ""))
+            status, body, error_type = answers.pop(0)
+            self.send_response(status)
+            if error_type:
+                self.send_header("x-amzn-ErrorType", error_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        log, waits = CallLog(), []
+        service = DicomwebService(
+            lambda: Credentials("AKID", "secret", "token"), "us-east-1", f"http://127.0.0.1:{server.server_port}", log,
+            Backoff(sleep=waits.append, jitter=lambda ceiling: ceiling),
+        )  # fmt: skip
+        written = service.get_instance(DicomwebTarget("d" * 32, "1.2", "1.2.3", "1.2.3.4"), tmp_path, "1.2.3.4")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert written.path.read_bytes() == b"DICM-bytes" and written.path.name == "1.2.3.4.dcm"
+    assert [record.outcome for record in log.records()] == ["ThrottlingException", "ServiceUnavailable", "OK"]
+    assert waits == [0.5, 1.0]
+    assert all(auth.startswith("AWS4-HMAC-SHA256 Credential=AKID/") and "/us-east-1/medical-imaging/aws4_request" in auth for auth in seen)
+    assert 'x-amz-security-token: $AWS_SESSION_TOKEN' in log.records()[0].cli_command
