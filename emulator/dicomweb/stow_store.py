@@ -20,6 +20,7 @@ from ahi.emulator.dicom.grouping import group_instances
 from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance
 from ahi.emulator.dicomweb.stow_body import DICOM, Body, Part
 from ahi.emulator.errors import ConflictException, ServiceError
+from ahi.emulator.events.details import image_set_created
 from ahi.emulator.imports.pipeline import DatastoreNotActive, Destination, Interrupted, Pipeline
 
 #: PS3.18 Table 10.5.3-1 / PS3.4 failure reasons for (0008,1197).
@@ -101,6 +102,7 @@ def store_parts(
             outcome.failed.append(Failed(OUT_OF_RESOURCES, reason.message, None, instance.sop_instance_uid))
         if committed.image_set_id is None:
             continue
+        image_set_created(destination, committed.image_set_id, committed.version, committed.is_primary)
         for instance in committed.instances:
             outcome.stored.append(
                 Stored(

@@ -13,6 +13,7 @@ from ahi.emulator.arns import datastore_arn, image_set_arn
 from ahi.emulator.events.publisher import Event, publish
 
 if TYPE_CHECKING:
+    from ahi.emulator.imports.pipeline import Destination
     from ahi.emulator.runtime import Runtime
     from ahi.emulator.store.import_jobs import ImportJob
     from ahi.emulator.store.imagesets import ImageSetVersion
@@ -137,8 +138,8 @@ def _wall_time(runtime: Runtime, at: float | None) -> float:
     return time.time() if at is None else time.time() + max(0.0, at - runtime.now())
 
 
-def image_set_created(job: ImportJob, image_set_id: str, version: int, is_primary: bool) -> None:
-    """An import wrote an image set, or a new version of one (the detail's imageSetVersion counts re-imports)."""
+def image_set_created(job: ImportJob | Destination, image_set_id: str, version: int, is_primary: bool) -> None:
+    """An import or a DICOMweb store wrote an image set, or a new version of one (imageSetVersion counts re-imports)."""
     event = image_set_event(
         job.account_id, job.region, job.datastore_id, image_set_id, is_primary, version, "ACTIVE", "CREATED"
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from local_endpoints import until
 from raw_http import ACCESS_KEY, REGION, SECRET_KEY, send_raw
 from world import DicomwebWorld, dicomweb_world
 
@@ -259,3 +261,26 @@ def test_a_chunked_body_signed_as_a_stream_is_read_to_its_end(world: DicomwebWor
 def test_malformed_bodies_are_the_client_s_fault(world: DicomwebWorld, body: bytes, content_type: str, status: int) -> None:
     response = send_raw(world.endpoint, "POST", f"/datastore/{world.datastore_id}/studies", body, {"Content-Type": content_type})
     assert response.status == status, response.body
+
+
+def test_a_store_sends_image_set_created_to_eventbridge(world: DicomwebWorld) -> None:
+    """docs/events.md: an image set a DICOMweb store writes is announced as an import's is."""
+    sqs, events = world.client_for("sqs"), world.client_for("events")
+    queue_url = sqs.create_queue(QueueName="stow-events")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="stow", EventPattern=json.dumps({"source": ["aws.medical-imaging"]}))
+    events.put_targets(Rule="stow", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    (data,) = _files("evented")
+    world.client.store_instances([_dataset(data)])
+    (image_set,) = _image_sets(world, str(_dataset(data).StudyInstanceUID))
+
+    def created() -> dict[str, Any] | None:
+        for message in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            event = json.loads(message["Body"])
+            if event["detail"].get("imagesetId") == image_set["imageSetId"]:
+                return event
+        return None
+
+    event = until(created, "the Image Set Created event")
+    assert event["detail-type"] == "Image Set Created"
+    assert (event["detail"]["datastoreId"], event["detail"]["isPrimary"]) == (world.datastore_id, True)

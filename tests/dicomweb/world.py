@@ -79,6 +79,10 @@ class DicomwebWorld:
         """The DICOMweb base of the data store: `http://127.0.0.1:<port>/datastore/<id>`."""
         return f"{self.endpoint.url}/datastore/{self.datastore_id}"
 
+    def client_for(self, service: str) -> Any:
+        """A boto3 client of another service on the endpoint (sqs, events, ...), with the world's key."""
+        return _client(self.endpoint, service)
+
     def session(self) -> requests.Session:
         """A new requests.Session that signs with the world's key."""
         return _session()
