@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels.utils import pack_bits
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from ahi.emulator.dicom.instance import process_file
 from ahi.emulator.dicom.stored_syntaxes import EXPLICIT_VR_LITTLE_ENDIAN
+from ahi.emulator.dicomweb.frames_out import PixelShape, servable
 from ahi.emulator.dicomweb.part10 import part10
 from ahi.emulator.dicomweb.wado_json import BULK_DATA_THRESHOLD, bulk_data_key, bulk_value, instance_json
 
@@ -109,3 +111,30 @@ def test_the_dicom_json_reads_back_as_the_source_dataset() -> None:
     assert read.PatientName == original.PatientName and read.SOPInstanceUID == original.SOPInstanceUID
     assert read.AnatomicRegionSequence[0][0x00291012].value == b"\x01\x02\x03\x04"
     assert read.SmallestImagePixelValue == original.SmallestImagePixelValue
+
+
+def test_one_bit_segmentation_frames_are_packed_back_to_back() -> None:
+    """Stored one frame per byte run; a file packs them without padding (PS3.5 8.1.1), and has no HTJ2K form."""
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.66.4"
+    ds.SOPInstanceUID, ds.StudyInstanceUID, ds.SeriesInstanceUID = (generate_uid() for _ in range(3))
+    ds.Modality, ds.PatientID, ds.SegmentationType = "SEG", "SEG-1", "BINARY"
+    masks = np.random.default_rng(3).integers(0, 2, (3, 5, 5), dtype=np.uint8)  # 25 bits a frame
+    ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.PhotometricInterpretation = 5, 5, 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 1, 0, 0
+    ds.NumberOfFrames = 3
+    ds.PixelData = pack_bits(masks)
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    attributes, vrs, stored, frames = imported(buffer.getvalue())
+    assert stored == EXPLICIT_VR_LITTLE_ENDIAN and [len(frame) for frame in frames] == [4, 4, 4]
+    for asked in (EXPLICIT_VR_LITTLE_ENDIAN, "*"):
+        target = servable(stored, asked, PixelShape.of(attributes))
+        assert target == EXPLICIT_VR_LITTLE_ENDIAN
+        rebuilt = pydicom.dcmread(io.BytesIO(part10(attributes, vrs, stored, target, 3, lambda n: frames[n - 1])))
+        assert len(rebuilt.PixelData) == 10 and np.array_equal(rebuilt.pixel_array, masks)
+    assert servable(stored, "1.2.840.10008.1.2.4.202", PixelShape.of(attributes)) is None
