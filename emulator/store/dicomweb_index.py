@@ -223,9 +223,9 @@ def _aggregate_primary(tx: sqlite3.Connection, datastore_id: str, study_uid: str
         (datastore_id, PRIMARY_SCOPE, study_uid),
     )
     members = tx.execute(
-        "SELECT * FROM dicomweb_studies INDEXED BY dicomweb_studies_by_uid WHERE datastore_id = ? AND study_uid = ? AND is_primary = 1"
-        " AND scope != ? ORDER BY updated_ms DESC, scope",
-        (datastore_id, study_uid, PRIMARY_SCOPE),
+        "SELECT * FROM dicomweb_studies INDEXED BY dicomweb_studies_members WHERE datastore_id = ? AND study_uid = ? AND is_primary = 1"
+        " AND scope != '' ORDER BY updated_ms DESC, scope",
+        (datastore_id, study_uid),
     ).fetchall()
     if not members:
         return

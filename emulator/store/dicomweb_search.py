@@ -16,7 +16,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
-from ahi.emulator.store.dicomweb_index import INSTANCE_COLUMNS, PRIMARY_SCOPE
+from ahi.emulator.store.dicomweb_index import INSTANCE_COLUMNS
 
 Level = Literal["study", "series", "instance"]
 #: Columns of `dicomweb_instances` an instance query reads from it (the rest come from its series row).
@@ -24,9 +24,9 @@ _INSTANCE_OWN = frozenset({"sop_uid", *INSTANCE_COLUMNS})
 #: A StudyDate range drives the search when fewer studies than this match it (they are read and sorted).
 DATE_PROBE_LIMIT = 2000
 #: Per level: (column of an equality match, the index it drives), most selective first; then the order index.
-_EQUAL_INDEXES: dict[str, tuple[tuple[str, str | None], ...]] = {
+_EQUAL_INDEXES: dict[str, tuple[tuple[str, str], ...]] = {
     "study": (
-        ("study_uid", None),  # the primary key (datastore, scope, study UID), which the planner takes itself
+        ("study_uid", "dicomweb_studies_key"),
         ("patient_id", "dicomweb_studies_by_patient"),
         ("accession_number", "dicomweb_studies_by_accession"),
         ("study_id", "dicomweb_studies_by_study_id"),
@@ -49,8 +49,8 @@ _ORDER_INDEX = {
 }
 _ORDER = {
     "study": "t.updated_ms DESC, t.study_uid DESC",
-    "series": "t.series_number, t.series_uid, t.image_set_id",
-    "instance": "i.instance_number, i.sop_uid, i.image_set_id",
+    "series": "t.series_number, t.series_uid",
+    "instance": "i.instance_number, i.sop_uid",
 }
 
 
@@ -165,8 +165,8 @@ def driving_index(conn: sqlite3.Connection, query: QidoQuery) -> str | None:
             condition, params = match.sql("t", "p")
             found = conn.execute(
                 "SELECT COUNT(*) FROM (SELECT 1 FROM dicomweb_studies AS t INDEXED BY dicomweb_studies_by_date"
-                f" WHERE t.datastore_id = :datastore AND t.scope = :scope AND {condition} LIMIT :probe)",
-                {**params, "datastore": query.datastore_id, "scope": PRIMARY_SCOPE, "probe": DATE_PROBE_LIMIT},
+                f" WHERE t.datastore_id = :datastore AND t.scope = '' AND {condition} LIMIT :probe)",
+                {**params, "datastore": query.datastore_id, "probe": DATE_PROBE_LIMIT},
             ).fetchone()[0]
             if found < DATE_PROBE_LIMIT:
                 return "dicomweb_studies_by_date"
@@ -180,8 +180,12 @@ def page_sql(conn: sqlite3.Connection, query: QidoQuery) -> tuple[str, dict[str,
     indexed = "" if index is None else f" INDEXED BY {index}"
     if query.level == "study":
         source = f"dicomweb_studies AS t{indexed}"
-        conditions = ["t.datastore_id = :datastore", "t.scope = :scope"]
-        params["scope"] = PRIMARY_SCOPE if query.image_set_id is None else query.image_set_id
+        conditions = ["t.datastore_id = :datastore"]
+        if query.image_set_id is None:
+            conditions.append("t.scope = ''")  # literally: the partial indexes of the primary rows match on it
+        else:
+            conditions.append("t.scope = :scope")
+            params["scope"] = query.image_set_id
         columns = "t.*"
     else:
         owner = "i" if query.level == "instance" else "t"

@@ -23,17 +23,20 @@ CREATE TABLE dicomweb_studies (
     -- Modalities of the study's series, sorted, joined with backslashes (a DICOM multi-value).
     modalities TEXT,
     series_count INTEGER NOT NULL,
-    instance_count INTEGER NOT NULL,
-    PRIMARY KEY (datastore_id, scope, study_uid)
-) WITHOUT ROWID;
+    instance_count INTEGER NOT NULL
+);
 
-CREATE INDEX dicomweb_studies_by_update ON dicomweb_studies (datastore_id, scope, updated_ms, study_uid);
-CREATE INDEX dicomweb_studies_by_patient ON dicomweb_studies (datastore_id, scope, patient_id);
-CREATE INDEX dicomweb_studies_by_accession ON dicomweb_studies (datastore_id, scope, accession_number);
-CREATE INDEX dicomweb_studies_by_date ON dicomweb_studies (datastore_id, scope, study_date);
-CREATE INDEX dicomweb_studies_by_study_id ON dicomweb_studies (datastore_id, scope, study_id);
--- The rows of one study across scopes: what rebuilding its primary row reads.
-CREATE INDEX dicomweb_studies_by_uid ON dicomweb_studies (datastore_id, study_uid, is_primary);
+CREATE UNIQUE INDEX dicomweb_studies_key ON dicomweb_studies (datastore_id, scope, study_uid);
+-- Searches read the primary rows only: their indexes leave the other rows out (the tables are rowid
+-- tables, so an index entry ends in an 8-byte rowid rather than a copy of a long text key).
+-- PatientName rides along so a name search (wildcards, fuzzy) filters the index without reading each row.
+CREATE INDEX dicomweb_studies_by_update ON dicomweb_studies (datastore_id, updated_ms, study_uid, patient_name) WHERE scope = '';
+CREATE INDEX dicomweb_studies_by_patient ON dicomweb_studies (datastore_id, patient_id) WHERE scope = '';
+CREATE INDEX dicomweb_studies_by_accession ON dicomweb_studies (datastore_id, accession_number) WHERE scope = '';
+CREATE INDEX dicomweb_studies_by_date ON dicomweb_studies (datastore_id, study_date) WHERE scope = '';
+CREATE INDEX dicomweb_studies_by_study_id ON dicomweb_studies (datastore_id, study_id) WHERE scope = '';
+-- The primary image sets' rows of one study: what rebuilding its aggregate row reads.
+CREATE INDEX dicomweb_studies_members ON dicomweb_studies (datastore_id, study_uid) WHERE scope != '' AND is_primary = 1;
 
 -- One row per series of an image set, with its study's attributes (series searches match on both).
 CREATE TABLE dicomweb_series (
@@ -59,14 +62,14 @@ CREATE TABLE dicomweb_series (
     series_description TEXT,
     pps_start_date TEXT,
     pps_start_time TEXT,
-    instance_count INTEGER NOT NULL,
-    PRIMARY KEY (image_set_id, series_uid)
-) WITHOUT ROWID;
+    instance_count INTEGER NOT NULL
+);
 
-CREATE INDEX dicomweb_series_by_study ON dicomweb_series (datastore_id, study_uid, is_primary, series_number);
-CREATE INDEX dicomweb_series_by_uid ON dicomweb_series (datastore_id, series_uid, is_primary);
-CREATE INDEX dicomweb_series_by_number ON dicomweb_series (datastore_id, is_primary, series_number, series_uid);
-CREATE INDEX dicomweb_series_by_patient ON dicomweb_series (datastore_id, patient_id);
+CREATE UNIQUE INDEX dicomweb_series_key ON dicomweb_series (image_set_id, series_uid);
+CREATE INDEX dicomweb_series_by_study ON dicomweb_series (datastore_id, study_uid, series_number) WHERE is_primary = 1;
+CREATE INDEX dicomweb_series_by_uid ON dicomweb_series (datastore_id, series_uid) WHERE is_primary = 1;
+CREATE INDEX dicomweb_series_by_number ON dicomweb_series (datastore_id, series_number, series_uid) WHERE is_primary = 1;
+CREATE INDEX dicomweb_series_by_patient ON dicomweb_series (datastore_id, patient_id) WHERE is_primary = 1;
 
 -- One row per instance of an image set.
 CREATE TABLE dicomweb_instances (
@@ -82,14 +85,14 @@ CREATE TABLE dicomweb_instances (
     image_rows INTEGER,
     image_columns INTEGER,
     bits_allocated INTEGER,
-    number_of_frames INTEGER,
-    PRIMARY KEY (image_set_id, series_uid, sop_uid)
-) WITHOUT ROWID;
+    number_of_frames INTEGER
+);
 
-CREATE INDEX dicomweb_instances_by_series ON dicomweb_instances (datastore_id, series_uid, is_primary, instance_number);
-CREATE INDEX dicomweb_instances_by_study ON dicomweb_instances (datastore_id, study_uid, is_primary, instance_number);
-CREATE INDEX dicomweb_instances_by_sop ON dicomweb_instances (datastore_id, sop_uid, is_primary);
-CREATE INDEX dicomweb_instances_by_number ON dicomweb_instances (datastore_id, is_primary, instance_number, sop_uid);
+CREATE UNIQUE INDEX dicomweb_instances_key ON dicomweb_instances (image_set_id, series_uid, sop_uid);
+CREATE INDEX dicomweb_instances_by_series ON dicomweb_instances (datastore_id, series_uid, instance_number) WHERE is_primary = 1;
+CREATE INDEX dicomweb_instances_by_study ON dicomweb_instances (datastore_id, study_uid, instance_number) WHERE is_primary = 1;
+CREATE INDEX dicomweb_instances_by_sop ON dicomweb_instances (datastore_id, sop_uid) WHERE is_primary = 1;
+CREATE INDEX dicomweb_instances_by_number ON dicomweb_instances (datastore_id, instance_number, sop_uid) WHERE is_primary = 1;
 
 -- The warning reason codes an import recorded for an instance (by SOP Instance UID within a data store,
 -- so copies of the instance carry them): (0008,1196) of instance search results.
