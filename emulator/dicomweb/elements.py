@@ -15,8 +15,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydicom.datadict import dictionary_VR, tag_for_keyword
-
 FILE_META_GROUP = 0x0002
 PIXEL_DATA = 0x7FE00010
 #: Binary VRs: the document holds their bytes as base64 (little endian).
@@ -38,6 +36,9 @@ class Element:
 
 def tag_of(key: str) -> int | None:
     """The tag a document key names: a keyword, or 8 hex digits; None for anything else."""
+    # pydicom (and numpy with it) load on first use, not at every endpoint start (docs/startup.md).
+    from pydicom.datadict import tag_for_keyword
+
     tag = tag_for_keyword(key)
     if tag is not None:
         return int(tag)
@@ -89,6 +90,8 @@ def _vr(tag: int, key: str, vrs: Mapping[str, str], context: Mapping[str, Any]) 
     group, number = tag >> 16, tag & 0xFFFF
     if group % 2 == 1:
         return "LO" if 0x0010 <= number <= 0x00FF else "UN"  # private creator, else unknown private
+    from pydicom.datadict import dictionary_VR
+
     try:
         vr = dictionary_VR(tag)
     except KeyError:

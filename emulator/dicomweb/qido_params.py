@@ -10,6 +10,8 @@ parameter (docs/dicomweb.md#qido-rs).
 
 from __future__ import annotations
 
+import functools
+
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -52,11 +54,18 @@ _STUDY_KEYS = (
 )
 _SERIES_KEYS = (Key("Modality", "modality", "text"), Key("SeriesInstanceUID", "series_uid", "uid"))
 _INSTANCE_KEYS = (Key("SOPClassUID", "sop_class_uid", "uid"), Key("SOPInstanceUID", "sop_uid", "uid"))
-KEYS: dict[Level, dict[int, Key]] = {
-    "study": {tag_of(key.keyword): key for key in (*_STUDY_KEYS, Key("ModalitiesInStudy", "modalities", "multi"))},
-    "series": {tag_of(key.keyword): key for key in (*_STUDY_KEYS, *_SERIES_KEYS)},
-    "instance": {tag_of(key.keyword): key for key in (*_STUDY_KEYS, *_SERIES_KEYS, *_INSTANCE_KEYS)},
-}
+
+
+@functools.cache
+def _keys() -> dict[Level, dict[int, Key]]:
+    """The matching keys of each level by tag; made on the first query (tags come from pydicom, which the endpoint's start does not load)."""
+    return {
+        "study": {tag_of(key.keyword): key for key in (*_STUDY_KEYS, Key("ModalitiesInStudy", "modalities", "multi"))},
+        "series": {tag_of(key.keyword): key for key in (*_STUDY_KEYS, *_SERIES_KEYS)},
+        "instance": {tag_of(key.keyword): key for key in (*_STUDY_KEYS, *_SERIES_KEYS, *_INSTANCE_KEYS)},
+    }
+
+
 #: Parameters other than matching keys (`imageSetId` is checked where every DICOMweb call checks it).
 _CONTROL = frozenset({"includefield", "fuzzymatching", "limit", "offset", IMAGE_SET_PARAMETER})
 
@@ -97,7 +106,7 @@ def parse(args: MultiDict[str, str], level: Level) -> QidoParams:
 
 def _key(name: str, level: Level) -> Key | None:
     tag = tag_of(name)
-    return None if tag is None else KEYS[level].get(tag)
+    return None if tag is None else _keys()[level].get(tag)
 
 
 def _single(args: MultiDict[str, str], name: str) -> str | None:

@@ -14,8 +14,7 @@ from werkzeug.wrappers import Response
 
 from ahi.emulator.dicomweb.route import DicomwebRequest, Route
 from ahi.emulator.dicomweb.stow_body import check_declared_length, read_body
-from ahi.emulator.dicomweb.stow_response import DICOM_JSON, store_response
-from ahi.emulator.dicomweb.stow_store import new_staging, store_parts
+from ahi.emulator.dicomweb.wado import DICOM_JSON
 from ahi.emulator.errors import NotAcceptableException, ValidationException
 from ahi.emulator.imports.pipeline import Destination
 
@@ -33,6 +32,10 @@ def _check_accept(header: str | None) -> None:
 
 def store(call: DicomwebRequest) -> Response:
     """StoreDICOM and StoreDICOMStudy."""
+    # Here, not at the top: they load pydicom and numpy, half a second the endpoint's start does not need (docs/startup.md).
+    from ahi.emulator.dicomweb.stow_response import store_response
+    from ahi.emulator.dicomweb.stow_store import new_staging, store_parts
+
     request = call.request
     _check_accept(request.headers.get("Accept"))
     check_declared_length(request.headers.get("Content-Length"))
