@@ -56,8 +56,8 @@ def s3_target(environ: WSGIEnvironment, known_buckets: set[str]) -> tuple[str | 
     path = str(environ.get("PATH_INFO", "")).encode("latin-1").decode("utf-8", "replace")
     host = str(environ.get("HTTP_HOST", "")).split(":")[0]
     label = host.split(".")[0] if "." in host else ""
+    path = path[1:] if path.startswith("/") else path  # one slash only: a key may itself start with "/"
     if label and label in known_buckets:
-        key = path.lstrip("/")
-        return label, key or None
-    bucket, _, key = path.lstrip("/").partition("/")
+        return label, path or None
+    bucket, _, key = path.partition("/")
     return bucket or None, key or None

@@ -66,19 +66,18 @@ class S3Files:
     def save(self, bucket: str | None, key: str | None) -> None:
         """After a write that named `bucket` (and `key`): that key, or that bucket's changed keys, then the bucket file.
 
-        A bucket that is new or gone is saved whole, and a write naming no bucket moto knows diffs every bucket.
+        A bucket that is new or gone is saved whole; a write naming no bucket (None) diffs every bucket.
         """
         live = self.live_buckets()
         for gone in [bucket_id for bucket_id in self._entries if bucket_id not in live]:
             for name in list(self._entries[gone]):
                 self._drop(gone, name)
             del self._entries[gone]
-        known = bucket is not None and any(bucket_id[2] == bucket for bucket_id in live)
         for bucket_id, fake in live.items():
             if bucket_id not in self._entries:
                 self._entries[bucket_id] = {}
                 self._save_changed(bucket_id, fake)
-            elif not known or (bucket_id[2] == bucket and key is None):
+            elif bucket is None or (bucket_id[2] == bucket and key is None):
                 self._save_changed(bucket_id, fake)
             elif bucket_id[2] == bucket and key is not None:
                 self._save_key(bucket_id, fake, key, always=True)

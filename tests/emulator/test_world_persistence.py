@@ -66,6 +66,9 @@ def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_clie
         s3.put_object(Bucket="kept-bucket", Key=f"dicom/{index}.dcm", Body=f"small {index}".encode())
     s3.put_object(Bucket="kept-bucket", Key="dicom/0.dcm", Body=b"overwritten")
     s3.delete_object(Bucket="kept-bucket", Key="dicom/2.dcm")
+    s3.put_object(Bucket="kept-bucket", Key="/odd/é ü+%20.dcm", Body=b"odd name")
+    s3.put_object(Bucket="kept-bucket", Key="batch/gone.dcm", Body=b"deleted in a batch")
+    s3.delete_objects(Bucket="kept-bucket", Delete={"Objects": [{"Key": "batch/gone.dcm"}]})
     s3.put_object_tagging(Bucket="kept-bucket", Key="dicom/1.dcm", Tagging={"TagSet": [{"Key": "k", "Value": "v"}]})
     large = large_body()
     s3.put_object(Bucket="kept-bucket", Key="large.bin", Body=large)
@@ -95,6 +98,7 @@ def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_clie
     assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["kept-bucket"]
     assert s3.get_object(Bucket="kept-bucket", Key="dicom/0.dcm")["Body"].read() == b"overwritten"
     assert s3.get_object(Bucket="kept-bucket", Key="dicom/1.dcm")["Body"].read() == b"small 1"
+    assert s3.get_object(Bucket="kept-bucket", Key="/odd/é ü+%20.dcm")["Body"].read() == b"odd name"
     assert s3.get_object_tagging(Bucket="kept-bucket", Key="dicom/1.dcm")["TagSet"] == [{"Key": "k", "Value": "v"}]
     assert s3.get_bucket_tagging(Bucket="kept-bucket")["TagSet"] == [{"Key": "team", "Value": "imaging"}]
     assert streamed_digest(s3, "kept-bucket", "large.bin") == hashlib.sha256(large_body()).hexdigest()
