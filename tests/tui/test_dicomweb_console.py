@@ -38,7 +38,7 @@ from ahi.services.dicomweb import DicomwebService
 from ahi.services.dicomweb_urls import DicomwebTarget
 from ahi.services.session import ConnectionSettings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dicomweb"))
+sys.path.append(str(Path(__file__).resolve().parents[1] / "dicomweb"))
 from raw_http import ACCESS_KEY, SECRET_KEY  # noqa: E402
 from world import DicomwebWorld, dicomweb_world  # noqa: E402 - the DICOMweb tests' world lives beside them
 
