@@ -58,6 +58,10 @@ def _store_round(world: DicomwebWorld, names: list[str]) -> dict[str, str]:
         response = session.post(f"{world.base_url}/studies", data=body, headers={"Content-Type": content_type}, timeout=300)
     assert response.status_code in (200, 409), response.text
     result = response.json()
+    failed = result.get("00081198", {}).get("Value", [])
+    stored = result.get("00081199", {}).get("Value", [])
+    assert len(failed) + len(stored) == len(names), "every part is either stored or listed as failed"
+    assert (response.status_code == 409) == bool(failed)
     return {
         item["00081155"]["Value"][0]: item["00081190"]["Value"][0] for item in result.get("00081199", {}).get("Value", [])
     }
