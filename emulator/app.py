@@ -83,9 +83,14 @@ def service_error_response(error: ServiceError, operation_name: str, request_id:
     return error_response(error.code, error.message, status, request_id)
 
 
-def unexpected_error_response(exc: Exception, operation_name: str, request_id: str) -> Response:
-    """Log an unexpected exception's frames, but not its text (it may quote metadata or tag values); a 500."""
+def log_unexpected(exc: Exception, operation_name: str, request_id: str) -> None:
+    """Log an unexpected exception's frames, but not its text: it may quote metadata or tag values."""
     frames = "".join(traceback.format_tb(exc.__traceback__))
     log.error("unexpected %s in %s (request %s)\n%s", type(exc).__name__, operation_name, request_id, frames)
+
+
+def unexpected_error_response(exc: Exception, operation_name: str, request_id: str) -> Response:
+    """Log an unexpected exception (`log_unexpected`); a 500 naming the request."""
+    log_unexpected(exc, operation_name, request_id)
     message = f"An internal error occurred in {operation_name}; request id {request_id}."
     return error_response("InternalServerException", message, error_status("InternalServerException"), request_id)

@@ -77,7 +77,7 @@ def get_instance(call: DicomwebRequest) -> Response:
     served(call, [instance])
     if chosen.multipart:
         part = Part(content_type, _instance_url(call, instance), lambda: data)
-        return multipart_response([part], DICOM)
+        return multipart_response([part], DICOM, call.operation, call.request_id)
     return Response(data, status=200, content_type=content_type)
 
 
@@ -158,7 +158,7 @@ def get_frames(call: DicomwebRequest) -> Response:
 
     parts = [Part(content_type, f"{base}/frames/{number}", content(number)) for number in numbers]
     served(call, [instance])
-    return multipart_response(parts, chosen.media_type)
+    return multipart_response(parts, chosen.media_type, call.operation, call.request_id)
 
 
 def _frame_syntax(stored: str, part_type: str | None, requested: str | None, shape: PixelShape) -> str | None:
@@ -227,7 +227,8 @@ def get_bulkdata(call: DicomwebRequest) -> Response:
     served(call, [instance])
     if chosen.multipart:
         location = f"{_instance_url(call, instance)}/bulkdata/{key}"
-        return multipart_response([Part(OCTET_STREAM, location, lambda: data)], OCTET_STREAM)
+        part = Part(OCTET_STREAM, location, lambda: data)
+        return multipart_response([part], OCTET_STREAM, call.operation, call.request_id)
     return Response(data, status=200, content_type=OCTET_STREAM)
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import urllib.request
@@ -21,7 +22,8 @@ from raw_http import ACCESS_KEY, REGION
 from signing import signed_session
 from world import DicomwebWorld, Instance, dicomweb_world
 
-from ahi.emulator.demo.phantoms import Subject, ct_series
+from ahi.emulator.demo.phantoms import Subject, ct_series, multiframe_cine
+from ahi.emulator.store import imagesets
 
 from local_endpoints import until
 
@@ -216,6 +218,28 @@ def test_frame_numbers_are_checked(world: DicomwebWorld) -> None:
         assert (status, code) == (400, "ValidationException") and "frameList" in message, frames
     refused = world.get(instance_path(cine, "/frames/1"), headers={"Accept": "multipart/related; type=image/jpeg"})
     assert error_of(refused)[:2] == (406, "NotAcceptableException")
+
+
+def test_a_frame_that_cannot_be_read_cuts_the_response_short_and_is_logged(
+    world: DicomwebWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    subject = Subject(patient_id="CUT-1", study_key="cut")
+    datastore_id, instances = world.datastore_with("cut", {"cine": multiframe_cine(subject=subject, frames=3, size=16)[0][1]})
+    found = instances["cine"]
+    blob = world.mi.get_image_set_metadata(datastoreId=datastore_id, imageSetId=found.image_set_id)["imageSetMetadataBlob"]
+    block = json.loads(gzip.decompress(blob.read()))["Study"]["Series"][found.series_uid]["Instances"][found.sop_uid]
+    runtime = world.endpoint.runtime
+    assert runtime is not None
+    with runtime.store.read() as conn:
+        frame = imagesets.find_frame(conn, found.image_set_id, block["ImageFrames"][1]["ID"])
+    assert frame is not None
+    (runtime.frames.root / frame.path).unlink()
+    with world.session() as session:
+        answer = session.get(f"{world.endpoint.url}/datastore/{datastore_id}{instance_path(found, '/frames/1,2')}", timeout=30)
+    boundary = answer.headers["Content-Type"].split("boundary=")[1]
+    assert answer.status_code == 200 and answer.content.count(f"--{boundary}".encode()) == 1
+    assert not answer.content.endswith(f"--{boundary}--\r\n".encode())  # no closing delimiter: the client sees the cut
+    assert any("unexpected FileNotFoundError in GetDICOMInstanceFrames" in record.getMessage() for record in caplog.records)
 
 
 def test_non_primary_instances_are_reachable_only_with_their_image_set(world: DicomwebWorld) -> None:
