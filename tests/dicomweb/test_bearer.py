@@ -157,3 +157,19 @@ def test_the_cloud_native_api_does_not_take_bearer_tokens(oidc: OidcWorld) -> No
 def test_sigv4_still_works_on_an_oidc_data_store(oidc: OidcWorld) -> None:
     response = oidc.world.session().get(oidc.base_url + oidc.instance_path, timeout=30)
     assert response.status_code == 200
+
+
+def test_a_viewer_on_another_origin_reads_with_its_token(oidc: OidcWorld) -> None:
+    """The OHIF way: a browser page sends its bearer token across origins; the answer carries CORS headers."""
+    origin = "https://viewer.example"
+    response = requests.get(
+        oidc.base_url + oidc.instance_path,
+        headers={"Authorization": f"Bearer {oidc.tokens['good']}", "Origin": origin},
+        timeout=30,
+    )
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == origin
+    refused = requests.get(
+        oidc.base_url + oidc.instance_path, headers={"Authorization": "Bearer opaque", "Origin": origin}, timeout=30
+    )
+    assert (refused.status_code, refused.headers["Access-Control-Allow-Origin"]) == (403, origin)
