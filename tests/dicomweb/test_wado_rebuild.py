@@ -49,6 +49,11 @@ def source() -> bytes:
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 1
     ds.SmallestImagePixelValue = int(pixels.min())  # US or SS: signed here
     ds.PixelData = pixels.tobytes()
+    return part10_file(ds)
+
+
+def part10_file(ds: Dataset) -> bytes:
+    """`ds` as an Explicit VR Little Endian Part 10 file."""
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
@@ -124,13 +129,7 @@ def test_one_bit_segmentation_frames_are_packed_back_to_back() -> None:
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 1, 0, 0
     ds.NumberOfFrames = 3
     ds.PixelData = pack_bits(masks)
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    attributes, vrs, stored, frames = imported(buffer.getvalue())
+    attributes, vrs, stored, frames = imported(part10_file(ds))
     assert stored == EXPLICIT_VR_LITTLE_ENDIAN and [len(frame) for frame in frames] == [4, 4, 4]
     for asked in (EXPLICIT_VR_LITTLE_ENDIAN, "*"):
         target = servable(stored, asked, PixelShape.of(attributes))
