@@ -16,11 +16,12 @@ from typing import IO
 import pydicom
 
 from ahi.emulator.dicom.failures import FileFailure
-from ahi.emulator.dicom.grouping import group_instances
+from ahi.emulator.dicom.grouping import ImageSetDraft, group_instances
 from ahi.emulator.dicom.instance import FileOutcome, ProcessedInstance
 from ahi.emulator.dicomweb.stow_body import DICOM, Body, Part
 from ahi.emulator.errors import ConflictException, ServiceError
 from ahi.emulator.events.details import image_set_created
+from ahi.emulator.imagesets.primary import MemberCache
 from ahi.emulator.imports.pipeline import DatastoreNotActive, Destination, Interrupted, Pipeline
 
 #: PS3.18 Table 10.5.3-1 / PS3.4 failure reasons for (0008,1197).
@@ -89,33 +90,42 @@ def store_parts(
             outcome.failed.append(failure)
         elif read.outcome is not None and read.outcome.instance is not None:
             instances.append(read.outcome.instance)
+    members: MemberCache = {}  # what placing this request's series has read, as an import job keeps it
     for draft in group_instances(instances):
-        study = str(draft.levels["Study"].get("StudyInstanceUID", ""))
-        try:
-            committed = pipeline.commit(destination, draft, {}, lambda tx, committed: None)
-        except Interrupted:
-            raise ServiceError("The endpoint is stopping; nothing more is stored.", code="ServiceUnavailableException",
-                               status=503) from None
-        except DatastoreNotActive as gone:
-            raise ConflictException(str(gone)) from None
-        for instance, reason in committed.overflow:
-            outcome.failed.append(Failed(OUT_OF_RESOURCES, reason.message, None, instance.sop_instance_uid))
-        if committed.image_set_id is None:
-            continue
-        image_set_created(destination, committed.image_set_id, committed.version, committed.is_primary)
-        for instance in committed.instances:
-            outcome.stored.append(
-                Stored(
-                    committed.sop_class_uids.get(instance.sop_instance_uid, ""),
-                    instance.sop_instance_uid,
-                    study,
-                    instance.series_instance_uid,
-                    committed.image_set_id,
-                    committed.is_primary,
-                    tuple(caveat.code for caveat in instance.caveats),
-                )
-            )
+        _commit(pipeline, destination, draft, members, outcome)
     return outcome
+
+
+def _commit(
+    pipeline: Pipeline, destination: Destination, draft: ImageSetDraft, members: MemberCache, outcome: Outcome
+) -> None:
+    """One group into its image set (docs/primary-image-sets.md); what it stored and what did not fit go to `outcome`."""
+    study = str(draft.levels["Study"].get("StudyInstanceUID", ""))
+    try:
+        committed = pipeline.commit(destination, draft, members, lambda tx, committed: None)
+    except Interrupted:
+        raise ServiceError(
+            "The endpoint is stopping; nothing more is stored.", code="ServiceUnavailableException", status=503
+        ) from None
+    except DatastoreNotActive as gone:
+        raise ConflictException(str(gone)) from None
+    for instance, reason in committed.overflow:
+        outcome.failed.append(Failed(OUT_OF_RESOURCES, reason.message, None, instance.sop_instance_uid))
+    if committed.image_set_id is None:
+        return
+    image_set_created(destination, committed.image_set_id, committed.version, committed.is_primary)
+    outcome.stored.extend(
+        Stored(
+            committed.sop_class_uids.get(instance.sop_instance_uid, ""),
+            instance.sop_instance_uid,
+            study,
+            instance.series_instance_uid,
+            committed.image_set_id,
+            committed.is_primary,
+            tuple(caveat.code for caveat in instance.caveats),
+        )
+        for instance in committed.instances
+    )
 
 
 def new_staging() -> str:
