@@ -9,12 +9,11 @@ blocks. Absent values are left out rather than sent empty (docs/dicomweb.md#qido
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
-
-from pydicom.datadict import dictionary_VR
 
 from ahi.emulator.dicomweb.dicom_json import attribute
 from ahi.emulator.dicomweb.elements import tag_of
@@ -62,12 +61,23 @@ INSTANCE = (
     ("StudyInstanceUID", "study_uid"),
     ("SeriesInstanceUID", "series_uid"),
 )
-#: Keyword -> (8-hex tag, VR) of every attribute a result takes from the index (none has an ambiguous VR).
-_ELEMENTS = {
-    keyword: (f"{tag_of(keyword):08X}", dictionary_VR(keyword))
-    for keyword, _ in (*STUDY_COMMON, *STUDY_ONLY, *SERIES, *SERIES_ONLY, *INSTANCE)
-}
-_AVAILABILITY, _RETRIEVE_URL, _WARNING_REASON = (f"{tag_of(name):08X}" for name in ("InstanceAvailability", "RetrieveURL", "WarningReason"))
+
+
+@functools.cache
+def _tags() -> tuple[dict[str, tuple[str, str]], str, str, str]:
+    """Keyword -> (8-hex tag, VR) of every attribute a result takes from the index (none has an ambiguous VR),
+    then the tags of InstanceAvailability, RetrieveURL and WarningReason.
+
+    Made on the first search: the data dictionary is pydicom's, which the endpoint's start does not load (docs/startup.md).
+    """
+    from pydicom.datadict import dictionary_VR
+
+    elements = {
+        keyword: (f"{tag_of(keyword):08X}", dictionary_VR(keyword))
+        for keyword, _ in (*STUDY_COMMON, *STUDY_ONLY, *SERIES, *SERIES_ONLY, *INSTANCE)
+    }
+    availability, retrieve_url, warning_reason = (f"{tag_of(name):08X}" for name in ("InstanceAvailability", "RetrieveURL", "WarningReason"))
+    return elements, availability, retrieve_url, warning_reason
 
 
 @dataclass
@@ -114,23 +124,24 @@ class ResultSet:
         return [self._one(conn, row, warnings.get(row.get("sop_uid", ""), [])) for row in rows]
 
     def _one(self, conn: sqlite3.Connection, row: dict[str, Any], warnings: list[int]) -> dict[str, dict[str, Any]]:
+        elements, availability, retrieve_url, warning_reason = _tags()
         defaults = {keyword for keyword, _ in self.default_columns()}
         include = self.include
         encoded: dict[str, dict[str, Any]] = {}
         from_row = [(keyword, row[column]) for keyword, column in self.row_columns() if row.get(column) is not None]
-        if include is None or include - {int(_ELEMENTS[keyword][0], 16) for keyword, _ in from_row}:
+        if include is None or include - {int(elements[keyword][0], 16) for keyword, _ in from_row}:
             attributes, vrs = self._from_document(conn, row)
             attributes.pop("PixelData", None)  # a search returns no pixels
             found = instance_json(attributes, vrs, "", self._bulk_uri(row))
             encoded.update(found if include is None else {key: found[key] for key in found if int(key, 16) in include})
         for keyword, stored in from_row:
-            tag, vr = _ELEMENTS[keyword]
+            tag, vr = elements[keyword]
             if keyword in defaults or include is None or int(tag, 16) in include:
                 encoded[tag] = attribute(vr, _value(stored))
-        encoded[_AVAILABILITY] = attribute("CS", "ONLINE")
-        encoded[_RETRIEVE_URL] = attribute("UR", self._retrieve_url(row))
+        encoded[availability] = attribute("CS", "ONLINE")
+        encoded[retrieve_url] = attribute("UR", self._retrieve_url(row))
         if warnings:
-            encoded[_WARNING_REASON] = attribute("US", warnings)
+            encoded[warning_reason] = attribute("US", warnings)
         return dict(sorted(encoded.items()))
 
     def _bulk_uri(self, row: dict[str, Any]) -> Any:
