@@ -47,6 +47,7 @@ REGISTRY.register(
     Action("image_set_detail.delete", "delete", "D", "Delete image set", SCOPE, mutates=True, confirm=Confirm.TYPE_ID, command="delete"),
     Action("image_set_detail.export_dicom", "export_dicom", "E", "Export .dcm", SCOPE, command="dcm"),
     Action("image_set_detail.copy_url", "copy_dicomweb_url", "w", "Copy DICOMweb URL", SCOPE, command="url"),
+    Action("image_set_detail.conflicts", "conflicts", "f", "Study conflicts", SCOPE, command="conflicts"),
 )
 
 VERSION_COLUMNS = (
@@ -243,6 +244,12 @@ class ImageSetDetailScreen(ImageSetScreen):
 
     def action_preview(self) -> None:
         self.app.push_screen(FrameViewerScreen(self.datastore_id, self.image_set_id, self.version_id))
+
+    def action_conflicts(self) -> None:
+        """The study's primary and non-primary image sets (docs/conflicts.md)."""
+        from ahi.screens.study_conflicts import StudyConflictsScreen  # it opens this screen in turn
+
+        self.app.push_screen(StudyConflictsScreen(self.datastore_id, [self.image_set_id]))
 
     # --- DICOMweb -------------------------------------------------------------------------------
 

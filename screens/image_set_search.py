@@ -21,6 +21,7 @@ from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.screens.saved_searches import SavedSearchDialog, name_problem, save_search
+from ahi.screens.study_conflicts import StudyConflictsScreen
 from ahi.screens.taggable import TaggableScreen
 from ahi.services.datastores import Datastore
 from ahi.services.imagesets import ImageSetSummary, SearchPage
@@ -42,6 +43,7 @@ REGISTRY.register(
     Action("image_sets.save_search", "save_search", "ctrl+s", "Save search as…", SCOPE, command="save"),
     Action("image_sets.saved_searches", "saved_searches", "o", "Saved searches", SCOPE, command="searches"),
     Action("image_sets.clear_form", "clear_form", "X", "Clear the form", SCOPE, footer=False, command="clear"),
+    Action("image_sets.conflicts", "conflicts", "f", "Study conflicts", SCOPE, footer=False, command="conflicts"),
 )
 
 COLUMNS = (
@@ -388,6 +390,12 @@ class ImageSetSearchScreen(TaggableScreen):
         summary = self._selected()
         if summary is not None:
             self.app.push_screen(FrameViewerScreen(summary.datastore_id, summary.id))
+
+    def action_conflicts(self) -> None:
+        """The primary and non-primary image sets of the row's study (docs/conflicts.md)."""
+        summary = self._selected()
+        if summary is not None:
+            self.app.push_screen(StudyConflictsScreen(summary.datastore_id, [summary.id]))
 
     def _label(self, summary: ImageSetSummary) -> str:
         name = person_name(str(summary.dicom.get("DICOMPatientName") or ""))

@@ -26,6 +26,8 @@ from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.import_start import start_import
 from ahi.screens.job_view import duration_text, job_status_cell
 from ahi.screens.prompt_dialog import PromptDialog
+from ahi.screens.study_conflicts import StudyConflictsScreen
+from ahi.services.conflicts import job_roles
 from ahi.services.failure_export import FORMATS, export_failures
 from ahi.services.failure_reasons import FailureGroup, FailureGrouper
 from ahi.services.import_form import StartImportForm, cli_command
@@ -58,6 +60,7 @@ REGISTRY.register(
     Action("job_detail.export", "export", "e", "Export failure report", SCOPE, command="export"),
     Action("job_detail.cli", "copy_cli", "x", "Copy AWS CLI command", SCOPE, command="cli"),
     Action("job_detail.raw_line", "raw_line", "l", "Raw ndjson line", SCOPE, command="line"),
+    Action("job_detail.conflicts", "conflicts", "f", "Conflicts (non-primary)", SCOPE, command="conflicts"),
 )  # fmt: skip
 
 #: Seconds between re-reads of a COMPLETED job's manifest that is not written yet, and how many tries.
@@ -67,6 +70,16 @@ MANIFEST_RETRIES = 5
 LIVE_GROUPS = 200
 #: Seconds between two screen updates while the failure file streams in (each one redraws the tree).
 LIVE_UPDATE_S = 0.25
+
+
+def roles_text(image_sets: Iterable[ImageSetSummary]) -> Text:
+    """"2 primary, 1 non-primary": what the job made of its image sets (manifest `isPrimary`, docs/conflicts.md)."""
+    primary, non_primary, unstated = job_roles(image_sets)
+    text = Text(f"{primary} primary, ")
+    text.append(f"{non_primary} non-primary", style="bold yellow" if non_primary else "")
+    if unstated:
+        text.append(f", {unstated} not stated", style="dim")
+    return text
 
 
 class _Stale(Exception):
@@ -298,6 +311,7 @@ class JobDetailScreen(AhiScreen):
             ):
                 alarm = label.endswith("errors") and bool(value)
                 literal_row(table, label, Text("—" if value is None else str(value), style="bold red" if alarm else ""))
+            literal_row(table, "roles", roles_text(manifest.image_sets))
         elif self.manifest is None:
             literal_row(table, "manifest", Text("reading…", style="dim"))
         for name in (SUCCESS.name, WARNING.name):
@@ -470,6 +484,16 @@ class JobDetailScreen(AhiScreen):
         self.call_in_background(
             "export", lambda: export_failures(path, groups, job=job, known=known), self._exported
         )
+
+    def action_conflicts(self) -> None:
+        """The studies of the image sets this job made non-primary (all of its image sets when none is)."""
+        manifest = self.manifest.manifest if self.manifest else None
+        if manifest is None or not manifest.image_sets:
+            self.notify("The job's manifest lists no image sets (yet)", severity="warning")
+            return
+        non_primary = [s.image_set_id for s in manifest.image_sets if s.is_primary is False]
+        seeds = non_primary or [s.image_set_id for s in manifest.image_sets]
+        self.app.push_screen(StudyConflictsScreen(self.job.datastore_id, seeds))
 
     def _exported(self, path: Path) -> None:
         total = sum(group.count for group in self.groups)

@@ -50,10 +50,14 @@ class PatchEditorDialog(ModalScreen["MetadataUpdate | None"]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", show=False)]
 
-    def __init__(self, document: Mapping[str, Any], ref: AttributeRef | None = None, *, removal: MetadataUpdate | None = None, removal_label: str = "") -> None:
+    def __init__(
+        self, document: Mapping[str, Any], ref: AttributeRef | None = None, *, removal: MetadataUpdate | None = None, removal_label: str = "", value: str | None = None
+    ) -> None:
         super().__init__()
         self.document = document
         self.ref = ref
+        #: The value the editor starts with (None: the attribute's current value).
+        self.value = value
         self.removal = removal
         self.removal_label = removal_label
         self.update_to_send: MetadataUpdate | None = removal
@@ -96,6 +100,8 @@ class PatchEditorDialog(ModalScreen["MetadataUpdate | None"]):
             yield LiteralInput(self._initial_value(), placeholder="the new value (Enter, then Enter on Send)", id="value", compact=True)
 
     def _initial_value(self) -> str:
+        if self.value is not None:
+            return self.value
         if self.ref is None or not self.ref.keyword:
             return ""
         return value_text(current_value(self.document, self.ref)[1])

@@ -1,0 +1,186 @@
+"""The conflicts view through Pilot on a re-import conflict: roles, the differing attribute side by side,
+the job's primary/non-primary counts, read-only refusals, and the three ways out (fix, promote, delete)
+with their CLI equivalents in the call log.
+
+One endpoint and one world serve the module (its tests run in order: fix, then promote and delete).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from conflict_world import ORIGINAL, RENAMED, ConflictWorld, reimport_conflict
+from console_harness import AppFactory, drive, notifications, settle, widget_text
+from local_endpoints import quick_config, running
+from textual.pilot import Pilot
+from textual.widgets import Button, Input
+
+from ahi.emulator.server import LocalEndpoint
+from ahi.screens.image_set_detail import ImageSetDetailScreen
+from ahi.screens.job_detail import JobDetailScreen
+from ahi.screens.patch_editor import PatchEditorDialog
+from ahi.screens.study_conflicts import StudyConflictsScreen
+from ahi.services.conflicts import Member, Sibling
+from ahi.tui.dialogs.confirm import ConfirmDialog
+from ahi.tui.widgets.lock_banner import LockBanner
+from ahi.tui.widgets.resource_table import ResourceTable
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEndpoint]:
+    with running(quick_config(tmp_path_factory.mktemp("conflicts") / "state")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def clients(endpoint: LocalEndpoint) -> tuple[Any, Any]:
+    options: dict[str, Any] = {
+        "region_name": "us-east-1", "endpoint_url": endpoint.url, "aws_access_key_id": "t", "aws_secret_access_key": "t",
+        "config": Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
+    }  # fmt: skip
+    return boto3.client("medical-imaging", **options), boto3.client("s3", **options)
+
+
+@pytest.fixture(scope="module")
+def world(clients: tuple[Any, Any]) -> ConflictWorld:
+    return reimport_conflict(*clients)
+
+
+@pytest.fixture(autouse=True)
+def quick_banner(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(LockBanner, "interval_s", 0.05)
+
+
+def patient_name(mi: Any, world: ConflictWorld, image_set_id: str) -> str:
+    blob = mi.get_image_set_metadata(datastoreId=world.datastore_id, imageSetId=image_set_id)["imageSetMetadataBlob"]
+    return str(json.loads(gzip.decompress(blob.read()))["Patient"]["DICOM"]["PatientName"])
+
+
+def rows(pilot: Pilot[Any]) -> list[Any]:
+    return [row.resource for row in pilot.app.screen.query_one("#conflict-sets", ResourceTable).visible_rows]
+
+
+def roles(pilot: Pilot[Any]) -> dict[str, str]:
+    table = pilot.app.screen.query_one("#conflict-sets", ResourceTable)
+    return {row.key: str(row.cells["role"]) for row in table.visible_rows}
+
+
+async def until(pilot: Pilot[Any], condition: Any, what: str) -> None:
+    for _ in range(200):
+        await settle(pilot)
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never: {what}; notifications: {notifications(pilot.app)}")
+
+
+async def open_conflicts(pilot: Pilot[Any], world: ConflictWorld) -> StudyConflictsScreen:
+    await pilot.app.push_screen(ImageSetDetailScreen(world.datastore_id, world.non_primary))
+    await settle(pilot)
+    await pilot.press("f")
+    await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view")
+    return pilot.app.screen  # type: ignore[return-value]
+
+
+async def cursor_on(pilot: Pilot[Any], image_set_id: str) -> None:
+    table = pilot.app.screen.query_one("#conflict-sets", ResourceTable)
+    keys = [row.key for row in table.visible_rows]
+    table.move_cursor(row=keys.index(image_set_id))
+    await settle(pilot)
+
+
+def test_the_study_shows_roles_and_the_differing_attribute_side_by_side(world: ConflictWorld, make_app: AppFactory) -> None:
+    app = make_app("--read-only")
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        screen = await open_conflicts(pilot, world)
+        assert roles(pilot) == {world.primary: "primary", world.non_primary: "non-primary"}
+        assert isinstance(rows(pilot)[0], Member) and isinstance(rows(pilot)[1], Sibling), "the primary first, its sibling under it"
+        assert "1 primary, 1 non-primary" in widget_text(screen.query_one("#studies"))
+        await cursor_on(pilot, world.non_primary)
+        shown = widget_text(screen.query_one("#differences"), width=200)
+        assert "PatientName" in shown and ORIGINAL.patient_name in shown and RENAMED.patient_name in shown
+        assert "2 instance(s) already in the primary" in shown
+        why = str(screen.query_one("#conflict-sets", ResourceTable).current_row.cells["why"])  # type: ignore[union-attr]
+        assert why.startswith("Patient: PatientName")
+
+        await pilot.press("P")
+        await settle(pilot)
+        assert any("Refused: Promote to primary" in n for n in notifications(pilot.app))
+        assert not isinstance(pilot.app.screen, ConfirmDialog)
+
+    drive(app, scenario)
+
+
+def test_the_job_counts_primary_and_non_primary_and_opens_its_conflicts(world: ConflictWorld, make_app: AppFactory) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        job = app.services.imports.get(world.datastore_id, world.reimport_job, "conflict-store")
+        await pilot.app.push_screen(JobDetailScreen(job))
+        await until(pilot, lambda: "non-primary" in widget_text(pilot.app.screen.query_one("#outcome")), "the job's roles")
+        assert "0 primary, 1 non-primary" in widget_text(pilot.app.screen.query_one("#outcome"))
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view")
+        assert roles(pilot) == {world.primary: "primary", world.non_primary: "non-primary"}
+
+    drive(app, scenario)
+
+
+def test_fix_gives_the_sibling_the_primary_value_with_force(world: ConflictWorld, make_app: AppFactory, clients: tuple[Any, Any]) -> None:
+    app = make_app()
+    mi = clients[0]
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_conflicts(pilot, world)
+        await cursor_on(pilot, world.non_primary)
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(pilot.app.screen, PatchEditorDialog), "the patch editor")
+        editor = pilot.app.screen
+        assert editor.query_one("#value", Input).value == ORIGINAL.patient_name, "prefilled with the primary's value"
+        await pilot.press("enter")
+        assert editor.query_one("#send", Button).has_focus
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and any("fix done" in n for n in notifications(pilot.app)), "the fix")
+        await until(pilot, lambda: any(isinstance(r, Sibling) and not r.differences for r in rows(pilot)), "the refreshed view")
+        sibling = next(r for r in rows(pilot) if isinstance(r, Sibling))
+        assert sibling.reason() == "2 instance(s) already in the primary (a duplicate)"
+        commands = [r.cli_command for r in app.call_log.records() if r.operation == "UpdateImageSetMetadata"]
+        assert len(commands) == 1 and "aws medical-imaging update-image-set-metadata" in commands[0] and "--force" in commands[0]
+
+    drive(app, scenario)
+    assert patient_name(mi, world, world.non_primary) == ORIGINAL.patient_name
+
+
+def test_promote_swaps_the_roles_and_the_duplicate_is_deleted_with_its_id_typed(world: ConflictWorld, make_app: AppFactory, clients: tuple[Any, Any]) -> None:
+    app = make_app()
+    mi = clients[0]
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await open_conflicts(pilot, world)
+        await cursor_on(pilot, world.non_primary)
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: roles(pilot).get(world.primary) == "non-primary" and len(roles(pilot)) == 3, "the roles swapped")
+        promoted = next(key for key, role in roles(pilot).items() if role == "primary")
+        assert promoted not in (world.primary, world.non_primary), "the promoted copy is a new image set"
+        copy = [r.cli_command for r in app.call_log.records() if r.operation == "CopyImageSet"]
+        assert len(copy) == 1 and "--promote-to-primary" in copy[0]
+
+        await cursor_on(pilot, world.non_primary)
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the delete confirmation")
+        await pilot.press(*world.non_primary, "enter")
+        await until(pilot, lambda: world.non_primary not in roles(pilot), "the duplicate gone")
+        assert roles(pilot) == {promoted: "primary", world.primary: "non-primary"}
+
+    drive(app, scenario)
+    assert mi.get_image_set(datastoreId=world.datastore_id, imageSetId=world.primary)["isPrimary"] is False
+    assert mi.get_image_set(datastoreId=world.datastore_id, imageSetId=world.non_primary)["imageSetState"] == "DELETED"
