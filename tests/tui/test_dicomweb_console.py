@@ -86,11 +86,16 @@ async def open_metadata_at(pilot: Pilot[Any], dw: DicomwebWorld, image_set_id: s
     await settle(pilot)
     view = pilot.app.screen
     assert isinstance(view, MetadataViewScreen)
+    await find(pilot, view, needle)
+    return view
+
+
+async def find(pilot: Pilot[Any], view: MetadataViewScreen, needle: str) -> None:
+    """`/` NEEDLE Enter: the cursor goes to the first node that matches."""
     await pilot.press("slash")
     view.query_one("#tree-search", Input).value = needle
     await pilot.press("enter")
     await settle(pilot)
-    return view
 
 
 async def export_to(pilot: Pilot[Any], folder: Path | None, key: str = "E") -> tuple[ExportStatus, str]:
@@ -136,14 +141,12 @@ def test_copy_urls_of_study_series_and_instance_and_fetch_them(dw: DicomwebWorld
         await settle(pilot)
         assert app.clipboard == f"{dw.base_url}/studies/{ct.study_uid}"
 
-        await open_metadata_at(pilot, dw, ct.image_set_id, ct.series_uid)
+        view = await open_metadata_at(pilot, dw, ct.image_set_id, ct.series_uid)
         await pilot.press("w")
         await settle(pilot)
         assert app.clipboard == f"{dw.base_url}/studies/{ct.study_uid}/series/{ct.series_uid}"
-        await pilot.press("escape")
-        await settle(pilot)
 
-        await open_metadata_at(pilot, dw, ct.image_set_id, ct.sop_uid)
+        await find(pilot, view, ct.sop_uid)
         await pilot.press("w")
         await settle(pilot)
         instance_url = f"{dw.base_url}/studies/{ct.study_uid}/series/{ct.series_uid}/instances/{ct.sop_uid}"
