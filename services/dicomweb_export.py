@@ -4,14 +4,16 @@ The instances come from the image set's metadata document (Study → Series → 
 for in Explicit VR Little Endian, which every DICOM reader opens; when the service cannot give that
 syntax (406) it is asked for again as stored (`*`) and the summary says how many came so
 (docs/dicomweb.md#console). Every request names the image set (`imageSetId`), so non-primary image
-sets export too. File names are the SOP Instance UIDs, made safe for a file system; a name already
+sets export too. Four instances are fetched at a time. File names are the SOP Instance UIDs, made safe for a file system; a name already
 taken gets a suffix, never an overwrite.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,9 @@ from ahi.services.errors import AwsCallError
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]")
 STEM_CHARS = 120
 NOT_ACCEPTABLE = "NotAcceptableException"
+#: Instances fetched at once: a few requests in flight hide the round trip to AWS without crowding the
+#: connection pool (services/dicomweb.py keeps four connections) or a throttled account.
+PARALLEL = 4
 
 
 @dataclass(frozen=True)
@@ -104,21 +109,43 @@ Progress = Callable[[int, int, str], None]
 
 
 def run_export(
-    service: DicomwebService, items: list[ExportItem], folder: Path, on_progress: Progress, cancelled: Callable[[], bool] = lambda: False
+    service: DicomwebService,
+    items: list[ExportItem],
+    folder: Path,
+    on_progress: Progress,
+    cancelled: Callable[[], bool] = lambda: False,
+    parallel: int = PARALLEL,
 ) -> ExportSummary:
-    """Write each item into `folder`; `on_progress(done, total, name)` after each; failures are collected, not raised."""
+    """Write each item into `folder`, `parallel` at a time; `on_progress(done, total, name)` after each (from
+    the threads that fetch); failures are collected, not raised; `cancelled()` stops the ones not yet begun."""
     summary = ExportSummary(folder, len(items))
-    for done, item in enumerate(items, start=1):
+    lock = threading.Lock()
+    handled = 0
+
+    def one(item: ExportItem) -> None:
+        nonlocal handled
         if cancelled():
-            summary.cancelled = True
-            break
+            return
+        sop = item.target.sop_uid or item.stem
         try:
-            summary.written.append(_export_one(service, item, folder))
+            written: InstanceFile | None = _export_one(service, item, folder)
+            why = ""
         except AwsCallError as error:
-            summary.failed.append((item.target.sop_uid or item.stem, f"{error.code}: {error.message}"))
+            written, why = None, f"{error.code}: {error.message}"
         except OSError as exc:
-            summary.failed.append((item.target.sop_uid or item.stem, f"cannot write: {exc.strerror or exc}"))
+            written, why = None, f"cannot write: {exc.strerror or exc}"
+        with lock:
+            if written is not None:
+                summary.written.append(written)
+            else:
+                summary.failed.append((sop, why))
+            handled += 1
+            done = handled
         on_progress(done, len(items), item.stem)
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="dicomweb-export") as pool:
+        list(pool.map(one, items))
+    summary.cancelled = handled < len(items)
     return summary
 
 
