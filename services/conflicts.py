@@ -90,7 +90,7 @@ class Sibling:
             if keywords:
                 parts.append(f"{level}: {', '.join(keywords)}")
         if self.shared_instances:
-            parts.append(f"{self.shared_instances} instance(s) already in the primary (a duplicate)")
+            parts.append(f"duplicates {self.shared_instances} instance(s) of the primary")
         return "; ".join(parts) or "no difference in the grouping elements"
 
 

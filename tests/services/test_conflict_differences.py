@@ -81,7 +81,7 @@ def test_a_study_groups_each_non_primary_image_set_under_the_primary_holding_its
 
 def test_the_duplicate_reason_and_search_criteria() -> None:
     study = study_conflicts(STUDY, [member("p", True, document(sops=("a",))), member("n", False, document(sops=("a",)), minute=1)])
-    assert study.siblings[0].reason() == "1 instance(s) already in the primary (a duplicate)"
+    assert study.siblings[0].reason() == "duplicates 1 instance(s) of the primary"
     assert study_criteria(STUDY) == {"filters": [{"operator": "EQUAL", "values": [{"DICOMStudyInstanceUID": STUDY}]}]}
 
 

@@ -150,7 +150,7 @@ def test_fix_gives_the_sibling_the_primary_value_with_force(world: ConflictWorld
         await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and any("fix done" in n for n in notifications(pilot.app)), "the fix")
         await until(pilot, lambda: any(isinstance(r, Sibling) and not r.differences for r in rows(pilot)), "the refreshed view")
         sibling = next(r for r in rows(pilot) if isinstance(r, Sibling))
-        assert sibling.reason() == "2 instance(s) already in the primary (a duplicate)"
+        assert sibling.reason() == "duplicates 2 instance(s) of the primary"
         commands = [r.cli_command for r in app.call_log.records() if r.operation == "UpdateImageSetMetadata"]
         assert len(commands) == 1 and "aws medical-imaging update-image-set-metadata" in commands[0] and "--force" in commands[0]
 
