@@ -1,8 +1,8 @@
 """DICOMweb calls of the console: SigV4-signed HTTP to HealthImaging's DICOMweb host (or the local endpoint).
 
 None of DICOMweb is in botocore's model, so requests are built here, signed with botocore's SigV4Auth
-(service `medical-imaging`) from the session's credentials, sent with urllib3 (botocore's own HTTP
-library) and recorded in the call log with an equivalent `curl --aws-sigv4` line. Throttling (429)
+(service `medical-imaging`) from the session's credentials, sent through botocore's HTTP session (urllib3
+with the proxies and CA bundle boto3 would use) and recorded in the call log with an equivalent `curl --aws-sigv4` line. Throttling (429)
 and unavailability (503) go through the console's backoff (docs/dicomweb.md#console).
 """
 
@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import urllib3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.exceptions import BotoCoreError
+from botocore.httpsession import URLLib3Session
+from botocore.utils import get_environ_proxies
 
 from ahi.services.atomic_file import new_binary_file
 from ahi.services.backoff import Backoff, worth_retrying
@@ -34,8 +36,10 @@ SERVICE = "medical-imaging"
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
 AS_STORED = "*"
 CHUNK_BYTES = 1024 * 1024
-#: Seconds to connect and between bytes read; a whole large instance may take far longer.
-TIMEOUT = urllib3.Timeout(connect=10.0, read=60.0)
+#: Seconds to connect, and between bytes read (a whole large instance may take far longer).
+TIMEOUT = (10.0, 60.0)
+#: Connections kept to the DICOMweb host (an export runs four requests at once).
+CONNECTIONS = 4
 #: What a 429 or 503 is retried as when the body names no code the backoff knows (docs/dicomweb.md#console).
 RETRY_CODES = {429: "ThrottlingException", 503: "ServiceUnavailable"}
 
@@ -57,7 +61,7 @@ class InstanceFile:
 
 
 class DicomwebService:
-    """DICOMweb requests of one session; thread-safe (urllib3's pool is)."""
+    """DICOMweb requests of one session; thread-safe (botocore's HTTP session is)."""
 
     def __init__(
         self,
@@ -66,20 +70,25 @@ class DicomwebService:
         origin: str,
         call_log: CallLog,
         backoff: Backoff,
-        pool: urllib3.PoolManager | None = None,
+        http: URLLib3Session | None = None,
     ) -> None:
         self._credentials = credentials
         self.region = region
         self.origin = origin
         self.call_log = call_log
         self.backoff = backoff
-        self._pool = pool or urllib3.PoolManager(maxsize=4, retries=False, timeout=TIMEOUT)
+        self._http = http or URLLib3Session(timeout=TIMEOUT, max_pool_connections=CONNECTIONS)
 
     @classmethod
     def for_session(cls, aws: AwsSession, backoff: Backoff) -> DicomwebService:
         """The DICOMweb service of a session: its credentials and region, AWS's DICOMweb host or the local origin."""
         region = aws.region or LOCAL_REGION
-        return cls(aws.boto_session.get_credentials, region, dicomweb_origin(aws.endpoint_url, region, aws.is_local), aws.call_log, backoff)
+        origin = dicomweb_origin(aws.endpoint_url, region, aws.is_local)
+        ca_bundle = aws.boto_session._session.get_config_variable("ca_bundle")  # noqa: SLF001 - botocore's config chain
+        http = URLLib3Session(
+            verify=ca_bundle or True, proxies=get_environ_proxies(origin), timeout=TIMEOUT, max_pool_connections=CONNECTIONS
+        )
+        return cls(aws.boto_session.get_credentials, region, origin, aws.call_log, backoff, http)
 
     def url(self, target: DicomwebTarget) -> str:
         return dicomweb_url(self.origin, target)
@@ -125,7 +134,7 @@ class DicomwebService:
 
     def _request(self, operation: str, url: str, accept: str, output: str) -> _Response:
         """Send one signed GET; a non-2xx answer leaves as AwsCallError (with a code the backoff retries on 429/503)."""
-        request = AWSRequest(method="GET", url=url, headers={"Accept": accept})
+        request = AWSRequest(method="GET", url=url, headers={"Accept": accept}, stream_output=True)
         credentials = self._credentials()
         if credentials is None:
             raise AwsCallError(operation, "NoCredentialsError", "no AWS credentials to sign the DICOMweb request with")
@@ -138,10 +147,10 @@ class DicomwebService:
             self.call_log.add(CallRecord(started_at, time.monotonic() - t0, SERVICE, operation, outcome, 0, command))
 
         try:
-            response = self._pool.request("GET", prepared.url, headers=dict(prepared.headers), preload_content=False)
-        except urllib3.exceptions.HTTPError as exc:
+            response = self._http.send(prepared).raw
+        except BotoCoreError as exc:
             record(type(exc).__name__)
-            raise AwsCallError(operation, type(exc).__name__, str(exc)) from exc
+            raise AwsCallError.from_exception(operation, exc) from exc
         if response.status >= 300:
             error = _error_of(operation, response)
             record(error.code)
