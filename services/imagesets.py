@@ -51,6 +51,7 @@ class ImageSetSummary:
     dicom: Mapping[str, Any] = field(default_factory=dict)
     is_primary: bool | None = None
     storage_tier: str | None = None
+    last_accessed_at: datetime | None = None
     arn: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -65,6 +66,7 @@ class ImageSetSummary:
             dicom=dict(summary.get("DICOMTags") or {}),
             is_primary=summary.get("isPrimary"),
             storage_tier=summary.get("storageTier"),
+            last_accessed_at=summary.get("lastAccessedAt"),
             arn=arn,
             raw=dict(summary),
         )
