@@ -3,11 +3,12 @@
 The tables are migration 0014's (emulator/store/dicomweb_index.py). Each query reads through one
 index picked here (SQLite's planner, without statistics, prefers reading a whole data store in the
 result order to a selective key): the index of the most selective equality key the query has (SOP,
-series or study UID, PatientID, AccessionNumber, StudyID); else, for a StudyDate range matching few
-studies, the date index; else the index in the level's order (studies by last update, series by
-SeriesNumber, instances by InstanceNumber), which ends the read once the page is full. A page then
-costs its rows, not the data store's size (docs/dicomweb.md#qido-rs). A search of one image set
-(`imageSetId`) is small and left to the planner.
+series or study UID, PatientID, AccessionNumber, StudyID); else the name index for a PatientName
+pattern with leading text (`SMITH*`); else the date index for a StudyDate range matching few studies;
+else the index in the level's order (studies by last update, series by SeriesNumber, instances by
+InstanceNumber), which ends the read once the page is full. A page then costs its rows, not the data
+store's size (docs/dicomweb.md#qido-rs). A search of one image set (`imageSetId`) is small and left to
+the planner.
 """
 
 from __future__ import annotations
@@ -98,11 +99,20 @@ class Wildcard:
     pattern: str
     nocase: bool = False
 
+    @property
+    def prefix(self) -> str:
+        """The text before the first wildcard (lower case when the match ignores case)."""
+        cut = min((index for index in (self.pattern.find("*"), self.pattern.find("?")) if index >= 0), default=len(self.pattern))
+        return self.pattern[:cut].lower() if self.nocase else self.pattern[:cut]
+
     def sql(self, alias: str, name: str) -> tuple[str, dict[str, Any]]:
         glob = self.pattern.replace("[", "[[]")
-        if self.nocase:
-            return f"lower({alias}.{self.column}) GLOB :{name}", {name: glob.lower()}
-        return f"{alias}.{self.column} GLOB :{name}", {name: glob}
+        column = f"lower({alias}.{self.column})" if self.nocase else f"{alias}.{self.column}"
+        sql, params = f"{column} GLOB :{name}", {name: glob.lower() if self.nocase else glob}
+        if self.prefix:  # a range on the leading text, which an index on the column (or its lower case) can seek
+            sql += f" AND {column} >= :{name}_low AND {column} < :{name}_high"
+            params.update({f"{name}_low": self.prefix, f"{name}_high": self.prefix[:-1] + chr(ord(self.prefix[-1]) + 1)})
+        return sql, params
 
 
 @dataclass(frozen=True)
@@ -161,6 +171,8 @@ def driving_index(conn: sqlite3.Connection, query: QidoQuery) -> str | None:
         if column in equal:
             return index
     for match in query.matches:
+        if query.level == "study" and isinstance(match, Wildcard) and match.column == "patient_name" and match.prefix:
+            return "dicomweb_studies_by_name"
         if query.level == "study" and isinstance(match, Range) and match.column == "study_date":
             condition, params = match.sql("t", "p")
             found = conn.execute(

@@ -35,6 +35,8 @@ CREATE INDEX dicomweb_studies_by_patient ON dicomweb_studies (datastore_id, pati
 CREATE INDEX dicomweb_studies_by_accession ON dicomweb_studies (datastore_id, accession_number) WHERE scope = '';
 CREATE INDEX dicomweb_studies_by_date ON dicomweb_studies (datastore_id, study_date) WHERE scope = '';
 CREATE INDEX dicomweb_studies_by_study_id ON dicomweb_studies (datastore_id, study_id) WHERE scope = '';
+-- PatientName in lower case: a name pattern with leading text (SMITH*) seeks it (names match in any case).
+CREATE INDEX dicomweb_studies_by_name ON dicomweb_studies (datastore_id, lower(patient_name)) WHERE scope = '';
 -- The primary image sets' rows of one study: what rebuilding its aggregate row reads.
 CREATE INDEX dicomweb_studies_members ON dicomweb_studies (datastore_id, study_uid) WHERE scope != '' AND is_primary = 1;
 
