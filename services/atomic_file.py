@@ -12,18 +12,24 @@ from typing import BinaryIO, TextIO
 
 
 @contextmanager
-def atomic_text_file(path: str | os.PathLike[str]) -> Iterator[TextIO]:
-    """A text handle whose content replaces `path` only when the block ends without an error."""
+def atomic_text_file(path: str | os.PathLike[str], *, overwrite: bool = True) -> Iterator[TextIO]:
+    """A text handle whose content replaces `path` only when the block ends without an error.
+
+    `overwrite=False`: the content lands only where no file is (FileExistsError otherwise, checked when
+    it lands, so a file that appeared while it was written is never replaced).
+    """
     target = Path(path).expanduser()
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             yield out
-        os.replace(temp_name, target)
-    except BaseException:
+        if overwrite:
+            os.replace(temp_name, target)
+        else:
+            _claim(temp_name, target)
+    finally:
         Path(temp_name).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

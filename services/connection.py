@@ -106,6 +106,7 @@ class Connection:
         self._services = _SessionServices(aws, self.backoff)
         self._frame_cache: FrameCache | None = None
         self._lock = threading.Lock()
+        self._siblings: dict[ConnectionSettings, Connection] = {}
         #: Set once the session is usable (at once, unless the local endpoint is starting).
         self._ready = threading.Event()
         self._failure: str | None = None
@@ -155,6 +156,23 @@ class Connection:
         services = _SessionServices(AwsSession(settings, self.call_log, models_from), self.backoff)
         with self._lock:
             self._services, self._frame_cache = services, None
+
+    def sibling(self, settings: ConnectionSettings) -> Connection:
+        """A connection on other settings (a fleet's profile and region): same call log and backoff, kept for reuse.
+
+        Each (profile, region, endpoint) gets one session, made on first use and kept while this connection
+        lives, so a fleet refresh reuses its clients and each region's remembered job counts.
+        """
+        if settings == self.settings:
+            return self
+        with self._lock:
+            sibling = self._siblings.get(settings)
+            if sibling is None:
+                current = self._services.aws
+                models_from = current if settings.profile == current.settings.profile else None
+                sibling = Connection(AwsSession(settings, self.call_log, models_from), self.backoff)
+                self._siblings[settings] = sibling
+            return sibling
 
     def available_regions(self) -> list[str]:
         """Regions with HealthImaging, plus the current one."""
@@ -207,7 +225,9 @@ class Connection:
         local = self.local
         if local is None or not local.seed_wanted:
             return
-        jobs = local.start_demo(lambda: on_progress("Demo data stores created; making and importing the demo studies…"))
+        jobs = local.start_demo(
+            lambda: on_progress("Demo data stores created; making and importing the demo studies…"), self.aws.models_loader
+        )
         if jobs is None:
             return
         on_progress("Demo imports are running (:jobs shows them).")
