@@ -1,6 +1,9 @@
-"""Files of the persisted world written whole and synced: a kill -9 leaves the old content or the new, never half.
+"""Files of the persisted world written whole: a kill -9 or a power cut leaves the old content or the new, never half.
 
-Every file is 0600 and every folder 0700 whatever the umask, like the rest of the state directory.
+A file's content is synced before it is renamed into place; the folder is not, so a power cut may undo
+the last renames (the file's previous content comes back), as the SQLite store's synchronous=NORMAL
+may lose its last transactions. A kill -9 loses nothing: the rename is done before the write is
+answered. Every file is 0600 and every folder 0700 whatever the umask, like the rest of the state directory.
 """
 
 from __future__ import annotations
@@ -19,15 +22,6 @@ def private_folder(folder: Path) -> Path:
     return folder
 
 
-def sync_folder(folder: Path) -> None:
-    """fsync a folder, so a rename or unlink in it survives a power cut as well as a kill."""
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
 def write_durably(target: Path, write: Callable[[BinaryIO], None]) -> None:
     """Write `target` through `write` into a temporary file beside it, fsync it and rename it into place."""
     temporary = target.with_name(f".{target.name}.part")
@@ -36,16 +30,11 @@ def write_durably(target: Path, write: Callable[[BinaryIO], None]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, target)
-    sync_folder(target.parent)
 
 
 def remove_durably(target: Path) -> None:
-    """Remove a file (if there) and sync its folder."""
-    try:
-        target.unlink()
-    except FileNotFoundError:
-        return
-    sync_folder(target.parent)
+    """Remove a file if it is there."""
+    target.unlink(missing_ok=True)
 
 
 def drop_partial_files(folder: Path) -> None:
