@@ -1,5 +1,6 @@
 """In a real terminal (tmux), a person opens an image set in `ahi --local`, exports it with `E` to a folder
-they type, waits for the summary, and the `.dcm` files written are read by pydicom."""
+they type, waits for the summary, and the `.dcm` files written are read by pydicom; `w` then puts the
+study's DICOMweb URL on the clipboard (OSC 52, into tmux's buffer)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,8 @@ def test_export_an_image_set_and_read_the_files(tmux: Tmux, state_dir: Path, tmp
     assert {str(d.PatientID) for d in datasets} == {PATIENT_B.patient_id}
     assert {f"{d.SOPInstanceUID}.dcm" for d in datasets} == {path.name for path in files}
     assert all(d.pixel_array.shape == (32, 32) for d in datasets)
+
+    tmux.keys("w")
+    tmux.wait_for(lambda s: "DICOMweb study URL copied" in s, "the copy notification")
+    url = tmux.run("show-buffer").strip()
+    assert url.startswith("http://127.0.0.1:") and url.endswith(f"/studies/{datasets[0].StudyInstanceUID}")
