@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         for line in environment_lines(endpoint.url, args.region, access_key, secret_key):
             print(line, file=out)
         print("# Ctrl+C or SIGTERM stops it.", file=out, flush=True)
-        demo_cli.on_announced(args, endpoint, out)
+        demo_cli.on_announced(args, endpoint, out, stop)
         while not stop.wait(0.5):
             pass
     finally:

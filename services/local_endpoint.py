@@ -5,11 +5,12 @@ paints, and its import jobs (HTJ2K encoding, a CPU-bound pipeline) never hold th
 It is `ahi local` itself, reached over HTTP like any endpoint; it stops when the console stops it,
 and when its standard input closes, so a console killed outright does not leave it behind.
 
-The demo seed runs in that process too (`--demo-in-background`): it creates the demo's data stores,
-makes and uploads the studies and starts the imports without waiting for them, reporting each step
-on the process's standard output, so the console lists the data stores as soon as they exist, the
-jobs screen shows the imports running, and quitting never waits for the seed. A seed cut short by
-quitting is done again on the next start.
+The demo seed is shared (`--demo-in-background`, docs/startup.md): the console creates the demo's
+keys and data stores (it has boto3 loaded while the endpoint is still loading moto), and the
+endpoint process makes and uploads the studies and starts the imports, reporting each step on its
+standard output. The console lists the data stores as soon as they exist, the jobs screen shows the
+imports running, and quitting never waits for the seed. A seed cut short by quitting is done again
+on the next start.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 import threading
 from pathlib import Path
 from collections.abc import Iterator
-from typing import IO, TYPE_CHECKING, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 from ahi.emulator.demo import progress
 
@@ -106,17 +107,21 @@ class LocalEndpointRun:
             return ""
         return lines[-1] if lines else ""
 
-    def start_demo(self, on_datastores: Callable[[], None] | None = None) -> DemoJobs | None:
-        """Follow the endpoint's demo seed until its imports are started (None when the world was already there).
+    def start_demo(self, on_datastores: Callable[[], None] | None = None, loader: Any = None) -> DemoJobs | None:
+        """Create the demo's keys and data stores from here, then follow the endpoint process until it has started the imports.
 
-        `on_datastores` is called once the demo's data stores exist.
+        `on_datastores` is called once the data stores exist; `loader` is a botocore loader whose models
+        the demo's clients reuse. None when the demo world was already there.
         """
+        from ahi.emulator.demo.seed import create_demo_datastores
+
+        assert self.url is not None, "start the endpoint first"
+        if create_demo_datastores(self.url, loader) is not None and on_datastores is not None:
+            on_datastores()
         for step, detail in self._demo_steps():
-            if step == "datastores" and on_datastores is not None:
-                on_datastores()
-            elif step == "present":
+            if step == "present":
                 return None
-            elif step == "imports":
+            if step == "imports":
                 return [(datastore_id, job_id) for datastore_id, _, job_id in (pair.partition("/") for pair in detail.split())]
         raise self._seed_ended_early()
 

@@ -93,13 +93,17 @@ class AwsSession:
         self.boto_session = boto3.Session(profile_name=settings.profile, region_name=settings.region, **credentials)
         if models_from is not None:
             # botocore caches each JSON model it loads in its loader; a new session would parse them all again.
-            loader = models_from.boto_session._session.get_component("data_loader")  # noqa: SLF001 - botocore's loader
-            self.boto_session._session.register_component("data_loader", loader)  # noqa: SLF001
+            self.boto_session._session.register_component("data_loader", models_from.models_loader)  # noqa: SLF001
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._account_id: str | None = None
         self._account_error: AwsCallError | None = None
         CallRecorder(self.call_log, self.cli_context, self._paginator_keys).register(self.boto_session.events)
+
+    @property
+    def models_loader(self) -> Any:
+        """botocore's loader of this session, with the service models it has parsed (docs/startup.md)."""
+        return self.boto_session._session.get_component("data_loader")  # noqa: SLF001 - botocore's loader
 
     @property
     def region(self) -> str | None:

@@ -1,9 +1,8 @@
 """`ahi local --demo`: seed the demo world once the endpoint is up (skipped when it is already there).
 
 `--demo-in-background` is the console's (`ahi --local` on a new state directory): the endpoint serves
-at once and seeds behind it, printing one `# demo: ...` line per step (demo/progress.py), so the
-console lists the demo's data stores as soon as they exist and the studies are made in this process,
-never on the console's core.
+at once, the console creates the demo's keys and data stores, and this process makes and imports the
+studies behind them, printing a `# demo: ...` line per step (demo/progress.py, docs/startup.md).
 """
 
 from __future__ import annotations
@@ -29,20 +28,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--demo-in-background",
         action="store_true",
-        help="seed the demo data after the endpoint serves, printing a '# demo: ...' line per step "
-        f"(a seed cut short leaves {progress.PENDING_FILE} in the state directory)",
+        help="once a client has created the demo's keys and data stores (ahi --local does), make and import the "
+        f"demo studies, printing a '# demo: ...' line per step ({progress.PENDING_FILE} in the state directory "
+        "until the imports are started)",
     )
 
 
 def wants_moto_soon(args: argparse.Namespace) -> bool:
-    """A background seed creates KMS keys first thing: moto may start loading before anyone asks."""
+    """The demo's first calls are KMS CreateKey: moto may start loading before anyone asks."""
     return bool(getattr(args, "demo_in_background", False))
 
 
 def on_started(args: argparse.Namespace, endpoint: LocalEndpoint) -> None:
     """Seed before the environment lines are printed, so the data is there when they appear."""
     if getattr(args, "demo_in_background", False):
-        (endpoint.config.state_dir / progress.PENDING_FILE).touch(mode=0o600)
+        pending = endpoint.config.state_dir / progress.PENDING_FILE
+        if _demo_ids(endpoint):
+            pending.unlink(missing_ok=True)  # a seed cut short after its data stores: the world is there, as a client sees it
+        else:
+            pending.touch(mode=0o600)
     if not getattr(args, "demo", False):
         return
     from ahi.emulator.demo.seed import seed_demo
@@ -52,9 +56,22 @@ def on_started(args: argparse.Namespace, endpoint: LocalEndpoint) -> None:
     print("# demo data seeded." if seeded else "# demo data already present.", file=sys.stderr, flush=True)
 
 
-def on_announced(args: argparse.Namespace, endpoint: LocalEndpoint, out: TextIO) -> None:
-    """Once the URL is printed: the background seed, when asked for."""
-    if getattr(args, "demo_in_background", False):
-        pending = endpoint.config.state_dir / progress.PENDING_FILE
-        threading.Thread(target=progress.seed_reporting, args=(endpoint.url, pending, out), name="ahi-demo-seed",
-                         daemon=True).start()  # fmt: skip
+def on_announced(args: argparse.Namespace, endpoint: LocalEndpoint, out: TextIO, stopped: threading.Event) -> None:
+    """Once the URL is printed: the background part of the seed, when asked for (`present` when the world is there)."""
+    if not getattr(args, "demo_in_background", False):
+        return
+    pending = endpoint.config.state_dir / progress.PENDING_FILE
+    if not pending.exists():
+        progress.report(out, "present")
+        return
+    threading.Thread(target=progress.seed_when_created, args=(endpoint.url, lambda: _demo_ids(endpoint), pending, out, stopped),
+                     name="ahi-demo-seed", daemon=True).start()  # fmt: skip
+
+
+def _demo_ids(endpoint: LocalEndpoint) -> dict[str, str]:
+    """The demo data stores in the endpoint's state (name -> id), read directly: no client needed to wait for them."""
+    from ahi.emulator.demo import world
+
+    assert endpoint.runtime is not None, "the endpoint is not running"
+    with endpoint.runtime.store.read() as conn:
+        return {store.name: store.datastore_id for store in world.demo_datastores(conn)}

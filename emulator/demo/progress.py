@@ -1,9 +1,12 @@
-"""The demo seed run behind a serving endpoint, its steps reported as `# demo: <step> [detail]` lines (docs/startup.md).
+"""The demo seed's part behind a serving endpoint, its steps reported as `# demo: <step> [detail]` lines (docs/startup.md).
 
-The console (`ahi --local`) reads these lines from the endpoint's standard output, after the URL line:
+`ahi --local` on a new state directory splits the seed between its two processes. The console,
+which has boto3 loaded by then, creates the demo's keys and data stores through the API; this
+process waits for them to appear in its state, then makes the studies, uploads them and starts the
+imports (seconds of CPU the console's core never sees). The console reads these lines from the
+endpoint's standard output, after the URL line:
 
-- `datastores`: the demo's keys and data stores exist (the console lists them now);
-- `imports DATASTORE_ID/JOB_ID ...`: studies made and uploaded, imports started;
+- `imports DATASTORE_ID/JOB_ID ...`: studies uploaded, imports started;
 - `settled`: every import ended and the finishing touches are on;
 - `present`: the state already held the demo world, nothing was done;
 - `failed MESSAGE`: the seed stopped (the endpoint's log has the traceback).
@@ -17,6 +20,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -24,6 +29,8 @@ from typing import TextIO
 PENDING_FILE = "demo-seed.pending"
 PREFIX = "# demo: "
 LINE = re.compile(r"^# demo: (?P<step>[a-z]+)(?: (?P<detail>.*))?$")
+#: Seconds between two looks for the demo's data stores in the endpoint's state.
+POLL_S = 0.05
 
 log = logging.getLogger("ahi.emulator.demo")
 _write_lock = threading.Lock()
@@ -35,20 +42,30 @@ def report(out: TextIO, step: str, detail: str = "") -> None:
         print(f"{PREFIX}{step} {detail}".rstrip(), file=out, flush=True)
 
 
-def seed_reporting(endpoint_url: str, pending: Path, out: TextIO) -> None:
-    """Seed the demo world at `endpoint_url`, reporting each step on `out`; never raises."""
-    from ahi.emulator.demo.seed import settle_demo, start_demo
+def seed_when_created(
+    endpoint_url: str, demo_datastores: Callable[[], dict[str, str]], pending: Path, out: TextIO, stopped: threading.Event
+) -> None:
+    """Once every demo data store exists (name -> id, read from this endpoint's state), make and import the studies; never raises."""
+    from ahi.emulator.demo import world
+    from ahi.emulator.demo.seed import settle_demo, start_demo_imports
 
+    names = {store.name for store in world.DATASTORES}
     try:
-        jobs = start_demo(endpoint_url, lambda: report(out, "datastores"))
+        datastore_ids = demo_datastores()
+        while not names <= set(datastore_ids):
+            if stopped.wait(POLL_S):
+                return
+            datastore_ids = demo_datastores()
+        started = time.monotonic()
+        jobs = start_demo_imports(endpoint_url, {name: datastore_ids[name] for name in names})
         pending.unlink(missing_ok=True)
-        if jobs is None:
-            report(out, "present")
-            return
+        log.info("demo studies made and imports started in %.1f s", time.monotonic() - started)
         report(out, "imports", " ".join(f"{datastore_id}/{job_id}" for datastore_id, job_id in jobs))
         settle_demo(endpoint_url, jobs)
         report(out, "settled")
     except Exception as exc:  # noqa: BLE001 - reported to the console; the endpoint goes on serving
+        if stopped.is_set():
+            return
         log.exception("demo seed failed")
         try:
             report(out, "failed", " ".join(str(exc).split()) or type(exc).__name__)

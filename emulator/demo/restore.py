@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import time
 
 from moto.kms.models import kms_backends
 from moto.s3.models import s3_backends
@@ -23,21 +22,10 @@ from ahi.emulator.imports.outputs import output_files
 from ahi.emulator.imports.s3io import S3Location
 from ahi.emulator.kms import KMS_ARN
 from ahi.emulator.store import import_jobs
-from ahi.emulator.store.datastores import Datastore, all_datastores
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.imagesets import image_sets_of_job
-from ahi.emulator.store.tags import get_tags
 
 log = logging.getLogger("ahi.emulator.demo")
-
-
-def _demo_datastores(conn: sqlite3.Connection) -> list[Datastore]:
-    # Only identity, name and key are read here, so the status instant does not matter.
-    return [
-        datastore
-        for datastore in all_datastores(conn, time.time())
-        if get_tags(conn, datastore.arn).get(world.DEMO_TAG) == world.DEMO_TAG_VALUE
-    ]
 
 
 def _restore_key(arn: str, key: world.DemoKey) -> None:
@@ -84,7 +72,7 @@ def _restore_buckets(conn: sqlite3.Connection, account_id: str, region: str, dat
 def restore_demo_world(store: Store) -> bool:
     """Re-create the demo's keys and buckets that moto lost; True when this state holds a demo world."""
     with store.read() as conn:
-        stores = _demo_datastores(conn)
+        stores = world.demo_datastores(conn)
         if not stores:
             return False
         for row in stores:

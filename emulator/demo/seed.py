@@ -31,8 +31,10 @@ DemoJobs = list[tuple[str, str]]
 class _Clients:
     """The seed's boto3 clients for one endpoint, each made on first use (the S3 model is only loaded once the data stores exist)."""
 
-    def __init__(self, endpoint_url: str) -> None:
+    def __init__(self, endpoint_url: str, loader: Any = None) -> None:
         self._session = boto3.session.Session()
+        if loader is not None:  # a botocore loader that has parsed the models already (the console's)
+            self._session._session.register_component("data_loader", loader)  # noqa: SLF001
         self._options: dict[str, Any] = {
             "region_name": REGION,
             "endpoint_url": endpoint_url,
@@ -59,10 +61,14 @@ class _Clients:
         return self._client("kms")
 
 
+def _clients(endpoint_url: str, loader: Any = None) -> _Clients:
+    """One set per endpoint (and loader): starting and settling the demo share their clients and loaded models."""
+    return _cached_clients(endpoint_url, loader)
+
+
 @functools.lru_cache(maxsize=8)
-def _clients(endpoint_url: str) -> _Clients:
-    """One set per endpoint: starting and settling the demo share their clients and loaded models."""
-    return _Clients(endpoint_url)
+def _cached_clients(endpoint_url: str, loader: Any) -> _Clients:
+    return _Clients(endpoint_url, loader)
 
 
 def already_seeded(mi: Any) -> bool:
@@ -117,11 +123,24 @@ def seed_demo(endpoint_url: str) -> bool:
 def start_demo(endpoint_url: str, on_datastores: Callable[[], None] | None = None) -> DemoJobs | None:
     """Create keys and data stores, then buckets and files, and start the imports, without waiting for them.
 
-    The data stores come first and `on_datastores` is called once they exist: a console on a new state
-    directory lists them while the studies are still being made and uploaded. None (and nothing done)
+    The data stores come first and `on_datastores` is called once they exist. None (and nothing done)
     when the demo world is already there.
     """
-    clients = _clients(endpoint_url)
+    datastore_ids = create_demo_datastores(endpoint_url)
+    if datastore_ids is None:
+        return None
+    if on_datastores is not None:
+        on_datastores()
+    return start_demo_imports(endpoint_url, datastore_ids)
+
+
+def create_demo_datastores(endpoint_url: str, loader: Any = None) -> dict[str, str] | None:
+    """The demo's KMS keys and data stores (name -> data store id); None (and nothing done) when the demo world is there.
+
+    `ahi --local` calls this from the console, which has boto3 loaded already, while its endpoint
+    process makes the studies (docs/startup.md).
+    """
+    clients = _clients(endpoint_url, loader)
     mi, kms = clients.mi, clients.kms
     if already_seeded(mi):
         return None
@@ -135,10 +154,13 @@ def start_demo(endpoint_url: str, on_datastores: Callable[[], None] | None = Non
         if store.key is not None:
             request["kmsKeyArn"] = key_arns[store.key]
         datastore_ids[store.name] = mi.create_datastore(**request)["datastoreId"]
-    if on_datastores is not None:
-        on_datastores()
+    return datastore_ids
 
-    s3 = clients.s3
+
+def start_demo_imports(endpoint_url: str, datastore_ids: dict[str, str]) -> DemoJobs:
+    """Buckets and files of the demo data stores `create_demo_datastores` made, and their imports started."""
+    clients = _clients(endpoint_url)
+    mi, s3 = clients.mi, clients.s3
     for bucket in (world.INPUT_BUCKET, world.OUTPUT_BUCKET):
         s3.create_bucket(Bucket=bucket)
     for folder in world.INPUT_FOLDERS:

@@ -15,7 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from ahi.emulator.demo.phantoms import PhantomFile
+    from ahi.emulator.store.datastores import Datastore
 
 INPUT_BUCKET = "ahi-demo-input"
 OUTPUT_BUCKET = "ahi-demo-output"
@@ -113,3 +116,18 @@ JOBS = (
     DemoJob("demo-missing-bucket", "demo-imaging", f"s3://{MISSING_BUCKET}/dicom/"),
 )
 OUTPUT_URI = f"s3://{OUTPUT_BUCKET}/imports/"
+
+
+def demo_datastores(conn: sqlite3.Connection) -> list[Datastore]:
+    """The data stores of an endpoint's own state that carry the demo tag (read in its process, not over the API)."""
+    import time
+
+    from ahi.emulator.store.datastores import all_datastores
+    from ahi.emulator.store.tags import get_tags
+
+    # Only identity, name and key are read here, so the status instant does not matter.
+    return [
+        datastore
+        for datastore in all_datastores(conn, time.time())
+        if get_tags(conn, datastore.arn).get(DEMO_TAG) == DEMO_TAG_VALUE
+    ]
