@@ -11,7 +11,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from rich.table import Table
 from rich.text import Text
@@ -72,14 +72,14 @@ LIVE_GROUPS = 200
 LIVE_UPDATE_S = 0.25
 
 
-def roles_text(image_sets: Iterable[ImageSetSummary]) -> Text:
-    """"2 primary, 1 non-primary": what the job made of its image sets (manifest `isPrimary`, docs/conflicts.md)."""
+def role_rows(table: Table, image_sets: Sequence[ImageSetSummary]) -> None:
+    """How many of the job's image sets are primary and non-primary (manifest `isPrimary`, docs/conflicts.md);
+    nothing when the manifest does not say."""
     primary, non_primary, unstated = job_roles(image_sets)
-    text = Text(f"{primary} primary, ")
-    text.append(f"{non_primary} non-primary", style="bold yellow" if non_primary else "")
-    if unstated:
-        text.append(f", {unstated} not stated", style="dim")
-    return text
+    if image_sets and unstated == len(image_sets):
+        return
+    literal_row(table, "primary", str(primary))
+    literal_row(table, "non-primary", Text(str(non_primary), style="bold yellow" if non_primary else ""))
 
 
 class _Stale(Exception):
@@ -311,7 +311,7 @@ class JobDetailScreen(AhiScreen):
             ):
                 alarm = label.endswith("errors") and bool(value)
                 literal_row(table, label, Text("—" if value is None else str(value), style="bold red" if alarm else ""))
-            literal_row(table, "roles", roles_text(manifest.image_sets))
+            role_rows(table, manifest.image_sets)
         elif self.manifest is None:
             literal_row(table, "manifest", Text("reading…", style="dim"))
         for name in (SUCCESS.name, WARNING.name):

@@ -37,7 +37,7 @@ def test_reimport_conflict_promote_swaps_roles(tmux: Tmux, state_dir: Path) -> N
     tmux.keys("Enter")
     tmux.wait_for(lambda s: "reimport-renamed" in s and "first-import" not in s, "the re-import job alone")
     tmux.keys("Enter")
-    tmux.wait_for(lambda s: "0 primary, 1 non-primary" in s, "the job's roles")
+    tmux.wait_for(lambda s: re.search(r"\bprimary +0\b", s) and re.search(r"non-primary +1\b", s), "the job's roles: 1 non-primary")
 
     tmux.keys("f")
     screen = tmux.wait_for(lambda s: "1 primary, 1 non-primary" in s and world.non_primary in s, "the conflicts view")
