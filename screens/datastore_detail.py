@@ -1,22 +1,27 @@
-"""One data store: every property, its tags, its KMS key status and its import jobs by status."""
+"""One data store: every property, its tags, its KMS key status, its import jobs by status and its image sets per
+storage tier (counted when the screen opens and on `r`, not on every auto-refresh: docs/version-diff.md#tiers)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable, TypeVar
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from ahi.screens.datastore_view import AWS_OWNED, datastore_status_cell
 from ahi.services.datastores import Datastore
 from ahi.services.errors import AwsCallError
 from ahi.services.kms import KeyStatus
+from ahi.services.tiers import TierCount, count_tiers
 from ahi.tui.literal import literal, literal_row
+from ahi.tui.messages import CallDone
 from ahi.tui.screen_base import AhiScreen
 
 T = TypeVar("T")
@@ -70,6 +75,49 @@ class DatastoreDetailScreen(AhiScreen):
             yield Static(id="tags")
             yield Static(id="kms")
             yield Static(id="jobs")
+            yield Static(id="tiers")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.count_tiers()
+
+    def action_refresh(self) -> None:
+        super().action_refresh()
+        self.count_tiers()
+
+    @work(thread=True, exit_on_error=False, group="tiers", exclusive=True)
+    def count_tiers(self) -> None:
+        """SearchImageSets over the whole store, page by page, posting the count after each page (bounded: services.tiers)."""
+        worker = get_current_worker()
+        imagesets, store = self.ahi.services.imagesets, self.datastore.id
+
+        def progress(count: TierCount) -> None:
+            if not worker.is_cancelled:  # a newer count has started; this one's numbers are stale
+                self.post_message(CallDone(replace(count, by_tier=dict(count.by_tier)), self._show_tiers))
+
+        try:
+            count_tiers(lambda token: imagesets.search(store, {}, token), progress=progress, stop=lambda: worker.is_cancelled)
+        except Exception as exc:
+            self.post_message(CallDone(AwsCallError.from_exception("SearchImageSets", exc), self._show_tiers))
+
+    def _show_tiers(self, count: TierCount | AwsCallError) -> None:
+        self.query_one("#tiers", Static).update(self._tiers(count))
+
+    def _tiers(self, count: TierCount | AwsCallError) -> Group:
+        if isinstance(count, AwsCallError):
+            return self._unavailable("Storage tiers", count)
+        if not count.done:
+            title = f"Storage tiers (counting… {count.seen:,} image sets, {count.pages} pages)"
+        elif count.complete:
+            title = f"Storage tiers (all {count.seen:,} image sets)"
+        else:
+            title = f"Storage tiers (the {count.seen:,} most recently updated image sets: the count stops at {count.limit:,})"
+        table = Table(box=None, show_header=False, expand=False)
+        table.add_column(style="dim", no_wrap=True)
+        table.add_column(justify="right")
+        for name, number in count.rows():
+            literal_row(table, name, f"{number:,}")
+        return Group(Text(title, style="bold"), table)
 
     def current_resource(self) -> Datastore:
         return self.datastore

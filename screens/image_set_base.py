@@ -11,6 +11,7 @@ from ahi.screens.taggable import TaggableScreen
 from ahi.services.imagesets import ImageSetState
 from ahi.services.metadata_patch import MetadataUpdate
 from ahi.services.tags import TagTarget
+from ahi.services.tiers import access_notice
 from ahi.tui.widgets.lock_banner import Following, LockBanner
 
 
@@ -61,6 +62,13 @@ class ImageSetScreen(TaggableScreen):
             self.notify("The image set is deleted", severity="warning")
             return None
         return latest
+
+    def warn_access(self) -> None:
+        """Before a read that counts as access: say so if it moves the image set out of Archive Instant Access
+        (docs/version-diff.md#tiers)."""
+        notice = access_notice(self.image_set_id, self.latest.storage_tier if self.latest is not None else None)
+        if notice is not None:
+            self.notify(notice, title="storage tier", severity="warning")
 
     def follow(self, operation: str, state: ImageSetState) -> None:
         if state.id == self.image_set_id:

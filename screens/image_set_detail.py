@@ -26,11 +26,13 @@ from ahi.screens.frame_viewer import FrameViewerScreen
 from ahi.screens.image_set_base import ImageSetScreen
 from ahi.screens.metadata_view import MetadataViewScreen
 from ahi.screens.patch_editor import PatchEditorDialog
+from ahi.screens.version_diff import VersionDiffScreen
 from ahi.services.dicomweb_export import plan_export, study_uid
 from ahi.services.dicomweb_urls import DicomwebTarget
 from ahi.services.errors import AwsCallError
 from ahi.services.imagesets import ImageSetState, MetadataDocument
 from ahi.services.metadata_patch import MetadataUpdate
+from ahi.services.tiers import ARCHIVE, tier_name
 from ahi.tui.actions import REGISTRY, Action, Confirm, key_label, mutating
 from ahi.tui.literal import literal, literal_row
 from ahi.tui.widgets.lock_banner import Following, LockBanner
@@ -48,6 +50,7 @@ REGISTRY.register(
     Action("image_set_detail.export_dicom", "export_dicom", "E", "Export .dcm", SCOPE, command="dcm"),
     Action("image_set_detail.copy_url", "copy_dicomweb_url", "w", "Copy DICOMweb URL", SCOPE, command="url"),
     Action("image_set_detail.conflicts", "conflicts", "f", "Study conflicts", SCOPE, command="conflicts"),
+    Action("image_set_detail.diff", "diff_versions", "d", "Diff versions", SCOPE, footer=False, command="diff"),
 )
 
 VERSION_COLUMNS = (
@@ -125,15 +128,16 @@ class ImageSetDetailScreen(ImageSetScreen):
                 yield Static(id="tags")
             with Vertical(id="detail-right"):
                 yield Label(self.versions_title(), id="versions-title")
-                yield ResourceTable(VERSION_COLUMNS, id="versions", markable=False)
+                yield ResourceTable(VERSION_COLUMNS, id="versions")
         yield ExportStatus(id="dicomweb-export")
 
     def versions_title(self) -> str:
         """The versions heading names the revert key only where reverting is allowed."""
+        diff = key_label(REGISTRY["image_set_detail.diff"].keys, self.ahi.keymap, "image_set_detail.diff")
         if self.ahi.read_only:
-            return "Versions (Enter shows one)"
+            return f"Versions (Enter shows one, {diff} diffs)"
         revert = key_label(REGISTRY["image_set_detail.revert"].keys, self.ahi.keymap, "image_set_detail.revert")
-        return f"Versions (Enter shows one, {revert} reverts to it)"
+        return f"Versions (Enter shows one, {diff} diffs, {revert} reverts to it)"
 
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
@@ -191,6 +195,8 @@ class ImageSetDetailScreen(ImageSetScreen):
                 literal_row(table, "workflow status", workflow_status_cell(str(value)))
             elif key in TIMES:
                 literal_row(table, label, fmt.time(value))
+            elif key == "storageTier":
+                literal_row(table, label, literal(tier_name(str(value)), style="yellow" if value == ARCHIVE else ""))
             elif key == "isPrimary":
                 literal_row(table, label, "yes" if value else "no")
                 literal_row(table, "DICOMweb", dicomweb_reach(value))
@@ -240,9 +246,11 @@ class ImageSetDetailScreen(ImageSetScreen):
 
     def action_metadata(self) -> None:
         """The chosen version's metadata (None: the newest readable one, see services.imagesets.readable_version)."""
+        self.warn_access()
         self.app.push_screen(MetadataViewScreen(self.datastore_id, self.image_set_id, self.version_id))
 
     def action_preview(self) -> None:
+        self.warn_access()
         self.app.push_screen(FrameViewerScreen(self.datastore_id, self.image_set_id, self.version_id))
 
     def action_conflicts(self) -> None:
@@ -251,11 +259,34 @@ class ImageSetDetailScreen(ImageSetScreen):
 
         self.app.push_screen(StudyConflictsScreen(self.datastore_id, [self.image_set_id]))
 
+    def action_diff_versions(self) -> None:
+        """Two marked versions, one marked and the cursor's, or the cursor's and the latest (docs/version-diff.md)."""
+        table = self.query_one("#versions", ResourceTable)
+        marked = [str(row.key) for row in table.marked_rows]
+        cursor = self._version_under_cursor()
+        latest = self.latest.version_id if self.latest is not None else None
+        if len(marked) > 2:
+            self.notify("Mark at most two versions to compare", severity="warning")
+            return
+        under_cursor = cursor.version_id if cursor is not None else None
+        if len(marked) == 2:
+            pair = marked
+        elif marked:
+            pair = [marked[0], under_cursor]
+        else:
+            pair = [under_cursor, latest]
+        if pair[0] is None or pair[1] is None or pair[0] == pair[1]:
+            self.notify("Mark two versions (Space), or put the cursor on an older version to compare it with the latest", severity="warning")
+            return
+        self.warn_access()
+        self.app.push_screen(VersionDiffScreen(self.datastore_id, self.image_set_id, str(pair[0]), str(pair[1])))
+
     # --- DICOMweb -------------------------------------------------------------------------------
 
     def _with_document(self, then: Any) -> None:
         """The latest version's metadata document (DICOMweb serves the latest), loaded off the UI thread."""
         service = self.ahi.services.imagesets
+        self.warn_access()
         self.call_in_background("GetImageSetMetadata", lambda: service.metadata(self.datastore_id, self.image_set_id), lambda m: then(m.document))
 
     def action_export_dicom(self) -> None:
@@ -292,6 +323,8 @@ class ImageSetDetailScreen(ImageSetScreen):
 
     @mutating("image_set_detail.update")
     def action_update_attribute(self) -> None:
+        if self.writable_latest() is not None:
+            self.warn_access()
         self.with_latest_metadata(self._edit)
 
     def _edit(self, metadata: MetadataDocument) -> None:
@@ -318,6 +351,7 @@ class ImageSetDetailScreen(ImageSetScreen):
         to_version, version = target.version_id or "", latest.version_id or ""
 
         def proceed() -> None:
+            self.warn_access()
             self.call_in_background(
                 "UpdateImageSetMetadata",
                 lambda: service.revert(self.datastore_id, self.image_set_id, version, to_version),
@@ -341,6 +375,7 @@ class ImageSetDetailScreen(ImageSetScreen):
 
     def _copy(self, version: str, request: CopyRequest) -> None:
         service = self.ahi.services.imagesets
+        self.warn_access()
 
         def run() -> Any:
             return service.copy(

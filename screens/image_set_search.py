@@ -27,6 +27,7 @@ from ahi.services.datastores import Datastore
 from ahi.services.imagesets import ImageSetSummary, SearchPage
 from ahi.services.metadata_tree import dicom_date, person_name
 from ahi.services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
+from ahi.services.tiers import ARCHIVE, access_notice, short_tier_name
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
 from ahi.tui.widgets.check import Check
@@ -58,6 +59,8 @@ COLUMNS = (
     Column("instances", "inst", 5),
     Column("version", "ver", 3),
     Column("primary", "primary", 7),
+    Column("tier", "tier", 10),
+    Column("accessed", "last access", 19),
     Column("updated", "updated", 19),
     Column("id", "image set ID", 32),
 )
@@ -255,10 +258,13 @@ class ImageSetSearchScreen(TaggableScreen):
             "version": fmt.text(summary.version),
             "primary": "yes" if summary.is_primary else "no" if summary.is_primary is False else "—",
             "updated": fmt.time(summary.updated_at),
+            "tier": Text(short_tier_name(summary.storage_tier), style="yellow" if summary.storage_tier == ARCHIVE else ""),
+            "accessed": fmt.time(summary.last_accessed_at),
             "id": fmt.text(summary.id),
         }
         sort_values = {
             "updated": summary.updated_at,
+            "accessed": summary.last_accessed_at,
             "version": summary.version,
             "series": tags.get("DICOMNumberOfStudyRelatedSeries"),
             "instances": tags.get("DICOMNumberOfStudyRelatedInstances"),
@@ -389,6 +395,9 @@ class ImageSetSearchScreen(TaggableScreen):
     def action_preview(self) -> None:
         summary = self._selected()
         if summary is not None:
+            notice = access_notice(summary.id, summary.storage_tier)
+            if notice is not None:
+                self.notify(notice, title="storage tier", severity="warning")
             self.app.push_screen(FrameViewerScreen(summary.datastore_id, summary.id))
 
     def action_conflicts(self) -> None:

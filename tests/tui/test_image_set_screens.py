@@ -431,7 +431,7 @@ def test_read_only_hides_and_refuses_every_image_set_write(world: World, make_ap
         writes = {"UpdateImageSetMetadata", "CopyImageSet", "DeleteImageSet", "TagResource", "UntagResource"}
         assert not [r for r in app.call_log.records()[before:] if r.operation in writes]
         assert len([m for m in notifications(app) if m.startswith("Refused")]) >= 6
-        assert widget_text(detail.query_one("#versions-title")).strip() == "Versions (Enter shows one)"
+        assert widget_text(detail.query_one("#versions-title")).strip() == "Versions (Enter shows one, d diffs)"
 
     drive(app, scenario)
 
