@@ -191,19 +191,20 @@ class StudyConflictsScreen(AhiScreen):
     def _row_selected(self) -> None:
         self.action_open()
 
-    def _idle(self) -> bool:
-        """True when no write of this screen is still being followed."""
-        if self.query_one(LockBanner).active:
+    def _writable_sibling(self) -> Sibling | None:
+        """The non-primary image set under the cursor, when no write of this screen is still being followed."""
+        sibling = self._sibling()
+        if sibling is not None and self.query_one(LockBanner).active:
             self.notify("A write is still in progress; wait for it to end", severity="warning")
-            return False
-        return True
+            return None
+        return sibling
 
     # --- the ways out ---------------------------------------------------------------------------
 
     @mutating("conflicts.promote")
     def action_promote(self) -> None:
-        sibling = self._sibling()
-        if sibling is None or not self._idle():
+        sibling = self._writable_sibling()
+        if sibling is None:
             return
         member, service = sibling.member, self.ahi.services.imagesets
         version = str(member.summary.version or "")
@@ -220,8 +221,8 @@ class StudyConflictsScreen(AhiScreen):
 
     @mutating("conflicts.fix")
     def action_fix(self) -> None:
-        sibling = self._sibling()
-        if sibling is None or not self._idle():
+        sibling = self._writable_sibling()
+        if sibling is None:
             return
         if sibling.member.document is None or not sibling.differences:
             self.notify("Nothing to fix: no element differs from the primary", severity="warning")
@@ -249,8 +250,8 @@ class StudyConflictsScreen(AhiScreen):
 
     @mutating("conflicts.delete")
     def action_delete(self) -> None:
-        sibling = self._sibling()
-        if sibling is None or not self._idle():
+        sibling = self._writable_sibling()
+        if sibling is None:
             return
         member, service = sibling.member, self.ahi.services.imagesets
 

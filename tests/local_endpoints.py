@@ -42,6 +42,18 @@ def running(config: EndpointConfig) -> Iterator[LocalEndpoint]:
         server.stop()
 
 
+def local_clients(endpoint_url: str, *services: str) -> tuple[Any, ...]:
+    """One boto3 client per named service on a local endpoint: dummy keys, no host prefix, one attempt."""
+    import boto3
+    from botocore.config import Config
+
+    options: dict[str, Any] = {
+        "region_name": "us-east-1", "endpoint_url": endpoint_url, "aws_access_key_id": "t", "aws_secret_access_key": "t",
+        "config": Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
+    }  # fmt: skip
+    return tuple(boto3.client(service, **options) for service in services)  # type: ignore[call-overload]
+
+
 def until(condition: Callable[[], T], what: str = "the condition", timeout: float = 30.0) -> T:
     """Poll `condition` until it returns something true; that value."""
     deadline = time.monotonic() + timeout

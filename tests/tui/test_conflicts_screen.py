@@ -13,12 +13,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from conflict_world import ORIGINAL, RENAMED, ConflictWorld, reimport_conflict
 from console_harness import AppFactory, drive, notifications, settle, widget_text
-from local_endpoints import quick_config, running
+from local_endpoints import local_clients, quick_config, running
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
@@ -40,16 +38,12 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEndpoint
 
 
 @pytest.fixture(scope="module")
-def clients(endpoint: LocalEndpoint) -> tuple[Any, Any]:
-    options: dict[str, Any] = {
-        "region_name": "us-east-1", "endpoint_url": endpoint.url, "aws_access_key_id": "t", "aws_secret_access_key": "t",
-        "config": Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
-    }  # fmt: skip
-    return boto3.client("medical-imaging", **options), boto3.client("s3", **options)
+def clients(endpoint: LocalEndpoint) -> tuple[Any, ...]:
+    return local_clients(endpoint.url, "medical-imaging", "s3")
 
 
 @pytest.fixture(scope="module")
-def world(clients: tuple[Any, Any]) -> ConflictWorld:
+def world(clients: tuple[Any, ...]) -> ConflictWorld:
     return reimport_conflict(*clients)
 
 
@@ -96,6 +90,14 @@ async def cursor_on(pilot: Pilot[Any], image_set_id: str) -> None:
     await settle(pilot)
 
 
+async def press_on(pilot: Pilot[Any], image_set_id: str, key: str, dialog: type) -> Any:
+    """Put the cursor on an image set's row, press `key`, and return the dialog it opens."""
+    await cursor_on(pilot, image_set_id)
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, dialog), f"the {dialog.__name__}")
+    return pilot.app.screen
+
+
 def test_the_study_shows_roles_and_the_differing_attribute_side_by_side(world: ConflictWorld, make_app: AppFactory) -> None:
     app = make_app("--read-only")
 
@@ -135,16 +137,13 @@ def test_the_job_counts_primary_and_non_primary_and_opens_its_conflicts(world: C
     drive(app, scenario)
 
 
-def test_fix_gives_the_sibling_the_primary_value_with_force(world: ConflictWorld, make_app: AppFactory, clients: tuple[Any, Any]) -> None:
+def test_fix_gives_the_sibling_the_primary_value_with_force(world: ConflictWorld, make_app: AppFactory, clients: tuple[Any, ...]) -> None:
     app = make_app()
     mi = clients[0]
 
     async def scenario(pilot: Pilot[Any]) -> None:
         await open_conflicts(pilot, world)
-        await cursor_on(pilot, world.non_primary)
-        await pilot.press("u")
-        await until(pilot, lambda: isinstance(pilot.app.screen, PatchEditorDialog), "the patch editor")
-        editor = pilot.app.screen
+        editor = await press_on(pilot, world.non_primary, "u", PatchEditorDialog)
         assert editor.query_one("#value", Input).value == ORIGINAL.patient_name, "prefilled with the primary's value"
         await pilot.press("enter")
         assert editor.query_one("#send", Button).has_focus
@@ -160,15 +159,13 @@ def test_fix_gives_the_sibling_the_primary_value_with_force(world: ConflictWorld
     assert patient_name(mi, world, world.non_primary) == ORIGINAL.patient_name
 
 
-def test_promote_swaps_the_roles_and_the_duplicate_is_deleted_with_its_id_typed(world: ConflictWorld, make_app: AppFactory, clients: tuple[Any, Any]) -> None:
+def test_promote_swaps_the_roles_and_the_duplicate_is_deleted_with_its_id_typed(world: ConflictWorld, make_app: AppFactory, clients: tuple[Any, ...]) -> None:
     app = make_app()
     mi = clients[0]
 
     async def scenario(pilot: Pilot[Any]) -> None:
         await open_conflicts(pilot, world)
-        await cursor_on(pilot, world.non_primary)
-        await pilot.press("P")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the confirmation")
+        await press_on(pilot, world.non_primary, "P", ConfirmDialog)
         await pilot.press("tab", "enter")
         await until(pilot, lambda: roles(pilot).get(world.primary) == "non-primary" and len(roles(pilot)) == 3, "the roles swapped")
         promoted = next(key for key, role in roles(pilot).items() if role == "primary")
@@ -176,9 +173,7 @@ def test_promote_swaps_the_roles_and_the_duplicate_is_deleted_with_its_id_typed(
         copy = [r.cli_command for r in app.call_log.records() if r.operation == "CopyImageSet"]
         assert len(copy) == 1 and "--promote-to-primary" in copy[0]
 
-        await cursor_on(pilot, world.non_primary)
-        await pilot.press("D")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the delete confirmation")
+        await press_on(pilot, world.non_primary, "D", ConfirmDialog)
         await pilot.press(*world.non_primary, "enter")
         await until(pilot, lambda: world.non_primary not in roles(pilot), "the duplicate gone")
         assert roles(pilot) == {promoted: "primary", world.primary: "non-primary"}
