@@ -1,7 +1,7 @@
 """What keeping the local AWS world costs: per-write overhead, and start-up with an N-object world.
 
 1. Per request, boto3 against an in-process endpoint, saving on (as shipped) and off (moto alone, the
-   alternative), in the same run: PutObject of 1 KiB, PutObject of 20 MiB, GetObject of 1 KiB (a read:
+   alternative), call by call in turn: PutObject of 1 KiB, PutObject of 20 MiB, GetObject of 1 KiB (a read:
    no save), KMS CreateKey and IAM CreateRole (services saved whole). PutObject is timed again once the
    bucket holds N objects: a save writes one key file, so it should not grow with N.
 2. Start-up on a state directory holding N objects: loading the world into an empty moto (what a new
@@ -60,31 +60,38 @@ def saving(on: bool) -> Iterator[None]:
         PersistedWorld._change = original  # type: ignore[method-assign]
 
 
-def median_ms(call: Callable[[int], object], repeat: int) -> float:
-    times = []
+def timed_ms(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def interleaved(call: Callable[[str], object], repeat: int) -> tuple[float, float]:
+    """Median ms of `call` with saving off and on, alternating call by call (a busy machine slows both alike)."""
+    alone, saved = [], []
     for index in range(repeat):
-        started = time.perf_counter()
-        call(index)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+        for on, times in ((False, alone), (True, saved)):
+            with saving(on):
+                times.append(timed_ms(lambda: call(f"{index}-{on}")))
+    return statistics.median(alone), statistics.median(saved)
 
 
-def per_request(root: Path, on: bool, objects: int, repeat: int) -> dict[str, float]:
+def per_request(root: Path, objects: int, repeat: int) -> dict[str, tuple[float, float]]:
     forget_moto()
-    with saving(on), LocalEndpoint(EndpointConfig(state_dir=root / f"per-request-{on}", port=0)) as endpoint:
+    with LocalEndpoint(EndpointConfig(state_dir=root / "per-request", port=0)) as endpoint:
         s3, kms, iam = client(endpoint, "s3"), client(endpoint, "kms"), client(endpoint, "iam")
         s3.create_bucket(Bucket="bench")
         large = os.urandom(20 * 1024 * 1024)
         figures = {
-            "PutObject 1 KiB": median_ms(lambda i: s3.put_object(Bucket="bench", Key=f"small/{i}", Body=b"x" * 1024), repeat),
-            "GetObject 1 KiB": median_ms(lambda i: s3.get_object(Bucket="bench", Key=f"small/{i}")["Body"].read(), repeat),
-            "PutObject 20 MiB": median_ms(lambda i: s3.put_object(Bucket="bench", Key=f"large/{i}", Body=large), 3),
-            "KMS CreateKey": median_ms(lambda i: kms.create_key(), repeat),
-            "IAM CreateRole": median_ms(lambda i: iam.create_role(RoleName=f"r{i}", AssumeRolePolicyDocument=POLICY), repeat),
+            "PutObject 1 KiB": interleaved(lambda i: s3.put_object(Bucket="bench", Key=f"small/{i}", Body=b"x" * 1024), repeat),
+            "GetObject 1 KiB": interleaved(lambda i: s3.get_object(Bucket="bench", Key=f"small/{i}")["Body"].read(), repeat),
+            "PutObject 20 MiB": interleaved(lambda i: s3.put_object(Bucket="bench", Key=f"large/{i}", Body=large), 3),
+            "KMS CreateKey": interleaved(lambda i: kms.create_key(), repeat),
+            "IAM CreateRole": interleaved(lambda i: iam.create_role(RoleName=f"r{i}", AssumeRolePolicyDocument=POLICY), repeat),
         }
         for index in range(objects):
             s3.put_object(Bucket="bench", Key=f"many/{index:06d}", Body=b"y" * 1024)
-        figures[f"PutObject 1 KiB, bucket of {objects + repeat + 3}"] = median_ms(
+        figures[f"PutObject 1 KiB, bucket of {objects + 2 * repeat + 6}"] = interleaved(
             lambda i: s3.put_object(Bucket="bench", Key=f"after/{i}", Body=b"x" * 1024), repeat)
     forget_moto()
     return figures
@@ -124,11 +131,9 @@ def main() -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="ahi-bench-world-") as folder:
         root = Path(folder)
-        moto_only = per_request(root, False, args.objects, args.repeat)
-        saved = per_request(root, True, args.objects, args.repeat)
         print("\nper request, median ms | moto alone | saved (as shipped) | overhead")
-        for name, alone in moto_only.items():
-            print(f"{name:40} | {alone:8.2f} | {saved[name]:8.2f} | {saved[name] - alone:+8.2f}")
+        for name, (alone, saved) in per_request(root, args.objects, args.repeat).items():
+            print(f"{name:40} | {alone:8.2f} | {saved:8.2f} | {saved - alone:+8.2f}")
         print("\nstart-up, ms")
         for name, value in start_up(root, args.objects).items():
             print(f"{name:50} {value:9.1f}")
