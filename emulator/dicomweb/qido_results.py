@@ -123,21 +123,30 @@ class ResultSet:
         )
         return [self._one(conn, row, warnings.get(row.get("sop_uid", ""), [])) for row in rows]
 
-    def _one(self, conn: sqlite3.Connection, row: dict[str, Any], warnings: list[int]) -> dict[str, dict[str, Any]]:
-        elements, availability, retrieve_url, warning_reason = _tags()
+    @functools.cached_property
+    def _columns(self) -> list[tuple[str, str, int, str, bool]]:
+        """(column, 8-hex tag, tag, VR, returned unasked) of every attribute a row of this level holds."""
+        elements = _tags()[0]
         defaults = {keyword for keyword, _ in self.default_columns()}
+        found = []
+        for keyword, column in self.row_columns():
+            tag, vr = elements[keyword]
+            found.append((column, tag, int(tag, 16), vr, keyword in defaults))
+        return found
+
+    def _one(self, conn: sqlite3.Connection, row: dict[str, Any], warnings: list[int]) -> dict[str, dict[str, Any]]:
+        _, availability, retrieve_url, warning_reason = _tags()
         include = self.include
         encoded: dict[str, dict[str, Any]] = {}
-        from_row = [(keyword, row[column]) for keyword, column in self.row_columns() if row.get(column) is not None]
-        if include is None or include - {int(elements[keyword][0], 16) for keyword, _ in from_row}:
+        from_row = [(column, *rest) for column, *rest in self._columns if row.get(column) is not None]
+        if include is None or include - {number for _, _, number, _, _ in from_row}:
             attributes, vrs = self._from_document(conn, row)
             attributes.pop("PixelData", None)  # a search returns no pixels
             found = instance_json(attributes, vrs, "", self._bulk_uri(row))
             encoded.update(found if include is None else {key: found[key] for key in found if int(key, 16) in include})
-        for keyword, stored in from_row:
-            tag, vr = elements[keyword]
-            if keyword in defaults or include is None or int(tag, 16) in include:
-                encoded[tag] = attribute(vr, _value(stored))
+        for column, tag, number, vr, unasked in from_row:
+            if unasked or include is None or number in include:
+                encoded[tag] = attribute(vr, _value(row[column]))
         encoded[availability] = attribute("CS", "ONLINE")
         encoded[retrieve_url] = attribute("UR", self._retrieve_url(row))
         if warnings:
