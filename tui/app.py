@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
 import threading
@@ -276,15 +277,19 @@ class AhiApp(App[None]):
             return True
         return False
 
-    def run_registry_action(self, action: Action, target: Any) -> None:
-        """Run an action from the palette or the command line, with the same gate as its key."""
+    def run_registry_action(self, action: Action, target: Any, argument: str | None = None) -> None:
+        """Run an action from the palette or the command line, with the same gate as its key.
+
+        The command's argument (`:export PATH`) goes to an action method that takes one; others ignore it.
+        """
         if self.refuse_if_read_only(action):
             return
         method = getattr(target, f"action_{action.method}", None)
         if method is None:
             self.notify(f"{action.description} is not available here", severity="warning")
             return
-        result = method()
+        takes_argument = argument is not None and bool(inspect.signature(method).parameters)
+        result = method(argument) if takes_argument else method()
         if asyncio.iscoroutine(result):
             self.call_later(lambda: result)
 
@@ -331,7 +336,7 @@ class AhiApp(App[None]):
         if command.verb in all_commands:
             action = all_commands[command.verb]
             target = self if action.scope == "app" else self.main_screen
-            self.run_registry_action(action, target)
+            self.run_registry_action(action, target, command.argument)
             return
         self.notify(f"Unknown command :{command.verb} (Tab completes, ? shows help)", severity="error")
 

@@ -47,6 +47,8 @@ class ConsoleConfig:
     refresh: float = DEFAULT_REFRESH_S
     theme: str = DEFAULT_THEME
     read_only: bool = False
+    #: Regions `:fleet` gathers (`REGION` or `PROFILE@REGION`, comma-separated; docs/fleet.md).
+    fleet: str = ""
     keymap: dict[str, str] = field(default_factory=dict)
     profiles: dict[str, ProfileConfig] = field(default_factory=dict)
     #: Saved image set searches by name (`[searches.NAME]`, the search form's fields).
@@ -57,7 +59,7 @@ class ConsoleConfig:
 
 
 #: Top-level keys and their types; tables are described by the nested schemas below.
-TOP_LEVEL: dict[str, type | tuple[type, ...]] = {"refresh": (int, float), "theme": str, "read_only": bool}
+TOP_LEVEL: dict[str, type | tuple[type, ...]] = {"refresh": (int, float), "theme": str, "read_only": bool, "fleet": str}
 PROFILE_KEYS: dict[str, type | tuple[type, ...]] = {
     "region": str,
     "endpoint_url": str,
@@ -136,6 +138,13 @@ def parse_config(text: str, path: Path) -> ConsoleConfig:
             raise check.fail((key,), f"unknown key (known: {known})")
     if "refresh" in values and values["refresh"] < 0:
         raise check.fail(("refresh",), "must be 0 (off) or a positive number of seconds")
+    if "fleet" in values:
+        from ahi.services.fleet import parse_fleet
+
+        try:
+            parse_fleet(values["fleet"])
+        except ValueError as exc:
+            raise check.fail(("fleet",), str(exc)) from None
     keymap = data.get("keymap", {})
     check.typed(("keymap",), keymap, dict)
     for action_id, keys in keymap.items():

@@ -50,6 +50,7 @@ def main(argv: list[str], out: TextIO | None = None) -> int:
             ("production", str(options.production).lower(), sources["production"]),
             ("refresh", f"{options.refresh_s:g} s" if options.refresh_s else "off", sources["refresh"]),
             ("theme", options.theme, sources["theme"]),
+            ("fleet", options.fleet or "(none)", sources["fleet"]),
             ("keymap", ", ".join(f"{k}={v}" for k, v in options.keymap.items()) or "(defaults)", "config [keymap]" if options.keymap else "default"),
             ("colour", _colour_description(), "env NO_COLOR / COLORTERM / TEXTUAL_COLOR_SYSTEM"),
         ],

@@ -38,6 +38,7 @@ SCREENS: dict[str, ScreenSpec] = {
         ScreenSpec("kms", "KMS keys", ("keys", "key"), "ahi.screens.kms_status", "KmsStatusScreen"),
         ScreenSpec("sets", "Image sets", ("set", "imagesets", "search"), "ahi.screens.image_set_search", "ImageSetSearchScreen"),
         ScreenSpec("jobs", "Import jobs", ("job", "imports"), "ahi.screens.jobs", "JobsScreen"),
+        ScreenSpec("fleet", "Failed imports across regions", ("regions",), "ahi.screens.fleet", "FleetScreen"),
     )
 }
 

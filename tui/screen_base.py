@@ -278,7 +278,7 @@ class AhiScreen(ScopedBindings, Screen[None]):
     # --- gating ---------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "filter" and self.table is None:
+        if action in ("filter", "export_table") and self.table is None:
             return False
         return self.ahi.action_allowed(action, self.scopes())
 
@@ -339,6 +339,12 @@ class AhiScreen(ScopedBindings, Screen[None]):
             self.query_one(ErrorPanel).clear()
         elif len([s for s in self.app.screen_stack if isinstance(s, AhiScreen)]) > 1:
             self.app.pop_screen()
+
+    def action_export_table(self, path: str | None = None) -> None:
+        """The table as shown to a CSV or JSON file (`:export PATH`; ctrl+e asks for the path)."""
+        from ahi.tui.table_export import export_table
+
+        export_table(self, path)
 
     def action_filter(self) -> None:
         table = self.table

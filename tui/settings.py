@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 LOCAL_REGION = "us-east-1"
 ENDPOINT_ENV = ("AWS_ENDPOINT_URL_MEDICAL_IMAGING", "AWS_ENDPOINT_URL")
 REGION_ENV = ("AWS_REGION", "AWS_DEFAULT_REGION")
+FLEET_ENV = "AHI_FLEET"
 
 
 def build_parser(prog: str = "ahi") -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def build_parser(prog: str = "ahi") -> argparse.ArgumentParser:
     parser.add_argument("--region", help="AWS region (default: AWS_REGION or the profile's region)")
     parser.add_argument("--read-only", action="store_true", default=None, help="hide and refuse every change")
     parser.add_argument("--refresh", type=float, metavar="SECONDS", help="auto-refresh interval, 0 turns it off")
+    parser.add_argument("--fleet", metavar="REGIONS", help="regions (PROFILE@REGION for another profile) that :fleet gathers, e.g. us-east-1,prod@eu-west-1")
     return parser
 
 
@@ -42,6 +44,8 @@ class ConsoleOptions:
     keymap: Mapping[str, str]
     local: bool = False
     state_dir: Path | None = None
+    #: The regions `:fleet` gathers without an argument (`REGION` or `PROFILE@REGION`, comma-separated).
+    fleet: str = ""
     sources: Mapping[str, str] = field(default_factory=dict)
     #: The flags and environment this was resolved from (a profile switch resolves them again).
     flags: argparse.Namespace = field(default_factory=argparse.Namespace, repr=False)
@@ -107,6 +111,15 @@ def resolve(
         refresh = config.refresh
         sources["refresh"] = "config refresh" if config.path else "default"
 
+    fleet_flag = getattr(args, "fleet", None)
+    if fleet_flag:
+        fleet, sources["fleet"] = fleet_flag, "flag --fleet"
+    elif env.get(FLEET_ENV):
+        fleet, sources["fleet"] = env[FLEET_ENV], f"env {FLEET_ENV}"
+    else:
+        fleet = config.fleet
+        sources["fleet"] = "config fleet" if config.fleet else "default (none)"
+
     sources["production"] = profile_table if profile_config.production else "default"
     sources["theme"] = "config theme" if config.path else "default"
     connection = ConnectionSettings(
@@ -125,6 +138,7 @@ def resolve(
         keymap=dict(config.keymap),
         local=bool(args.local),
         state_dir=args.state_dir,
+        fleet=fleet,
         sources=sources,
         flags=args,
         env=dict(env),
@@ -136,6 +150,22 @@ def resolve_profile(
 ) -> ConsoleOptions:
     """The settings after a switch to `profile`: start-up's flags and environment resolved again, as if given `--profile`."""
     return resolve(replace_namespace(options.flags, profile=profile), config, options.env, local_endpoint_url)
+
+
+def target_settings(
+    options: ConsoleOptions, config: ConsoleConfig, current: ConnectionSettings, profile: str | None, region: str
+) -> ConnectionSettings:
+    """The settings of one fleet target: the current ones in `region`, or `profile`'s as a switch would resolve them.
+
+    The local endpoint stays the endpoint (its data is partitioned by the signing region).
+    """
+    from ahi.services.session import EndpointOrigin
+
+    if profile is None or profile == current.profile:
+        return current.with_region(region)
+    local_url = current.endpoint_url if current.endpoint_origin is EndpointOrigin.LOCAL else None
+    settings = resolve_profile(options, config, profile, local_url).connection
+    return replace(settings, region=region, max_attempts=current.max_attempts)
 
 
 def replace_namespace(args: argparse.Namespace, **changes: object) -> argparse.Namespace:
