@@ -36,7 +36,7 @@ from botocore.config import Config
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from search import REGION, load, percentiles  # noqa: E402
+from search import REGION, loaded, percentiles  # noqa: E402
 
 from ahi.emulator.config import EndpointConfig  # noqa: E402
 from ahi.emulator.dicomweb import qido_params  # noqa: E402
@@ -187,26 +187,17 @@ def main() -> None:
         assert endpoint.runtime is not None
         store = endpoint.runtime.store
         session = requests.Session()
+        mi = boto3.client(
+            "medical-imaging",
+            region_name=REGION,
+            endpoint_url=endpoint.url,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+            config=Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
+        )
+        loaded(endpoint, mi, args.count, state_dir)  # search.py's load, which keeps the DICOMweb index as it goes
         data = population(store)
-        if data is None:
-            mi = boto3.client(
-                "medical-imaging",
-                region_name=REGION,
-                endpoint_url=endpoint.url,
-                aws_access_key_id="bench",
-                aws_secret_access_key="bench",
-                config=Config(inject_host_prefix=False, retries={"total_max_attempts": 1}),
-            )
-            datastore_id = mi.create_datastore(datastoreName="qido-bench")["datastoreId"]
-            while mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] != "ACTIVE":
-                time.sleep(0.01)
-            started = time.perf_counter()
-            load(store, datastore_id, args.count, now=time.time())
-            print(f"loaded {args.count:,} image sets, DICOMweb index maintained, in {time.perf_counter() - started:.1f} s")
-            data = population(store)
-            assert data is not None
-        else:
-            print(f"reusing the store in {state_dir}")
+        assert data is not None
         with store.read() as conn:
             index_bytes = conn.execute(
                 "SELECT SUM(pgsize) FROM dbstat WHERE name LIKE 'dicomweb%' OR name LIKE 'sqlite_autoindex_dicomweb%'"
