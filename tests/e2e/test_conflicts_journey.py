@@ -33,11 +33,12 @@ def test_reimport_conflict_promote_swaps_roles(tmux: Tmux, state_dir: Path) -> N
     tmux.command("jobs")
     tmux.wait_for(lambda s: "reimport-renamed" in s and "first-import" in s, "both jobs")
     tmux.keys("/")
+    tmux.wait_for(lambda s: "filter: text" in s, "the filter bar")
     tmux.keys("-l", "reimport")
     tmux.keys("Enter")
     tmux.wait_for(lambda s: "reimport-renamed" in s and "first-import" not in s, "the re-import job alone")
     tmux.keys("Enter")
-    tmux.wait_for(lambda s: re.search(r"\bprimary +0\b", s) and re.search(r"non-primary +1\b", s), "the job's roles: 1 non-primary")
+    tmux.wait_for(lambda s: bool(re.search(r"\bprimary +0\b", s) and re.search(r"non-primary +1\b", s)), "the job's roles: 1 non-primary")
 
     tmux.keys("f")
     screen = tmux.wait_for(lambda s: "1 primary, 1 non-primary" in s and world.non_primary in s, "the conflicts view")
