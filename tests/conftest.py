@@ -22,6 +22,7 @@
   `make test` uses `--dist loadgroup` and this conftest puts such a module's tests in one group.
 - every boto3 session made in a test process (the tests' and the console's) shares one parsed copy of
   the service models (shared_models.py): building a client stays cheap.
+- Pilot's idle check after each key and pause samples 5 ms windows instead of 20 ms (pilot_waits.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
 
 from local_endpoints import quick_config, running
+from pilot_waits import short_idle_windows
 from raw_http import ACCESS_KEY, REGION, SECRET_KEY, RawResponse, send_raw
 from shared_models import sessions_share_models
 
@@ -67,6 +69,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def shared_service_models() -> Iterator[None]:
     """Every boto3 session in this process parses the service models once (shared_models.py)."""
     with sessions_share_models():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pilot_idle_windows() -> Iterator[None]:
+    """Pilot notices an idle app within 5 ms (pilot_waits.py)."""
+    with short_idle_windows():
         yield
 
 
