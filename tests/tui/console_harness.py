@@ -36,6 +36,7 @@ async def click(pilot: Pilot[Any], selector: str) -> None:
 
 def drive(app: AhiApp, scenario: Callable[[Pilot[Any]], Awaitable[None]], size: tuple[int, int] = (120, 40)) -> None:
     """Run the app headless, let the first load land, then play the scenario."""
+    remember_notifications(app)
 
     async def main() -> None:
         async with app.run_test(size=size, notifications=True) as pilot:
@@ -45,8 +46,33 @@ def drive(app: AhiApp, scenario: Callable[[Pilot[Any]], Awaitable[None]], size: 
     asyncio.run(main())
 
 
+#: The app attribute holding every notification it was given (remember_notifications).
+SHOWN = "_test_notifications_shown"
+
+
+def remember_notifications(app: AhiApp) -> None:
+    """Keep every notification the app is given, in order, also once its toast has timed out.
+
+    Textual drops a notification from its list when its timeout passes, so on a slow machine a test
+    counting what was said would miss the early ones.
+    """
+    shown: list[Any] = []
+    setattr(app, SHOWN, shown)
+    collection = app._notifications  # noqa: SLF001 - Textual keeps no public list
+    add = collection.add
+
+    def add_and_remember(notification: Any) -> Any:
+        shown.append(notification)
+        return add(notification)
+
+    collection.add = add_and_remember  # type: ignore[method-assign]
+
+
 def notifications(app: AhiApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]  # noqa: SLF001 - Textual keeps no public list
+    """What the app notified, oldest first: all of it under drive(), else what Textual still lists."""
+    shown = getattr(app, SHOWN, None)
+    listed = shown if shown is not None else app._notifications  # noqa: SLF001 - Textual keeps no public list
+    return [str(n.message) for n in listed]
 
 
 def widget_text(widget: Any, width: int = 160) -> str:
