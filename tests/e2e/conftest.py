@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from local_endpoints import provide_empty_state
 from tmux_harness import Tmux
 
 from ahi.emulator.config import EndpointConfig
@@ -26,5 +27,6 @@ def tmux(tmp_path: Path) -> Iterator[Tmux]:
 @pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     state = tmp_path / "state"
+    provide_empty_state(state)
     LocalEndpoint(EndpointConfig(state_dir=state)).start().stop()
     return state
