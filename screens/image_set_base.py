@@ -87,10 +87,11 @@ class ImageSetScreen(TaggableScreen):
         )
 
     def with_latest_metadata(self, then: Callable[[Any], None]) -> None:
-        """Load the latest version's metadata (off the UI thread), then call `then(MetadataDocument)`."""
+        """Load the latest version's metadata (off the UI thread; a read that moves the tier says so), then call `then(MetadataDocument)`."""
         latest = self.writable_latest()
         if latest is None:
             return
+        self.warn_access()
         service = self.ahi.services.imagesets
         self.call_in_background(
             "GetImageSetMetadata", lambda: service.metadata(self.datastore_id, self.image_set_id, latest.version_id), then

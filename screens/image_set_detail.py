@@ -323,8 +323,6 @@ class ImageSetDetailScreen(ImageSetScreen):
 
     @mutating("image_set_detail.update")
     def action_update_attribute(self) -> None:
-        if self.writable_latest() is not None:
-            self.warn_access()
         self.with_latest_metadata(self._edit)
 
     def _edit(self, metadata: MetadataDocument) -> None:

@@ -138,5 +138,12 @@ def test_tiers_show_in_tables_and_an_archived_read_says_it_moves_the_image_set(
         await pilot.press("m")
         await settle(pilot)
         assert not [n for n in notifications(app)[before:] if "moves image set" in n]
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        table = search.query_one("#image-sets", ResourceTable)
+        table.move_cursor(row=[row.key for row in table.visible_rows].index(world.image_sets["us"]))
+        await pilot.press("v")
+        await settle(pilot)
+        assert notifications(app)[-1] == f"This read moves image set {world.image_sets['us']} from Archive Instant Access to Frequent Access"
 
     drive(app, scenario)
