@@ -109,6 +109,13 @@ class FrameViewerScreen(AhiScreen):
     def on_resize(self) -> None:
         self.query_one(ThumbnailStrip).styles.height = thumbnail_height(self.app.size.height)
 
+    def on_screen_suspend(self) -> None:
+        """A Kitty image lies over the cells, so it must leave with the screen (a dialog or another screen)."""
+        self.query_one(FramePreview).clear_graphic()
+
+    def on_screen_resume(self) -> None:
+        self.query_one(FramePreview).refresh()
+
     def fetch(self) -> FrameSet:
         imagesets = self.ahi.services.imagesets
         state = imagesets.get(self.datastore_id, self.image_set_id, self.version_id)

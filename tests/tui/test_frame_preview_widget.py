@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 from rich.color import ColorSystem
+from rich.control import Control
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.strip import Strip
@@ -17,7 +18,9 @@ from textual.strip import Strip
 from ahi.emulator.demo.phantoms import shepp_logan_hu
 from ahi.services.frame_metadata import FrameLabels, FrameRequest
 from ahi.services.frames import ChecksumState, DecodedFrame, FrameKey, frame_crc32, verify_checksum
-from ahi.services.windowing import DisplaySettings, PixelModel, Window, parse_windows, preset
+from ahi.services.windowing import DisplaySettings, PixelModel, Window, parse_windows, preset, to_display
+from ahi.tui.graphics_detect import GraphicsChoice, cell_pixels
+from ahi.tui.graphics_protocol import GraphicsMode, encode, kitty_delete, tmux_wrap
 from ahi.tui.actions import REGISTRY
 from ahi.tui.pixels_render import ColourMode, cell_colours, grey_lut_256, render_preview
 from ahi.tui.widgets.frame_preview import FramePreview, ThumbnailStrip, thumbnail_range
@@ -255,3 +258,60 @@ async def test_a_frame_that_cannot_be_loaded_is_reported_in_place_and_the_next_o
         await pilot.press("right")
         await settle(pilot)
         assert preview.error is None and "▄" in line_text(preview.render_line(10))
+
+
+HOSTILE = "\x1b]52;c;cHduZWQ=\x07\x1b_Ga=d\x1b\\\x1bP0q\x1b\\\u202e"
+
+
+class GraphicsPreviewApp(App[None]):
+    def __init__(self, loader: Callable[[FrameRequest], DecodedFrame], frames: Sequence[FrameRequest], choice: GraphicsChoice) -> None:
+        super().__init__()
+        self.loader, self.frames, self.choice = loader, list(frames), choice
+
+    def compose(self) -> ComposeResult:
+        yield FramePreview(self.loader, self.frames, graphics=self.choice)
+
+
+@pilot_test
+async def test_graphics_path_writes_the_windowed_frame_once_below_the_image_and_no_metadata() -> None:
+    """Kitty through tmux: one raw segment (cursor to the image, delete, the frame, cursor back); labels stay text."""
+    request, decoded = phantom_frame(2)
+    hostile = FrameLabels(f"Patient {HOSTILE}", f"Series {HOSTILE}", f"Instance {HOSTILE}")
+    request = FrameRequest(request.key, request.expected_checksum, request.model, hostile, request.sop_instance_uid, 128, 128)
+    choice = GraphicsChoice(GraphicsMode.KITTY, True, "test")
+    app = GraphicsPreviewApp(lambda _: decoded, [request], choice)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        preview = app.query_one(FramePreview)
+        assert preview.graphic is not None and preview.graphic.mode is GraphicsMode.KITTY
+        lines = image_lines(preview)
+        raw = [(y, segment.text) for y, strip in enumerate(lines) for segment in strip if segment.control]
+        assert len(raw) == 1
+        y, text = raw[0]
+        display, _ = to_display(decoded.pixels, request.model, DisplaySettings())
+        image = encode(display, GraphicsMode.KITTY, 100, 27, cell_pixels(), preview.graphic and 1848, True)
+        top, left = 2 + (27 - image.rows) // 2, (100 - image.cols) // 2
+        region = preview.content_region
+        expected = (
+            Control.move_to(region.x + left, region.y + top).segment.text
+            + tmux_wrap(kitty_delete(1848))
+            + image.sequence
+            + Control.move_to(region.x, region.y + y).segment.text
+        )
+        assert y == top + image.rows and text == expected
+        assert HOSTILE not in text and "\x1b]52" not in text
+        shown = "".join(segment.text for strip in lines for segment in strip if not segment.control)
+        assert "\x1b" not in shown and "Patient" in shown
+        assert "128×128 · kitty" in line_text(lines[1])
+        assert all(not line_text(lines[row]).strip() for row in range(top, top + image.rows))
+
+
+@pilot_test
+async def test_half_cells_say_so_in_the_overlay() -> None:
+    frames, decoded = series(1)
+    app = PreviewApp(lambda request: decoded[request.key], frames)
+    async with app.run_test(size=(60, 24)) as pilot:
+        await settle(pilot)
+        preview = app.query_one(FramePreview)
+        assert preview.graphic is None and preview.graphics.mode is GraphicsMode.CELLS
+        assert "· cells" in line_text(image_lines(preview)[1])

@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rich.segment import Segment
+from rich.control import Control
+from rich.segment import ControlType, Segment
 from rich.style import Style
 from textual import work
 from textual.geometry import Size
@@ -35,6 +36,8 @@ from ahi.services.windowing import (
     to_display,
 )
 from ahi.tui.actions import REGISTRY, Action, ScopedBindings
+from ahi.tui.graphics_detect import GraphicsChoice, cell_pixels, chosen
+from ahi.tui.graphics_protocol import GraphicsImage, GraphicsMode, encode, kitty_delete, tmux_wrap
 from ahi.tui.literal import visible
 from ahi.tui.pixels_render import ColourMode, Row, colour_mode_for, halfcell_rows, render_preview
 
@@ -42,6 +45,11 @@ FrameLoader = Callable[[FrameRequest], DecodedFrame]
 SCOPE = "frame_preview"
 THUMBNAIL_SCOPE = "thumbnail_strip"
 _WIDTH_STEP = 1.25
+#: Rows kept free of a graphics image for the overlay: two at the top, one at the bottom.
+_GRAPHICS_TOP, _GRAPHICS_BOTTOM = 2, 1
+_KITTY_IMAGE_ID = 1848
+#: A zero-width segment: its text goes to the terminal as it is (rich counts control segments as no cells).
+_RAW = ((ControlType.CURSOR_FORWARD, 0),)
 
 REGISTRY.register(
     Action("preview.next_frame", "next_frame", "right,l", "Next frame", SCOPE),
@@ -77,6 +85,7 @@ class _Job:
     decoded: DecodedFrame | None
     mode: ColourMode
     native_ansi: bool
+    graphics: GraphicsChoice
 
 
 class FramePreview(ScopedBindings, Widget, can_focus=True):
@@ -108,6 +117,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         window: Window | None
         strips: list[Strip]
         width: int
+        graphic: GraphicsImage | None = None
 
     @dataclass
     class Failed(Message):
@@ -147,6 +157,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         index: int = 0,
         colour_mode: ColourMode | None = None,
         native_ansi: bool | None = None,
+        graphics: GraphicsChoice | None = None,
         name: str | None = None,
         id: str | None = None,
         classes: str | None = None,
@@ -157,6 +168,9 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         self._index = min(max(index, 0), max(len(self._frames) - 1, 0))
         self._colour_mode = colour_mode
         self._native_ansi = native_ansi
+        self._graphics = graphics
+        #: The frame encoded for a graphics protocol (None when drawn in half-cells).
+        self.graphic: GraphicsImage | None = None
         self.settings = DisplaySettings()
         self.show_overlay = True
         self.generation = 0
@@ -175,6 +189,11 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         if self._colour_mode is not None:
             return self._colour_mode
         return colour_mode_for(self.app.console.color_system)
+
+    @property
+    def graphics(self) -> GraphicsChoice:
+        """Explicit if given, else the session's choice (tui/graphics_detect.py); half-cells unless decided."""
+        return self._graphics if self._graphics is not None else chosen()
 
     @property
     def native_ansi(self) -> bool:
@@ -235,7 +254,9 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
             return
         self.generation += 1
         decoded = self.decoded if self.decoded is not None and self.decoded.key == request.key else None
-        self._render_frame(_Job(self.generation, request, self.settings, self.size, decoded, self.colour_mode, self.native_ansi))
+        self._render_frame(
+            _Job(self.generation, request, self.settings, self.size, decoded, self.colour_mode, self.native_ansi, self.graphics)
+        )
 
     @work(thread=True, exclusive=True, group="frame-preview", exit_on_error=False)
     def _render_frame(self, job: _Job) -> None:
@@ -243,6 +264,10 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         try:
             decoded = job.decoded or self._loader(job.request)
             if worker.is_cancelled or job.generation != self.generation:
+                return
+            if job.graphics.mode not in (GraphicsMode.CELLS, GraphicsMode.AUTO):
+                graphic, window = _encode_graphic(decoded, job)
+                self.post_message(self.Rendered(job.generation, decoded, window, [], graphic.width, graphic))
                 return
             rendered = render_preview(
                 decoded.pixels,
@@ -265,7 +290,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
             return
         first_show = self.decoded is None or self.decoded.key != message.decoded.key
         self.decoded, self.window, self._strips, self.error = message.decoded, message.window, message.strips, None
-        self.drawn_width = message.width
+        self.drawn_width, self.graphic = message.width, message.graphic
         self.refresh()
         request = self.request
         if first_show and request is not None and message.decoded.checksum.state is ChecksumState.MISMATCH:
@@ -276,6 +301,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         if message.generation != self.generation:
             return
         self.error, self._strips, self.decoded = message.error, [], None
+        self.clear_graphic()
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
@@ -284,9 +310,12 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         line = self._image_line(y, width, height, background)
         for text, style, right in self._overlay_at(y, height):
             line = _overlay(line, text, style, width, right)
-        return line
+        raw = self._graphic_sequence(y, width, height)
+        return Strip([raw, *line], width) if raw is not None else line
 
     def _image_line(self, y: int, width: int, height: int, background: Style) -> Strip:
+        if self.graphic is not None:
+            return Strip.blank(width, background)
         if not self._strips:
             message = self._placeholder()
             if y == height // 2 and message:
@@ -299,6 +328,42 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         strip = self._strips[y - top]
         left = max((width - strip.cell_length) // 2, 0)
         return Strip.join([Strip.blank(left, background), strip]).crop_extend(0, width, background)
+
+    def _graphic_sequence(self, y: int, width: int, height: int) -> Segment | None:
+        """The image's sequence as a zero-width segment starting the row below the image, else None.
+
+        Written after the image's own rows, so their blanks cannot wipe a Sixel or iTerm2 image, and
+        with the cursor moved to the image's top-left cell and back (docs/console.md#frames-through-a-graphics-protocol).
+        """
+        graphic = self.graphic
+        if graphic is None:
+            return None
+        top, left = self._graphic_origin(graphic, width, height)
+        if y != top + graphic.rows or not self.screen.is_active:
+            return None
+        region = self.content_region
+        sequence = graphic.sequence
+        if graphic.mode is GraphicsMode.KITTY:
+            delete = kitty_delete(_KITTY_IMAGE_ID)
+            sequence = (tmux_wrap(delete) if self.graphics.tmux else delete) + sequence
+        raw = Control.move_to(region.x + left, region.y + top).segment.text + sequence
+        raw += Control.move_to(region.x, region.y + y).segment.text
+        return Segment(raw, None, _RAW)
+
+    def _graphic_origin(self, graphic: GraphicsImage, width: int, height: int) -> tuple[int, int]:
+        """(row, column) of the image's top-left cell: centred in the rows the overlay leaves free."""
+        free = max(height - _GRAPHICS_TOP - _GRAPHICS_BOTTOM, 1)
+        return _GRAPHICS_TOP + max((free - graphic.rows) // 2, 0), max((width - graphic.cols) // 2, 0)
+
+    def clear_graphic(self) -> None:
+        """Take a Kitty image off the terminal (it is not part of the cells, so repainting does not remove it)."""
+        if self.graphic is None or self.graphic.mode is not GraphicsMode.KITTY:
+            return
+        delete = kitty_delete(_KITTY_IMAGE_ID)
+        write_raw(self.app, tmux_wrap(delete) if self.graphics.tmux else delete)
+
+    def on_unmount(self) -> None:
+        self.clear_graphic()
 
     def _placeholder(self) -> tuple[str, Style] | None:
         if self.error is not None:
@@ -333,7 +398,9 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         if self.decoded is None or self.drawn_width < 1:
             return ""
         rows, columns = self.decoded.pixels.shape[:2]
-        return f"{columns}×{rows} · zoom {_percent(self.drawn_width / columns)}"
+        if self.graphic is not None:
+            return f"{columns}×{rows} · {self.graphic.mode.value} {_percent(self.graphic.width / columns)}"
+        return f"{columns}×{rows} · zoom {_percent(self.drawn_width / columns)} · cells"
 
     def _window_text(self) -> str:
         if self.decoded is None:
@@ -562,6 +629,24 @@ def thumbnail_range(count: int, slots: int, current: int) -> tuple[int, int]:
     shown = min(count, max(slots, 1))
     first = min(max(current - shown // 2, 0), max(count - shown, 0))
     return first, shown
+
+
+def _encode_graphic(decoded: DecodedFrame, job: _Job) -> tuple[GraphicsImage, Window | None]:
+    """The frame windowed exactly as the half-cell path does, encoded at its own resolution for the protocol."""
+    display, window = to_display(decoded.pixels, job.request.model.for_frame(decoded.colour_space), job.settings)
+    rows = max(job.size.height - _GRAPHICS_TOP - _GRAPHICS_BOTTOM, 1)
+    choice = job.graphics
+    return encode(display, choice.mode, job.size.width, rows, cell_pixels(), _KITTY_IMAGE_ID, choice.tmux), window
+
+
+def write_raw(app: object, text: str) -> None:
+    """Send `text` straight to the terminal, outside a repaint (no-op for drivers without a terminal).
+
+    Textual has no public call for this; its driver's write is what repaints use.
+    """
+    driver = getattr(app, "_driver", None)
+    if driver is not None and hasattr(driver, "write"):
+        driver.write(text)
 
 
 def _percent(ratio: float) -> str:
