@@ -39,10 +39,13 @@ class QidoWorld:
         return self.world.instances["ct-1"].study_uid
 
 
-def _with_padding(data: bytes) -> bytes:
-    """The file with 4 bytes of excess pixel data padding: it imports with a PixelDataPadding warning."""
+def _weighed(data: bytes, *, padding: bool = False) -> bytes:
+    """The file with a PatientWeight (a Study-level element the index does not hold) and, with `padding`,
+    4 bytes of excess pixel data padding: it then imports with a PixelDataPadding warning."""
     dataset = pydicom.dcmread(io.BytesIO(data))
-    dataset.PixelData = dataset.PixelData + b"\0\0\0\0"
+    dataset.PatientWeight = "70.5"
+    if padding:
+        dataset.PixelData = dataset.PixelData + b"\0\0\0\0"
     out = io.BytesIO()
     dataset.save_as(out, enforce_file_format=True)
     return out.getvalue()
@@ -53,7 +56,8 @@ def qido(tmp_path_factory: pytest.TempPathFactory) -> Iterator[QidoWorld]:
     with dicomweb_world(tmp_path_factory.mktemp("qido")) as world:
         (first, second) = ct_series(2, 16, subject=STUDY_B, series_key="b")
         warned = pydicom.dcmread(io.BytesIO(second[1]), stop_before_pixels=True).SOPInstanceUID
-        run_import(world.mi, world.s3, world.datastore_id, [first, (second[0], _with_padding(second[1]))], "qido-b")
+        files = [(first[0], _weighed(first[1])), (second[0], _weighed(second[1], padding=True))]
+        run_import(world.mi, world.s3, world.datastore_id, files, "qido-b")
         run_import(world.mi, world.s3, world.datastore_id, ct_series(1, 16, subject=STUDY_C, series_key="c"), "qido-c")
         yield QidoWorld(world, str(warned))
 
@@ -176,6 +180,17 @@ def test_instances_in_instance_number_order_with_includefield_from_the_document(
     assert value(multiframe, "00100020") == "AHI-DEMO-001"  # /instances: the study's attributes come along
 
 
+def test_a_study_attribute_the_index_lacks_comes_from_the_document(qido: QidoWorld) -> None:
+    client = qido.world.client
+    (plain,) = client.search_for_studies(search_filters={"PatientID": "QIDO-B"})
+    assert "00101030" not in plain
+    (weighed,) = client.search_for_studies(search_filters={"PatientID": "QIDO-B"}, fields=["PatientWeight"])
+    assert weighed["00101030"] == {"vr": "DS", "Value": [70.5]}
+    (everything,) = client.search_for_studies(search_filters={"PatientID": "QIDO-B"}, fields=["all"])
+    assert value(everything, "00101030") == 70.5 and value(everything, "00080090") == {"Alphabetic": "Referrer^Demo"}
+    assert "00080060" not in everything  # a series attribute is not part of a study result
+
+
 def test_instance_results_carry_the_import_warnings(qido: QidoWorld) -> None:
     found = qido.world.client.search_for_instances(STUDY_B.study_uid)
     warned = {value(item, "00080018"): item.get("00081196") for item in found}
@@ -232,4 +247,5 @@ def test_accept_is_strict_and_an_empty_search_is_204(qido: QidoWorld) -> None:
     assert world.get("/studies", headers={"Accept": "application/dicom+xml"}).status_code == 406
     empty = world.get("/studies?PatientID=nobody", headers={"Accept": "application/dicom+json"})
     assert (empty.status_code, empty.content) == (204, b"")
+    assert world.get(f"/series?imageSetId={'0' * 32}").status_code == 204
     assert world.get("/studies", sign=False).status_code == 403
