@@ -1,12 +1,12 @@
 """Bring the demo world's S3 and KMS part back when the endpoint starts on an existing state directory.
 
-moto keeps S3 and KMS in memory, so a restarted endpoint has our SQLite state (data stores, jobs,
-image sets) but none of the demo's buckets or keys. The demo data stores carry the `ahi-demo` tag;
+moto keeps S3 and KMS in memory. The saved local world (docs/local-world.md) puts back what was saved;
+for a state directory without it, or a demo key or bucket it lacks, this re-creates the demo's part
+from our SQLite state (data stores, jobs, image sets). The demo data stores carry the `ahi-demo` tag;
 from them and their jobs we re-create what the seed made, identically: the KMS keys under their
 recorded key ids (so kmsKeyArn still resolves, the disabled one disabled again), the input bucket
 with its deterministic files, and the output bucket with every completed job's manifest and ndjson
 files rewritten from the job's records. The bucket a demo job was meant to miss stays missing.
-Other data in moto is not restored: like any moto state it lives only as long as the process.
 """
 
 from __future__ import annotations
