@@ -19,6 +19,10 @@ AHI = Path(sys.executable).with_name("ahi")
 #: The in-process endpoint's address as the header shows it (at 80 columns without `http://`).
 ENDPOINT = re.compile(r"local (?:http://)?(127\.0\.0\.1:\d+)")
 SESSION = "e2e"
+#: Seconds between captures while waiting for a screen that matches.
+POLL_SECONDS = 0.04
+#: Seconds a matching screen must stay unchanged to count as settled.
+SETTLE_SECONDS = 0.1
 
 
 class Tmux:
@@ -85,10 +89,11 @@ class Tmux:
         return self.run("capture-pane", "-p", "-e", "-t", SESSION)
 
     def wait_for(self, condition: Callable[[str], bool], what: str, timeout: float = 30) -> str:
-        """Poll until condition holds on a settled screen: two captures 0.1 s apart, identical.
+        """Poll until condition holds on a settled screen: two captures SETTLE_SECONDS apart, identical.
 
         A capture can land while the console is halfway through writing an update (the new preview
-        drawn, the old status line still there), so one matching capture is not yet the screen.
+        drawn, the old status line still there), so one matching capture is not yet the screen. Until
+        one matches, the screen is captured every POLL_SECONDS, so a match is seen soon after it is drawn.
         """
         deadline = time.monotonic() + timeout
         previous: str | None = None
@@ -97,7 +102,7 @@ class Tmux:
             if condition(screen) and screen == previous:
                 return screen
             previous = screen if condition(screen) else None
-            time.sleep(0.1)
+            time.sleep(SETTLE_SECONDS if previous is not None else POLL_SECONDS)
         raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
 
     def endpoint_url(self) -> str:
