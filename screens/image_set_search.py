@@ -3,7 +3,8 @@
 The form is checked before anything is sent and each problem is shown at its field. Results load a
 page at a time (`m` loads more); the table filters and sorts the loaded rows locally, and marked rows
 feed the bulk tag actions. `:sets PATIENTID` searches at once, `:sets DATASTOREID` lists a store,
-`:sets @NAME` runs a saved search.
+`:sets @NAME` runs a saved search. "(all data stores)" (or `:sets *`) runs the search on every ACTIVE store of the
+region at once, each row naming its store (docs/fleet.md#image-sets-across-data-stores).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ahi.screens.taggable import TaggableScreen
 from ahi.services.datastores import Datastore
 from ahi.services.imagesets import ImageSetSummary, SearchPage
 from ahi.services.metadata_tree import dicom_date, person_name
+from ahi.services.search_all import StoresPage, search_stores
 from ahi.services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
 from ahi.services.tiers import ARCHIVE, access_notice, short_tier_name
 from ahi.tui.actions import REGISTRY, Action
@@ -64,6 +66,10 @@ COLUMNS = (
     Column("updated", "updated", 19),
     Column("id", "image set ID", 32),
 )
+#: The data store choice that searches every ACTIVE store of the region; its rows lead with their store.
+ALL_STORES = "*"
+ALL_STORES_LABEL = "(all data stores)"
+ALL_STORES_COLUMNS = (Column("datastore", "data store", 14), *COLUMNS)
 TEXT_FIELDS = tuple(f.name for f in fields(SearchForm) if f.type == "str" and f.name not in ("sort_field", "sort_order", "datastore_id"))
 #: Grid order of the form: four cells a row, UIDs two cells wide.
 FORM_ORDER = (
@@ -103,6 +109,8 @@ class SearchOutcome:
     datastores: list[Datastore]
     run: SearchRun
     page: SearchPage | None
+    #: With every store searched: each store's next token, and the stores that could not be searched.
+    stores: StoresPage | None = None
 
 
 def resolve_argument(argument: str | None, datastores: list[Datastore], saved: dict[str, dict[str, Any]]) -> tuple[str | None, SearchForm | None]:
@@ -112,7 +120,7 @@ def resolve_argument(argument: str | None, datastores: list[Datastore], saved: d
     if argument.startswith("@") and argument[1:] in saved:
         form = SearchForm.from_values(saved[argument[1:]])
         return form.datastore_id or None, form
-    if argument in {store.id for store in datastores}:
+    if argument in {store.id for store in datastores} or argument == ALL_STORES:
         return argument, SearchForm(datastore_id=argument)
     return None, SearchForm(patient_id=argument)
 
@@ -134,6 +142,8 @@ class ImageSetSearchScreen(TaggableScreen):
         self.pending: SearchRun | None = None
         self.last_run: SearchRun | None = None
         self.next_token: str | None = None
+        #: Set while the shown results come from every data store (ALL_STORES).
+        self.stores: StoresPage | None = None
         self.summaries: dict[str, ImageSetSummary] = {}
 
     # --- layout ---------------------------------------------------------------------------------
@@ -195,13 +205,16 @@ class ImageSetSearchScreen(TaggableScreen):
             if self.last_run is not None and self.last_run.criteria is not None:
                 run = self.last_run
         page = None
+        if run.criteria is not None and run.datastore_id == ALL_STORES:
+            stores = search_stores(hub.imagesets, [store.id for store in datastores], run.criteria)
+            return SearchOutcome(datastores, run, SearchPage(stores.summaries, None), stores)
         if run.criteria is not None and run.datastore_id:
             page = hub.imagesets.search(run.datastore_id, run.criteria)
         return SearchOutcome(datastores, run, page)
 
     def _default_datastore(self, datastores: list[Datastore]) -> str | None:
         ids = [store.id for store in datastores]
-        if self.last_run is not None and self.last_run.datastore_id in ids:
+        if self.last_run is not None and self.last_run.datastore_id in (*ids, ALL_STORES):
             return self.last_run.datastore_id
         if self.context_datastore in ids:
             return self.context_datastore
@@ -214,7 +227,8 @@ class ImageSetSearchScreen(TaggableScreen):
         run = result.run
         if first_load:
             select = self.query_one("#f-datastore_id", Select)
-            select.set_options([(self.ahi.formatter.literal(f"{store.name}  {store.id}", limit=120), store.id) for store in result.datastores])
+            options = [(self.ahi.formatter.literal(f"{store.name}  {store.id}", limit=120), store.id) for store in result.datastores]
+            select.set_options([*options, *([(Text(ALL_STORES_LABEL), ALL_STORES)] if len(options) > 1 else [])])
         if run.datastore_id and (first_load or run.criteria is not None):
             self.query_one("#f-datastore_id", Select).value = run.datastore_id
         if run.criteria is not None or not run.form.is_empty():
@@ -229,15 +243,31 @@ class ImageSetSearchScreen(TaggableScreen):
         if result.page is not None:
             self.summaries = {s.id: s for s in result.page.summaries}
             self.next_token = result.page.next_token
+            self._show_stores(result.stores)
             self.query_one(ResourceTable).set_rows([self._row(s) for s in self.summaries.values()])
             self._summary(self._describe(run))
             if first_load or self.focused is None or isinstance(self.focused, (Input, Select, Checkbox)):
                 self.query_one(ResourceTable).focus()
 
+    def _show_stores(self, stores: StoresPage | None) -> None:
+        """Every store searched: the data store column leads; otherwise the usual columns."""
+        self.stores = stores
+        table = self.query_one(ResourceTable)
+        wanted = ALL_STORES_COLUMNS if stores is not None else COLUMNS
+        if [c.key for c in table.resource_columns] != [c.key for c in wanted]:
+            table.set_columns(wanted)
+
     def _describe(self, run: SearchRun) -> Text:
         text = Text.assemble(("search (server): ", "dim"), describe_criteria(run.criteria or {}))
+        stores = self.stores
+        if stores is not None:
+            text.append(f"  ·  {len(self.datastores or [])} data stores", style="dim")
+            if stores.errors:
+                failed = ", ".join(f"{store} ({error.code})" for store, error in stores.errors.items())
+                text.append(f"  ·  not searched: {failed}", style="bold red")
+        more = self.next_token or (stores is not None and stores.next_tokens)
         text.append(f"  ·  {len(self.summaries)} loaded", style="bold")
-        text.append("  ·  more available (m)" if self.next_token else "  ·  all loaded", style="dim")
+        text.append("  ·  more available (m)" if more else "  ·  all loaded", style="dim")
         return text
 
     def _summary(self, text: Text) -> None:
@@ -245,7 +275,9 @@ class ImageSetSearchScreen(TaggableScreen):
 
     def _row(self, summary: ImageSetSummary) -> Row:
         fmt, tags = self.ahi.formatter, summary.dicom
+        names = {store.id: store.name for store in self.datastores or []}
         cells = {
+            "datastore": fmt.text(names.get(summary.datastore_id) or summary.datastore_id),
             "patient_id": fmt.text(tags.get("DICOMPatientId")),
             "patient_name": fmt.text(person_name(str(tags.get("DICOMPatientName") or "")) or None),
             "sex": fmt.text(tags.get("DICOMPatientSex")),
@@ -355,16 +387,24 @@ class ImageSetSearchScreen(TaggableScreen):
             self.notify("The search is still running; its first page comes first", severity="information")
             return
         run = self.last_run
+        stores = self.stores
+        if run is not None and run.criteria is not None and stores is not None and stores.next_tokens:
+            hub, criteria, tokens = self.ahi.services, run.criteria, dict(stores.next_tokens)
+            ids = list(tokens)
+            self.call_in_background("SearchImageSets", lambda: search_stores(hub.imagesets, ids, criteria, tokens), self._more_loaded)
+            return
         if run is None or run.criteria is None or not self.next_token or not run.datastore_id:
             self.notify("Everything is loaded", severity="information")
             return
         hub, token, criteria, store = self.ahi.services, self.next_token, run.criteria, run.datastore_id
         self.call_in_background("SearchImageSets", lambda: hub.imagesets.search(store, criteria, token), self._more_loaded)
 
-    def _more_loaded(self, page: SearchPage) -> None:
+    def _more_loaded(self, page: SearchPage | StoresPage) -> None:
+        if isinstance(page, StoresPage):
+            self.stores = StoresPage([], page.next_tokens, {**(self.stores.errors if self.stores else {}), **page.errors})
         for summary in page.summaries:
             self.summaries.setdefault(summary.id, summary)
-        self.next_token = page.next_token
+        self.next_token = page.next_token if isinstance(page, SearchPage) else None
         self.query_one(ResourceTable).set_rows([self._row(s) for s in self.summaries.values()])
         if self.last_run is not None:
             self._summary(self._describe(self.last_run))
@@ -443,7 +483,7 @@ class ImageSetSearchScreen(TaggableScreen):
             if name is None:
                 return
             form = SearchForm.from_values(searches[name])
-            if form.datastore_id and self.datastores and form.datastore_id not in {s.id for s in self.datastores}:
+            if form.datastore_id and self.datastores and form.datastore_id not in {ALL_STORES, *(s.id for s in self.datastores)}:
                 self.notify(f"Saved search {name!r} is for data store {form.datastore_id}, which is not ACTIVE here", severity="warning")
                 form = SearchForm.from_values({**form.values(), "datastore_id": self.read_form().datastore_id})
             elif not form.datastore_id:

@@ -12,6 +12,7 @@ from local_endpoints import quick_config, running
 from ahi.emulator.server import LocalEndpoint
 from ahi.services.connection import Connection
 from ahi.services.fleet import FleetReport, FleetTarget, gather_failed_imports, parse_fleet
+from ahi.services.search_all import search_stores
 from ahi.services.session import ConnectionSettings
 
 
@@ -77,3 +78,11 @@ def test_fleet_spec_parses_regions_and_profiles() -> None:
     for bad in ("useast1", "@eu-west-1", "prod@", "eu-west-1;rm"):
         with pytest.raises(ValueError, match="REGION or PROFILE@REGION"):
             parse_fleet(bad)
+
+
+def test_one_search_runs_on_every_store_and_a_store_that_fails_is_named(world: FleetWorld, hub: Connection) -> None:
+    missing = "f" * 32
+    page = search_stores(hub.imagesets, [world.stores[EAST], missing], {})
+    assert page.summaries and {summary.datastore_id for summary in page.summaries} == {world.stores[EAST]}
+    assert set(page.errors) == {missing} and page.errors[missing].code == "ResourceNotFoundException"
+    assert search_stores(hub.imagesets, [world.stores[EAST]], {}, tokens={}).summaries == [], "no store has a next page"

@@ -10,11 +10,14 @@ from typing import Any
 
 import pytest
 from console_harness import AppFactory, click, drive, notifications, settle
-from fleet_world import EAST, WEST, FleetWorld, build_fleet
-from local_endpoints import quick_config, running
+from fleet_world import EAST, ROLE, WEST, FleetWorld, build_fleet, region_clients
+from image_set_world import PATIENT_B
+from local_endpoints import quick_config, running, until
 from textual.pilot import Pilot
 
+from ahi.emulator.demo.phantoms import ct_series
 from ahi.emulator.server import LocalEndpoint
+from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.fleet import FleetScreen
 from ahi.screens.fleet_job_detail import FleetJobDetailScreen
 from ahi.tui.config import ConfigError, parse_config
@@ -134,3 +137,38 @@ def test_the_fleet_setting_is_checked_when_the_config_is_read(tmp_path: Path) ->
     assert parse_config('fleet = "us-east-1, prod@eu-west-1"\n', tmp_path / "c.toml").fleet == "us-east-1, prod@eu-west-1"
     with pytest.raises(ConfigError, match="fleet: 'useast' is not REGION or PROFILE@REGION"):
         parse_config('fleet = "useast"\n', tmp_path / "c.toml")
+
+
+@pytest.fixture(scope="module")
+def second_store(endpoint: LocalEndpoint, world: FleetWorld) -> str:
+    """A second us-east-1 data store with one image set of another patient."""
+    mi, s3 = region_clients(endpoint.url, EAST, "medical-imaging", "s3")
+    for name, data in ct_series(1, 16, subject=PATIENT_B):
+        s3.put_object(Bucket="fleet-input", Key=f"second/{name}", Body=data)
+    store = str(mi.create_datastore(datastoreName="east-second")["datastoreId"])
+    until(lambda: mi.get_datastore(datastoreId=store)["datastoreProperties"]["datastoreStatus"] == "ACTIVE", "east-second")
+    job = mi.start_dicom_import_job(
+        datastoreId=store, dataAccessRoleArn=ROLE, inputS3Uri="s3://fleet-input/second/", outputS3Uri="s3://fleet-output/jobs/"
+    )["jobId"]
+    until(lambda: mi.get_dicom_import_job(datastoreId=store, jobId=job)["jobProperties"]["jobStatus"] == "COMPLETED", "the import")
+    return store
+
+
+def test_one_search_covers_every_data_store_and_each_row_names_its_store(
+    world: FleetWorld, second_store: str, make_app: AppFactory
+) -> None:
+    app = make_app()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await command(pilot, ":sets *")
+        table = app.screen.query_one(ResourceTable)
+        by_patient = {row.plain()["patient_id"]: row.plain()["datastore"] for row in table.visible_rows}
+        assert by_patient == {"AHI-DEMO-001": "east-archive", PATIENT_B.patient_id: "east-second"}
+        assert [column.key for column in table.resource_columns][0] == "datastore"
+        while table.current_row is not None and table.current_row.plain()["datastore"] != "east-second":
+            await pilot.press("down")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ImageSetDetailScreen) and app.screen.datastore_id == second_store
+
+    drive(app, scenario)

@@ -133,6 +133,13 @@ class ResourceTable(ScopedBindings, DataTable[Any]):
         else:
             self._rebuild()
 
+    def set_columns(self, columns: Iterable[Column]) -> None:
+        """Show these columns from now on (a sort on a column that is gone is dropped); rows stay."""
+        self.resource_columns = list(columns)
+        if self.sort_column not in {column.key for column in self.resource_columns}:
+            self.sort_column = None
+        self._rebuild()
+
     def set_filter(self, text: str) -> None:
         self.filter_text = text
         self._rebuild()
