@@ -34,6 +34,16 @@ async def click(pilot: Pilot[Any], selector: str) -> None:
     assert await pilot.click(selector), f"the click did not reach {selector}"
 
 
+async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str = "the condition", tries: int = 100) -> None:
+    """Let workers and timers run until `condition()` holds (writes are followed on timers), or fail naming `what`."""
+    for _ in range(tries):
+        await settle(pilot)
+        if condition():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"never: {what}; notifications: {notifications(pilot.app)}")
+
+
 def drive(app: AhiApp, scenario: Callable[[Pilot[Any]], Awaitable[None]], size: tuple[int, int] = (120, 40)) -> None:
     """Run the app headless, let the first load land, then play the scenario."""
     remember_notifications(app)

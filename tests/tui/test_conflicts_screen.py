@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conflict_world import ORIGINAL, RENAMED, ConflictWorld, reimport_conflict
-from console_harness import AppFactory, drive, notifications, settle, widget_text
+from console_harness import AppFactory, drive, notifications, settle, until, widget_text
 from local_endpoints import local_clients, quick_config, running
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
@@ -66,20 +66,11 @@ def roles(pilot: Pilot[Any]) -> dict[str, str]:
     return {row.key: str(row.cells["role"]) for row in table.visible_rows}
 
 
-async def until(pilot: Pilot[Any], condition: Any, what: str) -> None:
-    for _ in range(200):
-        await settle(pilot)
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"never: {what}; notifications: {notifications(pilot.app)}")
-
-
 async def open_conflicts(pilot: Pilot[Any], world: ConflictWorld) -> StudyConflictsScreen:
     await pilot.app.push_screen(ImageSetDetailScreen(world.datastore_id, world.non_primary))
     await settle(pilot)
     await pilot.press("f")
-    await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view")
+    await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view", tries=200)
     return pilot.app.screen  # type: ignore[return-value]
 
 
@@ -127,11 +118,11 @@ def test_the_job_counts_primary_and_non_primary_and_opens_its_conflicts(world: C
     async def scenario(pilot: Pilot[Any]) -> None:
         job = app.services.imports.get(world.datastore_id, world.reimport_job, "conflict-store")
         await pilot.app.push_screen(JobDetailScreen(job))
-        await until(pilot, lambda: "non-primary" in widget_text(pilot.app.screen.query_one("#outcome")), "the job's roles")
+        await until(pilot, lambda: "non-primary" in widget_text(pilot.app.screen.query_one("#outcome")), "the job's roles", tries=200)
         outcome = widget_text(pilot.app.screen.query_one("#outcome"))
         assert re.search(r"^ *primary +0 *$", outcome, re.M) and re.search(r"^ *non-primary +1 *$", outcome, re.M), outcome
         await pilot.press("f")
-        await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view")
+        await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view", tries=200)
         assert roles(pilot) == {world.primary: "primary", world.non_primary: "non-primary"}
 
     drive(app, scenario)
@@ -148,8 +139,8 @@ def test_fix_gives_the_sibling_the_primary_value_with_force(world: ConflictWorld
         await pilot.press("enter")
         assert editor.query_one("#send", Button).has_focus
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and any("fix done" in n for n in notifications(pilot.app)), "the fix")
-        await until(pilot, lambda: any(isinstance(r, Sibling) and not r.differences for r in rows(pilot)), "the refreshed view")
+        await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and any("fix done" in n for n in notifications(pilot.app)), "the fix", tries=200)
+        await until(pilot, lambda: any(isinstance(r, Sibling) and not r.differences for r in rows(pilot)), "the refreshed view", tries=200)
         sibling = next(r for r in rows(pilot) if isinstance(r, Sibling))
         assert sibling.reason() == "duplicates 2 instance(s) of the primary"
         commands = [r.cli_command for r in app.call_log.records() if r.operation == "UpdateImageSetMetadata"]
@@ -167,7 +158,7 @@ def test_promote_swaps_the_roles_and_the_duplicate_is_deleted_with_its_id_typed(
         await open_conflicts(pilot, world)
         await press_on(pilot, world.non_primary, "P", ConfirmDialog)
         await pilot.press("tab", "enter")
-        await until(pilot, lambda: roles(pilot).get(world.primary) == "non-primary" and len(roles(pilot)) == 3, "the roles swapped")
+        await until(pilot, lambda: roles(pilot).get(world.primary) == "non-primary" and len(roles(pilot)) == 3, "the roles swapped", tries=200)
         promoted = next(key for key, role in roles(pilot).items() if role == "primary")
         assert promoted not in (world.primary, world.non_primary), "the promoted copy is a new image set"
         copy = [r.cli_command for r in app.call_log.records() if r.operation == "CopyImageSet"]
@@ -175,7 +166,7 @@ def test_promote_swaps_the_roles_and_the_duplicate_is_deleted_with_its_id_typed(
 
         await press_on(pilot, world.non_primary, "D", ConfirmDialog)
         await pilot.press(*world.non_primary, "enter")
-        await until(pilot, lambda: world.non_primary not in roles(pilot), "the duplicate gone")
+        await until(pilot, lambda: world.non_primary not in roles(pilot), "the duplicate gone", tries=200)
         assert roles(pilot) == {promoted: "primary", world.primary: "non-primary"}
 
     drive(app, scenario)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_harness import FROZEN, AppFactory, drive, notifications, settle, widget_text
+from console_harness import FROZEN, AppFactory, drive, notifications, settle, until, widget_text
 from image_set_world import PATIENT_A, PATIENT_B, World, fixed_image_set_ids, import_world
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Tree
@@ -66,16 +66,6 @@ def banner_lines(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def rows(app: Any) -> list[Any]:
     return [row.resource for row in app.screen.query_one("#image-sets", ResourceTable).visible_rows]
-
-
-async def until(pilot: Pilot[Any], condition: Any, tries: int = 100) -> None:
-    """Let workers and timers run until `condition()` holds (lock following runs on timers)."""
-    for _ in range(tries):
-        await settle(pilot)
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"condition never held; notifications: {notifications(pilot.app)}")
 
 
 async def search_patient(pilot: Pilot[Any], patient_id: str) -> None:
