@@ -1,0 +1,110 @@
+"""The graphics path through Textual's own output to a real pty: the bytes the terminal receives carry the frame."""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import os
+import pty
+import re
+import select
+import struct
+import sys
+import termios
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ahi.services.windowing import DisplaySettings, PixelModel, to_display
+
+CHILD = '''
+import numpy as np
+from textual.app import App
+from ahi.services.frame_metadata import FrameLabels, FrameRequest
+from ahi.services.frames import DecodedFrame, FrameKey, frame_crc32, verify_checksum
+from ahi.services.windowing import PixelModel
+from ahi.tui.graphics_detect import GraphicsChoice
+from ahi.tui.graphics_protocol import GraphicsMode
+from ahi.tui.widgets.frame_preview import FramePreview
+
+pixels = np.add.outer(np.arange(40), np.arange(48)).astype(np.int16) * 20
+key = FrameKey("imageset", "1", "frame")
+request = FrameRequest(key, frame_crc32(pixels), PixelModel(), FrameLabels("P", "S", "I"), "sop", 40, 48)
+decoded = DecodedFrame(key, pixels, verify_checksum(pixels, frame_crc32(pixels)))
+
+class Viewer(App[None]):
+    def compose(self):
+        yield FramePreview(lambda _: decoded, [request], graphics=GraphicsChoice(GraphicsMode(MODE), False, "test"))
+
+Viewer().run()
+'''
+SIZE = (100, 30)
+
+
+def frame_display() -> np.ndarray:
+    pixels = np.add.outer(np.arange(40), np.arange(48)).astype(np.int16) * 20
+    return to_display(pixels, PixelModel(), DisplaySettings())[0]
+
+
+def run_viewer(tmp_path: Path, mode: str, done: bytes) -> bytes:
+    """Run a viewer app on a pty sized 100x30 until `done` has been written, quit it, return all its output."""
+    script = tmp_path / "viewer.py"
+    script.write_text(CHILD.replace("MODE", repr(mode)))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child, on the pty: sized before the app asks
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+        os.environ.update({"TERM": "xterm-256color", "COLORTERM": "truecolor", "COLUMNS": str(SIZE[0]), "LINES": str(SIZE[1])})
+        os.execv(sys.executable, [sys.executable, str(script)])
+    output = b""
+    quitting = False
+    try:
+        while True:
+            if not select.select([fd], [], [], 60)[0]:
+                raise AssertionError(f"viewer silent; last output {output[-200:]!r}")
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+            if done in output and not quitting:
+                os.write(fd, b"\x11")  # ctrl+q
+                quitting = True
+    finally:
+        os.waitpid(pid, 0)
+        os.close(fd)
+    return output
+
+
+def test_kitty_sequence_reaches_the_terminal_whole_at_the_image_position(tmp_path: Path) -> None:
+    output = run_viewer(tmp_path, "kitty", b"m=0;").decode("utf-8", "replace")
+    start = output.index("\x1b_Ga=T")
+    before = output[:start]
+    move = re.search(r"\x1b\[(\d+);(\d+)H(?:\x1b_Ga=d,d=I,i=\d+,q=2\x1b\\)?$", before)
+    assert move is not None, before[-80:]
+    commands = re.findall(r"\x1b_G([^;\x1b]*);([^\x1b]*)\x1b\\", output[start:])
+    payload = ""
+    for keys, chunk in commands:
+        payload += chunk
+        if "m=0" in keys:
+            break
+    raw = np.frombuffer(zlib.decompress(base64.standard_b64decode(payload)), dtype=np.uint8)
+    display = frame_display()
+    assert np.array_equal(raw.reshape(*display.shape, 3)[..., 0], display)
+    keys = dict(item.split("=") for item in commands[0][0].split(","))
+    rows, cols = int(keys["r"]), int(keys["c"])
+    row, column = int(move.group(1)) - 1, int(move.group(2)) - 1
+    assert row == 2 + (SIZE[1] - 3 - rows) // 2 and column == (SIZE[0] - cols) // 2
+
+
+def test_sixel_reaches_the_terminal_after_the_rows_it_covers(tmp_path: Path) -> None:
+    output = run_viewer(tmp_path, "sixel", b"\x1bP0;1;0q").decode("utf-8", "replace")
+    start = output.index("\x1bP0;1;0q")
+    end = output.index("\x1b\\", start)
+    assert re.search(r'^\x1bP0;1;0q"1;1;48;40#', output[start:end]) is not None
+    move = re.search(r"\x1b\[(\d+);(\d+)H$", output[:start])
+    assert move is not None
+    after = re.match(r"\x1b\[(\d+);(\d+)H", output[end + 2 :])
+    assert after is not None and int(after.group(1)) > int(move.group(1))
