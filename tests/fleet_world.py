@@ -7,13 +7,17 @@ eu-west-1: data store `west-archive` with a job whose input location holds nothi
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import pytest
 from botocore.config import Config
+from local_endpoints import quick_config, running
 
 from ahi.emulator.demo.phantoms import ct_series
+from ahi.emulator.server import LocalEndpoint
 
 EAST, WEST = "us-east-1", "eu-west-1"
 ROLE = "arn:aws:iam::123456789012:role/ImportJobDataAccessRole"
@@ -44,13 +48,15 @@ def _until(condition: Any, what: str, timeout: float = 60.0) -> Any:
     return value
 
 
-def _store(mi: Any, name: str) -> str:
+def active_store(mi: Any, name: str) -> str:
+    """A new data store, once ACTIVE."""
     datastore_id = str(mi.create_datastore(datastoreName=name, clientToken=name)["datastoreId"])
     _until(lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE", name)
     return datastore_id
 
 
-def _job(mi: Any, datastore_id: str, name: str, input_uri: str) -> str:
+def ended_job(mi: Any, datastore_id: str, name: str, input_uri: str) -> str:
+    """An import job of `input_uri`, once it has ended."""
     job_id = str(mi.start_dicom_import_job(
         jobName=name, datastoreId=datastore_id, dataAccessRoleArn=ROLE, inputS3Uri=input_uri,
         outputS3Uri="s3://fleet-output/jobs/", clientToken=name,
@@ -70,10 +76,22 @@ def build_fleet(endpoint_url: str) -> FleetWorld:
         s3.create_bucket(Bucket=bucket)
     for name, data in ct_series(1, 16):
         s3.put_object(Bucket="fleet-input", Key=f"clean/{name}", Body=data)
-    stores = {EAST: _store(east_mi, "east-archive"), WEST: _store(west_mi, "west-archive")}
+    stores = {EAST: active_store(east_mi, "east-archive"), WEST: active_store(west_mi, "west-archive")}
     jobs = {
-        "east-clean": _job(east_mi, stores[EAST], "east-clean", "s3://fleet-input/clean/"),
-        "east-missing": _job(east_mi, stores[EAST], "east-missing", "s3://no-such-fleet-bucket/in/"),
-        "west-empty": _job(west_mi, stores[WEST], "west-empty", "s3://fleet-empty/nothing/"),
+        "east-clean": ended_job(east_mi, stores[EAST], "east-clean", "s3://fleet-input/clean/"),
+        "east-missing": ended_job(east_mi, stores[EAST], "east-missing", "s3://no-such-fleet-bucket/in/"),
+        "west-empty": ended_job(west_mi, stores[WEST], "west-empty", "s3://fleet-empty/nothing/"),
     }
     return FleetWorld(stores, jobs)
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEndpoint]:
+    """One endpoint for a test module (import this fixture with `world`)."""
+    with running(quick_config(tmp_path_factory.mktemp("fleet") / "state")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def world(endpoint: LocalEndpoint) -> FleetWorld:
+    return build_fleet(endpoint.url)

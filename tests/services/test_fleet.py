@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from fleet_world import EAST, WEST, FleetWorld, build_fleet
-from local_endpoints import quick_config, running
+from fleet_world import EAST, WEST, FleetWorld
+from fleet_world import endpoint, world  # noqa: F401 - the module's shared endpoint and fleet
 
 from ahi.emulator.server import LocalEndpoint
 from ahi.services.connection import Connection
 from ahi.services.fleet import FleetReport, FleetTarget, gather_failed_imports, parse_fleet
 from ahi.services.search_all import search_stores
 from ahi.services.session import ConnectionSettings
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEndpoint]:
-    with running(quick_config(tmp_path_factory.mktemp("fleet") / "state")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def world(endpoint: LocalEndpoint) -> FleetWorld:
-    return build_fleet(endpoint.url)
 
 
 @pytest.fixture
@@ -34,7 +23,7 @@ def hub(endpoint: LocalEndpoint) -> Connection:
     )
 
 
-def connect_with(hub: Connection):  # type: ignore[no-untyped-def]
+def connect_with(hub: Connection) -> Callable[[FleetTarget], Connection]:
     return lambda target: hub.sibling(replace(hub.settings, region=target.region, profile=target.profile or hub.settings.profile))
 
 

@@ -4,37 +4,25 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from console_harness import AppFactory, click, drive, notifications, settle
-from fleet_world import EAST, ROLE, WEST, FleetWorld, build_fleet, region_clients
+from fleet_world import EAST, WEST, FleetWorld, active_store, ended_job, region_clients
+from fleet_world import endpoint, world  # noqa: F401 - the module's shared endpoint and fleet
 from image_set_world import PATIENT_B
-from local_endpoints import quick_config, running, until
 from textual.pilot import Pilot
 
 from ahi.emulator.demo.phantoms import ct_series
 from ahi.emulator.server import LocalEndpoint
-from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.fleet import FleetScreen
 from ahi.screens.fleet_job_detail import FleetJobDetailScreen
+from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.tui.config import ConfigError, parse_config
 from ahi.tui.dialogs.confirm import ConfirmDialog
 from ahi.tui.widgets.error_panel import ErrorPanel
 from ahi.tui.widgets.resource_table import ResourceTable
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalEndpoint]:
-    with running(quick_config(tmp_path_factory.mktemp("fleet-console") / "state")) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def world(endpoint: LocalEndpoint) -> FleetWorld:
-    return build_fleet(endpoint.url)
 
 
 async def command(pilot: Pilot[Any], text: str) -> None:
@@ -145,12 +133,8 @@ def second_store(endpoint: LocalEndpoint, world: FleetWorld) -> str:
     mi, s3 = region_clients(endpoint.url, EAST, "medical-imaging", "s3")
     for name, data in ct_series(1, 16, subject=PATIENT_B):
         s3.put_object(Bucket="fleet-input", Key=f"second/{name}", Body=data)
-    store = str(mi.create_datastore(datastoreName="east-second")["datastoreId"])
-    until(lambda: mi.get_datastore(datastoreId=store)["datastoreProperties"]["datastoreStatus"] == "ACTIVE", "east-second")
-    job = mi.start_dicom_import_job(
-        datastoreId=store, dataAccessRoleArn=ROLE, inputS3Uri="s3://fleet-input/second/", outputS3Uri="s3://fleet-output/jobs/"
-    )["jobId"]
-    until(lambda: mi.get_dicom_import_job(datastoreId=store, jobId=job)["jobProperties"]["jobStatus"] == "COMPLETED", "the import")
+    store = active_store(mi, "east-second")
+    ended_job(mi, store, "east-second", "s3://fleet-input/second/")
     return store
 
 
