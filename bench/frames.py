@@ -1,11 +1,13 @@
-"""Frame preview bench: three HTJ2K decoders, and every step of the 120x60 preview path, on the same frames.
+"""Frame preview bench: three HTJ2K decoders, every step of the 120x60 preview path, and the graphics protocols.
 
 The frames are the synthetic 512x512 16-bit CT slices of `emulator.demo.phantoms.ct_series`, encoded
 as the local endpoint stores and serves them (imagecodecs HTJ2K lossless in a JPH wrapper). Decoders:
 imagecodecs (OpenJPH inside), pylibjpeg-openjpeg (OpenJPEG), and OpenJPH's `ojph_expand` through PGM
 files as openjphpy does (install with `bench/setup.sh` / `make bench-setup`). Every decoder's output is
 checked against the source pixels. The preview path is fetch (GetImageFrame from a local endpoint;
-not measured when that import fails), decode, verify, window, resample, render.
+not measured when that import fails), decode, verify, window, resample, render. The graphics path
+replaces resample and render with one encoder (Kitty, iTerm2, Sixel) at the frame's own resolution;
+its time and bytes per frame are printed beside the half-cell path's.
 
     .venv/bin/python bench/frames.py [--slices 8] [--repeat 5] [--cols 120] [--rows 60]
 """
@@ -42,6 +44,7 @@ from ahi.emulator.dicom.htj2k import encode_frame  # noqa: E402
 from ahi.services.frame_metadata import FrameRequest, pixel_model, series_frames  # noqa: E402
 from ahi.services.frames import FrameKey, decode_frame, frame_crc32, verify_checksum  # noqa: E402
 from ahi.services.windowing import AUTO_PERCENTILE, DisplaySettings, PixelModel, resample_to_cells, to_display  # noqa: E402
+from ahi.tui.graphics_protocol import GraphicsMode, encode  # noqa: E402
 from ahi.tui.pixels_render import ColourMode, HalfcellImage, halfcell_rows  # noqa: E402
 
 GOAL_MS = 40.0
@@ -283,6 +286,36 @@ def bench_renderers(display: np.ndarray, cols: int, rows: int, repeat: int) -> d
     return figures
 
 
+def bench_graphics(displays: list[np.ndarray], cols: int, rows: int, repeat: int) -> dict[str, tuple[float, float]]:
+    """(median ms, median KiB) per frame for half-cells (resample + cells + the bytes Rich writes) and each protocol.
+
+    Cells are taken as 10x20 pixels (what a terminal reporting no pixel size gets), so Sixel draws the
+    frame 1:1 when the area is at least its size; Kitty and iTerm2 always send the whole frame.
+    """
+    figures: dict[str, tuple[float, float]] = {}
+
+    def halfcells(display: np.ndarray) -> bytes:
+        small = resample_to_cells(display, cols, rows)
+        console = Console(file=io.StringIO(), color_system="truecolor", force_terminal=True, width=cols + 1, legacy_windows=False)
+        console.print(HalfcellImage(halfcell_rows(small, ColourMode.TRUECOLOR)), end="")
+        return console.file.getvalue().encode()  # type: ignore[attr-defined]
+
+    paths: dict[str, Callable[[np.ndarray], bytes]] = {"half-cells, truecolor": halfcells}
+    for mode in (GraphicsMode.KITTY, GraphicsMode.ITERM2, GraphicsMode.SIXEL):
+        paths[mode.value] = lambda display, mode=mode: encode(display, mode, cols, rows, (10, 20)).sequence.encode()
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    sizes: dict[str, list[float]] = {name: [] for name in paths}
+    for _ in range(repeat):  # interleaved, so load from other processes hits every path alike
+        for display in displays:
+            for name, path in paths.items():
+                elapsed, data = timed(lambda: path(display))
+                times[name].append(elapsed)
+                sizes[name].append(len(data) / 1024)
+    for name in paths:
+        figures[name] = (median(times[name]), median(sizes[name]))
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slices", type=int, default=8)
@@ -337,6 +370,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<36} {value:8.2f}")
     ratio = renderers["rich-pixels Pixels.from_image (ms)"] / renderers["numpy half-cells (ms)"]
     print(f"  rich-pixels / numpy half-cells: {ratio:.1f}x")
+
+    print(f"\n== graphics path vs half-cells, {args.cols}x{args.rows} cells of 10x20 px, DICOM window (median per frame, after windowing)")
+    displays = [to_display(frame, model, DisplaySettings())[0] for frame in pixels]
+    for name, (ms, kib) in bench_graphics(displays, args.cols, args.rows, args.repeat).items():
+        print(f"  {name:<24} {ms:8.2f} ms {kib:9.1f} KiB")
     return 0
 
 

@@ -26,7 +26,7 @@ KITTY_CHUNK = 4096
 SIXEL_REGISTERS = 256
 #: Grey levels a Sixel image uses: 64 keeps the encoder's per-register work a quarter of 256's.
 SIXEL_GREYS = 64
-_SIXEL_RUN = re.compile(r"(.)\1{3,}")
+_SIXEL_RUN = re.compile(rb"(.)\1{3,}")
 
 
 class GraphicsMode(str, Enum):
@@ -109,12 +109,13 @@ def sixel_sequence(display: np.ndarray) -> str:
         codes = np.zeros((len(palette), width), dtype=np.uint8)
         for bit, row in enumerate(band):
             codes[row, columns] |= np.uint8(1 << bit)
+        codes += 63
         lines = []
-        for number in np.flatnonzero(codes.any(axis=1)).tolist():
-            text = (codes[number] + 63).tobytes().decode("ascii").rstrip("?")
-            lines.append(f"#{number}" + _SIXEL_RUN.sub(lambda run: f"!{len(run.group(0))}{run.group(1)}", text))
-        bands.append("$".join(lines))
-    return f"{ESC}P0;1;0q\"1;1;{width};{height}{registers}{'-'.join(bands)}{ST}"
+        for number in np.flatnonzero((codes != 63).any(axis=1)).tolist():
+            text = codes[number].tobytes().rstrip(b"?")
+            lines.append(b"#%d" % number + _SIXEL_RUN.sub(_sixel_run, text))
+        bands.append(b"$".join(lines))
+    return f"{ESC}P0;1;0q\"1;1;{width};{height}{registers}{b'-'.join(bands).decode('ascii')}{ST}"
 
 
 def tmux_wrap(sequence: str) -> str:
@@ -160,6 +161,10 @@ def encode(
     return GraphicsImage(mode, tmux_wrap(sequence) if tmux else sequence, image_cols, image_rows, width, height)
 
 
+def _sixel_run(run: re.Match[bytes]) -> bytes:
+    return b"!%d%s" % (len(run.group(0)), run.group(1))
+
+
 def _percent(value: int) -> int:
     return round(value * 100 / 255)
 
@@ -168,9 +173,12 @@ def _sixel_palette(display: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int
     """(register index per pixel, register colours): greys exactly, colour through Pillow's quantiser."""
     if display.ndim == 2:
         step = 256 // SIXEL_GREYS
-        levels, indices = np.unique(display // step, return_inverse=True)
-        greys = [int(level) * step * 255 // (256 - step) for level in levels]
-        return indices.reshape(display.shape).astype(np.intp), [(grey, grey, grey) for grey in greys]
+        quantised = display // step
+        levels = np.flatnonzero(np.bincount(quantised.ravel(), minlength=SIXEL_GREYS))
+        register = np.zeros(SIXEL_GREYS, dtype=np.intp)
+        register[levels] = np.arange(len(levels))
+        greys = [int(level) * step * 255 // (256 - step) for level in levels.tolist()]
+        return register[quantised], [(grey, grey, grey) for grey in greys]
     quantised = Image.fromarray(as_rgb(display)).quantize(SIXEL_REGISTERS, dither=Image.Dither.NONE)
     raw = quantised.getpalette() or []
     indices = np.asarray(quantised, dtype=np.intp)
