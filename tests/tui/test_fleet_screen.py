@@ -38,6 +38,16 @@ def shown(pilot: Pilot[Any]) -> dict[str, dict[str, str]]:
     return {row.plain()["job"] if row.resource.job else f"ERROR@{row.plain()['region']}": row.plain() for row in table.visible_rows}
 
 
+async def cursor_to(pilot: Pilot[Any], column: str, value: str) -> None:
+    """Move the cursor down, as a person would, to the first row whose `column` shows `value`."""
+    table = pilot.app.screen.query_one(ResourceTable)
+    for _ in range(len(table.visible_rows)):
+        if table.current_row is not None and table.current_row.plain()[column] == value:
+            return
+        await pilot.press("down")
+    assert table.current_row is not None and table.current_row.plain()[column] == value, f"no row with {column} {value}"
+
+
 def status_line(pilot: Pilot[Any]) -> str:
     return str(pilot.app.screen.query_one("#status-line").content)
 
@@ -56,9 +66,7 @@ def test_failed_jobs_of_both_regions_in_one_table_and_a_row_opens_in_its_region(
         assert rows["east-missing"]["where"].startswith("default · ")
         assert "2/2 regions" in status_line(pilot)
 
-        table = app.screen.query_one(ResourceTable)
-        while table.current_row is not None and table.current_row.plain()["job"] != "west-empty":
-            await pilot.press("down")
+        await cursor_to(pilot, "job", "west-empty")
         await pilot.press("enter")
         await settle(pilot)
         screen = app.screen
@@ -149,8 +157,7 @@ def test_one_search_covers_every_data_store_and_each_row_names_its_store(
         by_patient = {row.plain()["patient_id"]: row.plain()["datastore"] for row in table.visible_rows}
         assert by_patient == {"AHI-DEMO-001": "east-archive", PATIENT_B.patient_id: "east-second"}
         assert [column.key for column in table.resource_columns][0] == "datastore"
-        while table.current_row is not None and table.current_row.plain()["datastore"] != "east-second":
-            await pilot.press("down")
+        await cursor_to(pilot, "datastore", "east-second")
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, ImageSetDetailScreen) and app.screen.datastore_id == second_store
