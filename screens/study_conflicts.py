@@ -40,11 +40,11 @@ REGISTRY.register(
 COLUMNS = (
     Column("role", "role", 11),
     Column("id", "image set ID", 32),
+    Column("why", "why not primary", 34),
     Column("version", "ver", 3),
     Column("series", "ser", 3),
     Column("instances", "inst", 4),
     Column("patient", "patient name", 20),
-    Column("why", "why not primary"),
 )
 ROLE_STYLES = {"primary": "bold green", "non-primary": "yellow"}
 #: Longest value drawn in the differences table (a value can be any length).
