@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ahi.services.imagesets import SearchPage
+if TYPE_CHECKING:  # image sets pull in pydicom and numpy, which the first screen never loads (docs/startup.md)
+    from ahi.services.imagesets import SearchPage
 
 FREQUENT = "FREQUENT_ACCESS"
 ARCHIVE = "ARCHIVE_INSTANT_ACCESS"
