@@ -1,4 +1,5 @@
-"""The conflicts view through Pilot on a re-import conflict: roles, the differing attribute side by side,
+"""The conflicts view through Pilot on a re-import conflict, opened from a search result, an image set and a job:
+roles, the differing attribute side by side,
 the job's primary/non-primary counts, read-only refusals, and the three ways out (fix, promote, delete)
 with their CLI equivalents in the call log.
 
@@ -22,6 +23,7 @@ from textual.widgets import Button, Input
 
 from ahi.emulator.server import LocalEndpoint
 from ahi.screens.image_set_detail import ImageSetDetailScreen
+from ahi.screens.image_set_search import ImageSetSearchScreen
 from ahi.screens.job_detail import JobDetailScreen
 from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.screens.study_conflicts import StudyConflictsScreen
@@ -93,7 +95,11 @@ def test_the_study_shows_roles_and_the_differing_attribute_side_by_side(world: C
     app = make_app("--read-only")
 
     async def scenario(pilot: Pilot[Any]) -> None:
-        screen = await open_conflicts(pilot, world)
+        await pilot.press("colon", *f"sets {ORIGINAL.patient_id}", "enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ImageSetSearchScreen) and len(pilot.app.screen.summaries) == 2, "the search results")
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view", tries=200)
+        screen = pilot.app.screen
         assert roles(pilot) == {world.primary: "primary", world.non_primary: "non-primary"}
         assert isinstance(rows(pilot)[0], Member) and isinstance(rows(pilot)[1], Sibling), "the primary first, its sibling under it"
         assert "1 primary, 1 non-primary" in widget_text(screen.query_one("#studies"))
