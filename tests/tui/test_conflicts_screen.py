@@ -1,7 +1,6 @@
-"""The conflicts view through Pilot on a re-import conflict, opened from a search result, an image set and a job:
-roles, the differing attribute side by side,
-the job's primary/non-primary counts, read-only refusals, and the three ways out (fix, promote, delete)
-with their CLI equivalents in the call log.
+"""The conflicts view through Pilot on a re-import conflict, opened from a search result, an image set and a
+job: roles, the differing attribute side by side, the job's primary/non-primary counts, read-only refusals,
+and the three ways out (fix, promote, delete) with their CLI equivalents in the call log.
 
 One endpoint and one world serve the module (its tests run in order: fix, then promote and delete).
 """
