@@ -15,8 +15,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from ahi.tui.graphics_protocol import GraphicsMode
+from enum import Enum
 
 ENV_VAR = "AHI_GRAPHICS"
 DA1_QUERY = "\x1b[c"
@@ -24,6 +23,16 @@ DA1_TIMEOUT = 0.25
 #: Terminals that say who they are and speak the Kitty graphics protocol.
 _KITTY_PROGRAMS = {"ghostty", "wezterm"}
 _ITERM2_PROGRAMS = {"iterm.app", "wezterm", "mintty"}
+
+
+class GraphicsMode(str, Enum):
+    """How the preview draws pixels: a graphics protocol, or half-cell characters."""
+
+    AUTO = "auto"
+    KITTY = "kitty"
+    ITERM2 = "iterm2"
+    SIXEL = "sixel"
+    CELLS = "cells"
 
 
 @dataclass(frozen=True)
@@ -192,25 +201,6 @@ def decide_for_launch(flag: str | None, environ: Mapping[str, str]) -> GraphicsC
     stdout = sys.__stdout__
     is_terminal = bool(stdout and stdout.isatty() and sys.__stdin__ and sys.__stdin__.isatty())
     return decide(requested, environ, is_terminal=is_terminal)
-
-
-def take_graphics_flag(argv: list[str]) -> tuple[str | None, list[str]]:
-    """(`--graphics MODE` or `--graphics=MODE` value, the other arguments); ValueError for a missing or bad mode."""
-    rest: list[str] = []
-    value: str | None = None
-    items = iter(argv)
-    for item in items:
-        if item == "--graphics":
-            value = next(items, None)
-            if value is None:
-                raise ValueError("--graphics needs a mode: " + " | ".join(mode.value for mode in GraphicsMode))
-        elif item.startswith("--graphics="):
-            value = item.split("=", 1)[1]
-        else:
-            rest.append(item)
-            continue
-        parse_mode(value)
-    return value, rest
 
 
 def _run(command: list[str]) -> str:

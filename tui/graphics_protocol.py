@@ -13,10 +13,10 @@ import io
 import re
 import zlib
 from dataclasses import dataclass
-from enum import Enum
-
 import numpy as np
 from PIL import Image
+
+from ahi.tui.graphics_detect import GraphicsMode
 
 ESC = "\x1b"
 ST = ESC + "\\"
@@ -26,17 +26,8 @@ KITTY_CHUNK = 4096
 SIXEL_REGISTERS = 256
 #: Grey levels a Sixel image uses: 64 keeps the encoder's per-register work a quarter of 256's.
 SIXEL_GREYS = 64
+__all__ = ["GraphicsImage", "GraphicsMode", "encode", "kitty_delete", "tmux_wrap"]
 _SIXEL_RUN = re.compile(rb"(.)\1{3,}")
-
-
-class GraphicsMode(str, Enum):
-    """How the preview draws pixels: a graphics protocol, or half-cell characters."""
-
-    AUTO = "auto"
-    KITTY = "kitty"
-    ITERM2 = "iterm2"
-    SIXEL = "sixel"
-    CELLS = "cells"
 
 
 @dataclass(frozen=True)

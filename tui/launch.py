@@ -7,7 +7,7 @@ import os
 import sys
 
 from ahi.tui.config import ConfigError, ConsoleConfig, check_references, load_config
-from ahi.tui.graphics_detect import choose, decide_for_launch, take_graphics_flag
+from ahi.tui.graphics_detect import choose, decide_for_launch
 from ahi.tui.paths import config_path, endpoint_state_dir, log_path
 from ahi.tui.settings import build_parser, resolve
 
@@ -53,13 +53,12 @@ def setup_logging() -> None:
 
 def main(argv: list[str]) -> int:
     """Parse the console's flags and run it; 2 for bad flags or config, 0 after a clean exit."""
+    args = build_parser().parse_args(argv)
     try:
-        graphics_flag, argv = take_graphics_flag(argv)
+        graphics = decide_for_launch(args.graphics, os.environ)
     except ValueError as exc:
         print(f"ahi: {exc}", file=sys.stderr)
         return 2
-    args = build_parser().parse_args(argv)
-    graphics = decide_for_launch(graphics_flag, os.environ)
     from ahi.services.local_endpoint import LocalEndpointRun
 
     local = LocalEndpointRun(args.state_dir or endpoint_state_dir()) if args.local else None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Mapping
 
 from ahi.tui.config import ConsoleConfig
+from ahi.tui.graphics_detect import GraphicsMode
 
 if TYPE_CHECKING:
     from ahi.services.session import ConnectionSettings
@@ -29,6 +30,11 @@ def build_parser(prog: str = "ahi") -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", default=None, help="hide and refuse every change")
     parser.add_argument("--refresh", type=float, metavar="SECONDS", help="auto-refresh interval, 0 turns it off")
     parser.add_argument("--fleet", metavar="REGIONS", help="regions (PROFILE@REGION for another profile) that :fleet gathers, e.g. us-east-1,prod@eu-west-1")
+    parser.add_argument(
+        "--graphics",
+        choices=[mode.value for mode in GraphicsMode],
+        help="how frames are drawn: a graphics protocol at full resolution, or cells (half-cells); default auto, or AHI_GRAPHICS",
+    )
     return parser
 
 

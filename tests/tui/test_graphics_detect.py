@@ -11,15 +11,17 @@ import sys
 import pytest
 
 from ahi.tui.graphics_detect import (
+    ENV_VAR,
+    decide_for_launch,
     GraphicsChoice,
     decide,
     from_environment,
     parse_mode,
     sixel_in_da1,
-    take_graphics_flag,
     tmux_passthrough,
 )
 from ahi.tui.graphics_protocol import GraphicsMode
+from ahi.tui.settings import build_parser
 
 KITTY, ITERM2, SIXEL, CELLS, AUTO = (GraphicsMode.KITTY, GraphicsMode.ITERM2, GraphicsMode.SIXEL, GraphicsMode.CELLS, GraphicsMode.AUTO)
 XTERM_SIXEL = "\x1b[?63;1;2;4;6;9;15;22c"
@@ -94,14 +96,14 @@ def test_tmux_passthrough_setting_is_read_from_tmux() -> None:
     assert not tmux_passthrough(missing)
 
 
-def test_the_flag_is_taken_out_of_the_arguments_and_checked() -> None:
-    assert take_graphics_flag(["--local", "--graphics", "kitty", "--read-only"]) == ("kitty", ["--local", "--read-only"])
-    assert take_graphics_flag(["--graphics=cells"]) == ("cells", [])
-    assert take_graphics_flag(["--local"]) == (None, ["--local"])
+def test_the_mode_is_read_from_the_flag_or_the_environment() -> None:
+    assert build_parser().parse_args(["--graphics", "kitty"]).graphics == "kitty"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--graphics", "vt340"])
+    assert decide_for_launch("sixel", {}).mode is SIXEL
+    assert decide_for_launch(None, {ENV_VAR: "iTerm2"}).mode is ITERM2
     with pytest.raises(ValueError, match="auto | kitty | iterm2 | sixel | cells"):
-        take_graphics_flag(["--graphics", "vt340"])
-    with pytest.raises(ValueError, match="needs a mode"):
-        take_graphics_flag(["--graphics"])
+        decide_for_launch(None, {ENV_VAR: "vt340"})
     assert parse_mode(None) is AUTO and parse_mode(" Sixel ") is SIXEL
 
 
