@@ -77,7 +77,7 @@ def change_line(change: Change) -> Text:
 def diff_text(result: VersionDiff, limit: int = DIFF_LINES) -> RichGroup:
     """The heading and the grouped list (at most `limit` changes, then how many more)."""
     found = counts(result.changes)
-    heading = Text(f"Version {result.old_version} → version {result.new_version}: ", style="bold")
+    heading = literal(f"Version {result.old_version} → version {result.new_version}: ", limit=VALUE_LIMIT, style="bold")
     if not result.changes:
         heading.append("no differences in the metadata", style="green")
         return RichGroup(heading)

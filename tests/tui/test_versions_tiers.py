@@ -7,6 +7,7 @@ One endpoint and one world serve the module; the tier test moves the endpoint cl
 
 from __future__ import annotations
 
+import io
 import json
 import urllib.request
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from botocore.config import Config
 from console_harness import AppFactory, drive, notifications, settle, widget_text
 from image_set_world import PATIENT_A, World, import_world, wait_until_active
 from local_endpoints import quick_config, running
+from rich.console import Console
 from textual.pilot import Pilot
 
 from ahi.emulator.server import LocalEndpoint
@@ -25,7 +27,8 @@ from ahi.screens.datastore_detail import DatastoreDetailScreen
 from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.image_set_search import ImageSetSearchScreen
 from ahi.screens.metadata_view import MetadataViewScreen
-from ahi.screens.version_diff import VersionDiffScreen
+from ahi.screens.version_diff import VersionDiff, VersionDiffScreen, diff_text
+from ahi.services.metadata_diff import diff
 from ahi.tui.widgets.resource_table import ResourceTable
 
 THIRTY_ONE_DAYS = 31 * 86400
@@ -147,3 +150,14 @@ def test_tiers_show_in_tables_and_an_archived_read_says_it_moves_the_image_set(
         assert notifications(app)[-1] == f"This read moves image set {world.image_sets['us']} from Archive Instant Access to Frequent Access"
 
     drive(app, scenario)
+
+
+def test_the_list_stops_at_its_limit_and_draws_foreign_text_literally() -> None:
+    old = {"Patient": {"DICOM": {f"K{i}": "a" for i in range(5)}}}
+    new = {"Patient": {"DICOM": {f"K{i}": "b\x1b[31m[bold]x" for i in range(5)}}}
+    console = Console(width=200, record=True, file=io.StringIO(), color_system=None)
+    console.print(diff_text(VersionDiff("1", "2", diff(old, new)), limit=3))
+    shown = console.export_text()
+    assert "5 changes (0 added, 5 changed, 0 removed)" in shown
+    assert shown.count("~ K") == 3 and "… 2 more changes not listed (the list stops at 3)" in shown
+    assert "\x1b" not in shown and "[bold]x" in shown
