@@ -4,7 +4,7 @@ moto keeps a body in a spooled buffer (memory up to about 5 MB, then a temporary
 survives. Once written here the object's buffer is swapped for a `BodyFile`, which opens the body
 file for each read: a persisted object costs no memory and no descriptor, whatever its size.
 A moto object's body never changes after it is made (a PUT makes a new object), so one file per
-object is enough; a file is removed once no persisted entry names it and its object is gone.
+object is enough; a file is removed once no saved entry names it and moto has disposed of its object.
 """
 
 from __future__ import annotations
@@ -70,8 +70,8 @@ class Bodies:
         self._lock = threading.Lock()
         #: id(FakeKey) -> (a weak reference to it, its body file's name).
         self._owners: dict[int, tuple[weakref.ref[Any], str]] = {}
-        #: Body files whose object has been garbage-collected: removable once no entry names them.
-        self._orphans: list[str] = []
+        #: body file name -> a weak reference to its FakeKey.
+        self._keys: dict[str, weakref.ref[Any]] = {}
 
     def name_of(self, key: FakeKey) -> str:
         """The body file of `key`, written (and `key` switched to reading it) the first time it is asked for."""
@@ -100,22 +100,33 @@ class Bodies:
         identity = id(key)
 
         def gone(_: object) -> None:
-            self._orphans.append(name)
             self._owners.pop(identity, None)
 
         with self._lock:
             self._owners[identity] = (weakref.ref(key, gone), name)
+            self._keys[name] = weakref.ref(key)
 
-    def sweep(self, named: Mapping[str, int]) -> None:
-        """Remove body files whose object is gone and that no saved entry names (`named`: entries naming each)."""
-        if not self._orphans:
-            return
-        orphans, self._orphans = self._orphans, []
-        for name in orphans:
+    def sweep(self, named: Mapping[str, int], candidates: set[str]) -> set[str]:
+        """Remove the candidates no saved entry names (`named`: entries naming each) and whose object moto let go.
+
+        moto disposes of an object it replaces or deletes (and keeps it in a list of every instance it
+        made), so "let go" is disposed or gone. Returns the candidates to look at again later.
+        """
+        later = set()
+        for name in candidates:
             if named.get(name, 0) > 0:
-                self._orphans.append(name)
-            else:
-                remove_durably(self.folder / name)
+                continue
+            reference = self._keys.get(name)
+            key = reference() if reference is not None else None
+            if key is not None and not getattr(key, "disposed", False):
+                later.add(name)
+                continue
+            remove_durably(self.folder / name)
+            with self._lock:
+                self._keys.pop(name, None)
+                if key is not None:
+                    self._owners.pop(id(key), None)
+        return later
 
     def remove_unnamed(self, named: set[str]) -> None:
         """At load: remove files a kill left that no entry names (their entry was never written)."""
@@ -127,6 +138,6 @@ class Bodies:
         """Forget every body (moto was reset)."""
         with self._lock:
             self._owners.clear()
-            self._orphans.clear()
+            self._keys.clear()
         for path in self.folder.iterdir():
             os.unlink(path)

@@ -53,6 +53,8 @@ class S3Files:
         self._entries: dict[BucketId, dict[str, tuple[tuple[Any, ...], set[str]]]] = {}
         #: How many saved entries name each body file.
         self._named: Counter[str] = Counter()
+        #: Body files an entry stopped naming: removed once nothing names them and moto let their object go.
+        self._unnamed: set[str] = set()
 
     def live_buckets(self) -> dict[BucketId, FakeBucket]:
         """Every bucket moto holds, by account and partition."""
@@ -82,7 +84,7 @@ class S3Files:
             elif bucket_id[2] == bucket and key is not None:
                 self._save_key(bucket_id, fake, key, always=True)
         self._save_buckets(live)
-        self._bodies.sweep(self._named)
+        self._unnamed = self._bodies.sweep(self._named, self._unnamed)
 
     def save_all(self) -> None:
         """Save whatever differs from disk in every bucket (what reached moto without a request)."""
@@ -120,6 +122,7 @@ class S3Files:
         old = entries.pop(name, None)
         if old is not None:
             self._named.subtract(old[1])
+            self._unnamed.update(old[1])
         if entry is not None:
             entries[name] = entry
             self._named.update(entry[1])
@@ -138,6 +141,7 @@ class S3Files:
         write_durably(self.folder / BUCKETS_FILE, lambda handle: handle.write(data))
         self._buckets_data = data
         self._named.subtract(self._buckets_named)
+        self._unnamed.update(self._buckets_named)
         self._named.update(named)
         self._buckets_named = named
 
@@ -187,6 +191,7 @@ class S3Files:
         remove_durably(self.folder / BUCKETS_FILE)
         self._entries.clear()
         self._named.clear()
+        self._unnamed.clear()
         self._buckets_named = set()
         self._buckets_data = None
         self._bodies.clear()

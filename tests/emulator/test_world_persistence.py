@@ -73,6 +73,9 @@ def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_clie
     large = large_body()
     s3.put_object(Bucket="kept-bucket", Key="large.bin", Body=large)
     del large
+    upload = s3.create_multipart_upload(Bucket="kept-bucket", Key="multipart.bin")["UploadId"]
+    first_part = s3.upload_part(Bucket="kept-bucket", Key="multipart.bin", UploadId=upload, PartNumber=1,
+                                Body=b"a" * (5 * 1024 * 1024))["ETag"]
     s3.create_bucket(Bucket="gone-bucket")
     s3.delete_bucket(Bucket="gone-bucket")
 
@@ -91,6 +94,9 @@ def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_clie
     queue = sqs.create_queue(QueueName="kept-queue")["QueueUrl"]
     sqs.send_message(QueueUrl=queue, MessageBody="kept message")
     listing = s3.list_objects_v2(Bucket="kept-bucket")["Contents"]
+    # One body file per live object and uploaded part: overwritten and deleted objects' files are gone.
+    bodies = endpoint.config.state_dir / "world" / "s3" / "bodies"
+    assert len(list(bodies.iterdir())) == len(listing) + 1
 
     restart_as_new_process(endpoint)
 
@@ -99,6 +105,10 @@ def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_clie
     assert s3.get_object(Bucket="kept-bucket", Key="dicom/0.dcm")["Body"].read() == b"overwritten"
     assert s3.get_object(Bucket="kept-bucket", Key="dicom/1.dcm")["Body"].read() == b"small 1"
     assert s3.get_object(Bucket="kept-bucket", Key="/odd/é ü+%20.dcm")["Body"].read() == b"odd name"
+    last_part = s3.upload_part(Bucket="kept-bucket", Key="multipart.bin", UploadId=upload, PartNumber=2, Body=b"b")["ETag"]
+    s3.complete_multipart_upload(Bucket="kept-bucket", Key="multipart.bin", UploadId=upload, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": first_part}, {"PartNumber": 2, "ETag": last_part}]})
+    assert s3.get_object(Bucket="kept-bucket", Key="multipart.bin")["Body"].read() == b"a" * (5 * 1024 * 1024) + b"b"
     assert s3.get_object_tagging(Bucket="kept-bucket", Key="dicom/1.dcm")["TagSet"] == [{"Key": "k", "Value": "v"}]
     assert s3.get_bucket_tagging(Bucket="kept-bucket")["TagSet"] == [{"Key": "team", "Value": "imaging"}]
     assert streamed_digest(s3, "kept-bucket", "large.bin") == hashlib.sha256(large_body()).hexdigest()
