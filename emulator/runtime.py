@@ -14,6 +14,7 @@ from ahi.emulator.moto_world import MotoWorld
 from ahi.emulator.store import access, dicomweb_index
 from ahi.emulator.store.db import Store
 from ahi.emulator.store.frame_files import FrameFiles
+from ahi.emulator.world.services import has_saved
 
 
 class Runtime:
@@ -37,6 +38,8 @@ class Runtime:
         self.moto = MotoWorld(self.store, config.state_dir)
         #: A user's EventBridge rules saved by an earlier run fire without waiting for a request that loads moto.
         load_moto_for_saved_rules(config.state_dir, self.moto.ready)
+        if config.verify_signatures and has_saved(config.state_dir, "iam", "sts"):
+            self.moto.ready()  # the first request may be signed with a key IAM or STS issued before the restart
         #: Import jobs run in the background; jobs a previous run left unfinished resume now.
         self.imports = ImportService(self.store, self.frames, self.now, before_s3=self.moto.ready)
         self.imports.resume()

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+#: The state directory's folder for the saved world.
+FOLDER = "world"
+
 
 def private_folder(folder: Path) -> Path:
     """`folder` and its missing parents, each 0700."""

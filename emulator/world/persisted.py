@@ -19,17 +19,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ahi.emulator.world.blobs import Bodies
-from ahi.emulator.world.files import private_folder
+from ahi.emulator.world.files import FOLDER, private_folder
 from ahi.emulator.world.requests import action_of, is_read, s3_target
 from ahi.emulator.world.s3_files import S3Files
-from ahi.emulator.world.services import ServiceFiles
+from ahi.emulator.world.services import SERVICES, ServiceFiles
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger("ahi.emulator.world")
 
-FOLDER = "world"
 #: Every write to moto, and every save, holds this: moto's backends are shared by the whole process.
 WRITE_LOCK = threading.RLock()
 _RESET = "moto-api-reset"
@@ -43,7 +42,7 @@ class PersistedWorld:
         root = private_folder(Path(state_dir) / FOLDER)
         self.bodies = Bodies(root / "s3" / "bodies")
         self.s3 = S3Files(root / "s3", self.bodies)
-        self.services = ServiceFiles(root / "services", self.bodies)
+        self.services = ServiceFiles(root / SERVICES, self.bodies)
 
     def load(self) -> None:
         """Put the saved world into moto, then save what moto held that was not saved yet (in-process writes)."""

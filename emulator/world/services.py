@@ -13,10 +13,17 @@ from typing import Any
 
 from ahi.emulator.world import codec
 from ahi.emulator.world.blobs import Bodies
-from ahi.emulator.world.files import drop_partial_files, private_folder, remove_durably, write_durably
+from ahi.emulator.world.files import FOLDER, drop_partial_files, private_folder, remove_durably, write_durably
 
 SUFFIX = ".pickle"
+SERVICES = "services"
 log = logging.getLogger("ahi.emulator.world")
+
+
+def has_saved(state_dir: Path, *names: str) -> bool:
+    """Whether the state directory's saved world holds any of these moto services (read without loading moto)."""
+    folder = Path(state_dir) / FOLDER / SERVICES
+    return any((folder / f"{name}{SUFFIX}").is_file() for name in names)
 
 
 def _backends(name: str) -> Any:

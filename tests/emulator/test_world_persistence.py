@@ -11,9 +11,13 @@ import hashlib
 import json
 import sqlite3
 import threading
+from pathlib import Path
 from typing import Any
 
-from local_endpoints import until
+import boto3
+from botocore.config import Config
+from local_endpoints import quick_config, running, until
+from raw_http import ACCESS_KEY, REGION, SECRET_KEY
 
 from ahi.emulator.demo.phantoms import ct_series
 from ahi.emulator.server import LocalEndpoint
@@ -177,3 +181,25 @@ def test_a_job_interrupted_by_a_restart_resumes_and_writes_its_outputs(endpoint:
     assert job["jobStatus"] == "COMPLETED", job.get("message")
     written = {item["Key"] for item in s3.list_objects_v2(Bucket="resume-output")["Contents"]}
     assert any(key.endswith("job-output-manifest.json") for key in written), written
+
+
+def test_a_key_iam_issued_still_signs_after_a_restart_with_verification_on(tmp_path: Path) -> None:
+    config = quick_config(tmp_path / "state", verify_signatures=True, secrets={ACCESS_KEY: SECRET_KEY})
+
+    def client(endpoint: LocalEndpoint, service: str, access_key: str, secret: str) -> Any:
+        return boto3.session.Session().client(
+            service, endpoint_url=endpoint.url, region_name=REGION, aws_access_key_id=access_key,
+            aws_secret_access_key=secret, config=Config(retries={"total_max_attempts": 1}))
+
+    with running(config) as endpoint:
+        iam = client(endpoint, "iam", ACCESS_KEY, SECRET_KEY)
+        iam.create_user(UserName="uploader")
+        issued = iam.create_access_key(UserName="uploader")["AccessKey"]
+        as_user = client(endpoint, "s3", issued["AccessKeyId"], issued["SecretAccessKey"])
+        as_user.create_bucket(Bucket="signed-bucket")
+
+        restart_as_new_process(endpoint)
+
+        # The very first request after the start is signed with the key IAM issued before it.
+        as_user.put_object(Bucket="signed-bucket", Key="after-restart", Body=b"signed")
+        assert as_user.get_object(Bucket="signed-bucket", Key="after-restart")["Body"].read() == b"signed"
