@@ -7,7 +7,7 @@ the UI thread; the list shows at most DIFF_LINES changes, each value through `li
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
 from rich.console import Group as RichGroup
@@ -21,8 +21,9 @@ from ahi.services.metadata_tree import readable
 from ahi.tui.literal import literal
 from ahi.tui.screen_base import AhiScreen
 
-#: The most changes listed (two documents of very different studies can differ in every instance).
-DIFF_LINES = 2000
+#: The most changes listed: two documents can differ in every instance, and the list is drawn on the UI
+#: thread whole (measured: 300 changes, each in its own instance, draw in about 0.3 s; docs/console-limits.md).
+DIFF_LINES = 300
 #: The most characters of one value on a line (old and new share it).
 VALUE_LIMIT = 120
 MARKS = {Kind.ADDED: ("+", "green"), Kind.CHANGED: ("~", "yellow"), Kind.REMOVED: ("-", "red")}
@@ -30,11 +31,12 @@ MARKS = {Kind.ADDED: ("+", "green"), Kind.CHANGED: ("~", "yellow"), Kind.REMOVED
 
 @dataclass(frozen=True)
 class VersionDiff:
-    """The two versions compared (older first) and every change from the first to the second."""
+    """The two versions compared (older first), every change from the first to the second, and the list to draw."""
 
     old_version: str
     new_version: str
     changes: list[Change]
+    shown: RichGroup | None = None
 
 
 def group_title(group: Group) -> Text:
@@ -123,11 +125,12 @@ class VersionDiffScreen(AhiScreen):
         service = self.ahi.services.imagesets
         old = service.metadata(self.datastore_id, self.image_set_id, self.old_version).document
         new = service.metadata(self.datastore_id, self.image_set_id, self.new_version).document
-        return VersionDiff(self.old_version, self.new_version, diff(old, new))
+        result = VersionDiff(self.old_version, self.new_version, diff(old, new))
+        return replace(result, shown=diff_text(result))
 
     def show(self, result: VersionDiff) -> None:
         self.result = result
-        self.query_one("#diff", Static).update(diff_text(result))
+        self.query_one("#diff", Static).update(result.shown or diff_text(result))
 
     def status_parts(self) -> list[str]:
         parts = super().status_parts()
