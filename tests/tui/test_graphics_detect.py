@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pty
-import select
 import subprocess
 import sys
 
@@ -12,9 +9,9 @@ import pytest
 
 from ahi.tui.graphics_detect import (
     ENV_VAR,
-    decide_for_launch,
     GraphicsChoice,
     decide,
+    decide_for_launch,
     from_environment,
     parse_mode,
     sixel_in_da1,
@@ -22,6 +19,7 @@ from ahi.tui.graphics_detect import (
 )
 from ahi.tui.graphics_protocol import GraphicsMode
 from ahi.tui.settings import build_parser
+from pty_child import run_on_pty
 
 KITTY, ITERM2, SIXEL, CELLS, AUTO = (GraphicsMode.KITTY, GraphicsMode.ITERM2, GraphicsMode.SIXEL, GraphicsMode.CELLS, GraphicsMode.AUTO)
 XTERM_SIXEL = "\x1b[?63;1;2;4;6;9;15;22c"
@@ -112,29 +110,7 @@ CHILD = "from ahi.tui.graphics_detect import query_device_attributes as q; print
 
 def run_in_pty(timeout: float, answer: str | None) -> str:
     """Run the DA1 query in a child whose terminal is a pty we play; return what the child printed."""
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: its controlling terminal is the pty
-        os.execv(sys.executable, [sys.executable, "-c", CHILD.format(timeout=timeout)])
-    output = b""
-    answered = False
-    try:
-        while True:
-            ready = select.select([fd], [], [], 60)[0]
-            if not ready:
-                raise AssertionError(f"child silent; so far {output!r}")
-            try:
-                chunk = os.read(fd, 1024)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if b"\x1b[c" in output and not answered and answer is not None:
-                os.write(fd, answer.encode())
-                answered = True
-    finally:
-        os.waitpid(pid, 0)
-        os.close(fd)
+    output = run_on_pty(["-c", CHILD.format(timeout=timeout)], b"\x1b[c", None if answer is None else answer.encode())
     return output.decode(errors="replace").replace("\x1b[c", "").strip()
 
 

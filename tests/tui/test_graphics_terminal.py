@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import base64
-import fcntl
-import os
-import pty
 import re
-import select
-import struct
-import sys
-import termios
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ahi.services.windowing import DisplaySettings, PixelModel, to_display
+from pty_child import run_on_pty
 
 CHILD = '''
 import numpy as np
@@ -51,31 +45,8 @@ def run_viewer(tmp_path: Path, mode: str, done: bytes) -> bytes:
     """Run a viewer app on a pty sized 100x30 until `done` has been written, quit it, return all its output."""
     script = tmp_path / "viewer.py"
     script.write_text(CHILD.replace("MODE", repr(mode)))
-    pid, fd = pty.fork()
-    if pid == 0:  # the child, on the pty: sized before the app asks
-        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
-        os.environ.update({"TERM": "xterm-256color", "COLORTERM": "truecolor", "COLUMNS": str(SIZE[0]), "LINES": str(SIZE[1])})
-        os.execv(sys.executable, [sys.executable, str(script)])
-    output = b""
-    quitting = False
-    try:
-        while True:
-            if not select.select([fd], [], [], 60)[0]:
-                raise AssertionError(f"viewer silent; last output {output[-200:]!r}")
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-            if done in output and not quitting:
-                os.write(fd, b"\x11")  # ctrl+q
-                quitting = True
-    finally:
-        os.waitpid(pid, 0)
-        os.close(fd)
-    return output
+    environ = {"TERM": "xterm-256color", "COLORTERM": "truecolor", "COLUMNS": str(SIZE[0]), "LINES": str(SIZE[1])}
+    return run_on_pty([str(script)], done, b"\x11", SIZE, environ)  # ctrl+q once the frame is out
 
 
 def test_kitty_sequence_reaches_the_terminal_whole_at_the_image_position(tmp_path: Path) -> None:
