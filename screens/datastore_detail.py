@@ -87,7 +87,11 @@ class DatastoreDetailScreen(AhiScreen):
 
     @work(thread=True, exit_on_error=False, group="tiers", exclusive=True)
     def count_tiers(self) -> None:
-        """SearchImageSets over the whole store, page by page, posting the count after each page (bounded: services.tiers)."""
+        """SearchImageSets over the whole store, page by page, posting the count after each page (bounded: services.tiers);
+        only an ACTIVE data store can be searched."""
+        if self.datastore.status != "ACTIVE":
+            self.post_message(CallDone(None, self._show_tiers))
+            return
         worker = get_current_worker()
         imagesets, store = self.ahi.services.imagesets, self.datastore.id
 
@@ -100,10 +104,12 @@ class DatastoreDetailScreen(AhiScreen):
         except Exception as exc:
             self.post_message(CallDone(AwsCallError.from_exception("SearchImageSets", exc), self._show_tiers))
 
-    def _show_tiers(self, count: TierCount | AwsCallError) -> None:
+    def _show_tiers(self, count: TierCount | AwsCallError | None) -> None:
         self.query_one("#tiers", Static).update(self._tiers(count))
 
-    def _tiers(self, count: TierCount | AwsCallError) -> Group:
+    def _tiers(self, count: TierCount | AwsCallError | None) -> Group:
+        if count is None:
+            return Group(Text("Storage tiers", style="bold"), Text("  counted only while the data store is ACTIVE", style="dim"))
         if isinstance(count, AwsCallError):
             return self._unavailable("Storage tiers", count)
         if not count.done:
