@@ -62,12 +62,14 @@ class FleetRow:
     job: ImportJob | None = None
     counts: JobCounts | None = None
     error: AwsCallError | None = None
+    #: Which of the target's errors this row is (a region can fail for several data stores).
+    error_index: int = 0
 
     @property
     def key(self) -> str:
         if self.job is not None:
             return f"{self.target.label}/{self.job.datastore_id}/{self.job.id}"
-        return f"{self.target.label}/error/{self.error.operation if self.error else ''}"
+        return f"{self.target.label}/error/{self.error_index}"
 
     @property
     def status(self) -> str:
@@ -138,7 +140,7 @@ def region_failures(target: FleetTarget, connect: Callable[[FleetTarget], Connec
         for job in listing.jobs
         if needs_attention(job, listing.counts.get(job.id))
     ]
-    rows += [FleetRow(target, profile, account, error=error) for error in listing.errors]
+    rows += [FleetRow(target, profile, account, error=error, error_index=n) for n, error in enumerate(listing.errors)]
     return FleetRegion(target, rows, connection)
 
 
