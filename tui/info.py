@@ -7,6 +7,7 @@ import sys
 from typing import TextIO
 
 from ahi.tui.config import ConfigError, ConsoleConfig
+from ahi.tui.graphics_detect import GraphicsMode, decide_for_launch
 from ahi.tui.paths import CONFIG_ENV, config_path, endpoint_state_dir, log_path, state_dir
 from ahi.tui.settings import build_parser, resolve
 
@@ -53,10 +54,21 @@ def main(argv: list[str], out: TextIO | None = None) -> int:
             ("fleet", options.fleet or "(none)", sources["fleet"]),
             ("keymap", ", ".join(f"{k}={v}" for k, v in options.keymap.items()) or "(defaults)", "config [keymap]" if options.keymap else "default"),
             ("colour", _colour_description(), "env NO_COLOR / COLORTERM / TEXTUAL_COLOR_SYSTEM"),
+            ("frames", _graphics_description(args.graphics), "flag --graphics / env AHI_GRAPHICS / this terminal"),
         ],
         out,
     )
     return status
+
+
+def _graphics_description(flag: str | None) -> str:
+    """What the frame preview would draw with in this terminal (docs/console.md#frames-through-a-graphics-protocol)."""
+    try:
+        choice = decide_for_launch(flag, os.environ)
+    except ValueError as exc:
+        return f"half-cells ({exc})"
+    mode = "half-cells" if choice.mode is GraphicsMode.CELLS else choice.mode.value
+    return f"{mode} ({choice.reason}{', through tmux' if choice.tmux else ''})"
 
 
 def _colour_description() -> str:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +20,7 @@ from ahi.tui.graphics_detect import (
     tmux_passthrough,
 )
 from ahi.tui.graphics_protocol import GraphicsMode
+from ahi.tui import info
 from ahi.tui.settings import build_parser
 from pty_child import run_on_pty
 
@@ -126,3 +129,14 @@ def test_the_query_answers_empty_without_a_terminal() -> None:
     script = "from ahi.tui.graphics_detect import query_device_attributes as q; print(repr(q(timeout=30)))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, stdin=subprocess.DEVNULL, start_new_session=True, check=True)
     assert result.stdout.strip() == "''"
+
+
+def test_info_says_what_frames_are_drawn_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AHI_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv(ENV_VAR, "vt340")
+    out = io.StringIO()
+    info.main(["--graphics", "kitty"], out)
+    assert "frames      kitty (kitty asked for)   (flag --graphics / env AHI_GRAPHICS / this terminal)" in out.getvalue()
+    out = io.StringIO()
+    info.main([], out)
+    assert "frames      half-cells (graphics must be one of auto | kitty | iterm2 | sixel | cells, got 'vt340')" in out.getvalue()
