@@ -32,7 +32,7 @@ _SIXEL_RUN = re.compile(rb"(.)\1{3,}")
 
 @dataclass(frozen=True)
 class GraphicsImage:
-    """An encoded frame: the sequence to write at the image's top-left cell and the cells it covers."""
+    """An encoded frame: the sequence to write at the image's top-left cell, the cells it covers, the pixels sent."""
 
     mode: GraphicsMode
     sequence: str
@@ -147,6 +147,7 @@ def encode(
         if (shown_w, shown_h) != (width, height):
             display = np.asarray(Image.fromarray(display).resize((shown_w, shown_h), Image.Resampling.LANCZOS))
         sequence = sixel_sequence(display)
+        width, height = shown_w, shown_h
     else:
         raise ValueError(f"not a graphics protocol: {mode.value}")
     return GraphicsImage(mode, tmux_wrap(sequence) if tmux else sequence, image_cols, image_rows, width, height)

@@ -315,3 +315,24 @@ async def test_half_cells_say_so_in_the_overlay() -> None:
         preview = app.query_one(FramePreview)
         assert preview.graphic is None and preview.graphics.mode is GraphicsMode.CELLS
         assert "· cells" in line_text(image_lines(preview)[1])
+
+
+@pilot_test
+async def test_a_frame_that_fails_after_a_graphic_shows_the_error_not_the_old_image() -> None:
+    frames, decoded = series(2)
+
+    def loader(request: FrameRequest) -> DecodedFrame:
+        if request.key == frames[1].key:
+            raise ValueError("frame 2 is broken")
+        return decoded[request.key]
+
+    app = GraphicsPreviewApp(loader, frames, GraphicsChoice(GraphicsMode.SIXEL, False, "test"))
+    async with app.run_test(size=(60, 24)) as pilot:
+        await settle(pilot)
+        preview = app.query_one(FramePreview)
+        assert preview.graphic is not None and "128×128 · sixel" in line_text(image_lines(preview)[1])
+        await pilot.press("right")
+        await settle(pilot)
+        assert preview.graphic is None
+        shown = "".join(line_text(strip) for strip in image_lines(preview))
+        assert "Cannot show frame: frame 2 is broken" in shown and "\x1bP" not in shown

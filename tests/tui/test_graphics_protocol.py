@@ -131,7 +131,7 @@ def test_sixel_colour_frames_use_at_most_256_registers() -> None:
 
 def test_sixel_shrinks_to_the_cells_pixels_and_never_enlarges() -> None:
     image = encode(noise_frame(64, 64), GraphicsMode.SIXEL, 4, 2, (10, 20))
-    assert decode_sixel(image.sequence)[0] == (40, 40) and (image.cols, image.rows) == (4, 2)
+    assert decode_sixel(image.sequence)[0] == (40, 40) == (image.width, image.height) and (image.cols, image.rows) == (4, 2)
     image = encode(noise_frame(64, 64), GraphicsMode.SIXEL, 100, 50, (10, 20))
     assert decode_sixel(image.sequence)[0] == (64, 64) and (image.cols, image.rows) == (7, 4)
 

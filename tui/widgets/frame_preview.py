@@ -302,6 +302,7 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
             return
         self.error, self._strips, self.decoded = message.error, [], None
         self.clear_graphic()
+        self.graphic = None
         self.refresh()
 
     def render_line(self, y: int) -> Strip:
