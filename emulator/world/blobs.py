@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ahi.emulator.world.files import drop_partial_files, private_folder, remove_durably, write_durably
+from ahi.emulator.world.files import drop_partial_files, private_folder, remove_file, write_whole
 
 if TYPE_CHECKING:
     from moto.s3.models import FakeKey
@@ -84,7 +84,7 @@ class Bodies:
         with key.lock:
             buffer = key._value_buffer
             buffer.seek(0)
-            write_durably(path, lambda handle: shutil.copyfileobj(buffer, handle, CHUNK_BYTES))
+            write_whole(path, lambda handle: shutil.copyfileobj(buffer, handle, CHUNK_BYTES))
             if not isinstance(buffer, BodyFile):
                 key._value_buffer = BodyFile(path, int(key.contentsize))
                 buffer.close()
@@ -121,7 +121,7 @@ class Bodies:
             if key is not None and not getattr(key, "disposed", False):
                 later.add(name)
                 continue
-            remove_durably(self.folder / name)
+            remove_file(self.folder / name)
             with self._lock:
                 self._keys.pop(name, None)
                 if key is not None:

@@ -1,9 +1,10 @@
-"""Files of the persisted world written whole: a kill -9 or a power cut leaves the old content or the new, never half.
+"""Files of the persisted world written whole: written beside their place, then renamed over it.
 
-A file's content is synced before it is renamed into place; the folder is not, so a power cut may undo
-the last renames (the file's previous content comes back), as the SQLite store's synchronous=NORMAL
-may lose its last transactions. A kill -9 loses nothing: the rename is done before the write is
-answered. Every file is 0600 and every folder 0700 whatever the umask, like the rest of the state directory.
+A kill -9 loses nothing: every file is written and renamed before the write it saves is answered, and
+the kernel keeps what a killed process wrote. Nothing is fsynced: the rest of the state directory (the
+SQLite store at synchronous=NORMAL, the frame files) does not promise to survive a power cut either, and
+an fsync would add milliseconds to every write (docs/local-world.md). Every file is 0600 and every
+folder 0700 whatever the umask, like the rest of the state directory.
 """
 
 from __future__ import annotations
@@ -25,17 +26,15 @@ def private_folder(folder: Path) -> Path:
     return folder
 
 
-def write_durably(target: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write `target` through `write` into a temporary file beside it, fsync it and rename it into place."""
+def write_whole(target: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write `target` through `write` into a temporary file beside it and rename it into place."""
     temporary = target.with_name(f".{target.name}.part")
     with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
         write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
     os.replace(temporary, target)
 
 
-def remove_durably(target: Path) -> None:
+def remove_file(target: Path) -> None:
     """Remove a file if it is there."""
     target.unlink(missing_ok=True)
 

@@ -11,16 +11,19 @@ kill the bucket file never names an object whose file is missing.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ahi.emulator.world import codec
 from ahi.emulator.world.blobs import Bodies
-from ahi.emulator.world.files import drop_partial_files, private_folder, remove_durably, write_durably
+from ahi.emulator.world.files import drop_partial_files, private_folder, remove_file, write_whole
 
 if TYPE_CHECKING:
     from moto.s3.models import FakeBucket
+
+log = logging.getLogger("ahi.emulator.world")
 
 #: (account id, partition, bucket name): where moto keeps a bucket.
 BucketId = tuple[str, str, str]
@@ -109,12 +112,12 @@ class S3Files:
         tagger = _s3_backends()[bucket_id[0]][bucket_id[1]].tagger
         tags = {version.arn: tagger.tags[version.arn] for version in versions if tagger.tags.get(getattr(version, "arn", ""))}
         data, named = codec.dumps((bucket_id, name, list(versions), tags), self._bodies)
-        write_durably(self._key_path(bucket_id, name), lambda handle: handle.write(data))
+        write_whole(self._key_path(bucket_id, name), lambda handle: handle.write(data))
         self._remember(bucket_id, name, (versions, named))
 
     def _drop(self, bucket_id: BucketId, name: str) -> None:
         if name in self._entries.get(bucket_id, {}):
-            remove_durably(self._key_path(bucket_id, name))
+            remove_file(self._key_path(bucket_id, name))
             self._remember(bucket_id, name, None)
 
     def _remember(self, bucket_id: BucketId, name: str, entry: tuple[tuple[Any, ...], set[str]] | None) -> None:
@@ -138,7 +141,7 @@ class S3Files:
         data, named = codec.dumps(state, self._bodies, without_objects=True)
         if data == self._buckets_data:
             return
-        write_durably(self.folder / BUCKETS_FILE, lambda handle: handle.write(data))
+        write_whole(self.folder / BUCKETS_FILE, lambda handle: handle.write(data))
         self._buckets_data = data
         self._named.subtract(self._buckets_named)
         self._unnamed.update(self._buckets_named)
@@ -158,7 +161,11 @@ class S3Files:
         if not path.exists():
             return 0
         s3_backends = _s3_backends()
-        state, named = codec.loads(path.read_bytes(), self._bodies)
+        try:
+            state, named = codec.loads(path.read_bytes(), self._bodies)
+        except Exception as error:  # noqa: BLE001 - a damaged file (a power cut): S3 starts empty, nothing is removed
+            log.error("the saved S3 buckets cannot be read (%s: %s); S3 starts without them", type(error).__name__, error)
+            return 0
         buckets: dict[BucketId, FakeBucket] = {}
         for bucket_id, saved in state["buckets"].items():
             account, partition, name = bucket_id
@@ -172,9 +179,14 @@ class S3Files:
         self._named.update(named)
         loaded = 0
         for key_path in self.keys_folder.glob("*.pickle"):
-            (bucket_id, name, versions, tags), entry_named = codec.loads(key_path.read_bytes(), self._bodies)
+            try:
+                (bucket_id, name, versions, tags), entry_named = codec.loads(key_path.read_bytes(), self._bodies)
+            except Exception as error:  # noqa: BLE001 - a damaged file (a power cut) loses its object, not the others
+                log.error("a saved S3 object (%s) cannot be read (%s: %s); it is left out", key_path.name,
+                          type(error).__name__, error)
+                continue
             bucket = buckets.get(bucket_id)
-            if bucket is None:  # its bucket's deletion was saved, this file's removal was not
+            if bucket is None:  # written by a write to a new bucket that a kill stopped before the bucket file
                 key_path.unlink()
                 continue
             bucket.keys.setlist(name, versions)
@@ -188,7 +200,7 @@ class S3Files:
         """Forget every bucket and object (moto was reset)."""
         for path in self.keys_folder.glob("*.pickle"):
             path.unlink()
-        remove_durably(self.folder / BUCKETS_FILE)
+        remove_file(self.folder / BUCKETS_FILE)
         self._entries.clear()
         self._named.clear()
         self._unnamed.clear()

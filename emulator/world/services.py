@@ -13,7 +13,7 @@ from typing import Any
 
 from ahi.emulator.world import codec
 from ahi.emulator.world.blobs import Bodies
-from ahi.emulator.world.files import FOLDER, drop_partial_files, private_folder, remove_durably, write_durably
+from ahi.emulator.world.files import FOLDER, drop_partial_files, private_folder, remove_file, write_whole
 
 SUFFIX = ".pickle"
 SERVICES = "services"
@@ -49,7 +49,7 @@ class ServiceFiles:
         except (TypeError, AttributeError, pickle.PicklingError) as error:  # a value codec.py cannot carry (a local function)
             log.warning("moto's %s state cannot be saved (%s); it will not survive a restart", name, error)
             return
-        write_durably(self.folder / f"{name}{SUFFIX}", lambda handle: handle.write(data))
+        write_whole(self.folder / f"{name}{SUFFIX}", lambda handle: handle.write(data))
 
     def load(self) -> list[str]:
         """Put every saved service back into moto, replacing what moto holds for those accounts and regions."""
@@ -73,4 +73,4 @@ class ServiceFiles:
     def clear(self) -> None:
         """Forget every saved service (moto was reset)."""
         for path in self.folder.glob(f"*{SUFFIX}"):
-            remove_durably(path)
+            remove_file(path)
