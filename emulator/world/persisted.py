@@ -45,7 +45,7 @@ class PersistedWorld:
         self.services = ServiceFiles(root / SERVICES, self.bodies)
 
     def load(self) -> None:
-        """Put the saved world into moto, then save what moto held that was not saved yet (in-process writes)."""
+        """Put the saved world into moto; from then on this process's own S3 writes are saved here too."""
         started = time.perf_counter()
         with WRITE_LOCK:
             services = self.services.load()
