@@ -31,10 +31,18 @@ def demo_jobs(mi: Any) -> dict[str, dict[str, Any]]:
     return jobs
 
 
-def test_seed_builds_the_whole_demo_world_once(endpoint: Any, mi: Any, s3: Any, kms: Any) -> None:
+def test_seed_builds_the_whole_demo_world_once_and_a_restart_without_moto_state_puts_it_back(
+    endpoint: Any, restart_endpoint: Callable[[], Any], make_client: Callable[..., Any]
+) -> None:
+    """One seed (the slowest part of this module) serves both: the world it builds, then that world after a restart."""
     assert seed_demo(endpoint.url) is True
     assert seed_demo(endpoint.url) is False, "a second seed finds the world and adds nothing"
+    seeded_world_is_whole(make_client("medical-imaging"), make_client("s3"), make_client("kms"))
+    restart_without_moto_state_restores_the_demo_buckets_and_keys(endpoint, restart_endpoint, make_client)
 
+
+def seeded_world_is_whole(mi: Any, s3: Any, kms: Any) -> None:
+    """Every data store, key, tag, job and job output the demo promises."""
     stores = {store["datastoreName"]: store for store in mi.list_datastores()["datastoreSummaries"]}
     assert {name: store["datastoreStatus"] for name, store in stores.items()} == {
         "demo-imaging": "ACTIVE",
@@ -83,10 +91,10 @@ def test_seed_builds_the_whole_demo_world_once(endpoint: Any, mi: Any, s3: Any, 
         assert reason in reasons
 
 
-def test_restart_without_moto_state_restores_the_demo_buckets_and_keys(
+def restart_without_moto_state_restores_the_demo_buckets_and_keys(
     endpoint: Any, restart_endpoint: Callable[[], Any], make_client: Callable[..., Any]
 ) -> None:
-    seed_demo(endpoint.url)
+    """With moto's state gone (a new process) and the endpoint restarted, the demo's keys and buckets are back as they were."""
     kms, s3 = make_client("kms"), make_client("s3")
     keys = sorted(
         (key["KeyId"], kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"])
