@@ -42,6 +42,9 @@ class GraphicsChoice:
     mode: GraphicsMode
     tmux: bool = False
     reason: str = ""
+    #: Inside tmux: the outer terminal's (column, row) of the pane's top-left cell, for positioning
+    #: inside the passthrough (tmux does not move the outer cursor to the pane's before passing through).
+    pane_origin: tuple[int, int] = (0, 0)
 
 
 CELLS = GraphicsChoice(GraphicsMode.CELLS, False, "not decided (half-cells)")
@@ -105,6 +108,20 @@ def tmux_passthrough(run: Callable[[list[str]], str] | None = None) -> bool:
     return value in ("on", "all")
 
 
+def tmux_pane_origin(environ: Mapping[str, str], run: Callable[[list[str]], str] | None = None) -> tuple[int, int]:
+    """(column, row) of this pane's top-left cell in the outer terminal; (0, 0) when tmux does not say.
+
+    A status line at the top moves every pane down one row.
+    """
+    target = ["-t", environ["TMUX_PANE"]] if environ.get("TMUX_PANE") else []
+    try:
+        text = (run or _run)(["tmux", "display", "-p", *target, "#{pane_left} #{pane_top} #{status} #{status-position}"])
+        left, top, status, position = text.split()
+        return int(left), int(top) + (1 if status == "on" and position == "top" else 0)
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return 0, 0
+
+
 def decide(
     requested: GraphicsMode,
     environ: Mapping[str, str],
@@ -112,16 +129,18 @@ def decide(
     is_terminal: bool,
     query: Callable[[], str] | None = None,
     passthrough: Callable[[], bool] | None = None,
+    pane_origin: Callable[[], tuple[int, int]] | None = None,
 ) -> GraphicsChoice:
     """The session's choice: a forced mode as asked; auto from the environment, else from a DA1 reply.
 
     Inside tmux, Kitty and iTerm2 are used only when tmux passes them through; otherwise half-cells, said why.
     """
     in_tmux = bool(environ.get("TMUX"))
+    origin = (lambda: (pane_origin or (lambda: tmux_pane_origin(environ)))()) if in_tmux else (lambda: (0, 0))
     if requested is GraphicsMode.CELLS:
         return GraphicsChoice(GraphicsMode.CELLS, False, "half-cells asked for")
     if requested is not GraphicsMode.AUTO:
-        return GraphicsChoice(requested, in_tmux, f"{requested.value} asked for")
+        return GraphicsChoice(requested, in_tmux, f"{requested.value} asked for", origin())
     if not is_terminal:
         return GraphicsChoice(GraphicsMode.CELLS, False, "not a terminal")
     mode = from_environment(environ)
@@ -135,7 +154,7 @@ def decide(
         return GraphicsChoice(mode, False, "environment")
     if in_tmux and not (passthrough or tmux_passthrough)():
         return GraphicsChoice(GraphicsMode.CELLS, False, f"{mode.value} inside tmux without allow-passthrough")
-    return GraphicsChoice(mode, in_tmux, "environment")
+    return GraphicsChoice(mode, in_tmux, "environment", origin())
 
 
 def query_device_attributes(timeout: float = DA1_TIMEOUT) -> str:

@@ -121,7 +121,6 @@ def encode(
     rows: int,
     cell_pixels: tuple[int, int],
     image_id: int = 1,
-    tmux: bool = False,
 ) -> GraphicsImage:
     """Encode display pixels (already windowed) to fill at most cols x rows cells, keeping the aspect ratio.
 
@@ -150,7 +149,7 @@ def encode(
         width, height = shown_w, shown_h
     else:
         raise ValueError(f"not a graphics protocol: {mode.value}")
-    return GraphicsImage(mode, tmux_wrap(sequence) if tmux else sequence, image_cols, image_rows, width, height)
+    return GraphicsImage(mode, sequence, image_cols, image_rows, width, height)
 
 
 def _sixel_run(run: re.Match[bytes]) -> bytes:

@@ -1,4 +1,4 @@
-"""Run a Python script on a pty we play the terminal for: answer once when a pattern shows, read to the end."""
+"""Run a program on a pty we play the terminal for: act when patterns show, read to the end."""
 
 from __future__ import annotations
 
@@ -7,26 +7,27 @@ import os
 import pty
 import select
 import struct
-import sys
 import termios
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+
+#: (pattern, what to do once it has been written): bytes are typed, a callable is called.
+Step = tuple[bytes, bytes | Callable[[], None]]
 
 
 def run_on_pty(
-    args: list[str],
-    when: bytes,
-    answer: bytes | None,
+    argv: list[str],
+    steps: Sequence[Step] = (),
     size: tuple[int, int] = (80, 24),
     environ: Mapping[str, str] | None = None,
 ) -> bytes:
-    """`python *args` on a pty of `size` (cols, rows); `answer` is typed once `when` has been written; all it wrote."""
+    """`argv` on a pty of `size` (cols, rows), taking `steps` in order as their patterns appear; all it wrote."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: its controlling terminal is the pty, sized before it asks
         fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
         os.environ.update(environ or {})
-        os.execv(sys.executable, [sys.executable, *args])
+        os.execvp(argv[0], argv)
     output = b""
-    answered = answer is None
+    pending = list(steps)
     try:
         while True:
             if not select.select([fd], [], [], 60)[0]:
@@ -38,9 +39,12 @@ def run_on_pty(
             if not chunk:
                 break
             output += chunk
-            if not answered and when in output:
-                os.write(fd, answer or b"")
-                answered = True
+            while pending and pending[0][0] in output:
+                action = pending.pop(0)[1]
+                if callable(action):
+                    action()
+                else:
+                    os.write(fd, action)
     finally:
         os.waitpid(pid, 0)
         os.close(fd)

@@ -278,7 +278,7 @@ async def test_graphics_path_writes_the_windowed_frame_once_below_the_image_and_
     request, decoded = phantom_frame(2)
     hostile = FrameLabels(f"Patient {HOSTILE}", f"Series {HOSTILE}", f"Instance {HOSTILE}")
     request = FrameRequest(request.key, request.expected_checksum, request.model, hostile, request.sop_instance_uid, 128, 128)
-    choice = GraphicsChoice(GraphicsMode.KITTY, True, "test")
+    choice = GraphicsChoice(GraphicsMode.KITTY, True, "test", (3, 1))
     app = GraphicsPreviewApp(lambda _: decoded, [request], choice)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -289,13 +289,13 @@ async def test_graphics_path_writes_the_windowed_frame_once_below_the_image_and_
         assert len(raw) == 1
         y, text = raw[0]
         display, _ = to_display(decoded.pixels, request.model, DisplaySettings())
-        image = encode(display, GraphicsMode.KITTY, 100, 27, cell_pixels(), preview.graphic and 1848, True)
+        image = encode(display, GraphicsMode.KITTY, 100, 27, cell_pixels(), 1848)
         top, left = 2 + (27 - image.rows) // 2, (100 - image.cols) // 2
         region = preview.content_region
+        outer = Control.move_to(3 + region.x + left, 1 + region.y + top).segment.text
         expected = (
             Control.move_to(region.x + left, region.y + top).segment.text
-            + tmux_wrap(kitty_delete(1848))
-            + image.sequence
+            + tmux_wrap(outer + kitty_delete(1848) + image.sequence)
             + Control.move_to(region.x, region.y + y).segment.text
         )
         assert y == top + image.rows and text == expected

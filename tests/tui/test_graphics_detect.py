@@ -17,6 +17,7 @@ from ahi.tui.graphics_detect import (
     from_environment,
     parse_mode,
     sixel_in_da1,
+    tmux_pane_origin,
     tmux_passthrough,
 )
 from ahi.tui.graphics_protocol import GraphicsMode
@@ -71,7 +72,8 @@ def test_auto_asks_the_terminal_only_when_the_environment_does_not_say() -> None
 
 def test_inside_tmux_kitty_and_iterm2_need_passthrough_and_are_wrapped() -> None:
     environ = {"TERM": "screen-256color", "TMUX": "/tmp/tmux-1/default,1,0", "KITTY_WINDOW_ID": "1"}
-    assert decide(AUTO, environ, is_terminal=True, query=no_query, passthrough=lambda: True) == GraphicsChoice(KITTY, True, "environment")
+    chosen = decide(AUTO, environ, is_terminal=True, query=no_query, passthrough=lambda: True, pane_origin=lambda: (41, 1))
+    assert chosen == GraphicsChoice(KITTY, True, "environment", (41, 1))
     refused = decide(AUTO, environ, is_terminal=True, query=no_query, passthrough=lambda: False)
     assert refused.mode is CELLS and "allow-passthrough" in refused.reason
     tmux_only = {"TERM": "tmux-256color", "TMUX": "/tmp/tmux-1/default,1,0"}
@@ -82,8 +84,21 @@ def test_inside_tmux_kitty_and_iterm2_need_passthrough_and_are_wrapped() -> None
 
 def test_a_forced_mode_is_used_as_asked() -> None:
     assert decide(SIXEL, {"TERM": "dumb"}, is_terminal=False, query=no_query) == GraphicsChoice(SIXEL, False, "sixel asked for")
-    assert decide(KITTY, {"TMUX": "x"}, is_terminal=True, query=no_query).tmux
+    assert decide(KITTY, {"TMUX": "x"}, is_terminal=True, query=no_query, pane_origin=lambda: (0, 0)).tmux
     assert decide(CELLS, {"TERM": "xterm-kitty"}, is_terminal=True, query=no_query).mode is CELLS
+
+
+def test_the_panes_place_in_the_outer_terminal_is_read_from_tmux() -> None:
+    asked: list[list[str]] = []
+
+    def run(command: list[str]) -> str:
+        asked.append(command)
+        return "41 0 on top\n"
+
+    assert tmux_pane_origin({"TMUX_PANE": "%3"}, run) == (41, 1)
+    assert asked[0][:5] == ["tmux", "display", "-p", "-t", "%3"]
+    assert tmux_pane_origin({}, lambda command: "0 12 on bottom") == (0, 12)
+    assert tmux_pane_origin({}, lambda command: "garbage") == (0, 0)
 
 
 def test_tmux_passthrough_setting_is_read_from_tmux() -> None:
@@ -113,7 +128,8 @@ CHILD = "from ahi.tui.graphics_detect import query_device_attributes as q; print
 
 def run_in_pty(timeout: float, answer: str | None) -> str:
     """Run the DA1 query in a child whose terminal is a pty we play; return what the child printed."""
-    output = run_on_pty(["-c", CHILD.format(timeout=timeout)], b"\x1b[c", None if answer is None else answer.encode())
+    steps = [] if answer is None else [(b"\x1b[c", answer.encode())]
+    output = run_on_pty([sys.executable, "-c", CHILD.format(timeout=timeout)], steps)
     return output.decode(errors="replace").replace("\x1b[c", "").strip()
 
 

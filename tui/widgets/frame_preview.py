@@ -343,13 +343,15 @@ class FramePreview(ScopedBindings, Widget, can_focus=True):
         if y != top + graphic.rows or not self.screen.is_active:
             return None
         region = self.content_region
-        sequence = graphic.sequence
-        if graphic.mode is GraphicsMode.KITTY:
-            delete = kitty_delete(_KITTY_IMAGE_ID)
-            sequence = (tmux_wrap(delete) if self.graphics.tmux else delete) + sequence
-        raw = Control.move_to(region.x + left, region.y + top).segment.text + sequence
-        raw += Control.move_to(region.x, region.y + y).segment.text
-        return Segment(raw, None, _RAW)
+        choice = self.graphics
+        sequence = (kitty_delete(_KITTY_IMAGE_ID) if graphic.mode is GraphicsMode.KITTY else "") + graphic.sequence
+        to_image = Control.move_to(region.x + left, region.y + top).segment.text
+        if choice.tmux:  # the outer cursor is moved inside the passthrough: tmux leaves it where it last drew
+            column, row = choice.pane_origin
+            outer = Control.move_to(column + region.x + left, row + region.y + top).segment.text
+            sequence = tmux_wrap(outer + sequence)
+        back = Control.move_to(region.x, region.y + y).segment.text
+        return Segment(to_image + sequence + back, None, _RAW)
 
     def _graphic_origin(self, graphic: GraphicsImage, width: int, height: int) -> tuple[int, int]:
         """(row, column) of the image's top-left cell: centred in the rows the overlay leaves free."""
@@ -637,7 +639,7 @@ def _encode_graphic(decoded: DecodedFrame, job: _Job) -> tuple[GraphicsImage, Wi
     display, window = to_display(decoded.pixels, job.request.model.for_frame(decoded.colour_space), job.settings)
     rows = max(job.size.height - _GRAPHICS_TOP - _GRAPHICS_BOTTOM, 1)
     choice = job.graphics
-    return encode(display, choice.mode, job.size.width, rows, cell_pixels(), _KITTY_IMAGE_ID, choice.tmux), window
+    return encode(display, choice.mode, job.size.width, rows, cell_pixels(), _KITTY_IMAGE_ID), window
 
 
 def write_raw(app: object, text: str) -> None:
