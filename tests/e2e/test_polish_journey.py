@@ -195,6 +195,29 @@ def test_frame_viewer_windows_show_structure_typed_wl_overlay_and_strip(tmp_path
         tmux.kill()
 
 
+def test_frame_viewer_through_sixel_writes_the_frame_and_survives_a_dialog(tmp_path: Path, viewer_state: Path) -> None:
+    """`--graphics sixel`: the overlay says so, the console writes one Sixel image of the frame, a dialog comes and goes."""
+    raw_file = tmp_path / "pane.raw"
+    tmux = Tmux(tmp_path, size=(80, 24), colorterm="truecolor")
+    try:
+        tmux.start_ahi("--local", "--state-dir", str(viewer_state), "--refresh", "0", "--graphics", "sixel", raw_output=raw_file)
+        tmux.wait_for(lambda s: "viewer-store" in s and "ACTIVE" in s, "the data store row")
+        tmux.command(f"sets {PATIENT.patient_id}")
+        tmux.wait_for(lambda s: "1 loaded" in s, "the search result")
+        tmux.keys("v")
+        tmux.wait_for(lambda s: "128×128 · sixel" in s and "(DICOM)" in s, "the overlay naming Sixel")
+        until(lambda: re.search(r'\x1bP0;1;0q"1;1;\d+;\d+#', raw_file.read_text(errors="replace")) is not None, "a Sixel image written")
+        width, height = map(int, re.findall(r'\x1bP0;1;0q"1;1;(\d+);(\d+)#', raw_file.read_text(errors="replace"))[0])
+        assert 0 < width <= 128 and 0 < height <= 128
+        tmux.keys("e")
+        tmux.wait_for(lambda s: "Window width and level" in s, "the W/L prompt over the image")
+        tmux.keys("Escape")
+        screen = tmux.wait_for(lambda s: "Window width and level" not in s and "128×128 · sixel" in s, "the preview again")
+        assert '"1;1;' not in screen and "#0;2;" not in screen, "Sixel bytes shown as text"
+    finally:
+        tmux.kill()
+
+
 # --- ahi local and the README -------------------------------------------------------------------------
 
 
