@@ -59,7 +59,7 @@ def streamed_digest(s3: Any, bucket: str, key: str) -> str:
     return digest.hexdigest()
 
 
-def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_client: Any) -> None:
+def test_s3_kms_iam_sts_ssm_and_sqs_survive_a_restart(endpoint: LocalEndpoint, make_client: Any) -> None:
     s3, kms, iam, sts = (make_client(name) for name in ("s3", "kms", "iam", "sts"))
     s3.create_bucket(Bucket="kept-bucket")
     s3.put_bucket_tagging(Bucket="kept-bucket", Tagging={"TagSet": [{"Key": "team", "Value": "imaging"}]})
@@ -118,12 +118,11 @@ def test_s3_kms_iam_and_sts_survive_a_restart(endpoint: LocalEndpoint, make_clie
     loaded = s3_backends["123456789012"]["aws"].buckets["kept-bucket"].keys["large.bin"]
     assert isinstance(loaded._value_buffer, BodyFile)
 
+    described = {key["KeyId"]: kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"] for key in (enabled, disabled, doomed)}
     for before in (enabled, disabled, doomed):
-        after = kms.describe_key(KeyId=before["KeyId"])["KeyMetadata"]
-        assert (after["Arn"], after["KeyState"], after["CreationDate"]) == (
-            before["Arn"], kms.describe_key(KeyId=before["KeyId"])["KeyMetadata"]["KeyState"], before["CreationDate"])
-    states = {key["KeyId"]: kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"]
-              for key in (enabled, disabled, doomed)}
+        after = described[before["KeyId"]]
+        assert (after["Arn"], after["CreationDate"]) == (before["Arn"], before["CreationDate"])
+    states = {key_id: metadata["KeyState"] for key_id, metadata in described.items()}
     assert states == {enabled["KeyId"]: "Enabled", disabled["KeyId"]: "Disabled", doomed["KeyId"]: "PendingDeletion"}
     assert kms.decrypt(CiphertextBlob=ciphertext)["Plaintext"] == b"secret"
     assert kms.describe_key(KeyId="alias/kept")["KeyMetadata"]["KeyId"] == enabled["KeyId"]
