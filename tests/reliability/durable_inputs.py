@@ -1,9 +1,10 @@
-"""The import input the durability test uses, and the child-side hook that keeps it in S3 across kills.
+"""The import input the durability test uses, and the child-side hook that puts it into S3 in every life.
 
-moto holds S3 in the endpoint's memory, so a killed endpoint loses every bucket. Real S3 would not
-lose the input of an import job because HealthImaging crashed, so each new life of the endpoint puts
-the same input objects back into moto before the endpoint starts (and before its jobs resume). The
-output bucket comes back empty: what a job wrote there in an earlier life is gone, as moto's state is.
+The hook writes straight into moto before the endpoint starts, not through a request, so the saved
+world (docs/local-world.md) holds these objects only from the first save after them (a job's first
+output). A kill before that would lose them, so each new life of the endpoint puts the same input
+objects back before it starts (and before its jobs resume); the saved world, loaded over them, keeps
+what was saved, job outputs included.
 """
 
 from __future__ import annotations
