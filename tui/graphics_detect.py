@@ -20,7 +20,7 @@ from enum import Enum
 ENV_VAR = "AHI_GRAPHICS"
 DA1_QUERY = "\x1b[c"
 DA1_TIMEOUT = 0.25
-#: Terminals that say who they are and speak the Kitty graphics protocol.
+#: TERM_PROGRAM values of terminals that speak the Kitty graphics protocol, and iTerm2's inline images.
 _KITTY_PROGRAMS = {"ghostty", "wezterm"}
 _ITERM2_PROGRAMS = {"iterm.app", "wezterm", "mintty"}
 
@@ -37,7 +37,7 @@ class GraphicsMode(str, Enum):
 
 @dataclass(frozen=True)
 class GraphicsChoice:
-    """The mode drawn with, whether sequences go through tmux, and why (for `ahi info`-like output and logs)."""
+    """The mode drawn with, whether sequences go through tmux passthrough, and why (for `ahi info` and the log)."""
 
     mode: GraphicsMode
     tmux: bool = False
@@ -136,7 +136,12 @@ def decide(
     Inside tmux, Kitty and iTerm2 are used only when tmux passes them through; otherwise half-cells, said why.
     """
     in_tmux = bool(environ.get("TMUX"))
-    origin = (lambda: (pane_origin or (lambda: tmux_pane_origin(environ)))()) if in_tmux else (lambda: (0, 0))
+
+    def origin() -> tuple[int, int]:
+        if not in_tmux:
+            return 0, 0
+        return pane_origin() if pane_origin is not None else tmux_pane_origin(environ)
+
     if requested is GraphicsMode.CELLS:
         return GraphicsChoice(GraphicsMode.CELLS, False, "half-cells asked for")
     if requested is not GraphicsMode.AUTO:
