@@ -1,4 +1,7 @@
-"""A terminal frame preview: half-cell pixels, W/L presets by key, an overlay, stepping through a series.
+"""A terminal frame preview: half-cell pixels or a graphics protocol, W/L presets by key, an overlay, stepping.
+
+Where the session chose a graphics protocol (tui/graphics_detect.py) the worker windows the frame the
+same way and encodes it at its own resolution instead of building cell rows.
 
 Frames come from a loader (FrameRequest -> DecodedFrame, blocking), called in a thread worker; the
 worker also windows, resamples and builds the cell rows, then posts `Rendered`. Each request bumps a
