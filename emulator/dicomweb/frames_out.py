@@ -1,11 +1,11 @@
-"""Stored frames in the transfer syntax a WADO-RS request asked for (docs/dicomweb.md#transfer-syntaxes).
+"""Which transfer syntax a stored frame can be served in for a WADO-RS request (docs/dicomweb.md#transfer-syntaxes).
 
 What can be given: Explicit VR Little Endian from any stored form (decoded as a client decodes it,
 emulator/dicom/frame_codecs.py); HTJ2K lossless RPCL (.202) from a lossless stored form (as stored, or
 JPEG 2000 lossless re-encoded); the stored syntax itself (`*`). A lossy stored frame is never re-encoded
 as a lossless syntax, and one-bit frames have no HTJ2K form: those requests are 406.
-Encapsulated frames are bare codestreams, as PS3.5 wants them (the .202 files GetImageFrame serves are
-JPH-boxed; the box is dropped here).
+No imaging library here: the route tables import this module and the endpoint starts without one
+(docs/startup.md); the bytes are made in emulator/dicomweb/frame_pixels.py.
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
-from ahi.emulator.dicom import htj2k
-from ahi.emulator.dicom.frame_codecs import client_decode, pack_bits, unpack_bits
-from ahi.emulator.dicom.pixels import native
 from ahi.emulator.dicom.stored_syntaxes import (
     EXPLICIT_VR_LITTLE_ENDIAN,
     HTJ2K,
@@ -28,7 +23,7 @@ from ahi.emulator.dicom.stored_syntaxes import (
 )
 
 ANY_SYNTAX = "*"
-_JPEG_2000_FAMILY = frozenset({HTJ2K_LOSSLESS_RPCL, HTJ2K, JPEG_2000, JPEG_2000_LOSSLESS})
+JPEG_2000_FAMILY = frozenset({HTJ2K_LOSSLESS_RPCL, HTJ2K, JPEG_2000, JPEG_2000_LOSSLESS})
 #: The media type of a frame in each syntax (PS3.18 Table 8.7.3-5; image/jphc for HTJ2K).
 FRAME_MEDIA_TYPES: dict[str, str] = {
     EXPLICIT_VR_LITTLE_ENDIAN: "application/octet-stream",
@@ -72,34 +67,6 @@ def servable(stored: str, requested: str, shape: PixelShape) -> str | None:
     if requested == HTJ2K_LOSSLESS_RPCL and stored == JPEG_2000_LOSSLESS and shape.bits_allocated > 1:
         return requested
     return None
-
-
-def frame_in(data: bytes, stored: str, target: str, shape: PixelShape) -> bytes:
-    """One stored frame's bytes in `target` (a syntax `servable` gave)."""
-    if target == stored:
-        return htj2k.codestream_of(data) if stored in _JPEG_2000_FAMILY else data
-    pixels = decode(data, stored, shape)
-    if target == EXPLICIT_VR_LITTLE_ENDIAN:
-        return native_bytes(pixels, shape)
-    if target == HTJ2K_LOSSLESS_RPCL:
-        return htj2k.encode_codestream(pixels)
-    raise ValueError(f"frames stored as {stored} are not given as {target}")
-
-
-def decode(data: bytes, stored: str, shape: PixelShape) -> np.ndarray:
-    """A stored frame's samples: rows x columns [x samples], native byte order."""
-    if stored == EXPLICIT_VR_LITTLE_ENDIAN:
-        return unpack_bits(data, shape.rows, shape.columns)  # only one-bit segmentations are stored native
-    return native(client_decode(data, stored, shape.photometric, shape.bits_allocated))
-
-
-def native_bytes(pixels: np.ndarray, shape: PixelShape) -> bytes:
-    """Samples as Explicit VR Little Endian pixel data: BitsAllocated wide, little endian, interleaved."""
-    if shape.bits_allocated == 1:
-        return pack_bits(pixels)
-    width = max(shape.bits_allocated // 8, 1)
-    wanted = np.dtype(f"{'i' if shape.signed else 'u'}{width}").newbyteorder("<")
-    return np.ascontiguousarray(pixels).astype(wanted, copy=False).tobytes()
 
 
 def decodes_to_rgb(stored: str, target: str, shape: PixelShape) -> bool:

@@ -25,7 +25,8 @@ from pydicom.sequence import Sequence
 
 from ahi.emulator.dicom.stored_syntaxes import EXPLICIT_VR_LITTLE_ENDIAN
 from ahi.emulator.dicomweb.elements import BINARY_VRS, FILE_META_GROUP, PIXEL_DATA, elements
-from ahi.emulator.dicomweb.frames_out import PixelShape, decode, decodes_to_rgb, frame_in, native_bytes
+from ahi.emulator.dicomweb.frame_pixels import decode, frame_in, native_bytes
+from ahi.emulator.dicomweb.frames_out import PixelShape, decodes_to_rgb
 
 IMPLEMENTATION_CLASS_UID = f"2.25.{uuid.uuid5(uuid.NAMESPACE_URL, 'ahi-local-endpoint/dicomweb').int}"
 IMPLEMENTATION_VERSION_NAME = "AHI_LOCAL_1"

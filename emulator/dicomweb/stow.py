@@ -16,7 +16,6 @@ from ahi.emulator.dicomweb.route import DicomwebRequest, Route
 from ahi.emulator.dicomweb.stow_body import check_declared_length, read_body
 from ahi.emulator.dicomweb.wado import DICOM_JSON
 from ahi.emulator.errors import NotAcceptableException, ValidationException
-from ahi.emulator.imports.pipeline import Destination
 
 #: What a store response may be served as: DICOM JSON (XML is not offered, as on HealthImaging).
 _ACCEPTED = ("*/*", "application/*", DICOM_JSON, "application/json")
@@ -35,6 +34,7 @@ def store(call: DicomwebRequest) -> Response:
     # Here, not at the top: they load pydicom and numpy, half a second the endpoint's start does not need (docs/startup.md).
     from ahi.emulator.dicomweb.stow_response import store_response
     from ahi.emulator.dicomweb.stow_store import new_staging, store_parts
+    from ahi.emulator.imports.pipeline import Destination
 
     request = call.request
     _check_accept(request.headers.get("Accept"))

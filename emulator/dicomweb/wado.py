@@ -3,6 +3,8 @@
 Every retrieve resolves its instance (or series) through the DICOMweb index with the `imageSetId`
 rule, reads the image set's latest document and counts as an access to that image set (storage tiers).
 Which representation a request gets follows its Accept header (emulator/dicomweb/media.py).
+The pixel code (numpy, pydicom, the codecs) is imported by the handlers that serve pixels, not here:
+the endpoint imports these routes at start and loads no imaging library until one is used (docs/startup.md).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from urllib.parse import quote
 from werkzeug.wrappers import Response
 
 from ahi.emulator.dicom.stored_syntaxes import EXPLICIT_VR_LITTLE_ENDIAN, HTJ2K_LOSSLESS_RPCL
-from ahi.emulator.dicomweb.frames_out import ANY_SYNTAX, FRAME_MEDIA_TYPES, PixelShape, frame_in, servable
+from ahi.emulator.dicomweb.frames_out import ANY_SYNTAX, FRAME_MEDIA_TYPES, PixelShape, servable
 from ahi.emulator.dicomweb.instances import (
     IMAGE_SET_PARAMETER,
     StoredInstance,
@@ -28,7 +30,6 @@ from ahi.emulator.dicomweb.instances import (
 )
 from ahi.emulator.dicomweb.media import MediaRange, negotiate
 from ahi.emulator.dicomweb.multipart import Part, multipart_response
-from ahi.emulator.dicomweb.part10 import part10
 from ahi.emulator.dicomweb.route import DicomwebRequest, Route
 from ahi.emulator.dicomweb.wado_json import PIXEL_DATA_PATH, bulk_data_key, bulk_value, instance_json
 from ahi.emulator.errors import ResourceNotFoundException, ValidationException
@@ -71,6 +72,8 @@ def get_instance(call: DicomwebRequest) -> Response:
         return None if target is None else Representation(multipart, DICOM, target)
 
     chosen = negotiate(call.request.headers.get("Accept"), offer, f"Instance {instance.sop_uid}")
+    from ahi.emulator.dicomweb.part10 import part10
+
     read = _frame_reader(call, instance)
     data = part10(instance.attributes, instance.vrs, instance.stored_syntax, chosen.syntax, len(instance.frames), read)
     content_type = f"{DICOM}; transfer-syntax={chosen.syntax}"
@@ -126,6 +129,8 @@ def _json_response(items: list[dict[str, Any]]) -> Response:
 
 
 def get_frames(call: DicomwebRequest) -> Response:
+    from ahi.emulator.dicomweb.frame_pixels import frame_in
+
     numbers = parse_frame_list(call.labels["frames"])
     instance = load_instance(call)
     count = len(instance.frames)
@@ -212,6 +217,8 @@ def get_bulkdata(call: DicomwebRequest) -> Response:
         return None
 
     if key == bulk_data_key(PIXEL_DATA_PATH) and "PixelData" in instance.attributes:
+        from ahi.emulator.dicomweb.frame_pixels import frame_in
+
         chosen = negotiate(call.request.headers.get("Accept"), offer, "Bulk data")
         read = _frame_reader(call, instance)
         stored = instance.stored_syntax
