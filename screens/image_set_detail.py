@@ -34,6 +34,7 @@ from ahi.services.imagesets import ImageSetState, MetadataDocument
 from ahi.services.metadata_patch import MetadataUpdate
 from ahi.services.tiers import ARCHIVE, tier_name
 from ahi.tui.actions import REGISTRY, Action, Confirm, key_label, mutating
+from ahi.tui.format import role_text
 from ahi.tui.literal import literal, literal_row
 from ahi.tui.widgets.lock_banner import Following, LockBanner
 from ahi.tui.widgets.resource_table import Column, ResourceTable, Row
@@ -73,7 +74,7 @@ PROPERTY_LABELS = {
     "updatedAt": "updated",
     "deletedAt": "deleted",
     "lastAccessedAt": "last accessed",
-    "isPrimary": "primary",
+    "isPrimary": "role",
     "storageTier": "storage tier",
     "message": "message",
     "overrides": "overrides",
@@ -198,7 +199,7 @@ class ImageSetDetailScreen(ImageSetScreen):
             elif key == "storageTier":
                 literal_row(table, label, literal(tier_name(str(value)), style="yellow" if value == ARCHIVE else ""))
             elif key == "isPrimary":
-                literal_row(table, label, "yes" if value else "no")
+                literal_row(table, label, role_text(value if isinstance(value, bool) else None))
                 literal_row(table, "DICOMweb", dicomweb_reach(value))
             elif key == "message":
                 literal_row(table, label, Text(fmt.text(value), style="red" if shown.failed else ""))

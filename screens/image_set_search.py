@@ -31,6 +31,7 @@ from ahi.services.search_all import StoresPage, search_stores
 from ahi.services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
 from ahi.services.tiers import ARCHIVE, access_notice, short_tier_name
 from ahi.tui.actions import REGISTRY, Action
+from ahi.tui.format import role_text
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
 from ahi.tui.widgets.check import Check
 from ahi.tui.widgets.field_group import FieldGroup
@@ -60,7 +61,7 @@ COLUMNS = (
     Column("series", "ser", 4),
     Column("instances", "inst", 5),
     Column("version", "ver", 3),
-    Column("primary", "primary", 7),
+    Column("role", "role", 11),
     Column("tier", "tier", 10),
     Column("accessed", "last access", 19),
     Column("updated", "updated", 19),
@@ -288,7 +289,7 @@ class ImageSetSearchScreen(TaggableScreen):
             "series": fmt.text(tags.get("DICOMNumberOfStudyRelatedSeries")),
             "instances": fmt.text(tags.get("DICOMNumberOfStudyRelatedInstances")),
             "version": fmt.text(summary.version),
-            "primary": "yes" if summary.is_primary else "no" if summary.is_primary is False else "—",
+            "role": role_text(summary.is_primary),
             "updated": fmt.time(summary.updated_at),
             "tier": Text(short_tier_name(summary.storage_tier), style="yellow" if summary.storage_tier == ARCHIVE else ""),
             "accessed": fmt.time(summary.last_accessed_at),

@@ -24,6 +24,7 @@ from ahi.services.imagesets import ImageSetState
 from ahi.services.metadata_patch import MetadataUpdate
 from ahi.services.metadata_tree import person_name
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
+from ahi.tui.format import role_text
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
 from ahi.tui.screen_base import AhiScreen
 from ahi.tui.widgets.lock_banner import LockBanner
@@ -46,15 +47,13 @@ COLUMNS = (
     Column("instances", "inst", 4),
     Column("patient", "patient name", 20),
 )
-ROLE_STYLES = {"primary": "bold green", "non-primary": "yellow"}
 #: Longest value drawn in the differences table (a value can be any length).
 VALUE_LIMIT = 200
 
 
 def role_cell(member: Member) -> Text:
     """The role as a word (colour only repeats it)."""
-    role = "primary" if member.is_primary else "non-primary"
-    return Text(role, style=ROLE_STYLES[role])
+    return role_text(member.is_primary)
 
 
 def value_text(present: bool, value: Any) -> Text:

@@ -12,6 +12,15 @@ from rich.text import Text
 from ahi.tui.literal import literal
 
 EMPTY = "—"
+ROLE_STYLES = {"primary": "bold green", "non-primary": "yellow"}
+
+
+def role_text(is_primary: bool | None) -> Text:
+    """An image set's role as a word, `primary` or `non-primary` (colour only repeats it); unstated as `—`."""
+    if is_primary is None:
+        return Text(EMPTY)
+    role = "primary" if is_primary else "non-primary"
+    return Text(role, style=ROLE_STYLES[role])
 
 
 @dataclass

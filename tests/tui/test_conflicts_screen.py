@@ -90,16 +90,32 @@ async def press_on(pilot: Pilot[Any], image_set_id: str, key: str, dialog: type)
     return pilot.app.screen
 
 
+async def role_in_detail(pilot: Pilot[Any], image_set_id: str) -> str:
+    """The role the image set detail's properties name (opened with Enter from the conflicts row, then closed)."""
+    await cursor_on(pilot, image_set_id)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ImageSetDetailScreen) and "role" in widget_text(pilot.app.screen.query_one("#properties")), "the detail")
+    line = next(line for line in widget_text(pilot.app.screen.query_one("#properties")).splitlines() if line.split()[:1] == ["role"])
+    await pilot.press("escape")
+    await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen), "back to the conflicts")
+    return line.split()[1]
+
+
 def test_the_study_shows_roles_and_the_differing_attribute_side_by_side(world: ConflictWorld, make_app: AppFactory) -> None:
     app = make_app("--read-only")
 
     async def scenario(pilot: Pilot[Any]) -> None:
         await pilot.press("colon", *f"sets {ORIGINAL.patient_id}", "enter")
         await until(pilot, lambda: isinstance(pilot.app.screen, ImageSetSearchScreen) and len(pilot.app.screen.summaries) == 2, "the search results")
+        found = pilot.app.screen.query_one("#image-sets", ResourceTable)
+        assert {row.key: row.plain()["role"] for row in found.visible_rows} == {world.primary: "primary", world.non_primary: "non-primary"}
+        assert found.column_labels["role"] == "role"
         await pilot.press("f")
         await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view", tries=200)
         screen = pilot.app.screen
         assert roles(pilot) == {world.primary: "primary", world.non_primary: "non-primary"}
+        detail_role = await role_in_detail(pilot, world.non_primary)
+        assert detail_role == "non-primary"
         assert isinstance(rows(pilot)[0], Member) and isinstance(rows(pilot)[1], Sibling), "the primary first, its sibling under it"
         assert "1 primary, 1 non-primary" in widget_text(screen.query_one("#studies"))
         await cursor_on(pilot, world.non_primary)
