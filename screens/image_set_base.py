@@ -11,8 +11,17 @@ from ahi.screens.taggable import TaggableScreen
 from ahi.services.imagesets import ImageSetState
 from ahi.services.metadata_patch import MetadataUpdate
 from ahi.services.tags import TagTarget
-from ahi.services.tiers import access_notice
+from ahi.services.tiers import access_notice, touched
 from ahi.tui.widgets.lock_banner import Following, LockBanner
+
+
+def note_access(app: Any, image_set_id: str) -> None:
+    """Tell every screen on the stack that an image set was just read, so each shows it in Frequent Access
+    (docs/version-diff.md#tiers): screens that show tiers define `image_set_accessed(image_set_id)`."""
+    for screen in list(app.screen_stack):
+        accessed = getattr(screen, "image_set_accessed", None)
+        if callable(accessed):
+            accessed(image_set_id)
 
 
 class ImageSetScreen(TaggableScreen):
@@ -69,6 +78,18 @@ class ImageSetScreen(TaggableScreen):
         notice = access_notice(self.image_set_id, self.latest.storage_tier if self.latest is not None else None)
         if notice is not None:
             self.notify(notice, title="storage tier", severity="warning")
+        # The read starts at once; our choice is to show the move now rather than when the read ends
+        # (should the read fail, the next refresh shows the service's tier again).
+        note_access(self.app, self.image_set_id)
+
+    def image_set_accessed(self, image_set_id: str) -> None:
+        """An access moved the image set to Frequent Access: keep `latest` so, and redraw what shows it."""
+        if image_set_id == self.image_set_id and self.latest is not None and touched(self.latest) is not self.latest:
+            self.latest = touched(self.latest)
+            self.tier_moved()
+
+    def tier_moved(self) -> None:
+        """Redraw what shows the tier (nothing here)."""
 
     def follow(self, operation: str, state: ImageSetState) -> None:
         if state.id == self.image_set_id:

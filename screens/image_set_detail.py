@@ -32,7 +32,7 @@ from ahi.services.dicomweb_urls import DicomwebTarget
 from ahi.services.errors import AwsCallError
 from ahi.services.imagesets import ImageSetState, MetadataDocument
 from ahi.services.metadata_patch import MetadataUpdate
-from ahi.services.tiers import ARCHIVE, tier_name
+from ahi.services.tiers import ARCHIVE, tier_name, touched
 from ahi.tui.actions import REGISTRY, Action, Confirm, key_label, mutating
 from ahi.tui.format import role_text
 from ahi.tui.literal import literal, literal_row
@@ -168,6 +168,12 @@ class ImageSetDetailScreen(ImageSetScreen):
             self.query_one("#versions-title", Label).update(literal(f"Versions: not available ({versions.code})"))
             return
         self.query_one(ResourceTable).set_rows([self._version_row(v) for v in versions])
+
+    def tier_moved(self) -> None:
+        """The properties name the tier: the shown version's too (the tier is the image set's, not a version's)."""
+        if self.shown is not None and self.latest is not None:
+            self.shown = self.latest if self.shown.version_id == self.latest.version_id else touched(self.shown)
+            self.query_one("#properties", Static).update(self._properties(self.shown, self.latest))
 
     def _version_row(self, version: ImageSetState) -> Row:
         fmt = self.ahi.formatter

@@ -19,6 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 
 from ahi.screens.frame_viewer import FrameViewerScreen
+from ahi.screens.image_set_base import note_access
 from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.prompt_dialog import PromptDialog
 from ahi.screens.saved_searches import SavedSearchDialog, name_problem, save_search
@@ -29,7 +30,7 @@ from ahi.services.imagesets import ImageSetSummary, SearchPage
 from ahi.services.metadata_tree import dicom_date, person_name
 from ahi.services.search_all import StoresPage, search_stores
 from ahi.services.search_criteria import LABELS, SORT_FIELDS, SORT_ORDERS, CheckedSearch, SearchForm, check_search, describe_criteria
-from ahi.services.tiers import ARCHIVE, access_notice, short_tier_name
+from ahi.services.tiers import ARCHIVE, access_notice, short_tier_name, touched
 from ahi.tui.actions import REGISTRY, Action
 from ahi.tui.format import role_text
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
@@ -439,7 +440,15 @@ class ImageSetSearchScreen(TaggableScreen):
             notice = access_notice(summary.id, summary.storage_tier)
             if notice is not None:
                 self.notify(notice, title="storage tier", severity="warning")
+            note_access(self.app, summary.id)
             self.app.push_screen(FrameViewerScreen(summary.datastore_id, summary.id))
+
+    def image_set_accessed(self, image_set_id: str) -> None:
+        """An access moved the image set to Frequent Access (docs/version-diff.md#tiers): redraw its row."""
+        summary = self.summaries.get(image_set_id)
+        if summary is not None and touched(summary) is not summary:
+            self.summaries[image_set_id] = touched(summary)
+            self.query_one(ResourceTable).set_rows([self._row(s) for s in self.summaries.values()])
 
     def action_conflicts(self) -> None:
         """The primary and non-primary image sets of the row's study (docs/conflicts.md)."""

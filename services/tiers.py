@@ -8,11 +8,13 @@ the console says so before such a read of an image set in Archive Instant Access
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # image sets pull in pydicom and numpy, which the first screen never loads (docs/startup.md)
-    from ahi.services.imagesets import SearchPage
+    from ahi.services.imagesets import ImageSetState, ImageSetSummary, SearchPage
+
+Tiered = TypeVar("Tiered", "ImageSetSummary", "ImageSetState")
 
 FREQUENT = "FREQUENT_ACCESS"
 ARCHIVE = "ARCHIVE_INSTANT_ACCESS"
@@ -43,6 +45,13 @@ def access_notice(image_set_id: str, tier: str | None) -> str | None:
     if tier != ARCHIVE:
         return None
     return f"This read moves image set {image_set_id} from {NAMES[ARCHIVE]} to {NAMES[FREQUENT]}"
+
+
+def touched(image_set: Tiered) -> Tiered:
+    """The image set (a search summary or a version's state) as an access leaves it: in Frequent Access."""
+    if image_set.storage_tier != ARCHIVE:
+        return image_set
+    return replace(image_set, storage_tier=FREQUENT, raw={**image_set.raw, "storageTier": FREQUENT})
 
 
 @dataclass

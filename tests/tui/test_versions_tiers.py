@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from console_harness import AppFactory, drive, notifications, settle, widget_text
+from console_harness import AppFactory, drive, notifications, settle, until, widget_text
 from image_set_world import PATIENT_A, World, import_world, wait_until_active
 from local_endpoints import quick_config, running
 from rich.console import Console
@@ -148,6 +148,29 @@ def test_tiers_show_in_tables_and_an_archived_read_says_it_moves_the_image_set(
         await pilot.press("v")
         await settle(pilot)
         assert notifications(app)[-1] == f"This read moves image set {world.image_sets['us']} from Archive Instant Access to Frequent Access"
+
+        await pilot.press("escape")
+        await settle(pilot)
+        tiers_now = {row.key: row.plain()["tier"] for row in table.visible_rows}
+        assert tiers_now == {world.ct: "Frequent", world.image_sets["us"]: "Frequent"}, "both rows redrawn after their reads"
+        before = len(notifications(app))
+        await pilot.press("v")
+        await settle(pilot)
+        assert not [n for n in notifications(app)[before:] if "moves image set" in n]
+        await pilot.press("escape")
+
+        ct2 = world.image_sets["ct2"]
+        await app.push_screen(ImageSetDetailScreen(world.datastore_id, ct2))
+        await until(pilot, lambda: "Archive Instant Access" in widget_text(app.screen.query_one("#properties")), "the second CT's detail")
+        await pilot.press("w")
+        await until(pilot, lambda: any("/studies/" in n for n in notifications(app)), "the URL copied")
+        assert f"This read moves image set {ct2} from Archive Instant Access to Frequent Access" in notifications(app)
+        properties = widget_text(app.screen.query_one("#properties"))
+        assert "Frequent Access" in properties and "Archive" not in properties, "the header redrawn without a refresh"
+        before = len(notifications(app))
+        await pilot.press("w")
+        await until(pilot, lambda: len(notifications(app)) > before, "the URL copied again")
+        assert not [n for n in notifications(app)[before:] if "moves image set" in n]
 
     drive(app, scenario)
 
