@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import pytest
 from console_harness import FROZEN, SHOWN_URL, AppFactory
+from textual.widgets import Input
 
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.server import LocalEndpoint
@@ -28,6 +29,15 @@ SEED = (
     ("neuro-research", {"kms": "alias/neuro"}, {"team": "neuro", "env": "research"}),
     ("oncology-trials", {"losslessStorageFormat": "JPEG_2000_LOSSLESS"}, {}),
 )
+
+
+@pytest.fixture(autouse=True)
+def steady_text_cursor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A focused text field shows its cursor without blinking, so a snapshot does not depend on when it is taken.
+
+    The cursor blinks off 0.5 s after focus; on a loaded machine a snapshot can be taken that late.
+    """
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)
 
 
 @pytest.fixture
