@@ -264,6 +264,7 @@ class ImageSetDetailScreen(ImageSetScreen):
         """The study's primary and non-primary image sets (docs/conflicts.md)."""
         from ahi.screens.study_conflicts import StudyConflictsScreen  # it opens this screen in turn
 
+        self.warn_access()  # the view reads its metadata to find the study
         self.app.push_screen(StudyConflictsScreen(self.datastore_id, [self.image_set_id]))
 
     def action_diff_versions(self) -> None:

@@ -437,11 +437,15 @@ class ImageSetSearchScreen(TaggableScreen):
     def action_preview(self) -> None:
         summary = self._selected()
         if summary is not None:
-            notice = access_notice(summary.id, summary.storage_tier)
-            if notice is not None:
-                self.notify(notice, title="storage tier", severity="warning")
-            note_access(self.app, summary.id)
+            self._warn_access(summary)
             self.app.push_screen(FrameViewerScreen(summary.datastore_id, summary.id))
+
+    def _warn_access(self, summary: ImageSetSummary) -> None:
+        """Before a read of the row's image set: the notice when it is in Archive Instant Access, then its new tier."""
+        notice = access_notice(summary.id, summary.storage_tier)
+        if notice is not None:
+            self.notify(notice, title="storage tier", severity="warning")
+        note_access(self.app, summary.id)
 
     def image_set_accessed(self, image_set_id: str) -> None:
         """An access moved the image set to Frequent Access (docs/version-diff.md#tiers): redraw its row."""
@@ -454,6 +458,7 @@ class ImageSetSearchScreen(TaggableScreen):
         """The primary and non-primary image sets of the row's study (docs/conflicts.md)."""
         summary = self._selected()
         if summary is not None:
+            self._warn_access(summary)  # the view reads its metadata to find the study
             self.app.push_screen(StudyConflictsScreen(summary.datastore_id, [summary.id]))
 
     def _label(self, summary: ImageSetSummary) -> str:

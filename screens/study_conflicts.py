@@ -17,12 +17,14 @@ from textual import on
 from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
+from ahi.screens.image_set_base import note_access
 from ahi.screens.image_set_detail import ImageSetDetailScreen
 from ahi.screens.patch_editor import PatchEditorDialog
 from ahi.services.conflicts import ConflictsLoader, ConflictsView, Member, Sibling, StudyConflicts
 from ahi.services.imagesets import ImageSetState
 from ahi.services.metadata_patch import MetadataUpdate
 from ahi.services.metadata_tree import person_name
+from ahi.services.tiers import ARCHIVE, FREQUENT, NAMES, access_notice, short_tier_name
 from ahi.tui.actions import REGISTRY, Action, Confirm, mutating
 from ahi.tui.format import role_text
 from ahi.tui.literal import DETAIL_LIMIT, literal, safe
@@ -43,6 +45,7 @@ COLUMNS = (
     Column("id", "image set ID", 32),
     Column("why", "why not primary", 34),
     Column("version", "ver", 3),
+    Column("tier", "tier", 10),
     Column("series", "ser", 3),
     Column("instances", "inst", 4),
     Column("patient", "patient name", 20),
@@ -98,6 +101,23 @@ class StudyConflictsScreen(AhiScreen):
         self.query_one("#studies", Static).update(self._studies_text(view))
         self.query_one(ResourceTable).set_rows([row for study in view.studies for row in self._rows(study)])
         self._show_differences()
+        self._say_moved(view)
+
+    def _say_moved(self, view: ConflictsView) -> None:
+        """The view reads every member's metadata, an access: name those it moved out of Archive Instant Access."""
+        moved = [m.id for study in view.studies for m in study.members if m.moved]
+        for image_set_id in moved:
+            note_access(self.app, image_set_id)
+        if moved:
+            names = ", ".join(moved[:3]) + (f" and {len(moved) - 3} more" if len(moved) > 3 else "")
+            self.notify(f"Reading the study's metadata moved image set(s) {names} from {NAMES[ARCHIVE]} to {NAMES[FREQUENT]}", title="storage tier", severity="warning", markup=False)
+
+    def _warn_access(self, member: Member) -> None:
+        """Before a copy or update of `member` (both count as access): the notice, for Archive Instant Access only."""
+        notice = access_notice(member.id, member.summary.storage_tier)
+        if notice is not None:
+            self.notify(notice, title="storage tier", severity="warning", markup=False)
+        note_access(self.app, member.id)
 
     def _studies_text(self, view: ConflictsView) -> RenderableType:
         text = Text()
@@ -135,6 +155,7 @@ class StudyConflictsScreen(AhiScreen):
             "role": role_cell(member),
             "id": fmt.text(member.id),
             "version": fmt.text(member.summary.version),
+            "tier": Text(short_tier_name(member.summary.storage_tier), style="yellow" if member.summary.storage_tier == ARCHIVE else ""),
             "series": fmt.text(tags.get("DICOMNumberOfStudyRelatedSeries")),
             "instances": fmt.text(tags.get("DICOMNumberOfStudyRelatedInstances")),
             "patient": fmt.text(person_name(str(tags.get("DICOMPatientName") or "")) or None),
@@ -210,6 +231,7 @@ class StudyConflictsScreen(AhiScreen):
         replaced = f"; primary {sibling.primary.id} becomes non-primary" if sibling.primary is not None else ""
 
         def proceed() -> None:
+            self._warn_access(member)
             self.call_in_background(
                 "CopyImageSet",
                 lambda: service.copy(self.datastore_id, member.id, version, promote_to_primary=True),
@@ -241,6 +263,7 @@ class StudyConflictsScreen(AhiScreen):
         version = str(member.summary.version or "")
         # `force` lifts the metadata constraints on non-primary image sets only (docs/primary-image-sets.md#updates).
         force = not member.is_primary
+        self._warn_access(member)
         self.call_in_background(
             "UpdateImageSetMetadata",
             lambda: service.update(self.datastore_id, member.id, version, update, force=force),

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from ahi.services.errors import AwsCallError
 from ahi.services.imagesets import ImageSetService, ImageSetSummary
 from ahi.services.metadata_patch import AttributeRef, MetadataUpdate, remove_attribute, set_attribute
+from ahi.services.tiers import ARCHIVE, touched
 
 #: The levels whose elements decide where a series goes, in the order they are shown.
 LEVELS = ("Patient", "Study", "Series")
@@ -54,6 +55,8 @@ class Member:
     summary: ImageSetSummary
     document: Mapping[str, Any] | None = None
     error: str | None = None
+    #: Reading its metadata moved it from Archive Instant Access to Frequent Access (its summary says so).
+    moved: bool = False
 
     @property
     def id(self) -> str:
@@ -103,6 +106,10 @@ class StudyConflicts:
     siblings: tuple[Sibling, ...]
     #: More image sets were in the study than the view reads.
     truncated: bool = False
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        return self.primaries + tuple(s.member for s in self.siblings)
 
     def siblings_of(self, primary_id: str) -> list[Sibling]:
         return [s for s in self.siblings if s.primary is not None and s.primary.id == primary_id]
@@ -214,7 +221,9 @@ class ConflictsLoader:
 
     def _member(self, datastore_id: str, summary: ImageSetSummary) -> Member:
         try:
-            return Member(summary, self.service.metadata(datastore_id, summary.id).document)
+            document = self.service.metadata(datastore_id, summary.id).document
+            # The read is an access (docs/storage-tiers.md): the summary, searched before it, is out of date.
+            return Member(touched(summary), document, moved=summary.storage_tier == ARCHIVE)
         except AwsCallError as error:
             return Member(summary, error=error.code)
 

@@ -2,7 +2,8 @@
 job: roles, the differing attribute side by side, the job's primary/non-primary counts, read-only refusals,
 and the three ways out (fix, promote, delete) with their CLI equivalents in the call log.
 
-One endpoint and one world serve the module (its tests run in order: fix, then promote and delete).
+One endpoint and one world serve the module (its tests run in order: fix, then promote and delete, then
+the tiers, which move the endpoint clock).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -193,3 +195,40 @@ def test_promote_swaps_the_roles_and_the_duplicate_is_deleted_with_its_id_typed(
     drive(app, scenario)
     assert mi.get_image_set(datastoreId=world.datastore_id, imageSetId=world.primary)["isPrimary"] is False
     assert mi.get_image_set(datastoreId=world.datastore_id, imageSetId=world.non_primary)["imageSetState"] == "DELETED"
+
+
+def test_the_view_shows_tiers_and_says_its_reads_moved_archived_image_sets(world: ConflictWorld, endpoint: LocalEndpoint, make_app: AppFactory) -> None:
+    advance = urllib.request.Request(f"{endpoint.url}/_ahi/clock", data=json.dumps({"advanceSeconds": 31 * 86400}).encode(), method="POST")
+    urllib.request.urlopen(advance, timeout=10).close()
+    app = make_app()
+
+    async def scenario(pilot: Pilot[Any]) -> None:
+        await pilot.press("colon", *f"sets {ORIGINAL.patient_id}", "enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ImageSetSearchScreen) and len(pilot.app.screen.summaries) == 2, "the search results")
+        search = pilot.app.screen
+        found = search.query_one("#image-sets", ResourceTable)
+        assert {row.plain()["tier"] for row in found.visible_rows} == {"Archive IA"}
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(pilot.app.screen, StudyConflictsScreen) and bool(rows(pilot)), "the conflicts view", tries=200)
+        table = pilot.app.screen.query_one("#conflict-sets", ResourceTable)
+        assert {row.plain()["tier"] for row in table.visible_rows} == {"Frequent"}, "the view's own metadata reads moved them"
+        moved = [n for n in notifications(app) if n.startswith("Reading the study's metadata moved image set(s)")]
+        seed = str(found.current_row.key)  # type: ignore[union-attr]
+        assert f"This read moves image set {seed} from Archive Instant Access to Frequent Access" in notifications(app)
+        other = next(key for key in found_keys(found) if key != seed)
+        assert len(moved) == 1 and other in moved[0] and seed not in moved[0], moved
+        assert moved[0].endswith("from Archive Instant Access to Frequent Access")
+        assert {row.plain()["tier"] for row in found.visible_rows} == {"Frequent"}, "the search rows below redrawn"
+
+        await cursor_on(pilot, world.primary)
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog), "the confirmation")
+        await pilot.press("tab", "enter")
+        await until(pilot, lambda: any("promote done" in n for n in notifications(app)), "the promotion", tries=200)
+        assert len([n for n in notifications(app) if "This read moves image set" in n]) == 1, "no notice once the view has read them"
+
+    drive(app, scenario)
+
+
+def found_keys(table: ResourceTable) -> list[str]:
+    return [str(row.key) for row in table.visible_rows]
