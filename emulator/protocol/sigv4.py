@@ -14,7 +14,7 @@ import hmac
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 from botocore.utils import normalize_url_path
 
@@ -279,7 +279,8 @@ def canonical_request(
 ) -> str:
     """The SigV4 canonical request, built from the raw path and only the signed headers."""
     path = (request.raw_path or "/") if s3 else quote(normalize_url_path(request.raw_path or "/"), safe="/~")
-    pairs = sorted((_encode(unquote(k)), _encode(unquote(v))) for k, v in query)
+    # A received `+` is a space, as a form-encoded query reads (docs/signatures.md#paths-and-queries).
+    pairs = sorted((_encode(unquote_plus(k)), _encode(unquote_plus(v))) for k, v in query)
     headers = "".join(f"{name}:{' '.join(request.headers.get(name, '').split())}\n" for name in sorted(names))
     return "\n".join(
         [request.method.upper(), path, "&".join(f"{k}={v}" for k, v in pairs), headers, ";".join(sorted(names)), payload]

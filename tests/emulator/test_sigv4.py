@@ -14,6 +14,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from werkzeug.datastructures import Headers
 
 from ahi.emulator.config import EndpointConfig
 from ahi.emulator.errors import InvalidSignatureException
@@ -166,3 +167,24 @@ def test_shared_secret_accepts_any_access_key(make_client: Callable[..., Any], e
     assert mi.list_datastores()["datastoreSummaries"] == []
     wrong = make_client("medical-imaging", aws_access_key_id="AKIDANYONE", aws_secret_access_key="nope")
     assert error_of(wrong.list_datastores)[0] == "InvalidSignatureException"
+
+
+def _verify_query(signed_params: list[tuple[str, str]], sent_query: str) -> None:
+    """Sign a GET whose query is canonicalised from parameters (as boto3 does), then verify it as sent."""
+    request = AWSRequest(method="GET", url="http://127.0.0.1:1/datastore/d/studies", params=signed_params,
+                         headers={"Host": "127.0.0.1:1"})  # fmt: skip
+    SigV4Auth(Credentials("AK", "s"), "medical-imaging", "us-east-1").add_auth(request)
+    headers = Headers(dict(request.headers.items()))
+    Verifier(secrets={"AK": "s"}).verify(SignedRequest("GET", "/datastore/d/studies", sent_query, headers))
+
+
+def test_query_is_canonicalised_as_aws_does_a_plus_received_being_a_space() -> None:
+    params = [("PatientName", "DOE JOHN"), ("includefield", "00100020,StudyDate"), ("limit", "5")]
+    for sent in (
+        "PatientName=DOE+JOHN&includefield=00100020,StudyDate&limit=5",
+        "limit=5&PatientName=DOE%20JOHN&includefield=00100020%2CStudyDate",
+    ):
+        _verify_query(params, sent)
+    _verify_query([("q", "a+b")], "q=a%2Bb")
+    with pytest.raises(InvalidSignatureException):
+        _verify_query([("q", "a+b")], "q=a+b")
