@@ -58,7 +58,7 @@ def _search(level: Level) -> Handler:
         results = ResultSet(
             level=level,
             datastore_id=call.datastore_id,
-            base_url=f"{call.request.host_url.rstrip('/')}/datastore/{call.datastore_id}",
+            base_url=call.base_url,
             image_set_id=image_set_id,
             study_in_path="study" in call.labels,
             series_in_path="series" in call.labels,

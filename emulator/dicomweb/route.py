@@ -16,6 +16,8 @@ from werkzeug.wrappers import Request, Response
 if TYPE_CHECKING:
     from ahi.emulator.runtime import Runtime
 
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
 
 @dataclass(frozen=True)
 class DicomwebRequest:
@@ -32,6 +34,21 @@ class DicomwebRequest:
     request: Request
     #: The IAM action this route answers as (GetDICOMInstance, SearchDICOMStudies, StoreDICOM, ...).
     operation: str
+
+    @property
+    def base_url(self) -> str:
+        """This data store's DICOMweb base as the client reached it (docs/dicomweb.md#urls-in-responses).
+
+        `<scheme>://<Host>/datastore/<id>`; a Host header without a port, on an endpoint not on the
+        scheme's default port, gets the port the request came in on (dicomweb-client leaves it out).
+        """
+        environ = self.request.environ
+        host = str(environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "127.0.0.1")
+        scheme = self.request.scheme
+        port = str(environ.get("SERVER_PORT") or "")
+        if ":" not in host.rpartition("]")[2] and port not in ("", _DEFAULT_PORTS.get(scheme)):
+            host = f"{host}:{port}"
+        return f"{scheme}://{host}/datastore/{self.datastore_id}"
 
 
 Handler = Callable[[DicomwebRequest], Response]

@@ -57,8 +57,7 @@ def store(call: DicomwebRequest) -> Response:
         with runtime.store.read() as conn:
             runtime.frames.discard_orphans(conn, destination.staging)
         _remove_folder(runtime.frames.root / "jobs" / destination.staging)
-    base = f"{request.host_url.rstrip('/')}/datastore/{call.datastore_id}"
-    return store_response(base, outcome, study_uid)
+    return store_response(call.base_url, outcome, study_uid)
 
 
 def _remove_folder(folder: Path) -> None:

@@ -40,7 +40,6 @@ OCTET_STREAM = "application/octet-stream"
 MULTIPART = "multipart/related"
 _ANY = ("*/*", "application/*")
 FRAME_LIST_PARAMETER = "frameList"
-_DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 @dataclass(frozen=True)
@@ -247,24 +246,9 @@ def _frame_reader(call: DicomwebRequest, instance: StoredInstance) -> Callable[[
     return lambda number: frames.read(frame_ref(call, instance, number).path)
 
 
-def base_url(call: DicomwebRequest) -> str:
-    """This data store's DICOMweb base as the client reached it: `http://host:port/datastore/<id>`.
-
-    The Host header names it; one without a port on an endpoint not on the scheme's default port gets the
-    port the request came in on (dicomweb-client sends `Host` without the port it connected to).
-    """
-    environ = call.request.environ
-    host = str(environ.get("HTTP_HOST") or environ.get("SERVER_NAME") or "127.0.0.1")
-    scheme = call.request.scheme
-    port = str(environ.get("SERVER_PORT") or "")
-    if not host.endswith("]") and ":" not in host.rpartition("]")[2] and port not in ("", _DEFAULT_PORTS.get(scheme)):
-        host = f"{host}:{port}"
-    return f"{scheme}://{host}/datastore/{call.datastore_id}"
-
-
 def _instance_url(call: DicomwebRequest, instance: StoredInstance) -> str:
     """The absolute URL of an instance under this data store's DICOMweb base."""
-    base = base_url(call)
+    base = call.base_url
     uids = (quote(instance.study_uid, safe=""), quote(instance.series_uid, safe=""), quote(instance.sop_uid, safe=""))
     return f"{base}/studies/{uids[0]}/series/{uids[1]}/instances/{uids[2]}"
 

@@ -8,16 +8,23 @@ imported after A and in that order, so that the newest-first study order is C, B
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pydicom
 import pytest
+import requests
+from dicomweb_client import DICOMwebClient
 from import_runs import run_import
+from raw_http import ACCESS_KEY, REGION, SECRET_KEY
 from world import DicomwebWorld, dicomweb_world
 
 from ahi.emulator.demo.phantoms import Subject, ct_series
+
+ROOT = Path(__file__).resolve().parents[2]
 
 STUDY_B = Subject(
     patient_id="QIDO-B", patient_name="Smith^Anna", study_key="b", accession="ACC-B", study_date="20210610"
@@ -83,8 +90,8 @@ def test_studies_are_the_primary_ones_newest_first_with_the_default_attributes(q
         "20240315", "ACC0001", "AHI-DEMO-001"
     )
     assert study_a["00080020"]["vr"] == "DA" and study_a["00100010"]["vr"] == "PN"
-    # dicomweb-client sends a Host header without the port; the URL is built on the Host the request names
-    assert value(study_a, "00081190") == f"http://127.0.0.1/datastore/{qido.world.datastore_id}/studies/{qido.a}"
+    # dicomweb-client sends a Host header without the port; the URL names the port the request came in on
+    assert value(study_a, "00081190") == f"{qido.world.base_url}/studies/{qido.a}"
     assert value(study_a, "00080056") == "ONLINE"
 
 
@@ -249,3 +256,52 @@ def test_accept_is_strict_and_an_empty_search_is_204(qido: QidoWorld) -> None:
     assert (empty.status_code, empty.content) == (204, b"")
     assert world.get(f"/series?imageSetId={'0' * 32}").status_code == 204
     assert world.get("/studies", sign=False).status_code == 403
+
+
+#: Attributes an instance result leaves out unless asked for: ImageType, PixelSpacing, PatientWeight.
+EXTRA = ("00080008", "00280030", "00101030")
+
+
+def _spaced_search(client: DICOMwebClient) -> list[dict[str, Any]]:
+    """Study B's instances by a name with a space (sent as `+`) and a comma list of includefield (sent as `%2C`)."""
+    return client.search_for_instances(
+        search_filters={"PatientName": "anna smi"}, fuzzymatching=True, fields=["ImageType,00280030,PatientWeight"]
+    )
+
+
+def test_a_signed_search_with_a_space_and_a_comma_list_passes_the_signature_check(qido: QidoWorld) -> None:
+    world = qido.world
+    plain = world.client.search_for_instances(STUDY_B.study_uid)
+    assert len(plain) == 2 and not any(set(EXTRA) & item.keys() for item in plain)
+    found = _spaced_search(world.client)
+    assert {value(item, "0020000D") for item in found} == {STUDY_B.study_uid} and len(found) == 2
+    assert all(set(EXTRA) <= item.keys() for item in found)
+    # dicomweb-client's Host header has no port: the URL still names the one the request came in on.
+    first = found[0]
+    instance_path = f"/studies/{STUDY_B.study_uid}/series/{value(first, '0020000E')}/instances/{value(first, '00080018')}"
+    assert value(first, "00081190") == f"{world.base_url}{instance_path}"
+    raw = world.get(
+        "/instances?PatientName=anna+smi&fuzzymatching=true&includefield=ImageType,00280030,PatientWeight",
+        headers={"Accept": "application/dicom+json"},
+    )
+    assert raw.status_code == 200, raw.text
+    assert raw.json() == found
+
+
+def test_the_readme_signing_snippet_signs_a_search_with_a_space_and_a_comma(
+    qido: QidoWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"## DICOMweb\n.*?```python\n(.*?)```", readme, re.S)
+    assert block is not None
+    snippet = block.group(1).split("\nsession = ")[0]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)
+    with requests.Session() as session:
+        session.auth = namespace["SigV4"](REGION)
+        found = _spaced_search(DICOMwebClient(url=qido.world.base_url, session=session))
+    assert len(found) == 2 and all(set(EXTRA) <= item.keys() for item in found)
