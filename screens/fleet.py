@@ -49,6 +49,7 @@ class FleetScreen(AhiScreen):
     SCOPE = SCOPE
     FETCH_OPERATION = "fleet"
     AUTO_REFRESH = False
+    UNUSED_ACTIONS = frozenset({"raw_json", "copy_id", "copy_arn"})
     crumb = "Fleet: failed imports"
 
     def __init__(self, argument: str | None = None) -> None:

@@ -72,6 +72,7 @@ class StudyConflictsScreen(AhiScreen):
     SCOPE = SCOPE
     FETCH_OPERATION = "SearchImageSets"
     AUTO_REFRESH = False
+    UNUSED_ACTIONS = frozenset({"raw_json", "copy_arn"})
     crumb = "Conflicts"
 
     def __init__(self, datastore_id: str, image_set_ids: Iterable[str] = (), study_uids: Iterable[str] = ()) -> None:

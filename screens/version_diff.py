@@ -103,6 +103,7 @@ class VersionDiffScreen(AhiScreen):
     SCOPE = "version_diff"
     FETCH_OPERATION = "GetImageSetMetadata"
     AUTO_REFRESH = False
+    UNUSED_ACTIONS = frozenset({"raw_json", "copy_id", "copy_arn"})
     DEFAULT_CSS = "VersionDiffScreen #diff-scroll { height: 1fr; padding: 0 1; }"
 
     def __init__(self, datastore_id: str, image_set_id: str, old_version: str, new_version: str) -> None:

@@ -81,6 +81,10 @@ class Sibling:
     #: SOP Instance UIDs that are also in the primary image set's same series.
     shared_instances: int = 0
 
+    @property
+    def id(self) -> str:
+        return self.member.id
+
     def reason(self) -> str:
         """One line: why this image set is not primary."""
         if self.member.error:

@@ -48,6 +48,8 @@ class AhiScreen(ScopedBindings, Screen[None]):
     FETCH_OPERATION: ClassVar[str] = "refresh"
     #: Whether this screen reloads itself every refresh interval.
     AUTO_REFRESH: ClassVar[bool] = True
+    #: Screen-scope actions that do nothing here (its rows carry no such value): refused, so help leaves them out.
+    UNUSED_ACTIONS: ClassVar[frozenset[str]] = frozenset()
 
     crumb: str = ""
 
@@ -279,6 +281,8 @@ class AhiScreen(ScopedBindings, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("filter", "export_table") and self.table is None:
+            return False
+        if action in self.UNUSED_ACTIONS or (action == "pause" and not self.AUTO_REFRESH):
             return False
         return self.ahi.action_allowed(action, self.scopes())
 

@@ -16,7 +16,10 @@ from ahi.tui.actions import REGISTRY, Action, key_label, scope_rank
 from ahi.tui.literal import literal
 
 FILTER_HELP = "/ filter: words match any column; col:value one column; !word negates; Esc clears."
-COMMAND_HELP = ":ds :jobs :sets :tags :kms — screens;  :profile NAME  :region NAME  :q — Tab completes."
+COMMAND_HELP = (
+    ":ds :jobs :sets :tags :kms — screens; :sets * every data store; :fleet REGIONS failed imports;\n"
+    ":conflicts (on an image set or job); :export PATH the table;  :profile NAME  :region NAME  :q — Tab completes."
+)
 KEYMAP_HELP = "Keys are remapped by id in the config file's [keymap] table."
 
 
