@@ -13,7 +13,7 @@ from ahi.emulator.config import EndpointConfig
 from ahi.emulator.dicomweb.app import DicomwebApp
 from ahi.emulator.dicomweb.bearer import BearerAuth
 from ahi.emulator.dicomweb.cors import Cors
-from ahi.emulator.dispatcher import Dispatcher
+from ahi.emulator.dispatcher import Dispatcher, RoutedApp
 from ahi.emulator.faults import FaultInjector, parse_spec
 from ahi.emulator.gate import SignatureGate, verifier_for
 from ahi.emulator.http_server import EndpointServer, ServerLimits, quiet_waitress
@@ -64,7 +64,11 @@ class LocalEndpoint:
                 medical_imaging = self.faults
             gate = SignatureGate(verifier_for(self.config)) if self.config.verify_signatures else None
             # Browsers call DICOMweb directly (docs/dicomweb.md#browsers-cors); bearer tokens: docs/dicomweb.md#bearer-tokens.
-            dicomweb = Cors(BearerAuth(DicomwebApp(self.runtime), self.runtime))
+            dicomweb_app = DicomwebApp(self.runtime)
+            routes: RoutedApp = dicomweb_app
+            if self.faults is not None:  # DICOMweb operations fault as the cloud-native ones, once authenticated
+                routes = self.faults.routed(dicomweb_app, dicomweb_app.operation)
+            dicomweb = Cors(BearerAuth(routes, self.runtime))
             other = CloudFormationGateway(self.runtime, self.runtime.moto)
             app = Dispatcher(medical_imaging, other, gate, AdminApp(self.runtime), dicomweb)
             self._server = self.make_server(app)

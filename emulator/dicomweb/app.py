@@ -64,6 +64,13 @@ class DicomwebApp:
             return False
         return True
 
+    def operation(self, method: str, path: str) -> str | None:
+        """The operation a request names (fault injection draws per operation), or None for no route."""
+        try:
+            return self._route(method, path)[0].operation
+        except UnknownOperationException:
+            return None
+
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
         request_id = str(uuid.uuid4())

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 SPEC_HELP = (
     "inject faults into medical-imaging requests: RULE;RULE..., each TARGET:KIND=VALUE,... where TARGET is * or "
-    "Operation|Operation and KIND is throttle, 5xx, quota, drop (before the handler), 5xx-after, drop-after (after "
+    "Operation|Operation (API names, DICOMweb's too: GetDICOMInstance, SearchDICOMStudies, StoreDICOM, ...) and KIND is throttle, 5xx, quota, drop (before the handler), 5xx-after, drop-after (after "
     "it committed) with a rate (0.05 or 5%%), or latency (50ms, 1s, 20ms-80ms). "
     "Example: 'ListDatastores:throttle=0.2,5xx=0.05;*:latency=50ms,drop=0.01'"
 )

@@ -1,6 +1,8 @@
-"""Fault injection as WSGI middleware in front of the medical-imaging app.
+"""Fault injection as WSGI middleware in front of the medical-imaging app and its DICOMweb routes.
 
-Only medical-imaging requests pass through it: S3 and KMS are moto standing in for other services
+The cloud-native calls are named by the model's router; DICOMweb requests by their route's operation
+(GetDICOMInstance, SearchDICOMStudies, StoreDICOM, ...), through `FaultInjector.routed`, which shares
+the injector's counters, seed and record. Only medical-imaging requests pass through it: S3 and KMS are moto standing in for other services
 (their errors have other shapes, e.g. S3's XML `SlowDown`), and import jobs read S3 in-process, not
 over HTTP, so faults there would test moto rather than ahi. Requests that match no operation pass
 untouched (the app answers them with UnknownOperationException).
@@ -33,6 +35,8 @@ from ahi.emulator.protocol.serializer import error_response
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from ahi.emulator.dispatcher import RoutedApp
 
 log = logging.getLogger("ahi.emulator.faults")
 
@@ -78,18 +82,27 @@ class FaultInjector:
             return Counter((event.operation, event.kind) for event in self.events)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        operation = self._operation(environ)
+        return self.serve(self.app, self._operation(environ), environ, start_response)
+
+    def routed(self, app: RoutedApp, operation_of: Callable[[str, str], str | None]) -> RoutedApp:
+        """`app` (the DICOMweb routes) behind this injector; `operation_of(method, raw path)` names each request."""
+        return RoutedFaults(self, app, operation_of)
+
+    def serve(
+        self, app: WSGIApplication, operation: str | None, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> Iterable[bytes]:
+        """Answer one request of `operation` (None: no operation, never faulted) with `app` or a fault."""
         faults = self.spec.for_operation(operation) if operation else None
         if operation is None or faults is None:
-            return self.app(environ, start_response)
+            return app(environ, start_response)
         sequence, draw, latency_draw = self._draw(operation)
         if faults.latency is not None:
             self._sleep(faults.latency.seconds(latency_draw))
         outcome = faults.outcome_for(draw)
         if outcome is None:
-            return self.app(environ, start_response)
+            return app(environ, start_response)
         if outcome.after_handler:
-            passed_through = self._run_handler(environ, start_response)
+            passed_through = _run_handler(app, environ, start_response)
             if passed_through is not None:
                 return passed_through
         self._record(InjectedFault(operation, sequence, outcome.kind))
@@ -106,40 +119,62 @@ class FaultInjector:
         return operation.name
 
     def _draw(self, operation: str) -> tuple[int, float, float]:
-        """The request's number within its operation and two uniform draws in [0, 1)."""
+        """The request's number within its operation and its two draws."""
         with self._lock:
             sequence = self._requests[operation]
             self._requests[operation] += 1
-        digest = hashlib.blake2b(f"{self.seed}/{operation}/{sequence}".encode(), digest_size=16).digest()
-        return sequence, int.from_bytes(digest[:8], "big") / _UNIT, int.from_bytes(digest[8:], "big") / _UNIT
-
-    def _run_handler(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes] | None:
-        """Run the request to completion; None when it succeeded (the fault then replaces its response).
-
-        A request the handler refused keeps its own answer: the fault models a success the client never heard of.
-        """
-        captured: dict[str, Any] = {}
-
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
-            captured.update(status=status, headers=headers)
-            return lambda data: None
-
-        body_iter = self.app(environ, capture)
-        try:
-            body = b"".join(body_iter)
-        finally:
-            close = getattr(body_iter, "close", None)
-            if close is not None:
-                close()
-        if int(str(captured.get("status", "500")).split()[0]) < 300:
-            return None
-        start_response(captured["status"], captured["headers"])
-        return [body]
+        return (sequence, *draws(self.seed, operation, sequence))
 
     def _record(self, event: InjectedFault) -> None:
         with self._lock:
             self.events.append(event)
         log.info("injected %s into %s request #%d", event.kind, event.operation, event.sequence)
+
+
+class RoutedFaults:
+    """A routed app (the DICOMweb routes) behind a FaultInjector: it still says which paths are its own."""
+
+    def __init__(self, injector: FaultInjector, app: RoutedApp, operation_of: Callable[[str, str], str | None]) -> None:
+        self.injector = injector
+        self.app = app
+        self.operation_of = operation_of
+
+    def matches(self, method: str, path: str) -> bool:
+        return self.app.matches(method, path)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        operation = self.operation_of(str(environ.get("REQUEST_METHOD", "GET")), raw_path(environ))
+        return self.injector.serve(self.app, operation, environ, start_response)
+
+
+def draws(seed: int, operation: str, sequence: int) -> tuple[float, float]:
+    """The two uniform draws in [0, 1) of an operation's request number `sequence` (outcome, latency)."""
+    digest = hashlib.blake2b(f"{seed}/{operation}/{sequence}".encode(), digest_size=16).digest()
+    return int.from_bytes(digest[:8], "big") / _UNIT, int.from_bytes(digest[8:], "big") / _UNIT
+
+
+def _run_handler(app: WSGIApplication, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes] | None:
+    """Run the request to completion; None when it succeeded (the fault then replaces its response).
+
+    A request the handler refused keeps its own answer: the fault models a success the client never heard of.
+    """
+    captured: dict[str, Any] = {}
+
+    def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], object]:
+        captured.update(status=status, headers=headers)
+        return lambda data: None
+
+    body_iter = app(environ, capture)
+    try:
+        body = b"".join(body_iter)
+    finally:
+        close = getattr(body_iter, "close", None)
+        if close is not None:
+            close()
+    if int(str(captured.get("status", "500")).split()[0]) < 300:
+        return None
+    start_response(captured["status"], captured["headers"])
+    return [body]
 
 
 def _error(outcome: Outcome) -> Any:

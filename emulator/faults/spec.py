@@ -1,5 +1,8 @@
 """The `--faults` grammar: which medical-imaging operations fail, how often, and how.
 
+Operations are the model's (ListDatastores, ...) and DICOMweb's (GetDICOMInstance, SearchDICOMStudies,
+StoreDICOM, ...: the names of emulator/dicomweb's routes, as IAM knows them).
+
     SPEC   := RULE (";" RULE)*
     RULE   := TARGET ":" FAULT ("," FAULT)*
     TARGET := "*" | Operation ("|" Operation)*
@@ -17,8 +20,8 @@ Kinds and their values:
 - `latency`: added delay for every matching request, `50ms`, `1.5s`, or a uniform range `20ms-80ms`.
 
 A named operation's faults override the `*` rule's faults of the same kind and inherit the others.
-`quota` under `*` applies only to operations whose model lists ServiceQuotaExceededException; naming
-an operation that does not list it is an error. The rates of one operation may add up to at most 1.
+`quota` under `*` applies only to operations whose model lists ServiceQuotaExceededException (no
+DICOMweb operation has a model: none gets it); naming an operation that does not list it is an error. The rates of one operation may add up to at most 1.
 
 Example: `ListDatastores:throttle=0.2,5xx=0.05;*:latency=50ms,drop=0.01`.
 """
@@ -115,8 +118,7 @@ class FaultSpec:
 
 def parse_spec(text: str) -> FaultSpec:
     """Parse and check a spec against the model; FaultSpecError explains the first problem."""
-    model = service_model()
-    known = list(model.operation_names)
+    known = [*service_model().operation_names, *_dicomweb_operations()]
     raw_rules: dict[str, dict[str, float | Latency]] = {}
     rules = [part.strip() for part in text.split(";")]
     if not any(rules):
@@ -145,7 +147,7 @@ def parse_spec(text: str) -> FaultSpec:
     defaults = raw_rules.get(ALL, {})
     for name in known:
         values = {**defaults, **raw_rules.get(name, {})}
-        if name not in raw_rules and QUOTA_CODE not in _error_codes(name):
+        if QUOTA_CODE not in _error_codes(name):  # named with quota itself was refused above
             values.pop("quota", None)
         latency = values.pop(LATENCY, None)
         rates = {kind: float(value) for kind, value in values.items() if not isinstance(value, Latency)}
@@ -158,8 +160,18 @@ def parse_spec(text: str) -> FaultSpec:
     return FaultSpec(text, MappingProxyType(operations))
 
 
+def _dicomweb_operations() -> list[str]:
+    """The DICOMweb operation names, in route order, each once."""
+    from ahi.emulator.dicomweb.app import ROUTES  # the routes import the model-driven app: only when a spec is read
+
+    return list(dict.fromkeys(route.operation for route in ROUTES))
+
+
 def _error_codes(operation: str) -> set[str]:
-    return {shape.name for shape in service_model().operation_model(operation).error_shapes}
+    model = service_model()
+    if operation not in model.operation_names:
+        return set()  # DICOMweb: not in the model
+    return {shape.name for shape in model.operation_model(operation).error_shapes}
 
 
 def _targets(text: str, known: list[str], where: str) -> list[str]:

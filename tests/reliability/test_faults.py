@@ -55,6 +55,19 @@ def test_quota_under_star_only_reaches_operations_that_model_it() -> None:
     assert spec.for_operation("ListDatastores") is None
 
 
+def test_dicomweb_operations_are_targets_and_a_star_quota_skips_them_even_when_named() -> None:
+    spec = parse_spec("*:throttle=0.1,quota=0.2;GetDICOMInstance|SearchDICOMStudies:5xx=0.3")
+    for name in ("GetDICOMInstance", "SearchDICOMStudies"):
+        faults = spec.for_operation(name)
+        assert faults is not None and dict(faults.rates) == {"throttle": 0.1, "5xx": 0.3}
+    store = spec.for_operation("StoreDICOM")
+    assert store is not None and dict(store.rates) == {"throttle": 0.1}
+    with pytest.raises(FaultSpecError, match="StoreDICOM never answers ServiceQuotaExceededException"):
+        parse_spec("StoreDICOM:quota=0.1")
+    with pytest.raises(FaultSpecError, match="did you mean GetDICOMInstanceFrames"):
+        parse_spec("GetDICOMInstanceFrame:throttle=0.1")
+
+
 def test_a_latency_range_and_multiple_targets() -> None:
     spec = parse_spec("GetImageFrame|GetImageSetMetadata:latency=20ms-0.08s")
     for name in ("GetImageFrame", "GetImageSetMetadata"):

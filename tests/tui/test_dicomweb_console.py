@@ -3,7 +3,8 @@ sets need `imageSetId`, and export `.dcm` files (`E`) that pydicom reads, with f
 
 One endpoint (signature verification on, so the console's own SigV4 signing is checked on every
 request) and one imported world serve the module; each test exports into its own folder. The client's
-backoff is tested against a small server of its own, as the endpoint never throttles DICOMweb.
+backoff is tested against an endpoint of its own that injects faults into GetDICOMInstance, and a 503
+without an error code (which the endpoint never answers) against a small server.
 """
 
 from __future__ import annotations
@@ -18,14 +19,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pydicom
 import pytest
+from botocore.config import Config
 from botocore.credentials import Credentials
 from console_harness import AppFactory, drive, notifications, settle, widget_text
-from local_endpoints import until
+from local_endpoints import provide_empty_state, quick_config, until
 from textual.pilot import Pilot
 from textual.widgets import Input
 
+from ahi.emulator.demo.phantoms import ct_series
+from ahi.emulator.faults import parse_spec
+from ahi.emulator.faults.injector import draws
 from ahi.emulator.server import LocalEndpoint
 from ahi.screens.dicomweb_export import FOLDER_FILE, ExportStatus
 from ahi.screens.image_set_detail import ImageSetDetailScreen
@@ -40,6 +46,7 @@ from ahi.services.session import ConnectionSettings
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "dicomweb"))
 from raw_http import ACCESS_KEY, SECRET_KEY  # noqa: E402
+from signing import signed_session  # noqa: E402
 from world import DicomwebWorld, dicomweb_world  # noqa: E402 - the DICOMweb tests' world lives beside them
 
 EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
@@ -277,18 +284,65 @@ def test_a_connection_to_aws_sends_dicomweb_to_the_regions_dicom_host(monkeypatc
     )  # fmt: skip
 
 
-def test_throttling_and_unavailability_are_retried_with_backoff_and_each_attempt_is_logged(tmp_path: Path) -> None:
-    """The endpoint never throttles DICOMweb, so a small server answers 429, then 503, then the file."""
-    answers = [(429, b'{"message": "Rate exceeded"}', "ThrottlingException"), (503, b"", ""), (200, b"DICM-bytes", "")]
-    seen: list[str] = []
+def fault_seed(spec: str, operation: str, wanted: list[str | None]) -> int:
+    """A seed whose first requests of `operation` draw the `wanted` fault kinds in order (None: no fault)."""
+    faults = parse_spec(spec).for_operation(operation)
+    assert faults is not None
+
+    def kinds(seed: int) -> list[str | None]:
+        outcomes = (faults.outcome_for(draws(seed, operation, number)[0]) for number in range(len(wanted)))
+        return [None if outcome is None else outcome.kind for outcome in outcomes]
+
+    return next(seed for seed in range(100_000) if kinds(seed) == wanted)
+
+
+def test_throttling_and_server_faults_are_retried_with_backoff_and_each_attempt_is_logged(tmp_path: Path) -> None:
+    """An endpoint of its own throttles the first GetDICOMInstance and fails the second (fault injection)."""
+    spec = "GetDICOMInstance:throttle=0.4,5xx=0.4"
+    config = quick_config(
+        tmp_path / "state", verify_signatures=True, secrets={ACCESS_KEY: SECRET_KEY},
+        faults=spec, faults_seed=fault_seed(spec, "GetDICOMInstance", ["throttle", "5xx", None]),
+    )  # fmt: skip
+    provide_empty_state(config.state_dir)
+    endpoint = LocalEndpoint(config).start()  # not `running`: its moto reset would empty the module world's buckets
+    try:
+        mi = boto3.client(
+            "medical-imaging", region_name="us-east-1", endpoint_url=endpoint.url, aws_access_key_id=ACCESS_KEY,
+            aws_secret_access_key=SECRET_KEY, config=Config(inject_host_prefix=False),
+        )  # fmt: skip
+        datastore_id = mi.create_datastore(datastoreName="faults")["datastoreId"]
+        until(lambda: mi.get_datastore(datastoreId=datastore_id)["datastoreProperties"]["datastoreStatus"] == "ACTIVE")
+        ((_, source),) = ct_series(1, 16, series_key="faults")
+        with signed_session(ACCESS_KEY, SECRET_KEY, "us-east-1") as session:
+            stored = session.post(f"{endpoint.url}/datastore/{datastore_id}/studies", data=source,
+                                  headers={"Content-Type": "application/dicom"}, timeout=30)  # fmt: skip
+        assert stored.status_code == 200, stored.text
+        dataset = pydicom.dcmread(io.BytesIO(source), stop_before_pixels=True)
+        log, waits = CallLog(), []
+        service = DicomwebService(
+            lambda: Credentials(ACCESS_KEY, SECRET_KEY, "token"), "us-east-1", endpoint.url, log,
+            Backoff(sleep=waits.append, jitter=lambda ceiling: ceiling),
+        )  # fmt: skip
+        uids = (dataset.StudyInstanceUID, dataset.SeriesInstanceUID, dataset.SOPInstanceUID)
+        written = service.get_instance(DicomwebTarget(datastore_id, *uids), tmp_path, "instance")
+        injected = endpoint.faults.counts() if endpoint.faults else None
+    finally:
+        endpoint.stop()
+    assert pydicom.dcmread(written.path).SOPInstanceUID == dataset.SOPInstanceUID and written.path.name == "instance.dcm"
+    assert [record.outcome for record in log.records()] == ["ThrottlingException", "InternalServerException", "OK"]
+    assert waits == [0.5, 1.0]
+    assert injected == {("GetDICOMInstance", "throttle"): 1, ("GetDICOMInstance", "5xx"): 1}
+    assert 'x-amz-security-token: $AWS_SESSION_TOKEN' in log.records()[0].cli_command
+
+
+def test_a_503_without_an_error_code_is_retried_as_service_unavailable(tmp_path: Path) -> None:
+    """The endpoint never answers 503; a load balancer in front of a service may, with no body: a server of its own."""
+    answers = [(503, b""), (200, b"DICM-bytes")]
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            seen.append(self.headers.get("Authorization", ""))
-            status, body, error_type = answers.pop(0)
+            status, body = answers.pop(0)
             self.send_response(status)
-            if error_type:
-                self.send_header("x-amzn-ErrorType", error_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -297,19 +351,16 @@ def test_throttling_and_unavailability_are_retried_with_backoff_and_each_attempt
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # shutdown() waits one poll
     try:
         log, waits = CallLog(), []
         service = DicomwebService(
-            lambda: Credentials("AKID", "secret", "token"), "us-east-1", f"http://127.0.0.1:{server.server_port}", log,
+            lambda: Credentials("AKID", "secret"), "us-east-1", f"http://127.0.0.1:{server.server_port}", log,
             Backoff(sleep=waits.append, jitter=lambda ceiling: ceiling),
         )  # fmt: skip
         written = service.get_instance(DicomwebTarget("d" * 32, "1.2", "1.2.3", "1.2.3.4"), tmp_path, "1.2.3.4")
     finally:
         server.shutdown()
         server.server_close()
-    assert written.path.read_bytes() == b"DICM-bytes" and written.path.name == "1.2.3.4.dcm"
-    assert [record.outcome for record in log.records()] == ["ThrottlingException", "ServiceUnavailable", "OK"]
-    assert waits == [0.5, 1.0]
-    assert all(auth.startswith("AWS4-HMAC-SHA256 Credential=AKID/") and "/us-east-1/medical-imaging/aws4_request" in auth for auth in seen)
-    assert 'x-amz-security-token: $AWS_SESSION_TOKEN' in log.records()[0].cli_command
+    assert written.path.read_bytes() == b"DICM-bytes"
+    assert [record.outcome for record in log.records()] == ["ServiceUnavailable", "OK"] and waits == [0.5]
