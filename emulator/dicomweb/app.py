@@ -114,6 +114,7 @@ class DicomwebApp:
             route, values = self._adapter().match(path.rstrip("/") or "/", method=verb)
         except (NotFound, MethodNotAllowed):
             raise UnknownOperationException(f"No operation matches {verb} {path}") from None
-        if verb not in route.methods:  # Werkzeug lets HEAD match a GET rule
+        # HEAD is GET without the body, as HTTP has every server answer it (docs/dicomweb.md#routing).
+        if verb not in route.methods and not (verb == "HEAD" and "GET" in route.methods):
             raise UnknownOperationException(f"No operation matches {verb} {path}")
         return route, {label: unquote(value) for label, value in values.items()}

@@ -90,7 +90,12 @@ def load_series(call: DicomwebRequest) -> list[StoredInstance]:
 
 
 def served(call: DicomwebRequest, instances: list[StoredInstance]) -> None:
-    """A retrieve succeeded: each image set it read from was accessed (docs/storage-tiers.md)."""
+    """A retrieve succeeded: each image set it read from was accessed (docs/storage-tiers.md).
+
+    A HEAD sends no data, so it is no access (docs/dicomweb.md#routing).
+    """
+    if call.request.method == "HEAD":
+        return
     for image_set_id in dict.fromkeys(instance.image_set_id for instance in instances):
         touch_on_read(call.runtime.store, image_set_id, call.runtime.now())
 

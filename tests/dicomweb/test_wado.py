@@ -293,10 +293,34 @@ def test_a_retrieve_is_an_access_for_storage_tiers(world: DicomwebWorld) -> None
         assert tier() == "ARCHIVE_INSTANT_ACCESS"
         refused = world.get(instance_path(us, "/frames/1"), headers={"Accept": "multipart/related; type=image/jpeg"})
         assert refused.status_code == 406 and tier() == "ARCHIVE_INSTANT_ACCESS"  # only what is served is an access
+        with world.session() as session:
+            assert session.head(world.base_url + instance_path(us, "/frames/1"), timeout=30).status_code == 200
+        assert tier() == "ARCHIVE_INSTANT_ACCESS"  # a HEAD sends no data: no access
         assert world.get(instance_path(us, "/frames/1")).status_code == 200
         assert tier() == "FREQUENT_ACCESS"
     finally:
         clock(world, {"offsetSeconds": 0})
+
+
+def test_head_is_get_without_the_body(world: DicomwebWorld) -> None:
+    found = world.instances["cine"]
+    with world.session() as session:
+        for suffix, accept in [
+            ("", "application/dicom"),
+            ("/metadata", "application/dicom+json"),
+            ("/frames/2,3", "multipart/related; type=application/octet-stream"),
+        ]:
+            url = world.base_url + instance_path(found, suffix)
+            got, head = (call(url, headers={"Accept": accept}, timeout=30) for call in (session.get, session.head))
+            assert (head.status_code, head.content) == (200, b"") and got.status_code == 200 and got.content
+            assert head.headers["Content-Type"].split("boundary=")[0] == got.headers["Content-Type"].split("boundary=")[0]
+            assert head.headers.get("Content-Length") == got.headers.get("Content-Length")
+        missing = session.head(world.base_url + instance_path(found, "/frames/9"), timeout=30)
+        assert (missing.status_code, missing.headers["x-amzn-ErrorType"], missing.content) == (
+            404, "ResourceNotFoundException", b""
+        )
+        store_only = session.head(f"{world.base_url}/studies/{found.study_uid}", timeout=30)
+        assert (store_only.status_code, store_only.headers["x-amzn-ErrorType"]) == (404, "UnknownOperationException")
 
 
 def clock(world: DicomwebWorld, body: dict[str, int]) -> None:
