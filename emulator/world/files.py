@@ -20,9 +20,10 @@ FOLDER = "world"
 
 def private_folder(folder: Path) -> Path:
     """`folder` and its missing parents, each 0700."""
-    if not folder.is_dir():
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(folder, 0o700)  # mkdir's mode is masked by the umask
+    missing = [folder, *(parent for parent in folder.parents if not parent.is_dir())]
+    for made in reversed([each for each in missing if not each.is_dir()]):
+        made.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(made, 0o700)  # mkdir's mode is masked by the umask, and `parents=True` ignores it for parents
     return folder
 
 
