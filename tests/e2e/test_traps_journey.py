@@ -190,7 +190,7 @@ def test_read_only_keys_say_they_are_refused(tmux: Tmux, seeded: dict[str, Any])
     tmux.command(f"sets {PATIENT_B.patient_id}")
     tmux.wait_for(lambda s: "Doe, Jane" in s and " loaded" in s, "the search result")
     tmux.keys("Enter")
-    screen = tmux.wait_for(lambda s: "Versions (Enter shows one)" in s, "the image set detail")
+    screen = tmux.wait_for(lambda s: "Versions (Enter shows one, d diffs)" in s, "the image set detail")
     assert "reverts" not in screen
     for key, description in (("D", "Delete image set"), ("u", "Update attribute"), ("R", "Revert to this version"),
                              ("K", "Copy image set"), ("T", "Add tag to marked"), ("U", "Remove tag from marked")):  # fmt: skip
