@@ -213,7 +213,7 @@ REGISTRY.register(
     Action("screen.raw", "raw_json", "y", "Raw JSON", "screen", command="json"),
     Action("screen.copy_id", "copy_id", "c", "Copy ID", "screen", footer=False),
     Action("screen.copy_arn", "copy_arn", "C", "Copy ARN", "screen", footer=False),
-    Action("screen.export", "export_table", "ctrl+e", "Export table (:export PATH.csv|.json)", "screen", footer=False, command="export"),
+    Action("screen.export", "export_table", "ctrl+e", "Export table to .csv or .json", "screen", footer=False, command="export"),
     Action("table.down", "cursor_down", "j,down", "Next row", "table", footer=False),
     Action("table.up", "cursor_up", "k,up", "Previous row", "table", footer=False),
     Action("table.first", "first_row", "g,home", "First row", "table", footer=False),

@@ -21,6 +21,17 @@ COMMAND_HELP = (
     ":conflicts (on an image set or job); :export PATH the table;  :profile NAME  :region NAME  :q — Tab completes."
 )
 KEYMAP_HELP = "Keys are remapped by id in the config file's [keymap] table."
+NARROW_KEYMAP_HELP = "Keys are remapped by id in the config file's [keymap] table (ids show at 100 columns)."
+#: Below this width the id column is left out, so the actions are not wrapped onto two lines each.
+IDS_FROM_WIDTH = 100
+#: Opposite moves share one help row (`j, ↓ / k, ↑  Next / previous row`), so a screen's keys fit 80x24 better.
+PAIRED = {
+    "table.down": "table.up",
+    "table.first": "table.last",
+    "table.page_down": "table.page_up",
+    "table.right": "table.left",
+    "table.sort": "table.reverse",
+}
 
 
 def help_actions(screen: Any, read_only: bool) -> list[Action]:
@@ -43,6 +54,14 @@ def help_actions(screen: Any, read_only: bool) -> list[Action]:
         found.append(action)
     order = {id(action): index for index, action in enumerate(found)}
     return sorted(found, key=lambda action: (scope_rank(action.scope, own), order[id(action)]))
+
+
+def paired_keys(first: str, second: str) -> str:
+    """`j, ↓` and `k, ↑` as `j/k, ↓/↑`: each key beside its opposite."""
+    ones, others = first.split(", "), second.split(", ")
+    if len(ones) != len(others):
+        return f"{first} / {second}"
+    return ", ".join(f"{one}/{other}" for one, other in zip(ones, others))
 
 
 class HelpDialog(ModalScreen[None]):
@@ -73,21 +92,33 @@ class HelpDialog(ModalScreen[None]):
         table.add_column("key", style="bold", no_wrap=True)
         table.add_column("action", ratio=1)
         table.add_column("command", style="dim", no_wrap=True)
-        table.add_column("id", style="dim", no_wrap=True)
+        show_ids = self.shows_ids()
+        if show_ids:
+            table.add_column("id", style="dim", no_wrap=True)
+        by_id = {action.id: action for action in self.actions}
+        partners = {PAIRED[a.id] for a in self.actions if a.id in PAIRED and PAIRED[a.id] in by_id}
         for action in self.actions:
+            if action.id in partners:
+                continue
+            partner = by_id.get(PAIRED.get(action.id, ""))
             description = Text(action.description)
             if action.mutates:
                 description.append(" changes AWS", style="red")
-            table.add_row(
-                key_label(action.keys, self.keymap, action.id),
-                description,
-                f":{action.command}" if action.command else "",
-                action.id,
-            )
+            keys = key_label(action.keys, self.keymap, action.id)
+            if partner is not None:
+                keys = paired_keys(keys, key_label(partner.keys, self.keymap, partner.id))
+                description.append(" / " + partner.description[:1].lower() + partner.description[1:])
+            row = [keys, description, f":{action.command}" if action.command else ""]
+            table.add_row(*row, *([action.id] if show_ids else []))
         return table
 
+    def shows_ids(self) -> bool:
+        """The id column, for [keymap], where the terminal is wide enough to keep each action on one line."""
+        return self.app.size.width >= IDS_FROM_WIDTH
+
     def render_notes(self) -> Text:
-        notes = Text.assemble(FILTER_HELP, "\n", COMMAND_HELP, "\n", KEYMAP_HELP)
+        keymap_help = KEYMAP_HELP if self.shows_ids() else NARROW_KEYMAP_HELP
+        notes = Text.assemble(FILTER_HELP, "\n", COMMAND_HELP, "\n", keymap_help)
         if self.read_only:
             notes.append("\nREAD-ONLY: actions that change AWS are hidden.", style="bold")
         return notes
