@@ -6,8 +6,6 @@ UIDs (docs/primary-image-sets.md). The attributes served are the latest version'
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 import threading
 import zlib
@@ -20,6 +18,7 @@ from typing import Any
 from ahi.emulator.dicomweb.route import DicomwebRequest
 from ahi.emulator.errors import ConflictException, ResourceNotFoundException, ValidationException
 from ahi.emulator.store import dicomweb_index, imagesets
+from ahi.emulator.store.documents import decode_document
 from ahi.emulator.store.imagesets import FrameRef
 from ahi.emulator.tiers import touch_on_read
 
@@ -134,7 +133,7 @@ class DocumentCache:
             if found is not None:
                 self._items.move_to_end(key)
                 return found
-        document: dict[str, Any] = json.loads(gzip.decompress(blob))
+        document: dict[str, Any] = decode_document(blob)
         if len(blob) <= self.largest:
             with self._lock:
                 self._items[key] = document

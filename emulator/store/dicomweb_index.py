@@ -9,11 +9,12 @@ the version before it in place.
 
 from __future__ import annotations
 
-import gzip
 import json
 import sqlite3
 from collections.abc import Iterable
 from typing import Any
+
+from ahi.emulator.store.documents import decode_document
 
 #: `dicomweb_studies.scope` of the rows aggregating a study's primary image sets.
 PRIMARY_SCOPE = ""
@@ -130,7 +131,7 @@ def _readable(tx: sqlite3.Connection, image_set_id: str) -> tuple[int | None, di
     ).fetchone()
     if row is None:
         return None, None
-    return int(row[0]), json.loads(gzip.decompress(bytes(row[1])))
+    return int(row[0]), decode_document(bytes(row[1]))
 
 
 def _insert(

@@ -6,8 +6,6 @@ Search, update, copy and delete build on these functions; the import writes thro
 
 from __future__ import annotations
 
-import gzip
-import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from typing import Any
 from ahi.emulator.arns import ResourceArn
 from ahi.emulator.dicom.summary import SEARCH_FIELDS, search_fields
 from ahi.emulator.store import dicomweb_index
+from ahi.emulator.store.documents import compress_document, decode_document
 
 #: The state an image set is in once it is gone; it no longer counts towards its data store.
 DELETED = "DELETED"
@@ -66,11 +65,6 @@ class FrameRef:
     frame_id: str
     path: str
     size: int
-
-
-def compress_document(document: dict[str, Any]) -> bytes:
-    """The stored (and served) form of a metadata document: gzip-compressed compact JSON."""
-    return gzip.compress(json.dumps(document, separators=(",", ":")).encode("utf-8"), compresslevel=6)
 
 
 def insert_image_set(
@@ -226,7 +220,7 @@ def read_metadata(conn: sqlite3.Connection, image_set_id: str, version: int) -> 
 def load_document(conn: sqlite3.Connection, image_set_id: str, version: int) -> dict[str, Any] | None:
     """The metadata document of one version, decompressed and parsed."""
     blob = read_metadata(conn, image_set_id, version)
-    return None if blob is None else json.loads(gzip.decompress(blob))
+    return None if blob is None else decode_document(blob)
 
 
 def find_frame(conn: sqlite3.Connection, image_set_id: str, frame_id: str) -> FrameRef | None:

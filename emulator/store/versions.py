@@ -7,7 +7,6 @@ applies such a row and deletes it in one transaction, so a lock never outlives a
 
 from __future__ import annotations
 
-import gzip
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -16,7 +15,8 @@ from typing import Any
 
 from ahi.emulator.dicom.summary import search_fields
 from ahi.emulator.store import dicomweb_index
-from ahi.emulator.store.imagesets import DELETED, ImageSetVersion, compress_document, insert_image_set
+from ahi.emulator.store.documents import compress_document, decode_document
+from ahi.emulator.store.imagesets import DELETED, ImageSetVersion, insert_image_set
 
 LOCKED = "LOCKED"
 ACTIVE = "ACTIVE"
@@ -258,7 +258,7 @@ def _reindex(tx: sqlite3.Connection, image_set_id: str, version: int, updated_at
     ).fetchone()
     if row is None or row[0] is None:
         return
-    fields = search_fields(json.loads(gzip.decompress(bytes(row[0]))))
+    fields = search_fields(decode_document(bytes(row[0])))
     assignments = ", ".join(f"{column} = :{column}" for column in fields)
     tx.execute(
         f"UPDATE image_sets SET {assignments}, updated_at = :updated_at"
