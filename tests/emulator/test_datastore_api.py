@@ -21,7 +21,13 @@ from ahi.emulator.store import imagesets
 LAMBDA_ARN = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:authorizer"
 
 
-def test_create_then_active_with_every_property(mi: Any) -> None:
+@pytest.fixture
+def slow_creation(endpoint_config: EndpointConfig) -> None:
+    """A data store stays CREATING for a second: a get right after the create must see it, on a loaded machine too."""
+    endpoint_config.datastore_transition_seconds = 1.0
+
+
+def test_create_then_active_with_every_property(slow_creation: None, mi: Any) -> None:
     before = dt.datetime.now(dt.timezone.utc)
     created = mi.create_datastore(datastoreName="my-store_1.a/b#c")
     assert created["datastoreStatus"] == "CREATING"
