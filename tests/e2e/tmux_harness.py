@@ -1,7 +1,9 @@
 """A real terminal for journeys: a private tmux server running `ahi`, read with capture-pane, driven with send-keys.
 
 Every wait polls the screen (or the exit-status file) and never sleeps blind; a timeout fails with
-what the screen showed.
+what the screen showed. What the pane's program writes is also piped to a file (tmux pipe-pane), so a
+wait captures the screen again when that file grows, not on a timer: a capture is a tmux client
+process, and at 25 a second for every waiting journey those processes took CPU the suite needs.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ AHI = Path(sys.executable).with_name("ahi")
 #: The in-process endpoint's address as the header shows it (at 80 columns without `http://`).
 ENDPOINT = re.compile(r"local (?:http://)?(127\.0\.0\.1:\d+)")
 SESSION = "e2e"
-#: Seconds between captures while waiting for a screen that matches.
-POLL_SECONDS = 0.04
+#: Seconds between looks at the output file's size while waiting for a screen that matches (a stat, not a capture).
+POLL_SECONDS = 0.02
+#: Seconds after which a waiting journey captures again even though nothing new was written (a dead pane, say).
+RECAPTURE_SECONDS = 0.25
 #: Seconds a matching screen must stay unchanged to count as settled.
 SETTLE_SECONDS = 0.1
 
@@ -32,6 +36,8 @@ class Tmux:
         self.socket = f"ahi-e2e-{uuid.uuid4().hex[:8]}"
         self.home = home
         self.status_file = home / "exit-status"
+        #: Every byte the pane's program writes, appended by tmux (pipe-pane): it grows when the screen may have changed.
+        self.output = home / "pane-output"
         self.size = size
         self.term = term
         #: COLORTERM in the pane (None: unset, as tmux's own `screen-256color` sessions have it).
@@ -57,6 +63,7 @@ class Tmux:
         width, height = self.size
         exports = " ".join(f"{name}={value!r}" for name, value in env.items())
         self.run("-f", "/dev/null", "new-session", "-d", "-s", SESSION, "-x", str(width), "-y", str(height), f"env -i {exports} {command}")
+        self.run("pipe-pane", "-o", "-t", SESSION, f"cat >> {self.output}")
         self.run("set-option", "-g", "remain-on-exit", "on")
         self.run("set-option", "-g", "set-clipboard", "on")
         self.run("set-option", "-g", "status", "off")
@@ -71,8 +78,8 @@ class Tmux:
             self.start(f"sh -c '{AHI} {' '.join(args)}; echo $? > {self.status_file}'")
             return
         gate = self.home / "pipe-ready"
+        self.output = raw_output
         self.start(f"sh -c 'while [ ! -e {gate} ]; do sleep 0.02; done; {AHI} {' '.join(args)}; echo $? > {self.status_file}'")
-        self.run("pipe-pane", "-o", "-t", SESSION, f"cat >> {raw_output}")
         gate.touch()
 
     def click(self, column: int, row: int) -> None:
@@ -93,17 +100,33 @@ class Tmux:
 
         A capture can land while the console is halfway through writing an update (the new preview
         drawn, the old status line still there), so one matching capture is not yet the screen. Until
-        one matches, the screen is captured every POLL_SECONDS, so a match is seen soon after it is drawn.
+        one matches, the screen is captured again as soon as the program has written more (or after
+        RECAPTURE_SECONDS), so a match is seen soon after it is drawn.
         """
         deadline = time.monotonic() + timeout
         previous: str | None = None
         while time.monotonic() < deadline:
+            written = self._written()
             screen = self.screen()
             if condition(screen) and screen == previous:
                 return screen
             previous = screen if condition(screen) else None
-            time.sleep(SETTLE_SECONDS if previous is not None else POLL_SECONDS)
+            if previous is not None:
+                time.sleep(SETTLE_SECONDS)
+            else:
+                self._wait_for_output(written, min(deadline, time.monotonic() + RECAPTURE_SECONDS))
         raise AssertionError(f"timed out waiting for {what}; screen:\n{self.screen()}")
+
+    def _written(self) -> int:
+        try:
+            return self.output.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def _wait_for_output(self, written: int, until: float) -> None:
+        """Return once the program has written past `written` bytes, or at `until`."""
+        while time.monotonic() < until and self._written() == written:
+            time.sleep(POLL_SECONDS)
 
     def endpoint_url(self) -> str:
         """Wait for the header to show the in-process endpoint, and return its URL."""
