@@ -14,7 +14,6 @@ from textual.widgets import Input, Static
 from ahi.services.errors import AwsCallError
 from ahi.tui.actions import REGISTRY, Confirm, ScopedBindings, refused_by_key
 from ahi.tui.dialogs.confirm import ConfirmDialog
-from ahi.tui.dialogs.json_view import JsonDialog
 from ahi.tui.literal import literal
 from ahi.tui.messages import AwsCallFailed, CallDone, Fetched, FetchedPart
 from ahi.tui.widgets.breadcrumb import Breadcrumb
@@ -305,6 +304,8 @@ class AhiScreen(ScopedBindings, Screen[None]):
         if not raw:
             self.notify("Nothing selected", severity="warning")
             return
+        from ahi.tui.dialogs.json_view import JsonDialog  # rich.syntax and pygments: not needed before a first `y`
+
         self.app.push_screen(JsonDialog(f"{getattr(resource, 'id', '')} — last API response", raw))
 
     def action_copy_id(self) -> None:
