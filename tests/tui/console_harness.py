@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable
 
@@ -13,6 +14,10 @@ from ahi.tui.app import AhiApp
 FROZEN = datetime(2026, 1, 15, 9, 30, tzinfo=timezone.utc)
 SHOWN_URL = "http://127.0.0.1:4599"
 AppFactory = Callable[..., AhiApp]
+#: How long a wait on the console may last before the test fails. A deadline, not a count of settles:
+#: a settle takes microseconds on an idle machine and much longer on a loaded one, and only time is the
+#: same for both. A passing test never waits it out.
+PATIENCE_SECONDS = 30.0
 
 
 async def settle(pilot: Pilot[Any]) -> None:
@@ -26,22 +31,36 @@ async def click(pilot: Pilot[Any], selector: str) -> None:
     """Click a widget once the layout is still, and fail if the click landed on anything else.
 
     A form that just grew error lines scrolls to its first problem; a click aimed while that
-    animation runs can land where the button used to be.
+    animation runs can land where the button used to be. A Button also ignores clicks while it shows
+    its last press (Textual's `-active` class, 0.2 s), so a second click that soon is waited out, as a
+    person's hand would be, instead of being swallowed.
     """
     await pilot.wait_for_scheduled_animations()
-    pilot.app.screen.query_one(selector).scroll_visible(animate=False)
-    await pilot.pause()
+    target = pilot.app.screen.query_one(selector)
+    target.scroll_visible(animate=False)
+    await poll(pilot, lambda: not target.has_class("-active"), f"{selector} done showing its last press")
     assert await pilot.click(selector), f"the click did not reach {selector}"
 
 
-async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str = "the condition", tries: int = 100) -> None:
+async def until(pilot: Pilot[Any], condition: Callable[[], Any], what: str = "the condition") -> None:
     """Let workers and timers run until `condition()` holds (writes are followed on timers), or fail naming `what`."""
-    for _ in range(tries):
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while True:
         await settle(pilot)
         if condition():
             return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never: {what}; notifications: {notifications(pilot.app)}")
         await pilot.pause(0.05)
-    raise AssertionError(f"never: {what}; notifications: {notifications(pilot.app)}")
+
+
+async def poll(pilot: Pilot[Any], condition: Callable[[], Any], what: str = "the condition") -> None:
+    """Like `until`, without waiting for workers: for a condition that holds while a worker is still busy."""
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never: {what}; notifications: {notifications(pilot.app)}")
+        await pilot.pause(0.02)
 
 
 def drive(app: AhiApp, scenario: Callable[[Pilot[Any]], Awaitable[None]], size: tuple[int, int] = (120, 40)) -> None:

@@ -25,6 +25,7 @@ import pytest
 from botocore.config import Config
 from botocore.credentials import Credentials
 from console_harness import AppFactory, drive, notifications, settle, widget_text
+from console_harness import until as console_until
 from local_endpoints import provide_empty_state, quick_config, until
 from textual.pilot import Pilot
 from textual.widgets import Input
@@ -118,12 +119,8 @@ async def export_to(pilot: Pilot[Any], folder: Path | None, key: str = "E") -> t
     if folder is not None:
         field.value = str(folder)
     await pilot.press("enter")
-    for _ in range(400):
-        await settle(pilot)
-        if status.summary is not None and status.summary is not previous:
-            return status, offered
-        await pilot.pause(0.05)
-    raise AssertionError(f"the export never ended: {notifications(pilot.app)}")
+    await console_until(pilot, lambda: status.summary is not None and status.summary is not previous, "the export's end")
+    return status, offered
 
 
 def read_all(folder: Path) -> dict[str, pydicom.Dataset]:
@@ -257,11 +254,7 @@ def test_an_export_whose_image_set_is_gone_lists_the_failures_and_the_console_go
         app.screen.query_one(Input).value = str(tmp_path)
         await pilot.press("enter")
         status = app.screen.query_one(ExportStatus)
-        for _ in range(400):
-            await settle(pilot)
-            if status.summary is not None:
-                break
-            await pilot.pause(0.05)
+        await console_until(pilot, lambda: status.summary is not None, "the export's end")
         summary = status.summary
         assert summary is not None and not summary.written and len(summary.failed) == 3
         assert all("ResourceNotFoundException" in why for _, why in summary.failed), summary.failed

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
+from console_harness import poll
 from rich.color import ColorSystem
 from rich.control import Control
 from textual.app import App, ComposeResult
@@ -137,7 +138,7 @@ async def test_stepping_quickly_drops_the_stale_render() -> None:
         calls.append(request.key)
         if request.key.frame_id == "frame0":
             started.set()
-            release.wait(5)
+            release.wait(30)
         return decoded[request.key]
 
     app = PreviewApp(slow_first, frames)
@@ -146,10 +147,7 @@ async def test_stepping_quickly_drops_the_stale_render() -> None:
         preview = app.query_one(FramePreview)
         await pilot.press("right", "right")
         await pilot.pause()
-        for _ in range(50):  # frame 2 renders while frame 0 is still being fetched
-            if preview.decoded is not None:
-                break
-            await pilot.pause(0.02)
+        await poll(pilot, lambda: preview.decoded is not None, "frame 2 rendered while frame 0 is still being fetched")
         assert preview.decoded is not None and preview.decoded.key.frame_id == "frame2"
         release.set()
         await settle(pilot)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from console_harness import AppFactory, drive, settle, widget_text
+from console_harness import AppFactory, drive, settle, until, widget_text
 from textual.pilot import Pilot
 
 from ahi.emulator.config import EndpointConfig
@@ -159,10 +159,7 @@ def test_local_endpoint_starts_behind_the_first_paint(tmp_path: Path, aws_env: d
             assert "starting local endpoint…" in widget_text(screen.query_one("ContextHeader"))
             assert screen.query_one(ResourceTable).row_count == 0 and "refreshing…" in widget_text(screen.query_one("StatusLine"))
             go.set()
-            for _ in range(100):
-                await settle(pilot)
-                if screen.query_one(ResourceTable).row_count:
-                    break
+            await until(pilot, lambda: screen.query_one(ResourceTable).row_count, "the data stores listed")
             assert [row.resource.name for row in screen.query_one(ResourceTable).visible_rows] == ["already-here"]
             assert local.url is not None and local.url in widget_text(screen.query_one("ContextHeader"))
             assert "123456789012" in widget_text(screen.query_one("ContextHeader")), "the account is resolved once connected"
@@ -180,10 +177,7 @@ def test_a_failed_local_start_is_shown_and_the_screen_stays_usable(tmp_path: Pat
     app, local = local_app(blocked)
 
     async def scenario(pilot: Pilot[Any]) -> None:
-        for _ in range(100):
-            await settle(pilot)
-            if "failed" in widget_text(app.screen.query_one("ContextHeader")):
-                break
+        await until(pilot, lambda: "failed" in widget_text(app.screen.query_one("ContextHeader")), "the failed start shown")
         assert "local endpoint failed to start" in widget_text(app.screen.query_one("ContextHeader"))
         await pilot.press("r")
         await settle(pilot)
