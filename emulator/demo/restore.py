@@ -2,8 +2,8 @@
 
 moto keeps S3 and KMS in memory. The saved local world (docs/local-world.md) puts back what was saved;
 for a state directory without it, or a demo key or bucket it lacks, this re-creates the demo's part
-from our SQLite state (data stores, jobs, image sets). The demo data stores carry the `ahi-demo` tag;
-from them and their jobs we re-create what the seed made, identically: the KMS keys under their
+out of the SQLite state (data stores, jobs, image sets). The demo data stores carry the `ahi-demo` tag;
+with them and their jobs we re-create what the seed made, identically: the KMS keys under their
 recorded key ids (so kmsKeyArn still resolves, the disabled one disabled again), the input bucket
 with its deterministic files, and the output bucket with every completed job's manifest and ndjson
 files rewritten from the job's records. The bucket a demo job was meant to miss stays missing.

@@ -1,8 +1,8 @@
 """QIDO-RS results: index rows as DICOM JSON datasets, with the attributes PS3.18 returns by default.
 
 Each level returns PS3.18's default attributes (Table 6.7.1-2) the index holds; a search whose path
-leaves the study (or series) open also returns that level's defaults. `includefield` adds attributes:
-from the index when it holds them, else from the image set's metadata document (the Patient, Study,
+leaves the study (or series) open also returns that level's defaults. `includefield` adds attributes
+taken from the index when it holds them, else from the image set's metadata document (the Patient, Study,
 Series and instance blocks the result's level reaches); `includefield=all` adds every element of those
 blocks. Absent values are left out rather than sent empty (docs/dicomweb.md#qido-rs).
 """

@@ -1,7 +1,7 @@
 """In a real terminal (tmux): `:fleet` over two regions of the console's own endpoint, a row opened, `:export` to CSV.
 
-The console runs its own in-process endpoint; the test reads its URL off the header and makes a failed
-import in each of two regions there through boto3 (the signing region partitions the endpoint's data).
+The console runs its own in-process endpoint; the test reads its URL off the header and runs a
+failing import job in each of two regions there through boto3 (the signing region partitions the endpoint's data).
 """
 
 from __future__ import annotations
